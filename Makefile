@@ -1,0 +1,99 @@
+# mlsh — build, test, install.
+#
+#   make            build ./mlsh
+#   make deps       install the Debian packages mlsh needs (idempotent)
+#   make test       run the whole suite (unit, regress, interactive); last line "N passed, N failed"
+#   make asan       build ./mlsh-asan with ASan+UBSan; `make test ASAN=1` runs the suite with it
+#   make fuzz       build and briefly run the libFuzzer targets
+#   make bench      benchmarks (never part of make test)
+#   make demo       the README's main job
+#   make install PREFIX=/usr/local
+
+VERSION  := 0.1.0
+PREFIX   ?= /usr/local
+CC       ?= cc
+PKGS     := libedit libcurl openssl libcjson libssh2 lua5.4 expat
+DEB_PKGS := build-essential pkg-config libedit-dev libcurl4-openssl-dev libssl-dev libcjson-dev \
+            libssh2-1-dev liblua5.4-dev libexpat1-dev tmux clang
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -MMD -MP \
+            -I. -Ishell -DMLSH_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
+LDLIBS   += $(PKG_LIBS) -lm
+
+LIB_SRCS := $(filter-out shell/main.c, $(wildcard shell/*.c builtins/*.c aws/*.c remote/*.c lab/*.c))
+GEN_SRCS := builtins/api_actions.inc
+B        := build
+ifeq ($(ASAN),1)
+B        := build-asan
+CC       := clang
+CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS  += -fsanitize=address,undefined
+endif
+LIB_OBJS := $(LIB_SRCS:%.c=$(B)/%.o)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
+MLSH_BIN := $(if $(filter 1,$(ASAN)),mlsh-asan,mlsh)
+
+.PHONY: all deps test unit asan fuzz bench demo install clean docs
+
+all: $(MLSH_BIN)
+
+$(MLSH_BIN): $(B)/shell/main.o $(B)/libmlsh.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/libmlsh.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(B)/tests/%: tests/unit/%.c $(B)/libmlsh.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -Itests/unit -o $@ $< $(B)/libmlsh.a $(LDLIBS)
+
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	else echo "deps: all installed"; fi
+
+unit: $(UNIT_BINS)
+
+test: $(MLSH_BIN) $(UNIT_BINS)
+	@MLSH=$(CURDIR)/$(MLSH_BIN) B=$(B) tests/run
+
+asan:
+	$(MAKE) ASAN=1
+
+fuzz:
+	@tests/fuzz/run
+
+bench: all
+	@bench/run
+
+demo: all
+	./mlsh scripts/tour.mlsh
+
+docs: all
+	./mlsh --gen-docs > docs/commands.md
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 0755 mlsh $(DESTDIR)$(PREFIX)/bin/mlsh
+	install -m 0644 docs/mlsh.1 $(DESTDIR)$(PREFIX)/share/man/man1/mlsh.1
+	install -m 0644 completions/mlsh.bash $(DESTDIR)$(PREFIX)/share/bash-completion/completions/mlsh
+
+clean:
+	rm -rf build build-asan build-fuzz mlsh mlsh-asan
+
+-include $(LIB_OBJS:.o=.d) $(B)/shell/main.d

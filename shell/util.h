@@ -1,0 +1,66 @@
+/* util.h: allocation wrappers, growable buffers and string lists.
+ *
+ * The x* wrappers abort on out-of-memory so callers carry no NULL ladders.
+ * A function returning char * hands ownership to the caller. */
+#ifndef MLSH_UTIL_H
+#define MLSH_UTIL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#if defined(__GNUC__)
+#define MLSH_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define MLSH_PRINTF(f, a)
+#endif
+
+void *xmalloc(size_t);
+void *xcalloc(size_t, size_t);
+void *xrealloc(void *, size_t);
+void *xreallocarray(void *, size_t, size_t);
+char *xstrdup(const char *);
+char *xstrndup(const char *, size_t);
+char *xasprintf(const char *, ...) MLSH_PRINTF(1, 2);
+char *xvasprintf(const char *, va_list);
+
+/* A growable byte buffer, always NUL-terminated. */
+struct buf {
+	char *data;
+	size_t len;
+	size_t cap;
+};
+void buf_init(struct buf *);
+void buf_release(struct buf *);
+void buf_reset(struct buf *);
+void buf_add(struct buf *, const void *, size_t);
+void buf_adds(struct buf *, const char *);
+void buf_addc(struct buf *, char);
+void buf_printf(struct buf *, const char *, ...) MLSH_PRINTF(2, 3);
+char *buf_detach(struct buf *); /* caller owns the result; buf is reset */
+
+/* A list of owned strings. */
+struct strlist {
+	char **v;
+	size_t n;
+	size_t cap;
+};
+void strlist_init(struct strlist *);
+void strlist_release(struct strlist *);
+void strlist_add(struct strlist *, const char *);     /* copies */
+void strlist_addn(struct strlist *, const char *, size_t);
+void strlist_take(struct strlist *, char *);          /* takes ownership */
+void strlist_sort(struct strlist *);
+void strlist_uniq(struct strlist *);                  /* after sort */
+int strlist_has(const struct strlist *, const char *);
+
+/* Misc. */
+int str_startswith(const char *, const char *);
+int str_endswith(const char *, const char *);
+/* Read a whole file; returns NULL and sets *cause on error. */
+char *file_read(const char *path, size_t *lenp, char **cause);
+/* mkdir -p with the given mode for the created directories. */
+int mkdir_p(const char *path, int mode, char **cause);
+/* Monotonic clock in milliseconds. */
+double now_ms(void);
+
+#endif
