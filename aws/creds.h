@@ -9,11 +9,17 @@
 #define MLSH_CREDS_H
 
 #include "aws.h"
+#include "util.h"
 
 /* A value of the named profile: config file ("[profile NAME]", or "[default]")
  * first for config keys, credentials file ("[NAME]") first for keys. Caller
  * frees; NULL when absent. */
 char *aws_config_get(const char *profile, const char *key);
+
+/* Whether a profile is defined in either file, and the names of all of
+ * them (sorted, unique; added to out). For the shell's `profile` builtin. */
+int aws_profile_exists(const char *profile);
+void aws_profile_list(struct strlist *out);
 
 /* Region: explicit, AWS_REGION, AWS_DEFAULT_REGION, the profile's "region",
  * else "us-east-1". Caller frees. */

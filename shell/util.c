@@ -163,6 +163,15 @@ buf_detach(struct buf *b)
 	return s;
 }
 
+char *
+buf_detach_release(struct buf *b)
+{
+	char *s = b->data;
+	b->data = NULL;
+	b->len = b->cap = 0;
+	return s;
+}
+
 void
 strlist_init(struct strlist *l)
 {

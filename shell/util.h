@@ -37,6 +37,7 @@ void buf_adds(struct buf *, const char *);
 void buf_addc(struct buf *, char);
 void buf_printf(struct buf *, const char *, ...) MLSH_PRINTF(2, 3);
 char *buf_detach(struct buf *); /* caller owns the result; buf is reset */
+char *buf_detach_release(struct buf *); /* caller owns the result; buf is released */
 
 /* A list of owned strings. */
 struct strlist {

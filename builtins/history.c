@@ -1,0 +1,102 @@
+/* history: the lines typed at the REPL, and `history save` to turn this
+ * session's successful commands into a runnable Lua (.mlsh) script. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "shell.h"
+
+static int
+history_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
+{
+	cJSON *arr = cJSON_CreateArray();
+	long long n = cmd_opt_int(a, "count", 0);
+	size_t from = 0;
+
+	if (n < 0)
+		return cmd_usage_error(ctx, a, "--count must be positive");
+	if (n > 0 && (size_t)n < ctx->history.n)
+		from = ctx->history.n - (size_t)n;
+	for (size_t i = from; i < ctx->history.n; i++) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddNumberToObject(o, "n", (double)(i + 1));
+		cJSON_AddStringToObject(o, "command", ctx->history.v[i]);
+		cJSON_AddItemToArray(arr, o);
+	}
+	*result = arr;
+	return 0;
+}
+
+static int
+history_save(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
+{
+	const char *path = a->argv[0];
+	int flags = O_WRONLY | O_CREAT | O_CLOEXEC, fd;
+	FILE *f;
+	char when[64];
+	time_t t = time(NULL);
+
+	flags |= cmd_opt_bool(a, "force") ? O_TRUNC : O_EXCL;
+	fd = open(path, flags, 0755);
+	if (fd < 0 && errno == EEXIST)
+		return cmd_error(ctx, "'%s' exists; --force overwrites it",
+		    path);
+	if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return cmd_error(ctx, "cannot write '%s': %s", path,
+		    strerror(errno));
+	}
+	strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S %Z", localtime(&t));
+	fprintf(f, "#!/usr/bin/env mlsh\n-- mlsh session recorded %s\n"
+	    "-- workspace %s, region %s. Run it with: mlsh %s\n\n", when,
+	    ctx->workspace, shell_region(ctx), path);
+	for (size_t i = 0; i < ctx->session.n; i++)
+		fprintf(f, "%s\n", ctx->session.v[i]);
+	if (fclose(f) != 0)
+		return cmd_error(ctx, "cannot write '%s': %s", path,
+		    strerror(errno));
+	*result = cJSON_CreateObject();
+	cJSON_AddStringToObject(*result, "saved", path);
+	cJSON_AddNumberToObject(*result, "commands", (double)ctx->session.n);
+	return 0;
+}
+
+static const struct mlsh_opt history_opts[] = {
+	{ "count", 'n', OPT_INT, NULL, "N", "show only the last N lines" },
+	{ NULL, 0, 0, NULL, NULL, NULL }
+};
+
+static const struct mlsh_opt save_opts[] = {
+	{ "force", 'f', OPT_BOOL, NULL, NULL, "overwrite an existing file" },
+	{ NULL, 0, 0, NULL, NULL, NULL }
+};
+
+static const struct mlsh_cmd history_subcmds[] = {
+	{ .name = "save",
+	    .summary = "write this session's successful commands as a Lua "
+		"script",
+	    .args_usage = "FILE.mlsh", .opts = save_opts, .min_args = 1,
+	    .max_args = 1, .arg_type = OPT_PATH, .exec = history_save,
+	    .flags = CMD_NO_HISTORY },
+	{ .name = NULL }
+};
+
+const struct mlsh_cmd cmd_history_entry = {
+	.name = "history",
+	.summary = "show the lines typed at the prompt, or save the session "
+	    "as a script",
+	.help = "History lives in $XDG_STATE_HOME/mlsh/history (mode 0600, "
+	    "the last 1000 lines, no consecutive duplicates). `history save "
+	    "FILE` writes each successful command of this session as a Lua "
+	    "call, so `mlsh FILE` replays it.",
+	.opts = history_opts,
+	.min_args = 0,
+	.max_args = 0,
+	.subcmds = history_subcmds,
+	.exec = history_exec,
+	.flags = CMD_NO_HISTORY,
+};

@@ -1,0 +1,147 @@
+/* region, profile: the AWS region and profile of the session. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include "shell.h"
+#include "aws/creds.h"
+
+/* Regions that offer the stack's instance types, and the common others. */
+static const char *const regions[] = {
+	"af-south-1", "ap-east-1", "ap-northeast-1", "ap-northeast-2",
+	"ap-northeast-3", "ap-south-1", "ap-southeast-1", "ap-southeast-2",
+	"ca-central-1", "eu-central-1", "eu-north-1", "eu-south-1",
+	"eu-west-1", "eu-west-2", "eu-west-3", "me-south-1", "sa-east-1",
+	"us-east-1", "us-east-2", "us-west-1", "us-west-2", NULL
+};
+
+/* xx-name-N or xx-gov-name-N */
+static int
+region_ok(const char *r)
+{
+	const char *p = r;
+	int parts = 0;
+
+	while (*p) {
+		const char *s = p;
+		while (*p && *p != '-')
+			p++;
+		if (p == s)
+			return 0;
+		for (const char *q = s; q < p; q++)
+			if (!islower((unsigned char)*q) &&
+			    !isdigit((unsigned char)*q))
+				return 0;
+		parts++;
+		if (*p == '-')
+			p++;
+		else
+			break;
+	}
+	return parts >= 3 && isdigit((unsigned char)r[strlen(r) - 1]) &&
+	    strlen(r) <= 32;
+}
+
+static void
+region_complete(struct mlsh_ctx *ctx, const struct cmd_args *a,
+    const char *opt, int argi, const char *prefix, struct strlist *out)
+{
+	(void)ctx;
+	(void)a;
+	(void)opt;
+	(void)argi;
+	for (size_t i = 0; regions[i]; i++)
+		if (str_startswith(regions[i], prefix))
+			strlist_add(out, regions[i]);
+}
+
+static int
+region_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
+{
+	const char *source;
+
+	if (a->argc == 1) {
+		if (!region_ok(a->argv[0]))
+			return cmd_usage_error(ctx, a, "'%s' is not a region "
+			    "name (like us-east-1)", a->argv[0]);
+		free(ctx->region);
+		ctx->region = xstrdup(a->argv[0]);
+	}
+	if (ctx->region != NULL)
+		source = a->argc == 1 ? "set" : "--region";
+	else if (getenv("AWS_REGION") && *getenv("AWS_REGION"))
+		source = "AWS_REGION";
+	else if (getenv("AWS_DEFAULT_REGION") && *getenv("AWS_DEFAULT_REGION"))
+		source = "AWS_DEFAULT_REGION";
+	else
+		source = "profile or default";
+	*result = cJSON_CreateObject();
+	cJSON_AddStringToObject(*result, "region", shell_region(ctx));
+	cJSON_AddStringToObject(*result, "source", source);
+	return 0;
+}
+
+static int
+profile_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
+{
+	const char *source;
+
+	if (a->argc == 1) {
+		if (!aws_profile_exists(a->argv[0]))
+			return cmd_error(ctx, "no profile '%s' in the AWS "
+			    "config or credentials file", a->argv[0]);
+		free(ctx->profile);
+		ctx->profile = xstrdup(a->argv[0]);
+	}
+	if (ctx->profile != NULL)
+		source = a->argc == 1 ? "set" : "--profile";
+	else if (getenv("AWS_PROFILE") && *getenv("AWS_PROFILE"))
+		source = "AWS_PROFILE";
+	else
+		source = "default";
+	*result = cJSON_CreateObject();
+	cJSON_AddStringToObject(*result, "profile",
+	    aws_profile_name(ctx->profile));
+	cJSON_AddStringToObject(*result, "source", source);
+	cJSON_AddStringToObject(*result, "region", shell_region(ctx));
+	return 0;
+}
+
+static void
+profile_complete(struct mlsh_ctx *ctx, const struct cmd_args *a,
+    const char *opt, int argi, const char *prefix, struct strlist *out)
+{
+	struct strlist names;
+
+	(void)ctx;
+	(void)a;
+	(void)opt;
+	(void)argi;
+	strlist_init(&names);
+	aws_profile_list(&names);
+	for (size_t i = 0; i < names.n; i++)
+		if (str_startswith(names.v[i], prefix))
+			strlist_add(out, names.v[i]);
+	strlist_release(&names);
+}
+
+const struct mlsh_cmd cmd_region_entry = {
+	.name = "region",
+	.summary = "show or set the AWS region of the session",
+	.args_usage = "[REGION]",
+	.min_args = 0,
+	.max_args = 1,
+	.complete = region_complete,
+	.exec = region_exec,
+};
+
+const struct mlsh_cmd cmd_profile_entry = {
+	.name = "profile",
+	.summary = "show or set the AWS profile of the session",
+	.args_usage = "[PROFILE]",
+	.help = "Profiles come from ~/.aws/credentials and ~/.aws/config "
+	    "(AWS_SHARED_CREDENTIALS_FILE, AWS_CONFIG_FILE).",
+	.min_args = 0,
+	.max_args = 1,
+	.complete = profile_complete,
+	.exec = profile_exec,
+};

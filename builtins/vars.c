@@ -1,0 +1,145 @@
+/* set, unset, vars: mlsh variables (expanded as $NAME before the
+ * environment) and the shell's settings (trace). */
+#include <stdlib.h>
+#include <string.h>
+#include "shell.h"
+
+/* Settings are variables the shell itself reads. */
+static const char *const on_off[] = { "on", "off", NULL };
+static const struct {
+	const char *name;
+	const char *const *values;
+	const char *help;
+} settings[] = {
+	{ "trace", on_off, "print each AWS request (secrets redacted)" },
+	{ NULL, NULL, NULL }
+};
+
+static int
+setting_find(const char *name)
+{
+	for (int i = 0; settings[i].name != NULL; i++)
+		if (strcmp(settings[i].name, name) == 0)
+			return i;
+	return -1;
+}
+
+static void
+var_complete(struct mlsh_ctx *ctx, const struct cmd_args *a, const char *opt,
+    int argi, const char *prefix, struct strlist *out)
+{
+	(void)opt;
+	if (argi == 0 || strcmp(a->builtin->name, "unset") == 0) {
+		for (size_t i = 0; i < ctx->nvars; i++)
+			if (str_startswith(ctx->vars[i].name, prefix))
+				strlist_add(out, ctx->vars[i].name);
+		for (int i = 0; settings[i].name; i++)
+			if (argi == 0 && str_startswith(settings[i].name, prefix))
+				strlist_add(out, settings[i].name);
+	}
+}
+
+static int
+set_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
+{
+	const char *name = a->argv[0], *value = a->argv[1];
+	int s;
+
+	(void)result;
+	if (!shell_var_name_ok(name))
+		return cmd_usage_error(ctx, a, "bad variable name '%s'", name);
+	if ((s = setting_find(name)) >= 0) {
+		int ok = 0;
+		for (size_t i = 0; settings[s].values[i]; i++)
+			if (strcmp(settings[s].values[i], value) == 0)
+				ok = 1;
+		if (!ok)
+			return cmd_usage_error(ctx, a, "%s must be on or off, "
+			    "not '%s'", name, value);
+		if (strcmp(name, "trace") == 0)
+			ctx->trace = strcmp(value, "on") == 0;
+	}
+	shell_var_set(ctx, name, value);
+	return 0;
+}
+
+static int
+unset_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
+{
+	int missing = 0;
+
+	(void)result;
+	for (int i = 0; i < a->argc; i++) {
+		if (setting_find(a->argv[i]) >= 0) {
+			if (strcmp(a->argv[i], "trace") == 0)
+				ctx->trace = 0;
+		}
+		if (shell_var_unset(ctx, a->argv[i]) != 0 &&
+		    setting_find(a->argv[i]) < 0) {
+			cmd_error(ctx, "no variable '%s'", a->argv[i]);
+			missing = 1;
+		}
+	}
+	return missing;
+}
+
+static int
+vars_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
+{
+	cJSON *arr = cJSON_CreateArray();
+
+	(void)a;
+	for (int i = 0; settings[i].name; i++) {
+		cJSON *o = cJSON_CreateObject();
+		const char *v = shell_var_get_local(ctx, settings[i].name);
+		cJSON_AddStringToObject(o, "name", settings[i].name);
+		cJSON_AddStringToObject(o, "value",
+		    strcmp(settings[i].name, "trace") == 0 ?
+		    (ctx->trace ? "on" : "off") : (v ? v : ""));
+		cJSON_AddStringToObject(o, "kind", "setting");
+		cJSON_AddItemToArray(arr, o);
+	}
+	for (size_t i = 0; i < ctx->nvars; i++) {
+		cJSON *o;
+		if (setting_find(ctx->vars[i].name) >= 0)
+			continue;
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "name", ctx->vars[i].name);
+		cJSON_AddStringToObject(o, "value", ctx->vars[i].value);
+		cJSON_AddStringToObject(o, "kind", "variable");
+		cJSON_AddItemToArray(arr, o);
+	}
+	*result = arr;
+	return 0;
+}
+
+const struct mlsh_cmd cmd_set_entry = {
+	.name = "set",
+	.summary = "set an mlsh variable or a setting (set trace on)",
+	.args_usage = "NAME VALUE",
+	.help = "Variables expand as $NAME or ${NAME}, before environment "
+	    "variables of the same name. Settings: trace on|off.",
+	.min_args = 2,
+	.max_args = 2,
+	.complete = var_complete,
+	.exec = set_exec,
+};
+
+const struct mlsh_cmd cmd_unset_entry = {
+	.name = "unset",
+	.summary = "remove mlsh variables",
+	.args_usage = "NAME…",
+	.min_args = 1,
+	.max_args = -1,
+	.complete = var_complete,
+	.exec = unset_exec,
+};
+
+const struct mlsh_cmd cmd_vars_entry = {
+	.name = "vars",
+	.summary = "list mlsh variables and settings",
+	.min_args = 0,
+	.max_args = 0,
+	.exec = vars_exec,
+	.flags = CMD_NO_HISTORY,
+};

@@ -1,0 +1,114 @@
+/* cmd.h: the one table of builtins.
+ *
+ * Every builtin is a file builtins/<name>.c exporting one const struct
+ * mlsh_cmd, listed in builtins/builtins.def. Parsing, validation, usage
+ * errors, help, completion, the Lua bindings and docs/commands.md are all
+ * produced by walking these entries, never written twice. */
+#ifndef MLSH_CMD_H
+#define MLSH_CMD_H
+
+#include <cjson/cJSON.h>
+#include "util.h"
+
+struct mlsh_ctx;
+
+enum opt_type {
+	OPT_STRING,
+	OPT_INT,
+	OPT_BOOL,	/* takes no value */
+	OPT_ENUM,	/* one of .values */
+	OPT_PATH,	/* a file path: completes files */
+};
+
+struct mlsh_opt {
+	const char *name;		/* long name, without "--" */
+	char short_name;		/* 0 when none */
+	enum opt_type type;
+	const char *const *values;	/* OPT_ENUM: NULL-terminated */
+	const char *metavar;		/* "CIDR"; NULL: upper-cased name */
+	const char *help;
+};
+
+/* The parsed form of one command, handed to exec. */
+struct cmd_args {
+	const struct mlsh_cmd *builtin;	/* top-level entry */
+	const struct mlsh_cmd *cmd;	/* the subcommand run, or builtin */
+	int argc;			/* positionals */
+	char **argv;
+	char **optv;			/* parallel to cmd->opts; NULL = not given,
+					 * "1" for a given boolean */
+	int json;			/* --json on this call or globally */
+};
+
+/* Completion hook: add to out the values that fit prefix for the option
+ * named opt (NULL for a positional, argi = its index). Reads caches only:
+ * it must never block the prompt on the network. */
+typedef void (*cmd_complete_fn)(struct mlsh_ctx *, const struct cmd_args *,
+    const char *opt, int argi, const char *prefix, struct strlist *out);
+
+/* Run the command. Return 0 on success with *result set (or left NULL),
+ * 1 on failure after cmd_error(), 2 for a usage error. */
+typedef int (*cmd_exec_fn)(struct mlsh_ctx *, struct cmd_args *,
+    cJSON **result);
+
+/* Extra Lua functions a builtin adds to its Lua table (e.g. api.call). The
+ * argument is a lua_State * with the builtin's table on top of the stack. */
+typedef void (*cmd_lua_fn)(struct mlsh_ctx *, void *L);
+
+#define CMD_NO_HISTORY	0x1	/* not recorded for `history save` */
+
+struct mlsh_cmd {
+	const char *name;
+	const char *const *aliases;	/* NULL-terminated, or NULL */
+	const char *summary;		/* one line, lowercase, no period */
+	const char *args_usage;		/* positional part: "[NAME]", "FILE [ARGS…]" */
+	const char *help;		/* longer text for `help CMD`, or NULL */
+	const struct mlsh_opt *opts;	/* terminated by a NULL name, or NULL */
+	int min_args, max_args;		/* max -1: unlimited */
+	enum opt_type arg_type;		/* OPT_PATH: positionals complete files */
+	const struct mlsh_cmd *subcmds;	/* terminated by a NULL name, or NULL;
+					 * with exec set too, a word that is not
+					 * a subcommand goes to exec */
+	cmd_complete_fn complete;
+	cmd_exec_fn exec;
+	cmd_lua_fn lua;
+	int flags;
+};
+
+/* The table: NULL-terminated, in builtins.def order. */
+extern const struct mlsh_cmd *const mlsh_builtins[];
+
+/* Lookup by exact name or alias, else unique prefix. Returns NULL and sets
+ * *cause ("unknown command: x (did you mean y?)" / "ambiguous command: x,
+ * could be: a, b") when there is none. */
+const struct mlsh_cmd *cmd_find(const char *name, char **cause);
+const struct mlsh_cmd *cmd_find_sub(const struct mlsh_cmd *, const char *name);
+
+/* Parse argv (argv[0] is the builtin's name as typed) against the table.
+ * Returns 0 and fills *args (release with cmd_args_release), or 2 with a
+ * one-line *cause that already names the command and its usage. */
+int cmd_parse(int argc, char **argv, struct cmd_args *args, char **cause);
+void cmd_args_release(struct cmd_args *);
+
+/* Option accessors by long name; the name must exist in the spec. */
+const char *cmd_opt(const struct cmd_args *, const char *name);
+int cmd_opt_bool(const struct cmd_args *, const char *name);
+long long cmd_opt_int(const struct cmd_args *, const char *name, long long dflt);
+
+/* "workspace [ls|rm] [NAME]" style usage line for an entry or a subcommand
+ * (parent NULL for a top-level entry). Caller frees. */
+char *cmd_usage(const struct mlsh_cmd *parent, const struct mlsh_cmd *cmd);
+/* The same for a top-level entry, valid until the next call. */
+const char *cmd_usage_line(const struct mlsh_cmd *);
+/* Full help text (usage, summary, options, subcommands). Caller frees. */
+char *cmd_help_text(const struct mlsh_cmd *parent, const struct mlsh_cmd *cmd);
+/* The same as a JSON value. */
+cJSON *cmd_help_json(const struct mlsh_cmd *parent, const struct mlsh_cmd *cmd);
+/* docs/commands.md. Caller frees. */
+char *cmd_markdown(void);
+
+/* Closest name within edit distance 2 among builtins (or NULL). Borrowed. */
+const char *cmd_suggest(const char *name, const char *const *names);
+int cmd_edit_distance(const char *, const char *);
+
+#endif

@@ -1,0 +1,210 @@
+/* main.c: mlsh's command line. Only main exits. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "shell.h"
+
+static struct mlsh_ctx ctx;
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+"usage: mlsh [options] [-c LINE | FILE.mlsh [ARG…]]\n"
+"\n"
+"An interactive shell for ML training infrastructure on AWS.\n"
+"With no LINE or FILE, mlsh reads commands: a prompt with line editing\n"
+"on a terminal, else one command per line from standard input.\n"
+"\n"
+"options:\n"
+"  -c LINE             run LINE and exit with its status\n"
+"  -w, --workspace W   use workspace W (default: the last one used)\n"
+"  -p, --profile P     AWS profile\n"
+"  -r, --region R      AWS region\n"
+"      --endpoint-url U  send every AWS call to U (moto, a proxy)\n"
+"      --json          print results as JSON\n"
+"      --trace         print each AWS request (secrets redacted)\n"
+"      --wait          wait for a workspace another mlsh holds\n"
+"      --norc          do not run ~/.mlshrc\n"
+"  -h, --help          this help\n"
+"  -V, --version       print the version\n"
+"\n"
+"Type 'help' at the prompt for the builtins.\n");
+}
+
+static void
+on_sigint(int sig)
+{
+	(void)sig;
+	mlsh_interrupted = 1;
+	script_interrupt();
+}
+
+static char *
+last_workspace(const char *state_dir)
+{
+	char *p = xasprintf("%s/current", state_dir), *cause = NULL, *t;
+
+	t = file_read(p, NULL, &cause);
+	free(p);
+	free(cause);
+	if (t != NULL) {
+		t[strcspn(t, "\n")] = '\0';
+		if (*t != '\0')
+			return t;
+		free(t);
+	}
+	return NULL;
+}
+
+static int
+run_rc(void)
+{
+	const char *home = getenv("HOME");
+	char *rc, *cause = NULL;
+	int st = 0;
+
+	if (home == NULL)
+		return 0;
+	rc = xasprintf("%s/.mlshrc", home);
+	if (access(rc, F_OK) == 0) {
+		st = script_run_file(&ctx, rc, 0, NULL, &cause);
+		if (cause != NULL)
+			fprintf(stderr, "mlsh: %s\n", cause);
+		free(cause);
+	}
+	free(rc);
+	return st;
+}
+
+/* Commands from a non-terminal stdin: one line at a time. */
+static int
+run_stdin(void)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int st = 0;
+
+	while (!ctx.exit_requested && (n = getline(&line, &cap, stdin)) >= 0) {
+		if (n > 0 && line[n - 1] == '\n')
+			line[--n] = '\0';
+		st = shell_run_line(&ctx, line, (size_t)n);
+	}
+	free(line);
+	return ctx.exit_requested ? ctx.exit_status : st;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "workspace", required_argument, NULL, 'w' },
+		{ "profile", required_argument, NULL, 'p' },
+		{ "region", required_argument, NULL, 'r' },
+		{ "endpoint-url", required_argument, NULL, 'E' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "trace", no_argument, NULL, 't' },
+		{ "wait", no_argument, NULL, 'W' },
+		{ "norc", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "gen-docs", no_argument, NULL, 'G' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *line = NULL, *ws = NULL;
+	int c, norc = 0, st;
+	struct sigaction sa;
+
+	shell_init(&ctx);
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+c:w:p:r:hV", longopts, NULL)) !=
+	    -1) {
+		switch (c) {
+		case 'c': line = optarg; break;
+		case 'w': ws = optarg; break;
+		case 'p': free(ctx.profile); ctx.profile = xstrdup(optarg); break;
+		case 'r': free(ctx.region); ctx.region = xstrdup(optarg); break;
+		case 'E':
+			free(ctx.endpoint_url);
+			ctx.endpoint_url = xstrdup(optarg);
+			break;
+		case 'j': ctx.json = 1; break;
+		case 't': ctx.trace = 1; break;
+		case 'W': ctx.wait_lock = 1; break;
+		case 'n': norc = 1; break;
+		case 'h': usage(stdout); shell_free(&ctx); return 0;
+		case 'V':
+			printf("mlsh %s\n", MLSH_VERSION);
+			shell_free(&ctx);
+			return 0;
+		case 'G': {
+			char *md = cmd_markdown();
+			fputs(md, stdout);
+			free(md);
+			shell_free(&ctx);
+			return 0;
+		}
+		default:
+			if (optopt != 0 && strchr("cwpr", optopt) != NULL)
+				fprintf(stderr, "mlsh: -%c needs a value "
+				    "(try 'mlsh --help')\n", optopt);
+			else
+				fprintf(stderr, "mlsh: unknown option: %s "
+				    "(try 'mlsh --help')\n", argv[optind - 1]);
+			shell_free(&ctx);
+			return 2;
+		}
+	}
+
+	if (ws == NULL)
+		ws = getenv("MLSH_WORKSPACE");
+	if (ws != NULL && *ws != '\0')
+		ctx.workspace = xstrdup(ws);
+	else if ((ctx.workspace = last_workspace(ctx.state_dir)) == NULL)
+		ctx.workspace = xstrdup("default");
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_sigint;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);	/* no SA_RESTART: reads return EINTR */
+	signal(SIGPIPE, SIG_IGN);
+
+	if (script_init(&ctx) != 0) {
+		fprintf(stderr, "mlsh: cannot start Lua\n");
+		shell_free(&ctx);
+		return 1;
+	}
+	if (!norc)
+		run_rc();
+
+	if (line != NULL) {
+		if (optind < argc) {
+			fprintf(stderr, "mlsh: unexpected argument with -c: %s\n",
+			    argv[optind]);
+			st = 2;
+		} else {
+			st = shell_run_line(&ctx, line, strlen(line));
+			if (ctx.exit_requested)
+				st = ctx.exit_status;
+		}
+	} else if (optind < argc) {
+		char *cause = NULL;
+		st = script_run_file(&ctx, argv[optind], argc - optind - 1,
+		    argv + optind + 1, &cause);
+		if (cause != NULL)
+			fprintf(stderr, "mlsh: %s\n", cause);
+		free(cause);
+	} else if (isatty(STDIN_FILENO) && isatty(STDOUT_FILENO)) {
+		ctx.interactive = 1;
+		st = repl_run(&ctx);
+	} else
+		st = run_stdin();
+
+	shell_free(&ctx);
+	return st;
+}

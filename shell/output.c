@@ -1,0 +1,225 @@
+/* output.c: tables and JSON. */
+#include "output.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <wchar.h>
+#include "util.h"
+
+/* Copy s with control characters made visible (\n, \t, \xNN). */
+static char *
+sanitize(const char *s)
+{
+	struct buf b;
+	buf_init(&b);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '\n')
+			buf_adds(&b, "\\n");
+		else if (*p == '\t')
+			buf_adds(&b, "\\t");
+		else if (*p < 0x20 || *p == 0x7f)
+			buf_printf(&b, "\\x%02x", *p);
+		else
+			buf_addc(&b, (char)*p);
+	}
+	return buf_detach_release(&b);
+}
+
+size_t
+output_width(const char *s)
+{
+	size_t w = 0;
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		int n;
+		if (*p < 0x80)
+			n = 1;
+		else if ((*p & 0xe0) == 0xc0)
+			n = 2;
+		else if ((*p & 0xf0) == 0xe0)
+			n = 3;
+		else if ((*p & 0xf8) == 0xf0)
+			n = 4;
+		else
+			n = 1;
+		for (int i = 1; i < n; i++)
+			if ((p[i] & 0xc0) != 0x80) {
+				n = 1;
+				break;
+			}
+		p += n;
+		w++;
+	}
+	return w;
+}
+
+char *
+output_cell(const cJSON *v)
+{
+	char *s, *r;
+
+	if (v == NULL || cJSON_IsNull(v))
+		return xstrdup("-");
+	if (cJSON_IsString(v))
+		return sanitize(v->valuestring);
+	if (cJSON_IsBool(v))
+		return xstrdup(cJSON_IsTrue(v) ? "true" : "false");
+	if (cJSON_IsNumber(v)) {
+		double d = v->valuedouble;
+		if (d == (double)(long long)d && d < 1e15 && d > -1e15)
+			return xasprintf("%lld", (long long)d);
+		return xasprintf("%g", d);
+	}
+	s = cJSON_PrintUnformatted(v);
+	r = sanitize(s ? s : "");
+	free(s);
+	return r;
+}
+
+static void
+pad(FILE *f, const char *s, size_t width)
+{
+	size_t w = output_width(s);
+	fputs(s, f);
+	for (; w < width; w++)
+		fputc(' ', f);
+}
+
+static void
+render_table(FILE *f, const cJSON *arr, int color)
+{
+	struct strlist cols;
+	size_t nrows = (size_t)cJSON_GetArraySize(arr), *width, r = 0;
+	char ***cells;
+	const cJSON *row, *kv;
+
+	strlist_init(&cols);
+	cJSON_ArrayForEach(row, arr)
+		cJSON_ArrayForEach(kv, row)
+			if (!strlist_has(&cols, kv->string))
+				strlist_add(&cols, kv->string);
+	width = xcalloc(cols.n + 1, sizeof *width);
+	cells = xcalloc(nrows + 1, sizeof *cells);
+	for (size_t c = 0; c < cols.n; c++) {
+		for (char *p = cols.v[c]; *p; p++)
+			if (*p >= 'a' && *p <= 'z')
+				*p = (char)(*p - 'a' + 'A');
+		width[c] = output_width(cols.v[c]);
+	}
+	cJSON_ArrayForEach(row, arr) {
+		cells[r] = xcalloc(cols.n + 1, sizeof **cells);
+		for (size_t c = 0; c < cols.n; c++) {
+			const cJSON *v = NULL;
+			cJSON_ArrayForEach(kv, row)
+				if (strcasecmp(kv->string, cols.v[c]) == 0)
+					v = kv;
+			cells[r][c] = v ? output_cell(v) : xstrdup("");
+			if (output_width(cells[r][c]) > width[c])
+				width[c] = output_width(cells[r][c]);
+		}
+		r++;
+	}
+	if (color)
+		fputs("\033[1m", f);
+	for (size_t c = 0; c < cols.n; c++) {
+		if (c + 1 < cols.n) {
+			pad(f, cols.v[c], width[c]);
+			fputs("  ", f);
+		} else
+			fputs(cols.v[c], f);
+	}
+	if (color)
+		fputs("\033[0m", f);
+	fputc('\n', f);
+	for (r = 0; r < nrows; r++) {
+		for (size_t c = 0; c < cols.n; c++) {
+			if (c + 1 < cols.n) {
+				pad(f, cells[r][c], width[c]);
+				fputs("  ", f);
+			} else
+				fputs(cells[r][c], f);
+			free(cells[r][c]);
+		}
+		fputc('\n', f);
+		free(cells[r]);
+	}
+	free(cells);
+	free(width);
+	strlist_release(&cols);
+}
+
+static void
+render_object(FILE *f, const cJSON *obj, int color)
+{
+	size_t w = 0;
+	const cJSON *kv;
+
+	cJSON_ArrayForEach(kv, obj)
+		if (output_width(kv->string) > w)
+			w = output_width(kv->string);
+	cJSON_ArrayForEach(kv, obj) {
+		char *c = output_cell(kv);
+		if (color)
+			fputs("\033[1m", f);
+		pad(f, kv->string, w);
+		if (color)
+			fputs("\033[0m", f);
+		fprintf(f, "  %s\n", c);
+		free(c);
+	}
+}
+
+void
+output_render(FILE *f, const cJSON *v, int color)
+{
+	if (v == NULL)
+		return;
+	if (cJSON_IsString(v)) {
+		/* Text results (help, echo) print verbatim. */
+		fputs(v->valuestring, f);
+		if (v->valuestring[0] != '\0' &&
+		    v->valuestring[strlen(v->valuestring) - 1] != '\n')
+			fputc('\n', f);
+		return;
+	}
+	if (cJSON_IsArray(v)) {
+		const cJSON *e;
+		int all_obj = cJSON_GetArraySize(v) > 0;
+		cJSON_ArrayForEach(e, v)
+			if (!cJSON_IsObject(e))
+				all_obj = 0;
+		if (all_obj) {
+			render_table(f, v, color);
+			return;
+		}
+		cJSON_ArrayForEach(e, v) {
+			char *c = output_cell(e);
+			fprintf(f, "%s\n", c);
+			free(c);
+		}
+		return;
+	}
+	if (cJSON_IsObject(v)) {
+		render_object(f, v, color);
+		return;
+	}
+	{
+		char *c = output_cell(v);
+		fprintf(f, "%s\n", c);
+		free(c);
+	}
+}
+
+void
+output_json(FILE *f, const cJSON *v)
+{
+	char *s;
+	if (v == NULL) {
+		fputs("null\n", f);
+		return;
+	}
+	s = cJSON_Print(v);
+	fprintf(f, "%s\n", s);
+	free(s);
+}

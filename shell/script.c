@@ -1,0 +1,547 @@
+/* script.c: the Lua 5.4 host.
+ *
+ * Every builtin becomes a Lua value generated from the table: a function for
+ * builtins without subcommands (`echo("hi")`), a callable table with one
+ * function per subcommand otherwise (`workspace("x")`, `workspace.ls()`).
+ * A call takes positionals, or one table mixing positionals and options
+ * (`history.save{"s.mlsh"}`, `vpc.up{cidr="10.0.0.0/16"}`), is turned into
+ * words and goes through the same parser as a typed line, returns the
+ * structured result as Lua values and raises a Lua error on failure.
+ * mlsh.pcall(f, …) returns nil, err instead; mlsh.run(line) runs a raw line. */
+#include "shell.h"
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "lexer.h"
+
+#define EXIT_MARKER "\001mlsh-exit"
+
+static lua_State *running_L;	/* for the SIGINT hook */
+static struct mlsh_ctx *the_ctx;
+
+static struct mlsh_ctx *
+getctx(lua_State *L)
+{
+	(void)L;
+	return the_ctx;
+}
+
+/* Ctrl-C while Lua runs: make the next instruction raise an error. */
+static void
+stop_hook(lua_State *L, lua_Debug *ar)
+{
+	(void)ar;
+	lua_sethook(L, NULL, 0, 0);
+	luaL_error(L, "interrupted");
+}
+
+void
+script_interrupt(void)
+{
+	if (running_L != NULL)
+		lua_sethook(running_L, stop_hook,
+		    LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+}
+
+/* cJSON -> Lua */
+static void
+push_json(lua_State *L, const cJSON *v, int depth)
+{
+	const cJSON *e;
+	int i = 1;
+
+	luaL_checkstack(L, 4, "result too deep");
+	if (v == NULL || cJSON_IsNull(v) || depth > 64)
+		lua_pushnil(L);
+	else if (cJSON_IsBool(v))
+		lua_pushboolean(L, cJSON_IsTrue(v));
+	else if (cJSON_IsNumber(v)) {
+		double d = v->valuedouble;
+		if (d == floor(d) && fabs(d) < 9.007199254740992e15)
+			lua_pushinteger(L, (lua_Integer)d);
+		else
+			lua_pushnumber(L, d);
+	} else if (cJSON_IsString(v))
+		lua_pushstring(L, v->valuestring);
+	else if (cJSON_IsArray(v)) {
+		lua_createtable(L, cJSON_GetArraySize(v), 0);
+		cJSON_ArrayForEach(e, v) {
+			push_json(L, e, depth + 1);
+			lua_rawseti(L, -2, i++);
+		}
+	} else {
+		lua_newtable(L);
+		cJSON_ArrayForEach(e, v) {
+			push_json(L, e, depth + 1);
+			lua_setfield(L, -2, e->string);
+		}
+	}
+}
+
+/* Lua -> cJSON, for `lua` results. A table with only 1..n keys is an array. */
+static cJSON *
+to_json(lua_State *L, int idx, int depth)
+{
+	idx = lua_absindex(L, idx);
+	switch (lua_type(L, idx)) {
+	case LUA_TBOOLEAN:
+		return cJSON_CreateBool(lua_toboolean(L, idx));
+	case LUA_TNUMBER:
+		return cJSON_CreateNumber(lua_tonumber(L, idx));
+	case LUA_TSTRING:
+		return cJSON_CreateString(lua_tostring(L, idx));
+	case LUA_TTABLE: {
+		lua_Integer n = (lua_Integer)lua_rawlen(L, idx), count = 0;
+		cJSON *r;
+		if (depth > 32)
+			return cJSON_CreateString("<table>");
+		lua_pushnil(L);
+		while (lua_next(L, idx) != 0) {
+			count++;
+			lua_pop(L, 1);
+		}
+		if (count > 0 && count == n) {
+			r = cJSON_CreateArray();
+			for (lua_Integer i = 1; i <= n; i++) {
+				lua_rawgeti(L, idx, i);
+				cJSON_AddItemToArray(r, to_json(L, -1, depth + 1));
+				lua_pop(L, 1);
+			}
+			return r;
+		}
+		r = cJSON_CreateObject();
+		lua_pushnil(L);
+		while (lua_next(L, idx) != 0) {
+			lua_pushvalue(L, -2);
+			const char *k = lua_tostring(L, -1);
+			cJSON_AddItemToObject(r, k ? k : "?",
+			    to_json(L, -2, depth + 1));
+			lua_pop(L, 2);
+		}
+		return r;
+	}
+	case LUA_TNIL:
+		return cJSON_CreateNull();
+	default:
+		return cJSON_CreateString(luaL_typename(L, idx));
+	}
+}
+
+/* One Lua value as a command word. */
+static char *
+word_of(lua_State *L, int idx, const char *what)
+{
+	switch (lua_type(L, idx)) {
+	case LUA_TSTRING:
+	case LUA_TNUMBER:
+		return xstrdup(lua_tostring(L, idx));
+	case LUA_TBOOLEAN:
+		return xstrdup(lua_toboolean(L, idx) ? "true" : "false");
+	default:
+		luaL_error(L, "%s: expected a string or number, got %s", what,
+		    luaL_typename(L, idx));
+		return NULL;
+	}
+}
+
+/* The closure behind every builtin: upvalues are the entry and subcommand. */
+static int
+l_builtin(lua_State *L)
+{
+	struct mlsh_ctx *ctx = getctx(L);
+	const struct mlsh_cmd *b = lua_touserdata(L, lua_upvalueindex(1));
+	const struct mlsh_cmd *sub = lua_touserdata(L, lua_upvalueindex(2));
+	int first = lua_toboolean(L, lua_upvalueindex(3)) ? 2 : 1;
+	int nargs = lua_gettop(L);
+	struct strlist words, pos;
+	cJSON *result = NULL;
+	int st;
+
+	/* Check every value before allocating: luaL_error does not return. */
+	if (nargs == first && lua_istable(L, first)) {
+		lua_pushnil(L);
+		while (lua_next(L, first) != 0) {
+			if (!lua_isboolean(L, -1))
+				free(word_of(L, -1, b->name));
+			lua_pop(L, 1);
+		}
+	} else
+		for (int i = first; i <= nargs; i++)
+			free(word_of(L, i, b->name));
+
+	strlist_init(&words);
+	strlist_init(&pos);
+	strlist_add(&words, b->name);
+	if (sub != NULL)
+		strlist_add(&words, sub->name);
+	if (nargs == first && lua_istable(L, first)) {
+		lua_Integer n = (lua_Integer)lua_rawlen(L, first);
+		for (lua_Integer i = 1; i <= n; i++) {
+			lua_rawgeti(L, first, i);
+			strlist_take(&pos, word_of(L, -1, b->name));
+			lua_pop(L, 1);
+		}
+		lua_pushnil(L);
+		while (lua_next(L, first) != 0) {
+			if (lua_type(L, -2) == LUA_TSTRING) {
+				char *k = xstrdup(lua_tostring(L, -2));
+				for (char *p = k; *p; p++)
+					if (*p == '_')
+						*p = '-';
+				if (lua_isboolean(L, -1)) {
+					if (lua_toboolean(L, -1))
+						strlist_take(&words,
+						    xasprintf("--%s", k));
+				} else {
+					char *v = word_of(L, -1, k);
+					strlist_take(&words,
+					    xasprintf("--%s=%s", k, v));
+					free(v);
+				}
+				free(k);
+			}
+			lua_pop(L, 1);
+		}
+	} else {
+		for (int i = first; i <= nargs; i++)
+			strlist_take(&pos, word_of(L, i, b->name));
+	}
+	strlist_add(&words, "--");
+	for (size_t i = 0; i < pos.n; i++)
+		strlist_add(&words, pos.v[i]);
+	strlist_release(&pos);
+
+	st = shell_run_argv(ctx, (int)words.n, words.v, &result);
+	strlist_release(&words);
+	if (ctx->exit_requested) {
+		cJSON_Delete(result);
+		lua_pushstring(L, EXIT_MARKER);
+		return lua_error(L);
+	}
+	if (st != 0) {
+		cJSON_Delete(result);
+		return luaL_error(L, "%s", ctx->error ? ctx->error : "failed");
+	}
+	push_json(L, result, 0);
+	cJSON_Delete(result);
+	return 1;
+}
+
+/* mlsh.run(line): run a raw line as typed; results print as in the REPL. */
+static int
+l_run(lua_State *L)
+{
+	struct mlsh_ctx *ctx = getctx(L);
+	size_t len;
+	const char *line = luaL_checklstring(L, 1, &len);
+	int st;
+
+	ctx->lua_depth++;
+	st = shell_run_line(ctx, line, len);
+	ctx->lua_depth--;
+	if (ctx->exit_requested) {
+		lua_pushstring(L, EXIT_MARKER);
+		return lua_error(L);
+	}
+	if (st != 0)
+		return luaL_error(L, "'%s' failed with status %d", line, st);
+	lua_pushinteger(L, st);
+	return 1;
+}
+
+/* mlsh.pcall(f, …): like pcall, but nil, err on failure. */
+static int
+l_pcall(lua_State *L)
+{
+	int n = lua_gettop(L);
+
+	luaL_checktype(L, 1, LUA_TFUNCTION);
+	if (lua_pcall(L, n - 1, LUA_MULTRET, 0) != LUA_OK) {
+		if (lua_isstring(L, -1) &&
+		    strcmp(lua_tostring(L, -1), EXIT_MARKER) == 0)
+			return lua_error(L);	/* exit() is not an error */
+		lua_pushnil(L);
+		lua_insert(L, -2);
+		return 2;
+	}
+	return lua_gettop(L);
+}
+
+static const luaL_Reg mlsh_lib[] = {
+	{ "run", l_run },
+	{ "pcall", l_pcall },
+	{ NULL, NULL }
+};
+
+static void
+register_builtins(lua_State *L, struct mlsh_ctx *ctx)
+{
+	for (size_t i = 0; mlsh_builtins[i] != NULL; i++) {
+		const struct mlsh_cmd *b = mlsh_builtins[i];
+		if (b->subcmds == NULL) {
+			lua_pushlightuserdata(L, (void *)b);
+			lua_pushlightuserdata(L, NULL);
+			lua_pushboolean(L, 0);
+			lua_pushcclosure(L, l_builtin, 3);
+			lua_setglobal(L, b->name);
+			continue;
+		}
+		lua_newtable(L);
+		for (size_t k = 0; b->subcmds[k].name != NULL; k++) {
+			lua_pushlightuserdata(L, (void *)b);
+			lua_pushlightuserdata(L, (void *)&b->subcmds[k]);
+			lua_pushboolean(L, 0);
+			lua_pushcclosure(L, l_builtin, 3);
+			lua_setfield(L, -2, b->subcmds[k].name);
+		}
+		if (b->exec != NULL) {
+			/* The table itself is callable: __call gets it first. */
+			lua_newtable(L);
+			lua_pushlightuserdata(L, (void *)b);
+			lua_pushlightuserdata(L, NULL);
+			lua_pushboolean(L, 1);
+			lua_pushcclosure(L, l_builtin, 3);
+			lua_setfield(L, -2, "__call");
+			lua_setmetatable(L, -2);
+		}
+		if (b->lua != NULL)
+			b->lua(ctx, L);
+		lua_setglobal(L, b->name);
+	}
+}
+
+int
+script_init(struct mlsh_ctx *ctx)
+{
+	lua_State *L;
+
+	if (ctx->L != NULL)
+		return 0;
+	L = luaL_newstate();
+	if (L == NULL)
+		return -1;
+	the_ctx = ctx;
+	luaL_openlibs(L);
+	luaL_newlib(L, mlsh_lib);
+	lua_pushstring(L, MLSH_VERSION);
+	lua_setfield(L, -2, "version");
+	lua_setglobal(L, "mlsh");
+	register_builtins(L, ctx);
+	ctx->L = L;
+	return 0;
+}
+
+void
+script_free(struct mlsh_ctx *ctx)
+{
+	if (ctx->L != NULL)
+		lua_close(ctx->L);
+	ctx->L = NULL;
+}
+
+static int
+msghandler(lua_State *L)
+{
+	const char *msg = lua_tostring(L, 1);
+	if (msg != NULL && strcmp(msg, EXIT_MARKER) == 0)
+		return 1;
+	if (msg == NULL) {
+		if (luaL_callmeta(L, 1, "__tostring") &&
+		    lua_type(L, -1) == LUA_TSTRING)
+			return 1;
+		msg = lua_pushfstring(L, "(error object is a %s value)",
+		    luaL_typename(L, 1));
+	}
+	luaL_traceback(L, L, msg, 1);
+	return 1;
+}
+
+/* Call the function below nargs arguments; 0 or the error's status. */
+static int
+docall(struct mlsh_ctx *ctx, int nargs, int nres)
+{
+	lua_State *L = ctx->L, *saved = running_L;
+	int base = lua_gettop(L) - nargs, st;
+
+	lua_pushcfunction(L, msghandler);
+	lua_insert(L, base);
+	running_L = L;
+	ctx->lua_depth++;
+	st = lua_pcall(L, nargs, nres, base);
+	ctx->lua_depth--;
+	running_L = saved;
+	lua_sethook(L, NULL, 0, 0);
+	lua_remove(L, base);
+	return st;
+}
+
+/* A failed chunk: its message into *cause; returns the status for it. */
+static int
+report(struct mlsh_ctx *ctx, char **cause)
+{
+	const char *msg = lua_tostring(ctx->L, -1);
+
+	if (ctx->exit_requested) {
+		lua_pop(ctx->L, 1);
+		return ctx->exit_status;
+	}
+	*cause = xstrdup(msg ? msg : "error");
+	lua_pop(ctx->L, 1);
+	return mlsh_interrupted ? 130 : 1;
+}
+
+int
+script_run_file(struct mlsh_ctx *ctx, const char *path, int argc, char **argv,
+    char **cause)
+{
+	lua_State *L;
+
+	if (script_init(ctx) != 0)
+		return 1;
+	L = ctx->L;
+	/* arg: arg[0] the script, arg[1..] its arguments (as lua.c does). */
+	lua_createtable(L, argc, 1);
+	lua_pushstring(L, path);
+	lua_rawseti(L, -2, 0);
+	for (int i = 0; i < argc; i++) {
+		lua_pushstring(L, argv[i]);
+		lua_rawseti(L, -2, i + 1);
+	}
+	lua_setglobal(L, "arg");
+	/* luaL_loadfile skips a first line starting with '#' (#!). */
+	if (luaL_loadfile(L, path) != LUA_OK)
+		return report(ctx, cause);
+	for (int i = 0; i < argc; i++)
+		lua_pushstring(L, argv[i]);
+	if (docall(ctx, argc, 0) != LUA_OK)
+		return report(ctx, cause);
+	return ctx->exit_requested ? ctx->exit_status : 0;
+}
+
+int
+script_run_string(struct mlsh_ctx *ctx, const char *chunk, const char *name,
+    cJSON **result)
+{
+	lua_State *L;
+	char *ret;
+	int top, st;
+
+	if (script_init(ctx) != 0)
+		return 1;
+	L = ctx->L;
+	top = lua_gettop(L);
+	/* An expression first (so `lua 1+1` shows 2), then a statement. */
+	ret = xasprintf("return %s", chunk);
+	st = luaL_loadbuffer(L, ret, strlen(ret), name);
+	free(ret);
+	if (st != LUA_OK) {
+		lua_pop(L, 1);
+		if (luaL_loadbuffer(L, chunk, strlen(chunk), name) != LUA_OK)
+			goto fail;
+	}
+	if (docall(ctx, 0, LUA_MULTRET) != LUA_OK)
+		goto fail;
+	if (lua_gettop(L) > top && !lua_isnil(L, top + 1))
+		*result = to_json(L, top + 1, 0);
+	lua_settop(L, top);
+	return 0;
+fail:
+	if (ctx->exit_requested) {
+		lua_settop(L, top);
+		return 0;
+	}
+	cmd_error(ctx, "%s", lua_tostring(L, -1) ? lua_tostring(L, -1) :
+	    "error");
+	lua_settop(L, top);
+	return mlsh_interrupted ? 130 : 1;
+}
+
+char *
+script_quote(const char *s)
+{
+	struct buf b;
+
+	buf_init(&b);
+	buf_addc(&b, '"');
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			buf_printf(&b, "\\%c", *p);
+		else if (*p == '\n')
+			buf_adds(&b, "\\n");
+		else if (*p < 0x20 || *p == 0x7f)
+			buf_printf(&b, "\\%03d", *p);
+		else
+			buf_addc(&b, (char)*p);
+	}
+	buf_addc(&b, '"');
+	return buf_detach_release(&b);
+}
+
+static int
+is_lua_name(const char *s)
+{
+	static const char *const reserved[] = { "and", "break", "do", "else",
+	    "elseif", "end", "false", "for", "function", "goto", "if", "in",
+	    "local", "nil", "not", "or", "repeat", "return", "then", "true",
+	    "until", "while", NULL };
+	if (!shell_var_name_ok(s))
+		return 0;
+	for (size_t i = 0; reserved[i]; i++)
+		if (strcmp(reserved[i], s) == 0)
+			return 0;
+	return 1;
+}
+
+char *
+script_lua_form(const struct cmd_args *a)
+{
+	struct buf b;
+	int nopts = 0, first = 1;
+
+	buf_init(&b);
+	buf_adds(&b, a->builtin->name);
+	if (a->cmd != a->builtin) {
+		if (is_lua_name(a->cmd->name))
+			buf_printf(&b, ".%s", a->cmd->name);
+		else
+			buf_printf(&b, "[\"%s\"]", a->cmd->name);
+	}
+	for (size_t i = 0; a->cmd->opts && a->cmd->opts[i].name; i++)
+		if (a->optv[i] != NULL)
+			nopts++;
+	buf_addc(&b, nopts ? '{' : '(');
+	for (int i = 0; i < a->argc; i++) {
+		char *q = script_quote(a->argv[i]);
+		buf_printf(&b, "%s%s", first ? "" : ", ", q);
+		free(q);
+		first = 0;
+	}
+	for (size_t i = 0; a->cmd->opts && a->cmd->opts[i].name; i++) {
+		const struct mlsh_opt *o = &a->cmd->opts[i];
+		char *key, *q;
+		if (a->optv[i] == NULL)
+			continue;
+		key = xstrdup(o->name);
+		for (char *p = key; *p; p++)
+			if (*p == '-')
+				*p = '_';
+		buf_printf(&b, "%s%s=", first ? "" : ", ", key);
+		if (o->type == OPT_BOOL)
+			buf_adds(&b, "true");
+		else if (o->type == OPT_INT)
+			buf_adds(&b, a->optv[i]);
+		else {
+			q = script_quote(a->optv[i]);
+			buf_adds(&b, q);
+			free(q);
+		}
+		free(key);
+		first = 0;
+	}
+	buf_addc(&b, nopts ? '}' : ')');
+	return buf_detach_release(&b);
+}

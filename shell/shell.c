@@ -1,0 +1,400 @@
+/* shell.c: the context, variables, and the one path every command takes. */
+#include "shell.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "aws/aws.h"
+#include "aws/creds.h"
+#include "lexer.h"
+#include "output.h"
+#include "state.h"
+
+volatile sig_atomic_t mlsh_interrupted;
+
+void
+shell_init(struct mlsh_ctx *ctx)
+{
+	const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	const char *nc = getenv("NO_COLOR");
+
+	memset(ctx, 0, sizeof *ctx);
+	if (xdg != NULL && *xdg == '/')
+		ctx->state_dir = xasprintf("%s/mlsh", xdg);
+	else
+		ctx->state_dir = xasprintf("%s/.local/state/mlsh",
+		    home != NULL ? home : "/tmp");
+	ctx->color = isatty(STDOUT_FILENO) && (nc == NULL || *nc == '\0');
+	strlist_init(&ctx->session);
+	strlist_init(&ctx->history);
+}
+
+void
+shell_free(struct mlsh_ctx *ctx)
+{
+	script_free(ctx);
+	if (ctx->aws != NULL)
+		aws_client_free(ctx->aws);
+	state_close(ctx->state);
+	for (size_t i = 0; i < ctx->nvars; i++) {
+		free(ctx->vars[i].name);
+		free(ctx->vars[i].value);
+	}
+	free(ctx->vars);
+	strlist_release(&ctx->session);
+	strlist_release(&ctx->history);
+	free(ctx->history_path);
+	free(ctx->workspace);
+	free(ctx->profile);
+	free(ctx->region);
+	free(ctx->endpoint_url);
+	free(ctx->state_dir);
+	free(ctx->error);
+}
+
+/* Variables. */
+
+int
+shell_var_name_ok(const char *n)
+{
+	if (!(*n == '_' || (*n >= 'a' && *n <= 'z') || (*n >= 'A' && *n <= 'Z')))
+		return 0;
+	for (n++; *n; n++)
+		if (!(*n == '_' || (*n >= 'a' && *n <= 'z') ||
+		    (*n >= 'A' && *n <= 'Z') || (*n >= '0' && *n <= '9')))
+			return 0;
+	return 1;
+}
+
+const char *
+shell_var_get_local(struct mlsh_ctx *ctx, const char *name)
+{
+	for (size_t i = 0; i < ctx->nvars; i++)
+		if (strcmp(ctx->vars[i].name, name) == 0)
+			return ctx->vars[i].value;
+	return NULL;
+}
+
+const char *
+shell_var_get(struct mlsh_ctx *ctx, const char *name)
+{
+	const char *v = shell_var_get_local(ctx, name);
+	return v != NULL ? v : getenv(name);
+}
+
+void
+shell_var_set(struct mlsh_ctx *ctx, const char *name, const char *value)
+{
+	for (size_t i = 0; i < ctx->nvars; i++) {
+		if (strcmp(ctx->vars[i].name, name) == 0) {
+			free(ctx->vars[i].value);
+			ctx->vars[i].value = xstrdup(value);
+			return;
+		}
+	}
+	ctx->vars = xreallocarray(ctx->vars, ctx->nvars + 1, sizeof *ctx->vars);
+	ctx->vars[ctx->nvars].name = xstrdup(name);
+	ctx->vars[ctx->nvars].value = xstrdup(value);
+	ctx->nvars++;
+}
+
+int
+shell_var_unset(struct mlsh_ctx *ctx, const char *name)
+{
+	for (size_t i = 0; i < ctx->nvars; i++) {
+		if (strcmp(ctx->vars[i].name, name) == 0) {
+			free(ctx->vars[i].name);
+			free(ctx->vars[i].value);
+			ctx->vars[i] = ctx->vars[--ctx->nvars];
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static const char *
+lookup(void *arg, const char *name)
+{
+	return shell_var_get(arg, name);
+}
+
+/* Errors. */
+
+static void
+set_error(struct mlsh_ctx *ctx, char *msg)
+{
+	free(ctx->error);
+	ctx->error = msg;
+}
+
+int
+cmd_error(struct mlsh_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+	char *m;
+
+	va_start(ap, fmt);
+	m = xvasprintf(fmt, ap);
+	va_end(ap);
+	if (ctx->current != NULL) {
+		set_error(ctx, xasprintf("%s: %s", ctx->current->builtin->name,
+		    m));
+		free(m);
+	} else
+		set_error(ctx, m);
+	return 1;
+}
+
+int
+cmd_usage_error(struct mlsh_ctx *ctx, const struct cmd_args *a,
+    const char *fmt, ...)
+{
+	va_list ap;
+	char *m, *u;
+
+	va_start(ap, fmt);
+	m = xvasprintf(fmt, ap);
+	va_end(ap);
+	u = cmd_usage(a->cmd == a->builtin ? NULL : a->builtin, a->cmd);
+	set_error(ctx, xasprintf("%s: %s (usage: %s)", a->builtin->name, m, u));
+	free(m);
+	free(u);
+	return 2;
+}
+
+void
+shell_warn(struct mlsh_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+	char *m;
+
+	va_start(ap, fmt);
+	m = xvasprintf(fmt, ap);
+	va_end(ap);
+	fflush(stdout);
+	fprintf(stderr, "%s%s%s\n", ctx->where ? ctx->where : "",
+	    ctx->where ? ": " : "", m);
+	free(m);
+}
+
+/* Results. */
+
+void
+shell_print_result(struct mlsh_ctx *ctx, const cJSON *result, int json)
+{
+	if (json)
+		output_json(stdout, result);
+	else
+		output_render(stdout, result, ctx->color);
+	fflush(stdout);
+}
+
+/* Running commands. */
+
+static int
+run_sh(struct mlsh_ctx *ctx, const char *text)
+{
+	pid_t pid;
+	int st;
+
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0) {
+		shell_warn(ctx, "mlsh: cannot fork: %s", strerror(errno));
+		return 1;
+	}
+	if (pid == 0) {
+		signal(SIGINT, SIG_DFL);
+		signal(SIGQUIT, SIG_DFL);
+		execl("/bin/sh", "sh", "-c", text, (char *)NULL);
+		_exit(127);
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return 1;
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return 1;
+}
+
+int
+shell_run_argv(struct mlsh_ctx *ctx, int argc, char **argv, cJSON **resultp)
+{
+	struct cmd_args a;
+	const struct cmd_args *saved = ctx->current;
+	char *cause = NULL;
+	cJSON *result = NULL;
+	int st;
+
+	if (argc == 0)
+		return 0;
+	set_error(ctx, NULL);
+	st = cmd_parse(argc, argv, &a, &cause);
+	if (st == 2) {
+		set_error(ctx, cause);
+		goto report;
+	}
+	a.json = a.json || ctx->json;
+	if (st == 3) {
+		/* -h/--help */
+		const struct mlsh_cmd *parent = a.cmd == a.builtin ? NULL :
+		    a.builtin;
+		if (a.json)
+			result = cmd_help_json(parent, a.cmd);
+		else {
+			char *t = cmd_help_text(parent, a.cmd);
+			result = cJSON_CreateString(t);
+			free(t);
+		}
+		st = 0;
+	} else {
+		ctx->current = &a;
+		st = a.cmd->exec(ctx, &a, &result);
+		ctx->current = saved;
+		if (st != 0 && ctx->error == NULL)
+			cmd_error(ctx, "failed");
+		if (st == 0 && ctx->lua_depth == 0 &&
+		    !(a.builtin->flags & CMD_NO_HISTORY) &&
+		    !(a.cmd->flags & CMD_NO_HISTORY))
+			strlist_take(&ctx->session, script_lua_form(&a));
+	}
+	if (resultp != NULL) {
+		*resultp = result;
+		cmd_args_release(&a);
+		return st;
+	}
+	if (st == 0)
+		shell_print_result(ctx, result, a.json);
+	cJSON_Delete(result);
+	cmd_args_release(&a);
+report:
+	if (st != 0 && resultp == NULL && ctx->error != NULL)
+		shell_warn(ctx, "%s", ctx->error);
+	return st;
+}
+
+int
+shell_run_line(struct mlsh_ctx *ctx, const char *line, size_t len)
+{
+	struct lex_result r;
+	struct lex_cmd c;
+	char *cause = NULL;
+	size_t pos = 0;
+	int st = 0;
+
+	/* Check the whole line's syntax before running any of it; expand each
+	 * command only when its turn comes. */
+	if (lex_line(line, len, NULL, NULL, &r, &cause) != 0) {
+		shell_warn(ctx, "mlsh: %s", cause);
+		free(cause);
+		ctx->last_status = 2;
+		return 2;
+	}
+	lex_result_release(&r);
+	while (!ctx->exit_requested) {
+		int got = lex_one(line, len, &pos, lookup, ctx, &c, &cause);
+		if (got < 0) {
+			shell_warn(ctx, "mlsh: %s", cause);
+			free(cause);
+			st = 2;
+			break;
+		}
+		if (got == 0)
+			break;
+		mlsh_interrupted = 0;
+		if (c.shell != NULL) {
+			st = run_sh(ctx, c.shell);
+			if (st == 0 && ctx->lua_depth == 0) {
+				char *q = xasprintf("!%s", c.shell);
+				char *lq = script_quote(q);
+				strlist_take(&ctx->session,
+				    xasprintf("mlsh.run(%s)", lq));
+				free(q);
+				free(lq);
+			}
+		} else {
+			char **argv = xcalloc(c.n + 1, sizeof *argv);
+			for (size_t k = 0; k < c.n; k++)
+				argv[k] = c.w[k].text;
+			st = shell_run_argv(ctx, (int)c.n, argv, NULL);
+			free(argv);
+		}
+		lex_cmd_release(&c);
+		ctx->last_status = st;
+	}
+	ctx->last_status = st;
+	return st;
+}
+
+/* Settings. */
+
+const char *
+shell_region(struct mlsh_ctx *ctx)
+{
+	static char *resolved;
+
+	if (ctx->region != NULL)
+		return ctx->region;
+	free(resolved);
+	resolved = aws_region_resolve(NULL, ctx->profile);
+	return resolved;
+}
+
+char *
+shell_prompt(struct mlsh_ctx *ctx)
+{
+	return xasprintf("mlsh %s@%s> ", ctx->workspace, shell_region(ctx));
+}
+
+struct state *
+shell_state(struct mlsh_ctx *ctx, char **cause)
+{
+	if (ctx->state == NULL && state_open(ctx->state_dir, ctx->workspace,
+	    ctx->wait_lock ? 300 : 0, (volatile int *)&mlsh_interrupted,
+	    &ctx->state, cause) != 0)
+		return NULL;
+	return ctx->state;
+}
+
+int
+shell_switch_workspace(struct mlsh_ctx *ctx, const char *name, char **cause)
+{
+	struct state *s;
+	char *cur;
+
+	if (!state_name_ok(name)) {
+		*cause = xasprintf("bad workspace name '%s' (letters, digits, "
+		    "'_', '.', '-'; up to 63)", name);
+		return -1;
+	}
+	if (ctx->state != NULL && strcmp(ctx->state->workspace, name) == 0)
+		return 0;
+	if (state_open(ctx->state_dir, name, ctx->wait_lock ? 300 : 0,
+	    (volatile int *)&mlsh_interrupted, &s, cause) != 0)
+		return -1;
+	if (!s->existed && state_save(s, cause) != 0) {
+		state_close(s);
+		return -1;
+	}
+	state_close(ctx->state);
+	ctx->state = s;
+	free(ctx->workspace);
+	ctx->workspace = xstrdup(name);
+	/* Remember it for the next session, as kubectl remembers a context. */
+	cur = xasprintf("%s/current", ctx->state_dir);
+	{
+		FILE *f = fopen(cur, "w");
+		if (f != NULL) {
+			fprintf(f, "%s\n", name);
+			fclose(f);
+		}
+	}
+	free(cur);
+	return 0;
+}

@@ -1,0 +1,139 @@
+/* shell.h: the shell's context and the one path every command line takes.
+ *
+ * A line is lexed (lexer.c), each command parsed against the builtin table
+ * (cmd.c) and run; its structured result is rendered (output.c) as a table,
+ * or JSON with --json. The REPL, -c, stdin, scripts and Lua's mlsh.run all go
+ * through shell_run_line / shell_run_argv. */
+#ifndef MLSH_SHELL_H
+#define MLSH_SHELL_H
+
+#include <signal.h>
+#include <stdio.h>
+#include <cjson/cJSON.h>
+#include "cmd.h"
+
+struct state;
+struct aws_client;
+
+/* Set by the SIGINT handler; cleared before each command. */
+extern volatile sig_atomic_t mlsh_interrupted;
+
+struct mlsh_var {
+	char *name;
+	char *value;
+};
+
+struct mlsh_ctx {
+	/* Global settings (command line, then builtins). */
+	char *workspace;
+	char *profile;		/* NULL: AWS_PROFILE / default */
+	char *region;		/* NULL: AWS_REGION … */
+	char *endpoint_url;	/* --endpoint-url */
+	int json;		/* --json */
+	int trace;		/* --trace / set trace on */
+	int wait_lock;		/* --wait */
+	int interactive;	/* REPL on a tty */
+	int color;		/* colour allowed on stdout */
+	char *state_dir;	/* $XDG_STATE_HOME/mlsh */
+
+	/* mlsh variables. */
+	struct mlsh_var *vars;
+	size_t nvars;
+
+	/* The current workspace's state, opened (and locked) on first use. */
+	struct state *state;
+
+	/* AWS client, made on first use (aws/ layer). */
+	struct aws_client *aws;
+
+	/* Lua host (script.c). */
+	void *L;
+	int lua_depth;		/* >0 while Lua code runs */
+
+	/* Session record for `history save`: the Lua form of each successful
+	 * command, in order. */
+	struct strlist session;
+	/* Interactive history (history.c). */
+	struct strlist history;
+	char *history_path;
+
+	/* The command running now (for cmd_error's prefix). */
+	const struct cmd_args *current;
+	/* The last error message set by cmd_error (one line, no newline). */
+	char *error;
+	int exit_requested;
+	int exit_status;
+	int last_status;
+	const char *where;	/* "file:line" prefix for messages in scripts, or NULL */
+};
+
+void shell_init(struct mlsh_ctx *);
+void shell_free(struct mlsh_ctx *);
+
+/* Run a whole line (several commands separated by ';'). Prints results and
+ * errors. Returns the status of the last command (2 for a lexing error). */
+int shell_run_line(struct mlsh_ctx *, const char *line, size_t len);
+
+/* Run one command given as words. If result is non-NULL the structured
+ * result is handed back (not printed) and errors are left in ctx->error;
+ * otherwise the result is printed and errors go to stderr. */
+int shell_run_argv(struct mlsh_ctx *, int argc, char **argv, cJSON **result);
+
+/* Record a one-line error for the running command: printf-style, lowercase,
+ * no trailing period. Returns 1 so exec can `return cmd_error(…)`. */
+int cmd_error(struct mlsh_ctx *, const char *fmt, ...) MLSH_PRINTF(2, 3);
+/* A usage error: the message plus the command's usage; returns 2. */
+int cmd_usage_error(struct mlsh_ctx *, const struct cmd_args *,
+    const char *fmt, ...) MLSH_PRINTF(3, 4);
+
+/* Variables: mlsh variables first, then the environment. Borrowed. */
+const char *shell_var_get(struct mlsh_ctx *, const char *name);
+const char *shell_var_get_local(struct mlsh_ctx *, const char *name);
+void shell_var_set(struct mlsh_ctx *, const char *name, const char *value);
+int shell_var_unset(struct mlsh_ctx *, const char *name);
+int shell_var_name_ok(const char *name);
+
+/* The prompt for the REPL ("mlsh ws@region> "). Caller frees. */
+char *shell_prompt(struct mlsh_ctx *);
+
+/* Print a structured result the way the user asked (table or JSON). */
+void shell_print_result(struct mlsh_ctx *, const cJSON *result, int json);
+
+/* Message to stderr, prefixed with the script position when in a script. */
+void shell_warn(struct mlsh_ctx *, const char *fmt, ...) MLSH_PRINTF(2, 3);
+
+/* The workspace's state store, opening and locking it on first use. NULL
+ * with *cause set when it cannot be opened (in use, corrupt …). */
+struct state *shell_state(struct mlsh_ctx *, char **cause);
+/* Switch workspace: close the current state and open (creating) the new. */
+int shell_switch_workspace(struct mlsh_ctx *, const char *name, char **cause);
+
+/* The region in effect (never NULL). */
+const char *shell_region(struct mlsh_ctx *);
+
+/* Lua host: script.c */
+int script_init(struct mlsh_ctx *);
+void script_free(struct mlsh_ctx *);
+/* From the SIGINT handler: stop the running Lua code (async-signal-safe). */
+void script_interrupt(void);
+/* Run a .mlsh (Lua) file with arg = argv. Returns its status; on a Lua
+ * error, *cause holds "file:line: message" and a traceback. */
+int script_run_file(struct mlsh_ctx *, const char *path, int argc, char **argv,
+    char **cause);
+int script_run_string(struct mlsh_ctx *, const char *chunk, const char *name,
+    cJSON **result);
+/* Render one command's parsed form as a Lua statement for `history save`. */
+char *script_lua_form(const struct cmd_args *);
+/* Quote a string as a Lua literal. Caller frees. */
+char *script_quote(const char *);
+
+/* History: history.c */
+void history_load(struct mlsh_ctx *);
+void history_add(struct mlsh_ctx *, const char *line);
+int history_save_file(struct mlsh_ctx *);
+#define HISTORY_MAX 1000
+
+/* The REPL: repl.c */
+int repl_run(struct mlsh_ctx *);
+
+#endif
