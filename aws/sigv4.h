@@ -17,8 +17,9 @@ struct sigv4_request {
 	const char *method;		/* "GET", "POST" … */
 	const char *path;		/* path as on the request line, e.g. "/a%20b/../c" */
 	const char *query;		/* raw query after '?', or NULL/"" */
-	const struct sigv4_header *headers; /* must include Host (and X-Amz-Date
-					   * unless params->add_date_header) */
+	const struct sigv4_header *headers; /* must include Host; X-Amz-Date,
+					   * when given, must equal amz_date
+					   * (it is signed either way) */
 	size_t nheaders;
 	const void *body;		/* payload, may be NULL when body_len is 0 */
 	size_t body_len;
@@ -32,7 +33,9 @@ struct sigv4_params {
 	const char *region;		/* "us-east-1" */
 	const char *service;		/* signing name: "ec2", "elasticfilesystem" … */
 	const char *amz_date;		/* "20150830T123600Z" */
-	int normalize_path;		/* 1 for every service but S3 */
+	int normalize_path;		/* 1 for every service but S3: dot
+					 * segments and '//' removed, path
+					 * encoded once more; 0: verbatim */
 	int sign_session_token;		/* 1: X-Amz-Security-Token is a signed header
 					 * (what the SDKs do); 0: added after signing */
 };

@@ -244,16 +244,26 @@ opt_store(struct cmd_args *a, const struct mlsh_opt *o, int index,
 int
 cmd_parse(int argc, char **argv, struct cmd_args *a, char **cause)
 {
-	const struct mlsh_cmd *b, *cmd;
+	const struct mlsh_cmd *b;
+
+	memset(a, 0, sizeof *a);
+	b = cmd_find(argv[0], cause);
+	if (b == NULL)
+		return 2;
+	return cmd_parse_as(b, argc, argv, a, cause);
+}
+
+int
+cmd_parse_as(const struct mlsh_cmd *b, int argc, char **argv,
+    struct cmd_args *a, char **cause)
+{
+	const struct mlsh_cmd *cmd;
 	struct strlist pos;
 	char *err = NULL;
 	int i = 1, dashdash = 0, help = 0;
 	size_t nopts;
 
 	memset(a, 0, sizeof *a);
-	b = cmd_find(argv[0], cause);
-	if (b == NULL)
-		return 2;
 	cmd = b;
 	/* A subcommand is the first word, unless it is an option. */
 	if (b->subcmds != NULL && i < argc && argv[i][0] != '-') {

@@ -88,6 +88,10 @@ const struct mlsh_cmd *cmd_find_sub(const struct mlsh_cmd *, const char *name);
  * Returns 0 and fills *args (release with cmd_args_release), or 2 with a
  * one-line *cause that already names the command and its usage. */
 int cmd_parse(int argc, char **argv, struct cmd_args *args, char **cause);
+/* The same against a given entry (argv[0] is not looked up). -h/--help
+ * returns 3 with *args filled, so the caller can show the help. */
+int cmd_parse_as(const struct mlsh_cmd *, int argc, char **argv,
+    struct cmd_args *args, char **cause);
 void cmd_args_release(struct cmd_args *);
 
 /* Option accessors by long name; the name must exist in the spec. */

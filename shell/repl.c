@@ -198,8 +198,6 @@ repl_run(struct mlsh_ctx *ctx)
 			free(last_tab);
 			last_tab = NULL;
 			st = shell_run_line(ctx, copy, n);
-			if (mlsh_interrupted && st != 0)
-				fputs("interrupted\n", stderr);
 			free(copy);
 		}
 		if (ctx->exit_requested) {

@@ -36,7 +36,8 @@ stop_hook(lua_State *L, lua_Debug *ar)
 {
 	(void)ar;
 	lua_sethook(L, NULL, 0, 0);
-	luaL_error(L, "interrupted");
+	lua_pushstring(L, "interrupted");
+	lua_error(L);
 }
 
 void
@@ -347,8 +348,9 @@ static int
 msghandler(lua_State *L)
 {
 	const char *msg = lua_tostring(L, 1);
-	if (msg != NULL && strcmp(msg, EXIT_MARKER) == 0)
-		return 1;
+	if (msg != NULL && (strcmp(msg, EXIT_MARKER) == 0 ||
+	    (mlsh_interrupted && strcmp(msg, "interrupted") == 0)))
+		return 1;	/* no traceback for exit() or Ctrl-C */
 	if (msg == NULL) {
 		if (luaL_callmeta(L, 1, "__tostring") &&
 		    lua_type(L, -1) == LUA_TSTRING)
