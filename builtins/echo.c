@@ -1,4 +1,8 @@
-/* echo: print words (after quoting and $VAR expansion). */
+/* echo: print words (after quoting and $VAR expansion).
+ *
+ * Printing is echo's effect, not its result, so it prints from Lua too
+ * (echo("x") in a replayed session prints as the session did). */
+#include <stdio.h>
 #include "shell.h"
 
 static int
@@ -7,12 +11,19 @@ echo_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	struct buf b;
 
 	(void)ctx;
+	(void)result;
 	buf_init(&b);
 	for (int i = 0; i < a->argc; i++)
 		buf_printf(&b, "%s%s", i ? " " : "", a->argv[i]);
-	if (b.len == 0)
-		buf_addc(&b, '\n');	/* an empty line, as sh's echo */
-	*result = cJSON_CreateString(b.data);
+	if (a->json) {
+		cJSON *s = cJSON_CreateString(b.data);
+		char *t = cJSON_PrintUnformatted(s);
+		printf("%s\n", t);
+		cJSON_free(t);
+		cJSON_Delete(s);
+	} else
+		printf("%s\n", b.data);
+	fflush(stdout);
 	buf_release(&b);
 	return 0;
 }

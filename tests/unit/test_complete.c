@@ -1,0 +1,182 @@
+/* Unit tests: the completion engine, a pure function of (line, cursor). */
+#include <stdlib.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "complete.h"
+#include "shell.h"
+#include "state.h"
+#include "unit.h"
+
+static struct mlsh_ctx ctx;
+
+/* Candidates joined with ' ', and the start offset. */
+static char *
+comp(const char *line, size_t *start)
+{
+	struct completion c;
+	struct buf b;
+
+	complete_line(&ctx, line, strlen(line), &c);
+	buf_init(&b);
+	for (size_t i = 0; i < c.cands.n; i++)
+		buf_printf(&b, "%s%s", i ? " " : "", c.cands.v[i]);
+	if (start)
+		*start = c.start;
+	completion_release(&c);
+	return buf_detach_release(&b);
+}
+
+#define COMP(line, want) do {						\
+	char *o_ = comp(line, NULL);					\
+	T_EQ_STR(o_, want);						\
+	free(o_);							\
+} while (0)
+
+static void
+test_builtins(void)
+{
+	size_t start = 99;
+	char *o = comp("wor", &start);
+	T_EQ_STR(o, "workspace");
+	T_EQ_INT(start, 0);
+	free(o);
+	COMP("e", "echo exit");
+	COMP("w", "workspace ws");		/* aliases too */
+	COMP("zz", "");
+	COMP("echo a; wor", "workspace");	/* after a separator */
+	COMP("  hist", "history");
+}
+
+static void
+test_subcommands_and_flags(void)
+{
+	size_t start;
+	char *o = comp("history s", &start);
+	T_EQ_STR(o, "save");
+	T_EQ_INT(start, 8);
+	free(o);
+	COMP("workspace rm --", "--force --help --json");
+	COMP("history --c", "--count");
+	COMP("history save --f", "--force");
+	COMP("set tr", "trace");
+	COMP("help wo", "workspace");
+	COMP("region us-east-", "us-east-1 us-east-2");
+	COMP("region --region=", "");		/* no such option */
+	COMP("!wor", "");			/* sh's business */
+}
+
+static void
+test_dynamic_workspaces(void)
+{
+	struct state *s;
+	char *cause = NULL;
+
+	/* Two workspaces on disk; the hook lists them (and the current). */
+	T_EQ_INT(state_open(ctx.state_dir, "alpha", 0, NULL, &s, &cause), 0);
+	T_EQ_INT(state_save(s, &cause), 0);
+	state_close(s);
+	T_EQ_INT(state_open(ctx.state_dir, "beta", 0, NULL, &s, &cause), 0);
+	T_EQ_INT(state_save(s, &cause), 0);
+	state_close(s);
+	COMP("workspace ", "alpha beta default ls rm");
+	COMP("workspace a", "alpha");
+	COMP("workspace rm b", "beta");
+	COMP("workspace alpha ", "");		/* at most one argument */
+	COMP("ws b", "beta");
+}
+
+static void
+test_paths(void)
+{
+	char dir[] = "/tmp/mlsh-comp.XXXXXX";
+	char *line, *want;
+
+	T_OK(mkdtemp(dir) != NULL);
+	line = xasprintf("%s/sub", dir);
+	mkdir(line, 0700);
+	free(line);
+	line = xasprintf("%s/sess.mlsh", dir);
+	close(creat(line, 0600));
+	free(line);
+
+	line = xasprintf("source %s/s", dir);
+	want = xasprintf("%s/sess.mlsh %s/sub/", dir, dir);
+	COMP(line, want);
+	free(line);
+	free(want);
+	line = xasprintf("history save %s/su", dir);
+	want = xasprintf("%s/sub/", dir);
+	COMP(line, want);
+	free(line);
+	free(want);
+
+	line = xasprintf("rm -rf %s", dir);
+	T_EQ_INT(system(line), 0);
+	free(line);
+}
+
+static void
+test_quotes(void)
+{
+	struct completion c;
+	complete_line(&ctx, "help 'wor", 9, &c);
+	T_EQ_INT(c.quote, '\'');
+	T_EQ_INT(c.start, 5);
+	T_EQ_INT(c.cands.n, 1);
+	completion_release(&c);
+}
+
+static void
+test_common_prefix(void)
+{
+	struct completion c;
+	char *p;
+
+	complete_line(&ctx, "region us-", 10, &c);
+	p = complete_common_prefix(&c);
+	T_EQ_STR(p, "us-");
+	free(p);
+	completion_release(&c);
+	complete_line(&ctx, "region eu-w", 11, &c);
+	p = complete_common_prefix(&c);
+	T_EQ_STR(p, "eu-west-");
+	free(p);
+	completion_release(&c);
+}
+
+static void
+test_hint(void)
+{
+	char *h = complete_hint(&ctx, "history save ");
+	T_EQ_STR(h, "[--force] FILE.mlsh");
+	free(h);
+	T_OK(complete_hint(&ctx, "history") == NULL);
+}
+
+int
+main(void)
+{
+	char dir[] = "/tmp/mlsh-comp-state.XXXXXX";
+	char *cmd;
+
+	if (mkdtemp(dir) == NULL)
+		return 1;
+	setenv("XDG_STATE_HOME", dir, 1);
+	shell_init(&ctx);
+	ctx.workspace = xstrdup("default");
+	T_RUN(test_builtins);
+	T_RUN(test_subcommands_and_flags);
+	T_RUN(test_dynamic_workspaces);
+	T_RUN(test_paths);
+	T_RUN(test_quotes);
+	T_RUN(test_common_prefix);
+	T_RUN(test_hint);
+	shell_free(&ctx);
+	cmd = xasprintf("rm -rf %s", dir);
+	if (system(cmd) != 0)
+		return 1;
+	free(cmd);
+	T_DONE();
+}
