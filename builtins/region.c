@@ -63,6 +63,7 @@ region_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		if (!region_ok(a->argv[0]))
 			return cmd_usage_error(ctx, a, "'%s' is not a region "
 			    "name (like us-east-1)", a->argv[0]);
+		shell_aws_reset(ctx);	/* it borrowed the old string */
 		free(ctx->region);
 		ctx->region = xstrdup(a->argv[0]);
 	}
@@ -89,6 +90,7 @@ profile_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		if (!aws_profile_exists(a->argv[0]))
 			return cmd_error(ctx, "no profile '%s' in the AWS "
 			    "config or credentials file", a->argv[0]);
+		shell_aws_reset(ctx);
 		free(ctx->profile);
 		ctx->profile = xstrdup(a->argv[0]);
 	}

@@ -41,7 +41,8 @@ struct cmd_args {
 };
 
 /* Completion hook: add to out the values that fit prefix for the option
- * named opt (NULL for a positional, argi = its index). Reads caches only:
+ * named opt (NULL for a positional, argi = its index). The args hold the
+ * positionals typed before it (argc/argv; optv is NULL). Reads caches only:
  * it must never block the prompt on the network. */
 typedef void (*cmd_complete_fn)(struct mlsh_ctx *, const struct cmd_args *,
     const char *opt, int argi, const char *prefix, struct strlist *out);

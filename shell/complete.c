@@ -138,6 +138,8 @@ complete_line(struct mlsh_ctx *ctx, const char *line, size_t cursor,
 	}
 	a.builtin = b;
 	a.cmd = c;
+	/* Hooks see the positionals typed so far (borrowed from lc). */
+	a.argv = xcalloc(lc.n + 1, sizeof *a.argv);
 
 	/* Walk the words typed after the (sub)command: positionals and options
 	 * already given, and whether the last one waits for a value. */
@@ -161,6 +163,7 @@ complete_line(struct mlsh_ctx *ctx, const char *line, size_t cursor,
 					pending = o;
 				continue;
 			}
+			a.argv[a.argc++] = lc.w[i].text;
 			npos++;
 		}
 		if (pending != NULL) {
@@ -209,6 +212,7 @@ complete_line(struct mlsh_ctx *ctx, const char *line, size_t cursor,
 	else if (c->complete != NULL)
 		c->complete(ctx, &a, NULL, npos, prefix, &out->cands);
 done:
+	free(a.argv);
 	strlist_sort(&out->cands);
 	strlist_uniq(&out->cands);
 	lex_cmd_release(&lc);

@@ -94,11 +94,33 @@ render_table(FILE *f, const cJSON *arr, int color)
 	char ***cells;
 	const cJSON *row, *kv;
 
+	struct strlist nested;
+
+	/* Columns in order of first appearance; a column whose every value is
+	 * a list or an object is left out and named in a footer (--json shows
+	 * everything). */
 	strlist_init(&cols);
+	strlist_init(&nested);
 	cJSON_ArrayForEach(row, arr)
 		cJSON_ArrayForEach(kv, row)
 			if (!strlist_has(&cols, kv->string))
 				strlist_add(&cols, kv->string);
+	for (size_t c = 0; c < cols.n; c++) {
+		int scalar = 0;
+		cJSON_ArrayForEach(row, arr) {
+			const cJSON *v = cJSON_GetObjectItemCaseSensitive(row,
+			    cols.v[c]);
+			if (v != NULL && !cJSON_IsArray(v) && !cJSON_IsObject(v))
+				scalar = 1;
+		}
+		if (!scalar && cols.n > 1) {
+			strlist_take(&nested, cols.v[c]);
+			memmove(cols.v + c, cols.v + c + 1,
+			    (cols.n - c) * sizeof *cols.v);
+			cols.n--;
+			c--;
+		}
+	}
 	width = xcalloc(cols.n + 1, sizeof *width);
 	cells = xcalloc(nrows + 1, sizeof *cells);
 	for (size_t c = 0; c < cols.n; c++) {
@@ -146,6 +168,13 @@ render_table(FILE *f, const cJSON *arr, int color)
 	}
 	free(cells);
 	free(width);
+	if (nested.n > 0) {
+		fprintf(f, "(not shown: ");
+		for (size_t i = 0; i < nested.n; i++)
+			fprintf(f, "%s%s", i ? ", " : "", nested.v[i]);
+		fprintf(f, "; --json shows all)\n");
+	}
+	strlist_release(&nested);
 	strlist_release(&cols);
 }
 

@@ -149,6 +149,18 @@ word_of(lua_State *L, int idx, const char *what)
 	}
 }
 
+void
+script_push_json(void *L, const cJSON *v)
+{
+	push_json(L, v, 0);
+}
+
+cJSON *
+script_to_json(void *L, int idx)
+{
+	return to_json(L, idx, 0);
+}
+
 /* The closure behind every builtin: upvalues are the entry and subcommand. */
 static int
 l_builtin(lua_State *L)
@@ -283,7 +295,7 @@ register_builtins(lua_State *L, struct mlsh_ctx *ctx)
 {
 	for (size_t i = 0; mlsh_builtins[i] != NULL; i++) {
 		const struct mlsh_cmd *b = mlsh_builtins[i];
-		if (b->subcmds == NULL) {
+		if (b->subcmds == NULL && b->lua == NULL) {
 			lua_pushlightuserdata(L, (void *)b);
 			lua_pushlightuserdata(L, NULL);
 			lua_pushboolean(L, 0);
@@ -292,7 +304,7 @@ register_builtins(lua_State *L, struct mlsh_ctx *ctx)
 			continue;
 		}
 		lua_newtable(L);
-		for (size_t k = 0; b->subcmds[k].name != NULL; k++) {
+		for (size_t k = 0; b->subcmds && b->subcmds[k].name; k++) {
 			lua_pushlightuserdata(L, (void *)b);
 			lua_pushlightuserdata(L, (void *)&b->subcmds[k]);
 			lua_pushboolean(L, 0);

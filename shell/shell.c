@@ -332,6 +332,54 @@ shell_run_line(struct mlsh_ctx *ctx, const char *line, size_t len)
 	return st;
 }
 
+/* The AWS client. */
+
+static void
+aws_trace(void *arg, const char *text)
+{
+	struct mlsh_ctx *ctx = arg;
+
+	if (!ctx->trace)
+		return;
+	fflush(stdout);
+	fprintf(stderr, "%s%s", text,
+	    *text && text[strlen(text) - 1] == '\n' ? "" : "\n");
+}
+
+static int
+aws_interrupted(void *arg)
+{
+	(void)arg;
+	return mlsh_interrupted != 0;
+}
+
+struct aws_client *
+shell_aws(struct mlsh_ctx *ctx)
+{
+	struct aws_options o;
+
+	if (ctx->aws != NULL)
+		return ctx->aws;
+	memset(&o, 0, sizeof o);
+	o.profile = ctx->profile;
+	o.region = ctx->region;
+	o.endpoint_url = ctx->endpoint_url;
+	o.trace = aws_trace;
+	o.trace_arg = ctx;
+	o.interrupted = aws_interrupted;
+	o.netns_fd = -1;
+	ctx->aws = aws_client_new(&o);
+	return ctx->aws;
+}
+
+void
+shell_aws_reset(struct mlsh_ctx *ctx)
+{
+	if (ctx->aws != NULL)
+		aws_client_free(ctx->aws);
+	ctx->aws = NULL;
+}
+
 /* Settings. */
 
 const char *

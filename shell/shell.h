@@ -108,6 +108,12 @@ struct state *shell_state(struct mlsh_ctx *, char **cause);
 /* Switch workspace: close the current state and open (creating) the new. */
 int shell_switch_workspace(struct mlsh_ctx *, const char *name, char **cause);
 
+/* The session's AWS client, made on first use from the session's profile,
+ * region, endpoint and trace setting. shell_aws_reset drops it (after a
+ * region or profile change) so the next call makes a new one. */
+struct aws_client *shell_aws(struct mlsh_ctx *);
+void shell_aws_reset(struct mlsh_ctx *);
+
 /* The region in effect (never NULL). */
 const char *shell_region(struct mlsh_ctx *);
 
@@ -122,6 +128,9 @@ int script_run_file(struct mlsh_ctx *, const char *path, int argc, char **argv,
     char **cause);
 int script_run_string(struct mlsh_ctx *, const char *chunk, const char *name,
     cJSON **result);
+/* Lua <-> cJSON for builtins' own Lua functions (L is a lua_State *). */
+void script_push_json(void *L, const cJSON *);
+cJSON *script_to_json(void *L, int idx);
 /* Render one command's parsed form as a Lua statement for `history save`. */
 char *script_lua_form(const struct cmd_args *);
 /* Quote a string as a Lua literal. Caller frees. */

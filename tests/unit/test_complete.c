@@ -147,6 +147,15 @@ test_common_prefix(void)
 }
 
 static void
+test_api(void)
+{
+	COMP("api e", "ec2 efs");
+	COMP("api ec2 DescribeVpcE", "DescribeVpcEncryptionControls DescribeVpcEndpointAssociations DescribeVpcEndpointConnectionNotifications DescribeVpcEndpointConnections DescribeVpcEndpointServiceConfigurations DescribeVpcEndpointServicePermissions DescribeVpcEndpointServices DescribeVpcEndpoints");
+	COMP("api efs CreateF", "CreateFileSystem");
+	COMP("api nope Cre", "");
+}
+
+static void
 test_hint(void)
 {
 	char *h = complete_hint(&ctx, "history save ");
@@ -172,6 +181,7 @@ main(void)
 	T_RUN(test_paths);
 	T_RUN(test_quotes);
 	T_RUN(test_common_prefix);
+	T_RUN(test_api);
 	T_RUN(test_hint);
 	shell_free(&ctx);
 	cmd = xasprintf("rm -rf %s", dir);
