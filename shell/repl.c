@@ -137,6 +137,12 @@ complete_fn(EditLine *el, int ch)
 		ret = CC_REFRESH_BEEP;
 	free(last_tab);
 	last_tab = NULL;
+	if (c.cands.n > 1) {
+		/* Still ambiguous: the next Tab lists, as bash does. */
+		li = el_line(el);
+		last_tab = xstrndup(li->buffer,
+		    (size_t)(li->lastchar - li->buffer));
+	}
 out:
 	free(ins);
 	free(line);
