@@ -52,6 +52,17 @@ $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
+# Scripts carried in the binary (builtins/userdata.c): user-data, the
+# notebook's OnStart, the Grafana dashboard. They stay reviewable in scripts/.
+EMBED := scripts/userdata/node.sh scripts/userdata/metrics.sh \
+         scripts/userdata/grafana.sh scripts/notebook-onstart.sh \
+         scripts/grafana-dashboard.json
+$(B)/gen/embedded.inc: $(EMBED) scripts/embed.sh
+	@mkdir -p $(dir $@)
+	sh scripts/embed.sh $(EMBED) > $@.tmp && mv $@.tmp $@
+$(B)/builtins/userdata.o: $(B)/gen/embedded.inc
+$(B)/builtins/userdata.o: CFLAGS += -I$(B)/gen
+
 $(B)/tests/%: tests/unit/%.c $(B)/libmlsh.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -Itests/unit -o $@ $< $(B)/libmlsh.a $(LDLIBS)
@@ -69,7 +80,7 @@ deps:
 unit: $(UNIT_BINS)
 
 test: $(MLSH_BIN) $(UNIT_BINS)
-	@MLSH=$(CURDIR)/$(MLSH_BIN) B=$(B) tests/run
+	@MLSH=$(CURDIR)/$(MLSH_BIN) B=$(B) DRIVER_CC="$(CC) $(LDFLAGS)" tests/run
 
 asan:
 	$(MAKE) ASAN=1

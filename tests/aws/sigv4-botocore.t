@@ -17,7 +17,7 @@ libs=$(pkg-config --cflags --libs libedit libcurl openssl libcjson libssh2 lua5.
 	libs=$(pkg-config --cflags --libs openssl)
 
 t_ok 'sigv4 driver builds against libmlsh.a' \
-	'cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -I"$ROOT" -I"$ROOT/shell" -o "$DRIVER" "$ROOT/tests/sigv4/sigv4_driver.c" "$B/libmlsh.a" $libs -lm'
+	'${DRIVER_CC:-cc} -std=c11 -D_GNU_SOURCE -Wall -Wextra -I"$ROOT" -I"$ROOT/shell" -o "$DRIVER" "$ROOT/tests/sigv4/sigv4_driver.c" "$B/libmlsh.a" $libs -lm'
 t_ok 'python3 has botocore' 'python3 -c "import botocore.auth"'
 
 # One ok/not ok per batch; the summary ("N requests, M mismatches") follows
