@@ -92,7 +92,7 @@ bench: all
 	@bench/run
 
 demo: all
-	./mlsh scripts/tour.mlsh
+	scripts/demo.sh
 
 docs: all
 	./mlsh --gen-docs > docs/commands.md
