@@ -1,0 +1,85 @@
+/* lab_int.h: helpers shared by the lab's files (not part of the lab's API). */
+#ifndef MLSH_LAB_INT_H
+#define MLSH_LAB_INT_H
+
+#include <sys/types.h>
+
+#include "util.h"
+
+/* How to run a program: in which namespaces, with which output. */
+struct lab_proc {
+	char *const *argv;	/* argv[0]: absolute path */
+	char *const *envp;	/* NULL: PATH, LANG and HOME=/root only */
+	int netns_fd;		/* -1: stay */
+	int utsns_fd;		/* -1: stay */
+	int mntns_fd;		/* -1: stay */
+	int out_fd;		/* stdout and stderr; -1: /dev/null */
+	int daemon;		/* setsid + double fork: outlives the caller */
+	int rc_fd;		/* daemon only, >= 0: a runner waits for the
+				 * program and writes its exit status here */
+	const char *cwd;	/* NULL: "/" */
+};
+/* Start a process. A daemon's PID goes to *pidp; otherwise it is waited for
+ * and its wait status goes to *statusp. */
+int lab_proc_run(const struct lab_proc *, pid_t *pidp, int *statusp,
+    char **cause);
+/* Run argv (argv[0] a bare name looked up in the sbin/bin directories) in the
+ * root namespaces and wait: 0 when it exits 0, else -1 with its stderr. */
+int lab_cmd(char **cause, const char *arg0, ...);
+int lab_cmdv(char *const argv[], struct buf *out, char **cause);
+/* The absolute path of a system program (allocated), NULL when missing. */
+char *lab_which(const char *name);
+
+/* PIDs of every process in a network namespace (by inode, not by name). */
+int lab_netns_pids(const char *nsname, pid_t **pids, size_t *n);
+/* SIGTERM, wait up to grace_ms, then SIGKILL what is left. */
+void lab_kill_pids(const pid_t *pids, size_t n, int grace_ms);
+/* 1 when pid is alive (not a zombie). */
+int lab_pid_alive(pid_t pid);
+/* 1 when pid is alive and in the network namespace nsname. */
+int lab_pid_in_netns(pid_t pid, const char *nsname);
+
+/* Network namespaces: created with `ip netns add`, so they live under
+ * /run/netns/<name>. */
+int lab_netns_exists(const char *name);
+int lab_netns_open(const char *name, char **cause);
+/* Write value to a sysctl (path under /proc/sys, e.g. "net/ipv4/ip_forward")
+ * of network namespace nsname. */
+int lab_netns_sysctl(const char *nsname, const char *path, const char *value,
+    char **cause);
+
+/* State files. */
+char *lab_path(const char *state, const char *fmt, ...) MLSH_PRINTF(2, 3);
+int lab_write_file(const char *path, const char *data, size_t len, int mode,
+    char **cause);
+/* The file's first line, without the newline (allocated); NULL if absent. */
+char *lab_read_line(const char *path);
+int lab_rm_rf(const char *path);
+/* The lab's namespace prefix (allocated), from state/name. */
+char *lab_name(const char *state);
+/* Serialise calls on one state directory. Returns the lock fd. */
+int lab_lock(const char *state, char **cause);
+void lab_unlock(int fd);
+
+/* The next value of the monotonic counter in state/<counter> (from 1). */
+int lab_next_index(const char *state, const char *counter);
+
+/* net.c, for host.c */
+int lab_vpc_ensure(const char *state, const char *vpc_id, int *indexp,
+    char **cause);
+int lab_subnet_ensure(const char *state, const char *vpc_id,
+    const char *subnet_id, const char *cidr, int *indexp, char **cause);
+char *lab_vpc_netns(const char *state, int vpc_index);
+
+/* host.c, for net.c */
+int lab_host_destroy_locked(const char *state, const char *instance_id,
+    char **cause);
+
+/* Ids end up in paths and namespace names: letters, digits, dashes. */
+int lab_id_ok(const char *id);
+
+/* Parse "a.b.c.d/len" into a network address and prefix length. */
+int lab_cidr_parse(const char *cidr, unsigned int *addr, int *len);
+char *lab_ip_str(unsigned int addr);
+
+#endif
