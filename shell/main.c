@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include "shell.h"
 
@@ -19,6 +20,7 @@ usage(FILE *f)
 "An interactive shell for ML training infrastructure on AWS.\n"
 "With no LINE or FILE, mlsh reads commands: a prompt with line editing\n"
 "on a terminal, else one command per line from standard input.\n"
+"'mlsh BUILTIN ARGS…' runs one builtin (e.g. 'mlsh lab up').\n"
 "\n"
 "options:\n"
 "  -c LINE             run LINE and exit with its status\n"
@@ -30,6 +32,7 @@ usage(FILE *f)
 "      --trace         print each AWS request (secrets redacted)\n"
 "      --wait          wait for a workspace another mlsh holds\n"
 "      --norc          do not run ~/.mlshrc\n"
+"      --lab           use the lab (a local cloud; starts it; needs root)\n"
 "  -h, --help          this help\n"
 "  -V, --version       print the version\n"
 "\n"
@@ -42,6 +45,22 @@ on_sigint(int sig)
 	(void)sig;
 	mlsh_interrupted = 1;
 	script_interrupt();
+}
+
+static int
+is_file(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && !S_ISDIR(st.st_mode);
+}
+
+static int
+is_builtin(const char *name)
+{
+	for (size_t i = 0; mlsh_builtins[i] != NULL; i++)
+		if (strcmp(mlsh_builtins[i]->name, name) == 0)
+			return 1;
+	return 0;
 }
 
 static char *
@@ -114,6 +133,8 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "gen-docs", no_argument, NULL, 'G' },
+		{ "lab", no_argument, NULL, 'L' },
+		{ "lab-daemon", required_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *line = NULL, *ws = NULL;
@@ -137,6 +158,13 @@ main(int argc, char **argv)
 		case 't': ctx.trace = 1; break;
 		case 'W': ctx.wait_lock = 1; break;
 		case 'n': norc = 1; break;
+		case 'L': ctx.lab = 1; break;
+		case 'D': {
+			/* The lab's reconciler (lab/ctrl.c starts it). */
+			int rc = lab_daemon_main(optarg);
+			shell_free(&ctx);
+			return rc;
+		}
 		case 'h': usage(stdout); shell_free(&ctx); return 0;
 		case 'V':
 			printf("mlsh %s\n", MLSH_VERSION);
@@ -174,6 +202,29 @@ main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);	/* no SA_RESTART: reads return EINTR */
 	signal(SIGPIPE, SIG_IGN);
 
+	{
+		const char *l = getenv("MLSH_LAB");
+		if (l != NULL && *l != '\0' && strcmp(l, "0") != 0)
+			ctx.lab = 1;
+	}
+	if (ctx.lab) {
+		char *cause = NULL;
+		if (ctx.endpoint_url != NULL) {
+			fprintf(stderr, "mlsh: --lab and --endpoint-url do not "
+			    "go together\n");
+			shell_free(&ctx);
+			return 2;
+		}
+		/* `mlsh --lab lab down` must not start what it stops. */
+		if (!(optind < argc && strcmp(argv[optind], "lab") == 0) &&
+		    lab_session_start(&ctx, &cause) != 0) {
+			fprintf(stderr, "mlsh: lab: %s\n", cause);
+			free(cause);
+			shell_free(&ctx);
+			return 1;
+		}
+	}
+
 	if (script_init(&ctx) != 0) {
 		fprintf(stderr, "mlsh: cannot start Lua\n");
 		shell_free(&ctx);
@@ -192,6 +243,12 @@ main(int argc, char **argv)
 			if (ctx.exit_requested)
 				st = ctx.exit_status;
 		}
+	} else if (optind < argc && !is_file(argv[optind]) &&
+	    is_builtin(argv[optind])) {
+		/* mlsh BUILTIN ARGS…: one command, its words as given. */
+		st = shell_run_argv(&ctx, argc - optind, argv + optind, NULL);
+		if (ctx.exit_requested)
+			st = ctx.exit_status;
 	} else if (optind < argc) {
 		char *cause = NULL;
 		st = script_run_file(&ctx, argv[optind], argc - optind - 1,

@@ -9,9 +9,11 @@
 #include <unistd.h>
 #include "aws/aws.h"
 #include "aws/creds.h"
+#include "lab/ctrl.h"
 #include "lexer.h"
 #include "output.h"
 #include "state.h"
+#include "builtins/stack.h"
 
 volatile sig_atomic_t mlsh_interrupted;
 
@@ -28,6 +30,7 @@ shell_init(struct mlsh_ctx *ctx)
 		ctx->state_dir = xasprintf("%s/.local/state/mlsh",
 		    home != NULL ? home : "/tmp");
 	ctx->color = isatty(STDOUT_FILENO) && (nc == NULL || *nc == '\0');
+	ctx->lab_dir = xasprintf("%s/lab", ctx->state_dir);
 	strlist_init(&ctx->session);
 	strlist_init(&ctx->history);
 }
@@ -52,6 +55,7 @@ shell_free(struct mlsh_ctx *ctx)
 	free(ctx->region);
 	free(ctx->endpoint_url);
 	free(ctx->state_dir);
+	free(ctx->lab_dir);
 	free(ctx->error);
 }
 
@@ -368,6 +372,17 @@ shell_aws(struct mlsh_ctx *ctx)
 	o.trace_arg = ctx;
 	o.interrupted = aws_interrupted;
 	o.netns_fd = -1;
+	if (ctx->lab) {
+		char *cause = NULL;
+		if ((ctx->aws = lab_ctrl_client(ctx->lab_dir, &o, &cause)) !=
+		    NULL)
+			return ctx->aws;
+		/* The lab went away: never fall back to real AWS. Calls go to
+		 * the discard port on loopback and fail with a clear error. */
+		shell_warn(ctx, "mlsh: lab: %s", cause);
+		free(cause);
+		o.endpoint_url = "http://127.0.0.1:9";
+	}
 	ctx->aws = aws_client_new(&o);
 	return ctx->aws;
 }
@@ -397,7 +412,9 @@ shell_region(struct mlsh_ctx *ctx)
 char *
 shell_prompt(struct mlsh_ctx *ctx)
 {
-	return xasprintf("mlsh %s@%s> ", ctx->workspace, shell_region(ctx));
+	/* The workspace's running cost (builtins/stack.c), from the state. */
+	return xasprintf("mlsh %s@%s $%.2f/h> ", ctx->workspace,
+	    shell_region(ctx), stack_hourly_rate(ctx));
 }
 
 struct state *

@@ -33,6 +33,8 @@ struct mlsh_ctx {
 	int trace;		/* --trace / set trace on */
 	int wait_lock;		/* --wait */
 	int interactive;	/* REPL on a tty */
+	int lab;		/* --lab / MLSH_LAB=1: the session uses the lab */
+	char *lab_dir;		/* $XDG_STATE_HOME/mlsh/lab */
 	int color;		/* colour allowed on stdout */
 	char *state_dir;	/* $XDG_STATE_HOME/mlsh */
 
@@ -141,6 +143,10 @@ void history_load(struct mlsh_ctx *);
 void history_add(struct mlsh_ctx *, const char *line);
 int history_save_file(struct mlsh_ctx *);
 #define HISTORY_MAX 1000
+
+/* The lab (builtins/lab.c): bring it up if it is not (for --lab). */
+int lab_session_start(struct mlsh_ctx *, char **cause);
+int lab_daemon_main(const char *dir);
 
 /* The REPL: repl.c */
 int repl_run(struct mlsh_ctx *);

@@ -1,0 +1,301 @@
+/* lab: the local cloud. `lab up` makes the lab's namespaces, starts the
+ * control plane (moto, with the lab's image catalogue) in its core namespace
+ * and the reconciler that turns every running instance into a real SSH host;
+ * `mlsh --lab` points a session at it. See lab/lab.h and lab/ctrl.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "shell.h"
+#include "aws/aws.h"
+#include "lab/ctrl.h"
+#include "lab/lab.h"
+
+static int
+need_root(struct mlsh_ctx *ctx)
+{
+	if (geteuid() == 0)
+		return 0;
+	cmd_error(ctx, "needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN for its "
+	    "namespaces): run it with sudo");
+	return -1;
+}
+
+/* The python that has moto (python3 on PATH, pyenv's shim included), as an
+ * absolute path: the control plane starts with a minimal environment. */
+static char *
+moto_python(void)
+{
+	FILE *p = popen("python3 -c 'import moto.server, sys; "
+	    "print(sys.executable)' 2>/dev/null", "r");
+	char line[4096];
+	char *r = NULL;
+
+	if (p == NULL)
+		return NULL;
+	if (fgets(line, sizeof line, p) != NULL && line[0] == '/') {
+		line[strcspn(line, "\n")] = '\0';
+		r = xstrdup(line);
+	}
+	pclose(p);
+	return r;
+}
+
+static int
+lab_bring_up(struct mlsh_ctx *ctx, int *started, char **cause)
+{
+	char exe[4096], *p, *python;
+	ssize_t n;
+	int rc;
+	const char *region = shell_region(ctx);
+
+	*started = 0;
+	if (lab_net_is_up(ctx->lab_dir) && lab_ctrl_alive(ctx->lab_dir) &&
+	    lab_reconciler_pid(ctx->lab_dir) > 0)
+		return 0;
+	if ((python = moto_python()) == NULL) {
+		*cause = xstrdup("moto is missing; install it with: "
+		    "pip install 'moto[server]'");
+		return -1;
+	}
+	/* MLSH_LAB_NAME names a second lab beside the default one (tests). */
+	if (mkdir_p(ctx->lab_dir, 0700, cause) != 0 ||
+	    lab_net_up(ctx->lab_dir, getenv("MLSH_LAB_NAME"), cause) != 0) {
+		free(python);
+		return -1;
+	}
+	p = xasprintf("%s/region", ctx->lab_dir);
+	{
+		FILE *f = fopen(p, "w");
+		if (f != NULL) {
+			fprintf(f, "%s\n", region);
+			fclose(f);
+		}
+	}
+	free(p);
+	rc = lab_ctrl_alive(ctx->lab_dir) ? 0 :
+	    lab_ctrl_start(ctx->lab_dir, python, 20000, cause);
+	free(python);
+	if (rc != 0)
+		return -1;
+	n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (n <= 0) {
+		*cause = xasprintf("cannot find mlsh itself: %s",
+		    strerror(errno));
+		return -1;
+	}
+	exe[n] = '\0';
+	if (lab_reconciler_start(ctx->lab_dir, exe, cause) != 0)
+		return -1;
+	*started = 1;
+	return 0;
+}
+
+int
+lab_session_start(struct mlsh_ctx *ctx, char **cause)
+{
+	int started;
+
+	if (geteuid() != 0) {
+		*cause = xstrdup("the lab needs root (CAP_NET_ADMIN and "
+		    "CAP_SYS_ADMIN for its namespaces): run it with sudo");
+		return -1;
+	}
+	if (lab_bring_up(ctx, &started, cause) != 0)
+		return -1;
+	if (started)
+		fprintf(stderr, "lab: up (control plane %s)\n", LAB_CTRL_URL);
+	return 0;
+}
+
+int
+lab_daemon_main(const char *dir)
+{
+	return lab_reconciler_run(dir, stderr);
+}
+
+static cJSON *
+row(const char *what, const char *id, const char *state, const char *priv,
+    const char *pub, const char *detail)
+{
+	cJSON *o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "component", what);
+	cJSON_AddStringToObject(o, "id", id ? id : "-");
+	cJSON_AddStringToObject(o, "state", state ? state : "-");
+	cJSON_AddStringToObject(o, "private_ip", priv ? priv : "-");
+	cJSON_AddStringToObject(o, "public_ip", pub ? pub : "-");
+	cJSON_AddStringToObject(o, "detail", detail ? detail : "");
+	return o;
+}
+
+static const char *
+jstr(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static cJSON *
+lab_table(struct mlsh_ctx *ctx)
+{
+	cJSON *arr = cJSON_CreateArray(), *items = NULL, *res, *inst;
+	int up = lab_net_is_up(ctx->lab_dir);
+	int alive = up && lab_ctrl_alive(ctx->lab_dir);
+	long rpid = lab_reconciler_pid(ctx->lab_dir);
+	struct strlist hosts;
+	char *cause = NULL, num[32];
+
+	cJSON_AddItemToArray(arr, row("network", LAB_CLIENT_ADDR, up ? "up" :
+	    "down", NULL, NULL, ctx->lab_dir));
+	cJSON_AddItemToArray(arr, row("control-plane", LAB_CTRL_URL,
+	    alive ? "answering" : "down", NULL, NULL, "moto"));
+	snprintf(num, sizeof num, "%ld", rpid);
+	cJSON_AddItemToArray(arr, row("reconciler", rpid ? num : NULL,
+	    rpid ? "running" : "stopped", NULL, NULL, NULL));
+	if (!up)
+		return arr;
+	strlist_init(&hosts);
+	lab_host_list(ctx->lab_dir, &hosts, &cause);
+	free(cause);
+	if (alive) {
+		struct aws_error err;
+		memset(&err, 0, sizeof err);
+		if (aws_paginate(shell_aws(ctx), "ec2", "DescribeInstances",
+		    NULL, "reservationSet", 20, &items, &err) != 0)
+			items = NULL;
+		aws_error_release(&err);
+	}
+	for (size_t i = 0; i < hosts.n; i++) {
+		const char *priv = NULL, *pub = NULL, *type = NULL;
+		char *console = lab_host_console_path(ctx->lab_dir, hosts.v[i]);
+		cJSON_ArrayForEach(res, items)
+			cJSON_ArrayForEach(inst, cJSON_GetObjectItem(res,
+			    "instancesSet"))
+				if (jstr(inst, "instanceId") &&
+				    strcmp(jstr(inst, "instanceId"),
+				    hosts.v[i]) == 0) {
+					priv = jstr(inst, "privateIpAddress");
+					pub = jstr(inst, "ipAddress");
+					type = jstr(inst, "instanceType");
+				}
+		(void)type;
+		cJSON_AddItemToArray(arr, row("host", hosts.v[i],
+		    lab_host_state(ctx->lab_dir, hosts.v[i]), priv, pub,
+		    console));
+		free(console);
+	}
+	cJSON_Delete(items);
+	strlist_release(&hosts);
+	return arr;
+}
+
+static int
+lab_up(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
+{
+	char *cause = NULL;
+	int started;
+
+	(void)a;
+	if (need_root(ctx) != 0)
+		return 1;
+	if (lab_bring_up(ctx, &started, &cause) != 0) {
+		cmd_error(ctx, "%s", cause);
+		free(cause);
+		return 1;
+	}
+	*result = lab_table(ctx);
+	return 0;
+}
+
+static int
+lab_down(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
+{
+	char *cause = NULL;
+
+	(void)a;
+	if (need_root(ctx) != 0)
+		return 1;
+	lab_reconciler_stop(ctx->lab_dir);
+	if (lab_net_down(ctx->lab_dir, &cause) != 0) {
+		cmd_error(ctx, "%s", cause);
+		free(cause);
+		return 1;
+	}
+	shell_aws_reset(ctx);
+	*result = cJSON_CreateString("lab: down (no namespace, host or "
+	    "process of the lab is left)");
+	return 0;
+}
+
+static int
+lab_status(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
+{
+	(void)a;
+	*result = lab_table(ctx);
+	return 0;
+}
+
+static int
+lab_reset(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
+{
+	char *cause = NULL;
+	struct strlist hosts;
+
+	(void)a;
+	if (need_root(ctx) != 0)
+		return 1;
+	if (!lab_net_is_up(ctx->lab_dir) || !lab_ctrl_alive(ctx->lab_dir))
+		return cmd_error(ctx, "the lab is not up ('lab up' starts it)");
+	if (lab_ctrl_reset(ctx->lab_dir, &cause) != 0) {
+		cmd_error(ctx, "%s", cause);
+		free(cause);
+		return 1;
+	}
+	/* The reconciler removes the hosts of the instances moto forgot. */
+	for (int i = 0; i < 100; i++) {
+		strlist_init(&hosts);
+		lab_host_list(ctx->lab_dir, &hosts, &cause);
+		free(cause);
+		cause = NULL;
+		if (hosts.n == 0) {
+			strlist_release(&hosts);
+			*result = lab_table(ctx);
+			return 0;
+		}
+		strlist_release(&hosts);
+		if (mlsh_interrupted)
+			break;
+		usleep(100 * 1000);
+	}
+	return cmd_error(ctx, "the control plane is empty but hosts remain "
+	    "after 10 s (see %s/reconciler.log)", ctx->lab_dir);
+}
+
+static const struct mlsh_cmd lab_subcmds[] = {
+	{ .name = "up", .summary = "start the lab (namespaces, control plane, "
+	    "reconciler)", .min_args = 0, .max_args = 0, .exec = lab_up },
+	{ .name = "down", .summary = "remove everything the lab made",
+	    .min_args = 0, .max_args = 0, .exec = lab_down },
+	{ .name = "status", .summary = "the control plane and every host",
+	    .min_args = 0, .max_args = 0, .exec = lab_status,
+	    .flags = CMD_NO_HISTORY },
+	{ .name = "reset", .summary = "empty the control plane and remove the "
+	    "hosts; the lab keeps running", .min_args = 0, .max_args = 0,
+	    .exec = lab_reset },
+	{ .name = NULL }
+};
+
+const struct mlsh_cmd cmd_lab_entry = {
+	.name = "lab",
+	.summary = "the local cloud: moto plus real SSH hosts in network "
+	    "namespaces",
+	.help = "The lab runs the whole stack on this machine for $0: moto "
+	    "answers the AWS APIs and every running instance becomes a host "
+	    "(its own network namespace, sshd for the instance's key pair, "
+	    "its user-data run once). Private subnets are reachable only "
+	    "through a host with a public IP. `mlsh --lab` points a session "
+	    "at it, starting it if needed. Needs root.",
+	.subcmds = lab_subcmds,
+};

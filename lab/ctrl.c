@@ -1,0 +1,693 @@
+/* ctrl.c: moto in the lab, and the reconciler. */
+#include "lab/ctrl.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "lab/lab.h"
+#include "lab/lab_int.h"
+#include "util.h"
+
+/*
+ * The catalogue: images whose names match what mlsh looks up (Ubuntu for the
+ * jump host and Grafana, the Deep Learning AMIs for the nodes). Owners are
+ * the real publishers' account ids; moto gives every loaded image the
+ * "amazon" owner alias too.
+ */
+static const struct {
+	const char *id, *name, *owner, *desc;
+} images[] = {
+	{ "ami-0a1b2c3d4e5f60001",
+	  "ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-20240301",
+	  "099720109477", "Canonical, Ubuntu, 22.04 LTS, amd64 jammy image" },
+	{ "ami-0a1b2c3d4e5f60002",
+	  "ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-20231207",
+	  "099720109477", "Canonical, Ubuntu, 22.04 LTS, amd64 jammy image" },
+	{ "ami-0a1b2c3d4e5f60003",
+	  "Deep Learning AMI Habana PyTorch 1.13.1 SynapseAI 1.8.0 (Ubuntu 20.04) 20230301",
+	  "898082745236", "Deep Learning AMI for Habana Gaudi (DL1)" },
+	{ "ami-0a1b2c3d4e5f60004",
+	  "Deep Learning AMI Habana PyTorch 1.10.0 SynapseAI 1.2.0 (Ubuntu 20.04) 20220131",
+	  "898082745236", "Deep Learning AMI for Habana Gaudi (DL1)" },
+	{ "ami-0a1b2c3d4e5f60005",
+	  "Deep Learning AMI GPU PyTorch 1.13.1 (Ubuntu 20.04) 20230315",
+	  "898082745236", "Deep Learning AMI GPU PyTorch (NVIDIA)" },
+	{ "ami-0a1b2c3d4e5f60006",
+	  "Deep Learning OSS Nvidia Driver AMI GPU PyTorch 2.1.0 (Ubuntu 20.04) 20231103",
+	  "898082745236", "Deep Learning AMI GPU PyTorch (NVIDIA)" },
+	{ NULL, NULL, NULL, NULL }
+};
+
+char *
+lab_ctrl_catalogue(void)
+{
+	cJSON *arr = cJSON_CreateArray();
+	char *s;
+
+	for (size_t i = 0; images[i].id != NULL; i++) {
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "ami_id", images[i].id);
+		cJSON_AddStringToObject(o, "name", images[i].name);
+		cJSON_AddStringToObject(o, "description", images[i].desc);
+		cJSON_AddStringToObject(o, "owner_id", images[i].owner);
+		cJSON_AddStringToObject(o, "state", "available");
+		cJSON_AddBoolToObject(o, "public", 1);
+		cJSON_AddStringToObject(o, "image_location", images[i].name);
+		cJSON_AddStringToObject(o, "image_type", "machine");
+		cJSON_AddStringToObject(o, "architecture", "x86_64");
+		cJSON_AddStringToObject(o, "virtualization_type", "hvm");
+		cJSON_AddStringToObject(o, "hypervisor", "xen");
+		cJSON_AddStringToObject(o, "root_device_type", "ebs");
+		cJSON_AddStringToObject(o, "root_device_name", "/dev/sda1");
+		cJSON_AddStringToObject(o, "sriov", "simple");
+		cJSON_AddStringToObject(o, "creation_date",
+		    "2024-03-01T00:00:00.000Z");
+		cJSON_AddItemToArray(arr, o);
+	}
+	s = cJSON_Print(arr);
+	cJSON_Delete(arr);
+	return s;
+}
+
+/* A plain HTTP request from the client namespace (moto's own API). */
+struct nsarg {
+	int fd;
+};
+
+static curl_socket_t
+open_in_ns(void *p, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct nsarg *ns = p;
+	int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC), s;
+
+	(void)purpose;
+	if (self < 0 || setns(ns->fd, CLONE_NEWNET) != 0) {
+		if (self >= 0)
+			close(self);
+		return CURL_SOCKET_BAD;
+	}
+	s = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+	if (setns(self, CLONE_NEWNET) != 0)
+		abort();	/* never continue in the wrong namespace */
+	close(self);
+	return s < 0 ? CURL_SOCKET_BAD : s;
+}
+
+static size_t
+discard(char *p, size_t s, size_t n, void *a)
+{
+	(void)p;
+	(void)a;
+	return s * n;
+}
+
+static int
+ctrl_http(const char *state, const char *method, const char *path,
+    long timeout_ms, char **cause)
+{
+	struct nsarg ns;
+	CURL *c;
+	CURLcode rc;
+	long status = 0;
+	char *url;
+
+	if ((ns.fd = lab_client_netns_fd(state, cause)) < 0)
+		return -1;
+	url = xasprintf("%s%s", LAB_CTRL_URL, path);
+	c = curl_easy_init();
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	if (strcmp(method, "POST") == 0)
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_in_ns);
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &ns);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	rc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(c);
+	close(ns.fd);
+	free(url);
+	if (rc != CURLE_OK) {
+		*cause = xasprintf("control plane: %s", curl_easy_strerror(rc));
+		return -1;
+	}
+	if (status >= 400) {
+		*cause = xasprintf("control plane: HTTP %ld", status);
+		return -1;
+	}
+	return 0;
+}
+
+int
+lab_ctrl_alive(const char *state)
+{
+	char *cause = NULL;
+	int rc = ctrl_http(state, "GET", "/moto-api/", 1000, &cause);
+	free(cause);
+	return rc == 0;
+}
+
+/* moto's own /moto-api/reset re-reads the image catalogue it has already
+ * parsed and fails (moto 5.x), so a reset is a restart of the control
+ * plane: the same catalogue, nothing else. */
+int
+lab_ctrl_reset(const char *state, char **cause)
+{
+	char *p = lab_path(state, "pids/moto.pid"), *line = lab_read_line(p);
+	char *pyp = lab_path(state, "python"), *python = lab_read_line(pyp);
+	pid_t pid = line != NULL ? (pid_t)atol(line) : 0;
+	int rc;
+
+	if (pid > 1 && lab_pid_alive(pid))
+		lab_kill_pids(&pid, 1, 3000);
+	unlink(p);
+	rc = lab_ctrl_start(state, python, 20000, cause);
+	free(p);
+	free(line);
+	free(pyp);
+	free(python);
+	return rc;
+}
+
+int
+lab_ctrl_start(const char *state, const char *python, int timeout_ms,
+    char **cause)
+{
+	char *cat = lab_ctrl_catalogue(), *catpath, *env, *port;
+	char *argv[9];
+	double deadline;
+	pid_t pid;
+	int rc;
+
+	catpath = lab_path(state, "amis.json");
+	rc = lab_write_file(catpath, cat, strlen(cat), 0644, cause);
+	free(cat);
+	if (rc != 0) {
+		free(catpath);
+		return -1;
+	}
+	{
+		char *pyp = lab_path(state, "python");
+		const char *py = python != NULL ? python : "python3";
+		lab_write_file(pyp, py, strlen(py), 0600, cause);
+		free(pyp);
+	}
+	env = xasprintf("MOTO_AMIS_PATH=%s", catpath);
+	port = xasprintf("%d", LAB_CTRL_PORT);
+	argv[0] = "/usr/bin/env";
+	argv[1] = env;
+	argv[2] = (char *)(python != NULL ? python : "python3");
+	argv[3] = "-m";
+	argv[4] = "moto.server";
+	argv[5] = "-H";
+	argv[6] = "0.0.0.0";
+	argv[7] = port;
+	argv[8] = NULL;
+	/* moto.server takes -p PORT: */
+	{
+		char *av[11] = { argv[0], argv[1], argv[2], argv[3], argv[4],
+		    argv[5], argv[6], "-p", port, NULL, NULL };
+		rc = lab_spawn_core(state, "moto", av, &pid, cause);
+	}
+	free(env);
+	free(port);
+	free(catpath);
+	if (rc != 0)
+		return -1;
+	deadline = now_ms() + timeout_ms;
+	while (now_ms() < deadline) {
+		if (lab_ctrl_alive(state))
+			return 0;
+		if (!lab_pid_alive(pid)) {
+			char *log = lab_path(state, "moto.log");
+			*cause = xasprintf("the control plane (moto) exited; "
+			    "see %s", log);
+			free(log);
+			return -1;
+		}
+		usleep(100 * 1000);
+	}
+	*cause = xasprintf("the control plane did not answer within %d s",
+	    timeout_ms / 1000);
+	return -1;
+}
+
+struct aws_client *
+lab_ctrl_client(const char *state, const struct aws_options *base,
+    char **cause)
+{
+	struct aws_options o;
+	int fd;
+
+	if ((fd = lab_client_netns_fd(state, cause)) < 0)
+		return NULL;
+	/* The lab's own keys: real credentials never go to the emulator. */
+	setenv("AWS_ACCESS_KEY_ID", LAB_ACCESS_KEY, 1);
+	setenv("AWS_SECRET_ACCESS_KEY", LAB_SECRET_KEY, 1);
+	unsetenv("AWS_SESSION_TOKEN");
+	unsetenv("AWS_PROFILE");
+	if (base != NULL)
+		o = *base;
+	else
+		memset(&o, 0, sizeof o);
+	o.profile = NULL;
+	o.endpoint_url = LAB_CTRL_URL;
+	o.netns_fd = fd;	/* kept open for the process's life */
+	if (o.max_attempts == 0)
+		o.max_attempts = 2;
+	if (o.timeout_ms == 0)
+		o.timeout_ms = 10000;
+	return aws_client_new(&o);
+}
+
+/* The reconciler process. */
+
+static char *
+pid_path(const char *state)
+{
+	return lab_path(state, "reconciler.pid");
+}
+
+long
+lab_reconciler_pid(const char *state)
+{
+	char *p = pid_path(state), *line = lab_read_line(p);
+	long pid = line != NULL ? atol(line) : 0;
+	char *comm, *cause = NULL, *text;
+
+	free(p);
+	free(line);
+	if (pid <= 1 || kill((pid_t)pid, 0) != 0)
+		return 0;
+	/* A recycled PID is someone else's: check it runs mlsh. */
+	comm = xasprintf("/proc/%ld/cmdline", pid);
+	text = file_read(comm, NULL, &cause);
+	free(comm);
+	free(cause);
+	if (text == NULL || strstr(text, "mlsh") == NULL) {
+		free(text);
+		return 0;
+	}
+	free(text);
+	return pid;
+}
+
+int
+lab_reconciler_start(const char *state, const char *exe, char **cause)
+{
+	char *log, *p, num[32];
+	pid_t pid;
+	int fd;
+
+	if (lab_reconciler_pid(state) > 0)
+		return 0;
+	log = lab_path(state, "reconciler.log");
+	fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		*cause = xasprintf("%s: %s", log, strerror(errno));
+		free(log);
+		return -1;
+	}
+	free(log);
+	pid = fork();
+	if (pid < 0) {
+		*cause = xasprintf("cannot fork: %s", strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (pid == 0) {
+		/* Detach: its own session, no terminal, stdio to the log. A
+		 * second fork so it is not our child (no zombie to reap). */
+		int nul = open("/dev/null", O_RDONLY);
+		setsid();
+		if (fork() != 0)
+			_exit(0);
+		dup2(nul, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		signal(SIGINT, SIG_IGN);
+		execl(exe, "mlsh", "--lab-daemon", state, (char *)NULL);
+		_exit(127);
+	}
+	close(fd);
+	waitpid(pid, NULL, 0);
+	/* The daemon writes its own PID file; wait (bounded) for it. */
+	for (int i = 0; i < 50; i++) {
+		if (lab_reconciler_pid(state) > 0)
+			return 0;
+		usleep(100 * 1000);
+	}
+	p = pid_path(state);
+	*cause = xasprintf("the reconciler did not start (see %s)", p);
+	free(p);
+	(void)num;
+	return -1;
+}
+
+int
+lab_reconciler_stop(const char *state)
+{
+	long pid = lab_reconciler_pid(state);
+	char *p = pid_path(state);
+
+	if (pid > 0) {
+		pid_t pp = (pid_t)pid;
+		lab_kill_pids(&pp, 1, 3000);
+	}
+	unlink(p);
+	free(p);
+	return 0;
+}
+
+/* What the reconciler remembers of an instance between polls. */
+struct known {
+	char *id;
+	char *user_data;	/* decoded; NULL: none */
+	size_t user_data_len;
+	char *pubkey;
+	char *vpc_cidr;
+	char *subnet_cidr;
+};
+
+static volatile sig_atomic_t stop_daemon;
+
+static void
+on_term(int sig)
+{
+	(void)sig;
+	stop_daemon = 1;
+}
+
+static const char *
+jstr(const cJSON *o, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static void
+logf_(FILE *log, const char *fmt, ...)
+{
+	va_list ap;
+	time_t t = time(NULL);
+	char when[32];
+
+	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	fprintf(log, "%s ", when);
+	va_start(ap, fmt);
+	vfprintf(log, fmt, ap);
+	va_end(ap);
+	fputc('\n', log);
+	fflush(log);
+}
+
+static char *
+b64decode(const char *in, size_t *outlen)
+{
+	static const char tbl[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t n = strlen(in), o = 0;
+	char *out = xmalloc(n / 4 * 3 + 4);
+	unsigned int acc = 0;
+	int bits = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *p = strchr(tbl, in[i]);
+		if (in[i] == '=' || p == NULL || in[i] == '\0')
+			continue;
+		acc = (acc << 6) | (unsigned int)(p - tbl);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (char)((acc >> bits) & 0xff);
+		}
+	}
+	out[o] = '\0';
+	*outlen = o;
+	return out;
+}
+
+static char *
+first_str(struct aws_client *c, const char *action, const char *key,
+    const char *val, const char *set, const char *field)
+{
+	cJSON *p = cJSON_CreateObject(), *r = NULL, *e;
+	struct aws_error err;
+	char *out = NULL;
+
+	memset(&err, 0, sizeof err);
+	cJSON_AddStringToObject(p, key, val);
+	if (strcmp(action, "DescribeKeyPairs") == 0)
+		cJSON_AddStringToObject(p, "IncludePublicKey", "true");
+	if (aws_call(c, "ec2", action, p, &r, &err) == 0) {
+		e = cJSON_GetArrayItem(cJSON_GetObjectItem(r, set), 0);
+		if (jstr(e, field) != NULL)
+			out = xstrdup(jstr(e, field));
+	}
+	aws_error_release(&err);
+	cJSON_Delete(p);
+	cJSON_Delete(r);
+	return out;
+}
+
+static struct known *
+learn(struct aws_client *c, const cJSON *inst, FILE *log)
+{
+	struct known *k = xcalloc(1, sizeof *k);
+	const char *id = jstr(inst, "instanceId");
+	cJSON *p = cJSON_CreateObject(), *r = NULL;
+	struct aws_error err;
+
+	memset(&err, 0, sizeof err);
+	k->id = xstrdup(id);
+	cJSON_AddStringToObject(p, "InstanceId", id);
+	cJSON_AddStringToObject(p, "Attribute", "userData");
+	if (aws_call(c, "ec2", "DescribeInstanceAttribute", p, &r, &err) == 0) {
+		const char *v = jstr(cJSON_GetObjectItem(r, "userData"),
+		    "value");
+		if (v != NULL && *v != '\0')
+			k->user_data = b64decode(v, &k->user_data_len);
+	} else
+		logf_(log, "%s: user-data: %s", id, err.message ? err.message :
+		    "?");
+	aws_error_release(&err);
+	cJSON_Delete(p);
+	cJSON_Delete(r);
+	if (jstr(inst, "keyName") != NULL)
+		k->pubkey = first_str(c, "DescribeKeyPairs", "KeyName.1",
+		    jstr(inst, "keyName"), "keySet", "publicKey");
+	if (jstr(inst, "subnetId") != NULL)
+		k->subnet_cidr = first_str(c, "DescribeSubnets", "SubnetId.1",
+		    jstr(inst, "subnetId"), "subnetSet", "cidrBlock");
+	if (jstr(inst, "vpcId") != NULL)
+		k->vpc_cidr = first_str(c, "DescribeVpcs", "VpcId.1",
+		    jstr(inst, "vpcId"), "vpcSet", "cidrBlock");
+	logf_(log, "%s: new instance in %s (%s), key %s, user-data %zu bytes",
+	    id, jstr(inst, "subnetId") ? jstr(inst, "subnetId") : "?",
+	    k->subnet_cidr ? k->subnet_cidr : "?", k->pubkey ? "yes" : "none",
+	    k->user_data_len);
+	return k;
+}
+
+static void
+known_free(struct known *k)
+{
+	free(k->id);
+	free(k->user_data);
+	free(k->pubkey);
+	free(k->vpc_cidr);
+	free(k->subnet_cidr);
+	free(k);
+}
+
+/* EFS: every file system a directory, every mount target an address. */
+static void
+reconcile_efs(const char *state, struct aws_client *c, struct strlist *seen,
+    FILE *log)
+{
+	cJSON *r = NULL, *fs;
+	struct aws_error err;
+	char *cause = NULL;
+
+	memset(&err, 0, sizeof err);
+	if (aws_call(c, "efs", "DescribeFileSystems", NULL, &r, &err) != 0) {
+		aws_error_release(&err);
+		return;
+	}
+	cJSON_ArrayForEach(fs, cJSON_GetObjectItem(r, "FileSystems")) {
+		const char *id = jstr(fs, "FileSystemId");
+		cJSON *p, *mr = NULL, *mt;
+		if (id == NULL)
+			continue;
+		if (!strlist_has(seen, id)) {
+			if (lab_efs_create(state, id, &cause) == 0) {
+				logf_(log, "%s: file system ready", id);
+				strlist_add(seen, id);
+			} else {
+				logf_(log, "%s: %s", id, cause);
+				free(cause);
+				cause = NULL;
+			}
+		}
+		p = cJSON_CreateObject();
+		cJSON_AddStringToObject(p, "FileSystemId", id);
+		if (aws_call(c, "efs", "DescribeMountTargets", p, &mr,
+		    &err) == 0) {
+			cJSON_ArrayForEach(mt, cJSON_GetObjectItem(mr,
+			    "MountTargets")) {
+				const char *ip = jstr(mt, "IpAddress");
+				const char *vpc = jstr(mt, "VpcId");
+				char *key;
+				if (ip == NULL || vpc == NULL)
+					continue;
+				key = xasprintf("%s@%s", ip, vpc);
+				if (!strlist_has(seen, key)) {
+					if (lab_efs_target_add(state, id, vpc,
+					    ip, &cause) == 0) {
+						logf_(log, "%s: mount target "
+						    "%s in %s", id, ip, vpc);
+						strlist_add(seen, key);
+					} else {
+						logf_(log, "%s: %s", id, cause);
+						free(cause);
+						cause = NULL;
+					}
+				}
+				free(key);
+			}
+		}
+		aws_error_release(&err);
+		cJSON_Delete(mr);
+		cJSON_Delete(p);
+	}
+	cJSON_Delete(r);
+}
+
+int
+lab_reconciler_run(const char *state, FILE *log)
+{
+	struct aws_client *c;
+	struct known **known = NULL;
+	size_t nknown = 0;
+	struct strlist efs_seen;
+	char *cause = NULL, *region, *p, num[32];
+	struct sigaction sa;
+	int fails = 0;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_term;
+	sigaction(SIGTERM, &sa, NULL);
+	p = lab_path(state, "region");
+	region = lab_read_line(p);
+	free(p);
+	{
+		struct aws_options o;
+		memset(&o, 0, sizeof o);
+		o.region = region ? region : "us-east-1";
+		c = lab_ctrl_client(state, &o, &cause);
+	}
+	if (c == NULL) {
+		logf_(log, "cannot reach the control plane: %s", cause);
+		free(cause);
+		free(region);
+		return 1;
+	}
+	p = pid_path(state);
+	snprintf(num, sizeof num, "%ld\n", (long)getpid());
+	lab_write_file(p, num, strlen(num), 0600, &cause);
+	free(p);
+	strlist_init(&efs_seen);
+	logf_(log, "reconciler %ld up, region %s", (long)getpid(),
+	    region ? region : "us-east-1");
+
+	while (!stop_daemon && lab_net_is_up(state)) {
+		cJSON *items = NULL, *inst;
+		struct aws_error err;
+		struct lab_want *want = NULL;
+		size_t nwant = 0;
+		struct strlist errs;
+
+		memset(&err, 0, sizeof err);
+		if (aws_paginate(c, "ec2", "DescribeInstances", NULL,
+		    "reservationSet", 20, &items, &err) != 0) {
+			if (fails++ % 50 == 0)
+				logf_(log, "DescribeInstances: %s",
+				    err.message ? err.message : "failed");
+			aws_error_release(&err);
+			usleep(500 * 1000);
+			continue;
+		}
+		fails = 0;
+		cJSON *res;
+		cJSON_ArrayForEach(res, items) {
+			cJSON_ArrayForEach(inst, cJSON_GetObjectItem(res,
+			    "instancesSet")) {
+				const char *id = jstr(inst, "instanceId");
+				const char *st = jstr(cJSON_GetObjectItem(inst,
+				    "instanceState"), "name");
+				struct known *k = NULL;
+				struct lab_host_spec *s;
+				if (id == NULL || st == NULL ||
+				    strcmp(st, "terminated") == 0 ||
+				    strcmp(st, "shutting-down") == 0)
+					continue;
+				for (size_t i = 0; i < nknown; i++)
+					if (strcmp(known[i]->id, id) == 0)
+						k = known[i];
+				if (k == NULL) {
+					k = learn(c, inst, log);
+					known = xreallocarray(known, nknown + 1,
+					    sizeof *known);
+					known[nknown++] = k;
+				}
+				want = xreallocarray(want, nwant + 1,
+				    sizeof *want);
+				memset(&want[nwant], 0, sizeof *want);
+				s = &want[nwant].spec;
+				s->instance_id = k->id;
+				s->vpc_id = jstr(inst, "vpcId");
+				s->vpc_cidr = k->vpc_cidr;
+				s->subnet_id = jstr(inst, "subnetId");
+				s->subnet_cidr = k->subnet_cidr;
+				s->private_ip = jstr(inst, "privateIpAddress");
+				s->public_ip = jstr(inst, "ipAddress");
+				s->ssh_public_key = k->pubkey;
+				s->user_data = k->user_data;
+				s->user_data_len = k->user_data_len;
+				s->ctrl_port = LAB_CTRL_PORT;
+				s->region = region ? region : "us-east-1";
+				want[nwant].running = strcmp(st, "running") == 0
+				    || strcmp(st, "pending") == 0;
+				if (s->vpc_id && s->subnet_cidr && s->private_ip)
+					nwant++;
+			}
+		}
+		strlist_init(&errs);
+		if (lab_apply(state, want, nwant, &errs) > 0)
+			for (size_t i = 0; i < errs.n; i++)
+				logf_(log, "%s", errs.v[i]);
+		strlist_release(&errs);
+		free(want);
+		cJSON_Delete(items);
+		reconcile_efs(state, c, &efs_seen, log);
+		usleep(200 * 1000);
+	}
+	logf_(log, "reconciler %ld down", (long)getpid());
+	for (size_t i = 0; i < nknown; i++)
+		known_free(known[i]);
+	free(known);
+	strlist_release(&efs_seen);
+	aws_client_free(c);
+	free(region);
+	return 0;
+}

@@ -1,0 +1,44 @@
+/* ctrl.h: the lab's control plane (moto in the core namespace, with the lab's
+ * image catalogue) and the reconciler that turns what moto reports into
+ * hosts (lab.h's data plane). Lower layer: no printing except to the log
+ * FILE the caller hands the reconciler. */
+#ifndef MLSH_LAB_CTRL_H
+#define MLSH_LAB_CTRL_H
+
+#include <stdio.h>
+#include "aws/aws.h"
+
+#define LAB_CTRL_PORT 5000
+#define LAB_CTRL_URL "http://198.18.0.1:5000"	/* from the client namespace */
+#define LAB_ACCESS_KEY "mlsh-lab"
+#define LAB_SECRET_KEY "mlsh-lab-secret"
+
+/* Start moto in the core namespace with the lab's image catalogue
+ * (MOTO_AMIS_PATH) and wait until it answers (timeout_ms). python is the
+ * interpreter that has moto ("python3" when NULL). */
+int lab_ctrl_start(const char *state_dir, const char *python, int timeout_ms,
+    char **cause);
+/* Whether the control plane answers (one quick request). */
+int lab_ctrl_alive(const char *state_dir);
+/* Empty moto (POST /moto-api/reset). */
+int lab_ctrl_reset(const char *state_dir, char **cause);
+/* The image catalogue the lab gives moto, as JSON text (caller frees). */
+char *lab_ctrl_catalogue(void);
+
+/* An AWS client for the lab's control plane, its sockets opened in the client
+ * namespace, with the lab's fixed credentials (real ones never go to the
+ * emulator). base (may be NULL) gives the other options (region, trace …). */
+struct aws_client *lab_ctrl_client(const char *state_dir,
+    const struct aws_options *base, char **cause);
+
+/* The reconciler: a daemon (started by `lab up`, its PID in
+ * state_dir/reconciler.pid) that polls the control plane every ~200 ms and
+ * applies it. lab_reconciler_start forks and execs `exe --lab-daemon DIR`;
+ * lab_reconciler_run is what that process runs until SIGTERM or until the
+ * lab is gone. */
+int lab_reconciler_start(const char *state_dir, const char *exe, char **cause);
+int lab_reconciler_stop(const char *state_dir);
+long lab_reconciler_pid(const char *state_dir);	/* 0: not running */
+int lab_reconciler_run(const char *state_dir, FILE *log);
+
+#endif
