@@ -412,9 +412,7 @@ shell_region(struct mlsh_ctx *ctx)
 char *
 shell_prompt(struct mlsh_ctx *ctx)
 {
-	/* The workspace's running cost (builtins/stack.c), from the state. */
-	return xasprintf("mlsh %s@%s $%.2f/h> ", ctx->workspace,
-	    shell_region(ctx), stack_hourly_rate(ctx));
+	return xasprintf("mlsh %s@%s> ", ctx->workspace, shell_region(ctx));
 }
 
 struct state *
