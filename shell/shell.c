@@ -13,7 +13,6 @@
 #include "lexer.h"
 #include "output.h"
 #include "state.h"
-#include "builtins/stack.h"
 
 volatile sig_atomic_t mlsh_interrupted;
 
