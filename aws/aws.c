@@ -88,7 +88,7 @@ aws_error_line(const struct aws_error *err)
 		else
 			buf_printf(&b, " (request %s)", err->request_id);
 	}
-	return buf_detach(&b);
+	return aws_buf_take(&b);
 }
 
 static const char *const retry_codes[] = {
@@ -181,7 +181,6 @@ aws_client_free(struct aws_client *c)
 	aws_http_client_release(c);
 	aws_creds_release(&c->creds);
 	free(c->region);
-	free(c->profile);
 	free(c);
 }
 

@@ -222,7 +222,7 @@ aws_attempt_prepare(struct aws_attempt *at, int use_own_easy,
 	buf_init(&line);
 	for (i = 0; i < nh; i++) {
 		if (strcasecmp(sh[i].name, "Host") == 0)
-			continue;	/* curl derives it from the URL */
+			continue;	/* below, exactly as signed */
 		buf_reset(&line);
 		buf_printf(&line, "%s: %s", sh[i].name, sh[i].value);
 		at->hdrs = curl_slist_append(at->hdrs, line.data);
@@ -381,14 +381,18 @@ aws_attempt_finish(struct aws_attempt *at, CURLcode rc, struct aws_error *err)
 
 		buf_init(&tr);
 		buf_adds(&tr, at->trace_head ? at->trace_head : "");
+		long nconn = 0;
+
+		curl_easy_getinfo(at->easy, CURLINFO_NUM_CONNECTS, &nconn);
 		if (rc == CURLE_OK)
 			buf_printf(&tr, "--- response\nstatus %ld", status);
 		else
 			buf_printf(&tr, "--- response\nfailed: %s",
 			    at->errbuf[0] ? at->errbuf : curl_easy_strerror(rc));
-		buf_printf(&tr, ", %.1f ms, request id %s, attempt %d\n", ms,
+		buf_printf(&tr, ", %.1f ms, request id %s, attempt %d, %s "
+		    "connection\n", ms,
 		    at->resp.request_id ? at->resp.request_id : "-",
-		    at->attempt);
+		    at->attempt, nconn > 0 ? "new" : "reused");
 		c->opt.trace(c->opt.trace_arg, tr.data);
 		buf_release(&tr);
 	}
@@ -465,6 +469,7 @@ on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
 {
 	struct aws_client *c = arg;
 
+	(void)dt, (void)dn, (void)ut, (void)un;
 	return c->opt.interrupted(c->opt.interrupted_arg) ? 1 : 0;
 }
 
@@ -476,6 +481,7 @@ on_open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 	struct aws_client *c = arg;
 	int fd, saved;
 
+	(void)purpose;
 	if (setns(c->opt.netns_fd, CLONE_NEWNET) != 0)
 		return CURL_SOCKET_BAD;
 	fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
@@ -506,7 +512,7 @@ redact_after(const char *text, const char *marker, const char *stop)
 		p += strcspn(p, stop);
 	}
 	buf_adds(&b, p);
-	return buf_detach(&b);
+	return aws_buf_take(&b);
 }
 
 /* Whole occurrences of a secret; short ones (never real keys) would only
@@ -527,5 +533,5 @@ redact(const char *text, const char *secret)
 		buf_adds(&b, "<redacted>");
 	}
 	buf_adds(&b, p);
-	return buf_detach(&b);
+	return aws_buf_take(&b);
 }

@@ -2,6 +2,10 @@
 """faultproxy.py: a loopback HTTP proxy in front of moto that misbehaves on cue.
 
     faultproxy.py --target http://127.0.0.1:PORT [--faults LIST] [--port-file F]
+                  [--tls-cert CERT --tls-key KEY]
+
+With --tls-cert/--tls-key it speaks HTTPS (to test certificate checks,
+AWS_CA_BUNDLE and TLS session reuse); it always forwards over plain HTTP.
 
 Listens on 127.0.0.1 (a free port, written to --port-file). Each request takes
 the next fault of the script; when the script is used up, requests are
@@ -28,6 +32,7 @@ import http.client
 import http.server
 import os
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -68,6 +73,7 @@ def action_of(handler, body):
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # no 40 ms Nagle/delayed-ACK stalls
     state = None
     target = None
 
@@ -191,6 +197,8 @@ def main():
     ap.add_argument("--faults", default="")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--port-file")
+    ap.add_argument("--tls-cert")
+    ap.add_argument("--tls-key")
     a = ap.parse_args()
     host = urllib.parse.urlsplit(a.target).hostname
     if host not in ("127.0.0.1", "localhost", "::1"):
@@ -198,6 +206,10 @@ def main():
     Handler.state = State(parse_list(a.faults))
     Handler.target = a.target
     srv = Server(("127.0.0.1", a.port), Handler)
+    if a.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(a.tls_cert, a.tls_key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     if a.port_file:
         with open(a.port_file + ".tmp", "w") as f:
             f.write("%d\n" % srv.server_address[1])

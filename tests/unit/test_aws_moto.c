@@ -1,9 +1,14 @@
 /* test_aws_moto.c: the AWS client against moto (MOTO_URL, started by
  * tests/run): a round trip per protocol, pagination, batches, waiters,
  * errors, credentials, trace redaction. Only ever talks to 127.0.0.1. */
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -63,22 +68,28 @@ env_creds(int with_token)
 static size_t
 discard(char *p, size_t size, size_t n, void *arg)
 {
+	(void)p, (void)arg;
 	return size * n;
 }
 
-static void
+static int
 moto_reset(void)
 {
 	CURL *h = curl_easy_init();
 	char *url = xasprintf("%s/moto-api/reset", moto_url);
+	long status = 0;
+	CURLcode rc;
 
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
-	if (curl_easy_perform(h) != CURLE_OK)
-		T_FAIL("cannot reset moto at %s", url);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
+	rc = curl_easy_perform(h);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_cleanup(h);
 	free(url);
+	return rc == CURLE_OK && status == 200 ? 0 : -1;
 }
 
 /* A call that must succeed; the result or NULL (and a failed check). */
@@ -158,22 +169,30 @@ ec2_vpcs_filter_and_paginate(void)
 	cJSON_Delete(items);
 	cJSON_Delete(p);
 
-	/* RunInstances gets a generated ClientToken; 7 reservations over
+	/* RunInstances gets a generated ClientToken; 8 reservations over
 	 * pages of 5 in moto */
 	for (i = 0; i < 7; i++) {
 		r = call_ok(c, "ec2", "RunInstances", "{\"ImageId\":"
 		    "\"ami-12c6146b\",\"MinCount\":1,\"MaxCount\":1,"
 		    "\"InstanceType\":\"t3.micro\"}");
 		T_OK(str_at(r, "instancesSet/0/instanceId") != NULL);
+		/* the generated token, as moto echoes it */
+		T_OK(str_at(r, "instancesSet/0/clientToken") != NULL &&
+		    strlen(str_at(r, "instancesSet/0/clientToken")) == 36);
 		cJSON_Delete(r);
 	}
+	/* a caller's token is sent as given */
+	r = call_ok(c, "ec2", "RunInstances", "{\"ImageId\":\"ami-12c6146b\","
+	    "\"MinCount\":1,\"MaxCount\":1,\"ClientToken\":\"mine-1\"}");
+	T_EQ_STR(str_at(r, "instancesSet/0/clientToken"), "mine-1");
+	cJSON_Delete(r);
 	before = t.n;
 	p = cJSON_Parse("{\"MaxResults\":5}");
 	T_EQ_INT(aws_paginate(c, "ec2", "DescribeInstances", p, "Reservations",
 	    0, &items, &e), 0);
-	T_EQ_INT(cJSON_GetArraySize(items), 7);
+	T_EQ_INT(cJSON_GetArraySize(items), 8);
 	T_EQ_INT(t.n - before, 2);
-	T_OK(str_at(items, "6/instancesSet/0/instanceId") != NULL);
+	T_OK(str_at(items, "7/instancesSet/0/instanceId") != NULL);
 	cJSON_Delete(items);
 	/* max_pages stops early */
 	T_EQ_INT(aws_paginate(c, "ec2", "DescribeInstances", p, "Reservations",
@@ -404,6 +423,35 @@ session_token_signed_and_redacted(void)
 	env_creds(0);
 }
 
+/* The client keeps credentials until 5 minutes before they expire. */
+static void
+credentials_cache(void)
+{
+	struct trace_log t = { 0 };
+	struct aws_client *c;
+	cJSON *r;
+
+	buf_init(&t.text);
+	c = client(&t);
+	c->have_creds = 1;
+	c->creds.access_key = xstrdup("AKIDCACHED");
+	c->creds.secret_key = xstrdup("cached-secret-key-0123456789");
+	c->creds.source = xstrdup("test");
+	c->creds.expires = time(NULL) + 3600;
+	r = call_ok(c, "sts", "GetCallerIdentity", NULL);
+	cJSON_Delete(r);
+	T_OK(strstr(t.text.data, "Credential=AKIDCACHED/") != NULL);
+	/* 4 minutes left: resolved again (from the environment) */
+	c->creds.expires = time(NULL) + 240;
+	buf_reset(&t.text);
+	r = call_ok(c, "sts", "GetCallerIdentity", NULL);
+	cJSON_Delete(r);
+	T_OK(strstr(t.text.data, "Credential=" TEST_KEY "/") != NULL);
+	T_EQ_INT(c->creds.expires, 0);
+	aws_client_free(c);
+	buf_release(&t.text);
+}
+
 static void
 no_credentials(void)
 {
@@ -436,6 +484,7 @@ check_polls(void *arg, int *done, char **status, struct aws_error *err)
 {
 	struct polls *p = arg;
 
+	(void)err;
 	p->n++;
 	*done = p->until > 0 && p->n >= p->until;
 	*status = xasprintf("poll %d", p->n);
@@ -458,6 +507,112 @@ waiters(void)
 	T_EQ_INT(aws_wait(c, check_polls, &p, 20, 100, 300, NULL, NULL, &e), -1);
 	T_EQ_STR(e.code, "Timeout");
 	T_OK(now_ms() - t0 < 600);
+	aws_error_release(&e);
+	aws_client_free(c);
+}
+
+static struct aws_client *
+client_in_netns(int fd)
+{
+	struct aws_options o;
+
+	memset(&o, 0, sizeof o);
+	o.endpoint_url = moto_url;
+	o.region = "us-east-1";
+	o.netns_fd = fd;
+	o.max_attempts = 1;
+	o.timeout_ms = 3000;
+	return aws_client_new(&o);
+}
+
+/* Sockets opened through setns: in our own namespace the call works; in a
+ * fresh one (only a downed loopback, nothing added to the host) moto cannot
+ * be reached. The second half needs CAP_SYS_ADMIN and is skipped without. */
+static void
+network_namespace(void)
+{
+	struct aws_client *c;
+	struct aws_error e;
+	cJSON *r = NULL;
+	int fd, pfd[2], nsfd;
+	pid_t pid;
+	char path[64], ok;
+
+	fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	T_OK(fd >= 0);
+	c = client_in_netns(fd);
+	r = call_ok(c, "sts", "GetCallerIdentity", NULL);
+	T_EQ_STR(str_at(r, "Account"), "123456789012");
+	cJSON_Delete(r);
+	aws_client_free(c);
+	close(fd);
+
+	if (pipe(pfd) != 0)
+		return;
+	pid = fork();
+	if (pid == 0) {
+		ok = unshare(CLONE_NEWNET) == 0 ? 'y' : 'n';
+		(void)!write(pfd[1], &ok, 1);
+		pause();
+		_exit(0);
+	}
+	close(pfd[1]);
+	if (pid < 0 || read(pfd[0], &ok, 1) != 1 || ok != 'y') {
+		fprintf(stderr, "# network_namespace: cannot unshare, fresh "
+		    "namespace case skipped\n");
+		if (pid > 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+		}
+		close(pfd[0]);
+		return;
+	}
+	close(pfd[0]);
+	snprintf(path, sizeof path, "/proc/%d/ns/net", (int)pid);
+	nsfd = open(path, O_RDONLY | O_CLOEXEC);
+	T_OK(nsfd >= 0);
+	c = client_in_netns(nsfd);
+	T_EQ_INT(aws_call(c, "sts", "GetCallerIdentity", NULL, &r, &e), -1);
+	T_EQ_STR(e.code, "ConnectionError");
+	T_EQ_INT(e.http_status, 0);
+	aws_error_release(&e);
+	aws_client_free(c);
+	close(nsfd);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	/* and this thread is back in its own namespace */
+	c = client(NULL);
+	r = call_ok(c, "sts", "GetCallerIdentity", NULL);
+	T_OK(r != NULL);
+	cJSON_Delete(r);
+	aws_client_free(c);
+}
+
+static int
+always(void *arg)
+{
+	(*(int *)arg)++;
+	return 1;
+}
+
+static void
+interrupted_call(void)
+{
+	struct aws_options o;
+	struct aws_client *c;
+	struct aws_error e;
+	cJSON *r = NULL;
+	int polls = 0;
+
+	memset(&o, 0, sizeof o);
+	o.endpoint_url = moto_url;
+	o.netns_fd = -1;
+	o.interrupted = always;
+	o.interrupted_arg = &polls;
+	c = aws_client_new(&o);
+	T_EQ_INT(aws_call(c, "sts", "GetCallerIdentity", NULL, &r, &e), -1);
+	T_EQ_STR(e.code, "Interrupted");
+	T_OK(polls >= 1);
 	aws_error_release(&e);
 	aws_client_free(c);
 }
@@ -498,7 +653,13 @@ keepalive_timing(void)
  *	prints the result as JSON, or the error line on stderr (exit 1)
  *   test_aws_moto wait [opts] SERVICE ACTION JSON PATH VALUE TIMEOUT_MS
  *	polls until PATH of the result is VALUE (exit 0), else the error line
+ *   test_aws_moto many [opts] SERVICE ACTION JSON [SERVICE ACTION JSON]...
+ *	one aws_call_many; per item a line "ok" or its error line; exit 1
+ *	when any failed
  * opts: --endpoint URL --timeout-ms N --attempts N --trace
+ *       --repeat N   make the call N times (one client, kept connections)
+ *       --fresh      with --repeat: a new client for every call
+ * With --repeat, "# N calls: X ms per call" goes to stderr.
  */
 struct wait_arg {
 	struct aws_client *c;
@@ -525,7 +686,39 @@ check_path(void *arg, int *done, char **status, struct aws_error *err)
 static void
 trace_stderr(void *arg, const char *text)
 {
+	(void)arg;
 	fprintf(stderr, "%s", text);
+}
+
+static int
+driver_many(struct aws_client *c, int argc, char **argv)
+{
+	struct aws_batch_item *it;
+	size_t n = (size_t)argc / 3, k;
+	int failed;
+	char *line;
+
+	it = xcalloc(n ? n : 1, sizeof *it);
+	for (k = 0; k < n; k++) {
+		it[k].service = argv[3 * k];
+		it[k].action = argv[3 * k + 1];
+		it[k].params = cJSON_Parse(argv[3 * k + 2]);
+	}
+	failed = aws_call_many(c, it, n);
+	for (k = 0; k < n; k++) {
+		if (it[k].err.code == NULL) {
+			printf("ok\n");
+		} else {
+			line = aws_error_line(&it[k].err);
+			printf("%s\n", line);
+			free(line);
+		}
+		cJSON_Delete(it[k].result);
+		aws_error_release(&it[k].err);
+		cJSON_Delete((cJSON *)it[k].params);
+	}
+	free(it);
+	return failed ? 1 : 0;
 }
 
 static int
@@ -537,14 +730,23 @@ driver(int argc, char **argv)
 	struct wait_arg w;
 	cJSON *p = NULL, *r = NULL;
 	char *line, *s;
-	int i = 2, rc;
+	int i = 2, rc, repeat = 1, fresh = 0, k;
 	const char *mode = argv[1];
+	double t0;
 
 	memset(&o, 0, sizeof o);
 	o.netns_fd = -1;
 	for (; i + 1 < argc && str_startswith(argv[i], "--"); i++) {
 		if (strcmp(argv[i], "--trace") == 0) {
 			o.trace = trace_stderr;
+			continue;
+		}
+		if (strcmp(argv[i], "--fresh") == 0) {
+			fresh = 1;
+			continue;
+		}
+		if (strcmp(argv[i], "--repeat") == 0) {
+			repeat = atoi(argv[++i]);
 			continue;
 		}
 		if (strcmp(argv[i], "--endpoint") == 0)
@@ -564,6 +766,12 @@ driver(int argc, char **argv)
 		return 2;
 	}
 	c = aws_client_new(&o);
+	if (strcmp(mode, "many") == 0) {
+		rc = driver_many(c, argc - i, argv + i);
+		cJSON_Delete(p);
+		aws_client_free(c);
+		return rc;
+	}
 	if (strcmp(mode, "wait") == 0) {
 		w.c = c;
 		w.service = argv[i];
@@ -574,7 +782,19 @@ driver(int argc, char **argv)
 		rc = aws_wait(c, check_path, &w, 100, 1000, atol(argv[i + 5]),
 		    NULL, NULL, &e);
 	} else {
-		rc = aws_call(c, argv[i], argv[i + 1], p, &r, &e);
+		t0 = now_ms();
+		for (rc = 0, k = 0; rc == 0 && k < repeat; k++) {
+			if (fresh && k > 0) {
+				aws_client_free(c);
+				c = aws_client_new(&o);
+			}
+			cJSON_Delete(r);
+			r = NULL;
+			rc = aws_call(c, argv[i], argv[i + 1], p, &r, &e);
+		}
+		if (repeat > 1)
+			fprintf(stderr, "# %d calls: %.2f ms per call\n", k,
+			    (now_ms() - t0) / k);
 	}
 	if (rc != 0) {
 		line = aws_error_line(&e);
@@ -598,7 +818,7 @@ main(int argc, char **argv)
 	int fd;
 
 	if (argc > 1 && (strcmp(argv[1], "call") == 0 ||
-	    strcmp(argv[1], "wait") == 0))
+	    strcmp(argv[1], "wait") == 0 || strcmp(argv[1], "many") == 0))
 		return driver(argc, argv);
 
 	moto_url = getenv("MOTO_URL");
@@ -620,7 +840,12 @@ main(int argc, char **argv)
 	unsetenv("AWS_ENDPOINT_URL");
 	env_creds(0);
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	moto_reset();
+	if (moto_reset() != 0) {
+		fprintf(stderr, "moto does not answer at %s\n", moto_url);
+		t_case = "moto";
+		t_failed = 1;
+		T_DONE();
+	}
 
 	T_RUN(ec2_vpcs_filter_and_paginate);
 	T_RUN(iam_create_role);
@@ -633,8 +858,11 @@ main(int argc, char **argv)
 	T_RUN(error_unknown_vpc);
 	T_RUN(error_malformed_parameter);
 	T_RUN(session_token_signed_and_redacted);
+	T_RUN(credentials_cache);
 	T_RUN(no_credentials);
 	T_RUN(waiters);
+	T_RUN(network_namespace);
+	T_RUN(interrupted_call);
 	T_RUN(keepalive_timing);
 	unlink(empty_file);
 	T_DONE();

@@ -404,6 +404,62 @@ error_lines(void)
 	aws_error_release(&e);
 }
 
+static void
+services_and_endpoints(void)
+{
+	const struct aws_service *s;
+	char *u;
+
+	unsetenv("AWS_ENDPOINT_URL");
+	unsetenv("AWS_ENDPOINT_URL_EC2");
+	unsetenv("AWS_ENDPOINT_URL_SAGEMAKER");
+	s = aws_service_find("sagemaker");
+	T_OK(s != NULL && s->protocol == AWS_PROTO_JSON);
+	u = aws_endpoint_url(s, "eu-west-1", NULL);
+	T_EQ_STR(u, "https://api.sagemaker.eu-west-1.amazonaws.com");
+	free(u);
+	s = aws_service_find("iam");
+	u = aws_endpoint_url(s, "eu-west-1", NULL);
+	T_EQ_STR(u, "https://iam.amazonaws.com");
+	T_EQ_STR(aws_signing_region(s, "eu-west-1"), "us-east-1");
+	free(u);
+	s = aws_service_find("cloudwatch");
+	T_EQ_STR(s->signing_name, "monitoring");
+	u = aws_endpoint_url(s, "us-west-2", NULL);
+	T_EQ_STR(u, "https://monitoring.us-west-2.amazonaws.com");
+	free(u);
+	s = aws_service_find("efs");
+	u = aws_endpoint_url(s, "us-west-2", NULL);
+	T_EQ_STR(u, "https://elasticfilesystem.us-west-2.amazonaws.com");
+	free(u);
+
+	/* --endpoint-url, then AWS_ENDPOINT_URL_<SERVICE>, then AWS_ENDPOINT_URL */
+	s = aws_service_find("ec2");
+	setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1/", 1);
+	u = aws_endpoint_url(s, "us-east-1", NULL);
+	T_EQ_STR(u, "http://127.0.0.1:1");
+	free(u);
+	setenv("AWS_ENDPOINT_URL_EC2", "http://127.0.0.1:2/ec2", 1);
+	u = aws_endpoint_url(s, "us-east-1", NULL);
+	T_EQ_STR(u, "http://127.0.0.1:2/ec2");
+	free(u);
+	u = aws_endpoint_url(aws_service_find("ssm"), "us-east-1", NULL);
+	T_EQ_STR(u, "http://127.0.0.1:1");
+	free(u);
+	u = aws_endpoint_url(s, "us-east-1", "http://127.0.0.1:3");
+	T_EQ_STR(u, "http://127.0.0.1:3");
+	free(u);
+	unsetenv("AWS_ENDPOINT_URL");
+	unsetenv("AWS_ENDPOINT_URL_EC2");
+
+	T_OK(aws_service_find("s3") == NULL);
+	T_EQ_STR(aws_idem_member(aws_service_find("efs"), "CreateFileSystem"),
+	    "CreationToken");
+	T_OK(aws_idem_member(aws_service_find("ec2"), "CreateVpc") == NULL);
+	T_EQ_STR(aws_idem_member(aws_service_find("ec2"), "RunInstances"),
+	    "ClientToken");
+}
+
 int
 main(void)
 {
@@ -420,5 +476,6 @@ main(void)
 	T_RUN(empty_bodies);
 	T_RUN(request_flattening);
 	T_RUN(error_lines);
+	T_RUN(services_and_endpoints);
 	T_DONE();
 }
