@@ -3,6 +3,7 @@
  * and the reconciler that turns every running instance into a real SSH host;
  * `mlsh --lab` points a session at it. See lab/lab.h and lab/ctrl.h. */
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,8 +76,8 @@ lab_bring_up(struct mlsh_ctx *ctx, int *started, char **cause)
 		}
 	}
 	free(p);
-	rc = lab_ctrl_alive(ctx->lab_dir) ? 0 :
-	    lab_ctrl_start(ctx->lab_dir, python, 20000, cause);
+	/* Starts moto unless it runs; waits until it answers either way. */
+	rc = lab_ctrl_start(ctx->lab_dir, python, 20000, cause);
 	free(python);
 	if (rc != 0)
 		return -1;
@@ -242,13 +243,24 @@ lab_reset(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 {
 	char *cause = NULL;
 	struct strlist hosts;
+	long rpid;
+	int rc;
 
 	(void)a;
 	if (need_root(ctx) != 0)
 		return 1;
 	if (!lab_net_is_up(ctx->lab_dir) || !lab_ctrl_alive(ctx->lab_dir))
 		return cmd_error(ctx, "the lab is not up ('lab up' starts it)");
-	if (lab_ctrl_reset(ctx->lab_dir, &cause) != 0) {
+	/* moto's reset is not safe against requests running beside it: the
+	 * reconciler pauses while it happens. */
+	rpid = lab_reconciler_pid(ctx->lab_dir);
+	if (rpid > 0)
+		kill((pid_t)rpid, SIGSTOP);
+	usleep(300 * 1000);	/* let a request in flight finish */
+	rc = lab_ctrl_reset(ctx->lab_dir, &cause);
+	if (rpid > 0)
+		kill((pid_t)rpid, SIGCONT);
+	if (rc != 0) {
 		cmd_error(ctx, "%s", cause);
 		free(cause);
 		return 1;

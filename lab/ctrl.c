@@ -20,7 +20,8 @@
  * The catalogue: images whose names match what mlsh looks up (Ubuntu for the
  * jump host and Grafana, the Deep Learning AMIs for the nodes). Owners are
  * the real publishers' account ids; moto gives every loaded image the
- * "amazon" owner alias too.
+ * "amazon" owner alias too. One image per kind and no creation_date: moto 5
+ * parses the dates in place and its /moto-api/reset then fails on them.
  */
 static const struct {
 	const char *id, *name, *owner, *desc;
@@ -28,20 +29,11 @@ static const struct {
 	{ "ami-0a1b2c3d4e5f60001",
 	  "ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-20240301",
 	  "099720109477", "Canonical, Ubuntu, 22.04 LTS, amd64 jammy image" },
-	{ "ami-0a1b2c3d4e5f60002",
-	  "ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-amd64-server-20231207",
-	  "099720109477", "Canonical, Ubuntu, 22.04 LTS, amd64 jammy image" },
 	{ "ami-0a1b2c3d4e5f60003",
 	  "Deep Learning AMI Habana PyTorch 1.13.1 SynapseAI 1.8.0 (Ubuntu 20.04) 20230301",
 	  "898082745236", "Deep Learning AMI for Habana Gaudi (DL1)" },
-	{ "ami-0a1b2c3d4e5f60004",
-	  "Deep Learning AMI Habana PyTorch 1.10.0 SynapseAI 1.2.0 (Ubuntu 20.04) 20220131",
-	  "898082745236", "Deep Learning AMI for Habana Gaudi (DL1)" },
 	{ "ami-0a1b2c3d4e5f60005",
 	  "Deep Learning AMI GPU PyTorch 1.13.1 (Ubuntu 20.04) 20230315",
-	  "898082745236", "Deep Learning AMI GPU PyTorch (NVIDIA)" },
-	{ "ami-0a1b2c3d4e5f60006",
-	  "Deep Learning OSS Nvidia Driver AMI GPU PyTorch 2.1.0 (Ubuntu 20.04) 20231103",
 	  "898082745236", "Deep Learning AMI GPU PyTorch (NVIDIA)" },
 	{ NULL, NULL, NULL, NULL }
 };
@@ -68,8 +60,6 @@ lab_ctrl_catalogue(void)
 		cJSON_AddStringToObject(o, "root_device_type", "ebs");
 		cJSON_AddStringToObject(o, "root_device_name", "/dev/sda1");
 		cJSON_AddStringToObject(o, "sriov", "simple");
-		cJSON_AddStringToObject(o, "creation_date",
-		    "2024-03-01T00:00:00.000Z");
 		cJSON_AddItemToArray(arr, o);
 	}
 	s = cJSON_Print(arr);
@@ -152,31 +142,30 @@ int
 lab_ctrl_alive(const char *state)
 {
 	char *cause = NULL;
-	int rc = ctrl_http(state, "GET", "/moto-api/", 1000, &cause);
+	int rc = ctrl_http(state, "GET", "/moto-api/", 3000, &cause);
 	free(cause);
 	return rc == 0;
 }
 
-/* moto's own /moto-api/reset re-reads the image catalogue it has already
- * parsed and fails (moto 5.x), so a reset is a restart of the control
- * plane: the same catalogue, nothing else. */
+/* Whether the control plane's process runs (the core namespace holds no
+ * other), answering or not: a busy moto must not get a twin. */
+static int
+ctrl_running(const char *state)
+{
+	char *core = lab_core_netns(state);
+	pid_t *pids = NULL;
+	size_t n = 0;
+	int rc = lab_netns_pids(core, &pids, &n) == 0 && n > 0;
+
+	free(pids);
+	free(core);
+	return rc;
+}
+
 int
 lab_ctrl_reset(const char *state, char **cause)
 {
-	char *p = lab_path(state, "pids/moto.pid"), *line = lab_read_line(p);
-	char *pyp = lab_path(state, "python"), *python = lab_read_line(pyp);
-	pid_t pid = line != NULL ? (pid_t)atol(line) : 0;
-	int rc;
-
-	if (pid > 1 && lab_pid_alive(pid))
-		lab_kill_pids(&pid, 1, 3000);
-	unlink(p);
-	rc = lab_ctrl_start(state, python, 20000, cause);
-	free(p);
-	free(line);
-	free(pyp);
-	free(python);
-	return rc;
+	return ctrl_http(state, "POST", "/moto-api/reset", 10000, cause);
 }
 
 int
@@ -186,9 +175,11 @@ lab_ctrl_start(const char *state, const char *python, int timeout_ms,
 	char *cat = lab_ctrl_catalogue(), *catpath, *env, *port;
 	char *argv[9];
 	double deadline;
-	pid_t pid;
+	pid_t pid = 0;
 	int rc;
 
+	if (ctrl_running(state))
+		goto wait;
 	catpath = lab_path(state, "amis.json");
 	rc = lab_write_file(catpath, cat, strlen(cat), 0644, cause);
 	free(cat);
@@ -224,11 +215,12 @@ lab_ctrl_start(const char *state, const char *python, int timeout_ms,
 	free(catpath);
 	if (rc != 0)
 		return -1;
+wait:
 	deadline = now_ms() + timeout_ms;
 	while (now_ms() < deadline) {
 		if (lab_ctrl_alive(state))
 			return 0;
-		if (!lab_pid_alive(pid)) {
+		if (!ctrl_running(state)) {
 			char *log = lab_path(state, "moto.log");
 			*cause = xasprintf("the control plane (moto) exited; "
 			    "see %s", log);

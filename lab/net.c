@@ -104,8 +104,12 @@ net_up_locked(const char *state, const char *name, char **cause)
 	if (ns_create(core, cause) == -1 || ns_create(client, cause) == -1)
 		goto out;
 
-	if (lab_cmd(cause, "ip", "-n", core, "link", "add", "mlshinet", "type",
-	    "bridge", (char *)NULL) == -1 ||
+	/* Bridges get a fixed MAC: by default a bridge takes its lowest port's,
+	 * so it would change as hosts come and go and neighbours' ARP caches
+	 * would point at an address nobody answers for. */
+	if (lab_cmd(cause, "ip", "-n", core, "link", "add", "mlshinet",
+	    "address", "02:6d:6c:00:00:01", "type", "bridge",
+	    (char *)NULL) == -1 ||
 	    lab_cmd(cause, "ip", "-n", core, "addr", "add", LAB_CTRL_ADDR "/24",
 	    "dev", "mlshinet", (char *)NULL) == -1 ||
 	    lab_cmd(cause, "ip", "-n", core, "link", "set", "mlshinet", "up",
@@ -432,6 +436,7 @@ lab_subnet_ensure(const char *state, const char *vpc_id, const char *subnet_id,
     const char *cidr, int *indexp, char **cause)
 {
 	char *path, *line, *ns, *core, *br, *gw, *gwaddr, *via, *table, *net;
+	char *mac = NULL;
 	unsigned int addr;
 	int len, vpc, index, rc = -1;
 
@@ -461,8 +466,10 @@ lab_subnet_ensure(const char *state, const char *vpc_id, const char *subnet_id,
 	net = xasprintf("%s", cidr);
 	via = xasprintf("198.18.%d.2", vpc);
 	table = xasprintf("%d", 1000 + vpc);
-	if (lab_cmd(cause, "ip", "-n", ns, "link", "add", br, "type", "bridge",
-	    (char *)NULL) == -1 ||
+	mac = xasprintf("02:6d:6c:%02x:%02x:%02x", vpc & 0xff,
+	    (index >> 8) & 0xff, index & 0xff);
+	if (lab_cmd(cause, "ip", "-n", ns, "link", "add", br, "address", mac,
+	    "type", "bridge", (char *)NULL) == -1 ||
 	    lab_cmd(cause, "ip", "-n", ns, "addr", "add", gwaddr, "dev", br,
 	    (char *)NULL) == -1 ||
 	    lab_cmd(cause, "ip", "-n", ns, "link", "set", br, "up",
@@ -493,6 +500,7 @@ out:
 	free(net);
 	free(via);
 	free(table);
+	free(mac);
 	return rc;
 }
 
