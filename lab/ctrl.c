@@ -206,8 +206,11 @@ lab_ctrl_start(const char *state, const char *python, int timeout_ms,
 	argv[8] = NULL;
 	/* moto.server takes -p PORT: */
 	{
-		char *av[11] = { argv[0], argv[1], argv[2], argv[3], argv[4],
-		    argv[5], argv[6], "-p", port, NULL, NULL };
+		/* AWS's managed IAM policies (CloudWatchAgentServerPolicy …)
+		 * exist only when moto is asked to load them. */
+		char *av[11] = { argv[0], argv[1],
+		    "MOTO_IAM_LOAD_MANAGED_POLICIES=true", argv[2], argv[3],
+		    argv[4], argv[5], argv[6], "-p", port, NULL };
 		rc = lab_spawn_core(state, "moto", av, &pid, cause);
 	}
 	free(env);

@@ -260,6 +260,7 @@ cmd_parse_as(const struct mlsh_cmd *b, int argc, char **argv,
 	const struct mlsh_cmd *cmd;
 	struct strlist pos;
 	char *err = NULL;
+	const char *object = NULL;
 	int i = 1, dashdash = 0, help = 0;
 	size_t nopts;
 
@@ -271,6 +272,13 @@ cmd_parse_as(const struct mlsh_cmd *b, int argc, char **argv,
 		if (s != NULL) {
 			cmd = s;
 			i++;
+		} else if ((b->flags & CMD_VERB_SECOND) && i + 1 < argc &&
+		    argv[i + 1][0] != '-' &&
+		    (s = cmd_find_sub(b, argv[i + 1])) != NULL) {
+			/* OBJECT VERB: the object is the first positional. */
+			object = argv[i];
+			cmd = s;
+			i += 2;
 		} else if (b->exec == NULL) {
 			struct strlist names;
 			const char *sug;
@@ -301,12 +309,16 @@ cmd_parse_as(const struct mlsh_cmd *b, int argc, char **argv,
 	nopts = opt_count(cmd->opts);
 	a->optv = xcalloc(nopts + 1, sizeof *a->optv);
 	strlist_init(&pos);
+	if (object != NULL)
+		strlist_add(&pos, object);
 
 	for (; i < argc; i++) {
 		const char *w = argv[i];
 		const struct mlsh_opt *o;
 		int index;
 
+		if (cmd->raw_after > 0 && (int)pos.n >= cmd->raw_after)
+			dashdash = 1;	/* the rest is the remote command's */
 		if (dashdash || w[0] != '-' || w[1] == '\0') {
 			strlist_add(&pos, w);
 			continue;
@@ -468,9 +480,19 @@ cmd_usage(const struct mlsh_cmd *parent, const struct mlsh_cmd *cmd)
 	struct buf b;
 	size_t n = opt_count(cmd->opts);
 
+	const char *args_usage = cmd->args_usage;
+
 	buf_init(&b);
 	if (parent != NULL)
 		buf_printf(&b, "%s ", parent->name);
+	if (parent != NULL && (parent->flags & CMD_VERB_SECOND) &&
+	    args_usage != NULL && isupper((unsigned char)args_usage[0])) {
+		/* "node KIND up …": the object before the verb. */
+		size_t n = strcspn(args_usage, " ");
+		buf_printf(&b, "%.*s ", (int)n, args_usage);
+		args_usage += n;
+		args_usage += strspn(args_usage, " ");
+	}
 	buf_adds(&b, cmd->name);
 	if (parent == NULL && cmd->subcmds != NULL) {
 		buf_adds(&b, cmd->exec != NULL ? " [" : " ");
@@ -489,8 +511,8 @@ cmd_usage(const struct mlsh_cmd *parent, const struct mlsh_cmd *cmd)
 			free(m);
 		}
 	}
-	if (cmd->args_usage != NULL && *cmd->args_usage != '\0')
-		buf_printf(&b, " %s", cmd->args_usage);
+	if (args_usage != NULL && *args_usage != '\0')
+		buf_printf(&b, " %s", args_usage);
 	return buf_detach_release(&b);
 }
 

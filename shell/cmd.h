@@ -57,6 +57,10 @@ typedef int (*cmd_exec_fn)(struct mlsh_ctx *, struct cmd_args *,
 typedef void (*cmd_lua_fn)(struct mlsh_ctx *, void *L);
 
 #define CMD_NO_HISTORY	0x1	/* not recorded for `history save` */
+/* The object may come before the verb: `node dl1 up` parses as
+ * `node up dl1` when the first word is not a subcommand and the second is.
+ * Usage then shows the subcommand's first positional before its name. */
+#define CMD_VERB_SECOND	0x2
 
 struct mlsh_cmd {
 	const char *name;
@@ -67,6 +71,8 @@ struct mlsh_cmd {
 	const struct mlsh_opt *opts;	/* terminated by a NULL name, or NULL */
 	int min_args, max_args;		/* max -1: unlimited */
 	enum opt_type arg_type;		/* OPT_PATH: positionals complete files */
+	int raw_after;			/* >0: after this many positionals every
+					 * word is a positional (ssh TARGET CMD…) */
 	const struct mlsh_cmd *subcmds;	/* terminated by a NULL name, or NULL;
 					 * with exec set too, a word that is not
 					 * a subcommand goes to exec */

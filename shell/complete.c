@@ -100,7 +100,7 @@ complete_line(struct mlsh_ctx *ctx, const char *line, size_t cursor,
 	struct cmd_args a;
 	const char *prefix;
 	char *cause = NULL;
-	size_t nw, i;
+	size_t nw, i, verb_at = 0;
 	int open, npos = 0;
 
 	memset(out, 0, sizeof *out);
@@ -134,6 +134,11 @@ complete_line(struct mlsh_ctx *ctx, const char *line, size_t cursor,
 		if (s != NULL) {
 			c = s;
 			i = 2;
+		} else if ((b->flags & CMD_VERB_SECOND) && nw >= 3 &&
+		    lc.w[2].text[0] != '-' &&
+		    (s = cmd_find_sub(b, lc.w[2].text)) != NULL) {
+			c = s;		/* OBJECT VERB (see cmd.h) */
+			verb_at = 2;
 		}
 	}
 	a.builtin = b;
@@ -148,6 +153,8 @@ complete_line(struct mlsh_ctx *ctx, const char *line, size_t cursor,
 		int dashdash = 0;
 		for (; i < nw; i++) {
 			const char *w = lc.w[i].text;
+			if (i == verb_at)
+				continue;
 			if (pending != NULL) {
 				pending = NULL;
 				continue;

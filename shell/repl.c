@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include "complete.h"
 #include "shell.h"
+#include "remote/remote.h"
 
 static struct mlsh_ctx *rctx;
 static char *prompt_text;
@@ -176,6 +177,9 @@ repl_run(struct mlsh_ctx *ctx)
 	el_source(el, NULL);	/* ~/.editrc, as other libedit programs */
 
 	for (;;) {
+		/* SSH keep-alives and dropped-connection checks (never blocks). */
+		if (ctx->remote != NULL)
+			rmt_session_tick(ctx->remote);
 		free(prompt_text);
 		prompt_text = shell_prompt(ctx);
 		mlsh_interrupted = 0;

@@ -237,7 +237,9 @@ l_builtin(lua_State *L)
 	}
 	if (st != 0) {
 		cJSON_Delete(result);
-		return luaL_error(L, "%s", ctx->error ? ctx->error : "failed");
+		if (ctx->error == NULL)
+			return luaL_error(L, "%s: exit status %d", b->name, st);
+		return luaL_error(L, "%s", ctx->error);
 	}
 	push_json(L, result, 0);
 	cJSON_Delete(result);
@@ -290,6 +292,25 @@ static const luaL_Reg mlsh_lib[] = {
 	{ NULL, NULL }
 };
 
+/* A builtin's Lua name: '-' becomes '_' (ssh-config -> ssh_config). */
+static char *
+lua_name(const char *name)
+{
+	char *n = xstrdup(name);
+	for (char *p = n; *p; p++)
+		if (*p == '-')
+			*p = '_';
+	return n;
+}
+
+static void
+setglobal_named(lua_State *L, const char *name)
+{
+	char *n = lua_name(name);
+	lua_setglobal(L, n);
+	free(n);
+}
+
 static void
 register_builtins(lua_State *L, struct mlsh_ctx *ctx)
 {
@@ -300,7 +321,7 @@ register_builtins(lua_State *L, struct mlsh_ctx *ctx)
 			lua_pushlightuserdata(L, NULL);
 			lua_pushboolean(L, 0);
 			lua_pushcclosure(L, l_builtin, 3);
-			lua_setglobal(L, b->name);
+			setglobal_named(L, b->name);
 			continue;
 		}
 		lua_newtable(L);
@@ -323,7 +344,7 @@ register_builtins(lua_State *L, struct mlsh_ctx *ctx)
 		}
 		if (b->lua != NULL)
 			b->lua(ctx, L);
-		lua_setglobal(L, b->name);
+		setglobal_named(L, b->name);
 	}
 }
 
@@ -517,7 +538,11 @@ script_lua_form(const struct cmd_args *a)
 	int nopts = 0, first = 1;
 
 	buf_init(&b);
-	buf_adds(&b, a->builtin->name);
+	{
+		char *n = lua_name(a->builtin->name);
+		buf_adds(&b, n);
+		free(n);
+	}
 	if (a->cmd != a->builtin) {
 		if (is_lua_name(a->cmd->name))
 			buf_printf(&b, ".%s", a->cmd->name);

@@ -10,9 +10,11 @@
 #include "aws/aws.h"
 #include "aws/creds.h"
 #include "lab/ctrl.h"
+#include "builtins/target.h"
 #include "lexer.h"
 #include "output.h"
 #include "state.h"
+#include "builtins/stack.h"
 
 volatile sig_atomic_t mlsh_interrupted;
 
@@ -38,6 +40,7 @@ void
 shell_free(struct mlsh_ctx *ctx)
 {
 	script_free(ctx);
+	target_reset(ctx);
 	if (ctx->aws != NULL)
 		aws_client_free(ctx->aws);
 	state_close(ctx->state);
@@ -260,8 +263,8 @@ shell_run_argv(struct mlsh_ctx *ctx, int argc, char **argv, cJSON **resultp)
 		ctx->current = &a;
 		st = a.cmd->exec(ctx, &a, &result);
 		ctx->current = saved;
-		if (st != 0 && ctx->error == NULL)
-			cmd_error(ctx, "failed");
+		/* A status without a message is a command's own (ssh passes
+		 * on the remote exit status): nothing to print. */
 		if (st == 0 && ctx->lua_depth == 0 &&
 		    !(a.builtin->flags & CMD_NO_HISTORY) &&
 		    !(a.cmd->flags & CMD_NO_HISTORY))
@@ -411,7 +414,9 @@ shell_region(struct mlsh_ctx *ctx)
 char *
 shell_prompt(struct mlsh_ctx *ctx)
 {
-	return xasprintf("mlsh %s@%s> ", ctx->workspace, shell_region(ctx));
+	/* The workspace's running cost (builtins/stack.c), from the state. */
+	return xasprintf("mlsh %s@%s $%.2f/h> ", ctx->workspace,
+	    shell_region(ctx), stack_hourly_rate(ctx));
 }
 
 struct state *
@@ -446,6 +451,7 @@ shell_switch_workspace(struct mlsh_ctx *ctx, const char *name, char **cause)
 	}
 	state_close(ctx->state);
 	ctx->state = s;
+	target_reset(ctx);	/* another stack, another jump host */
 	free(ctx->workspace);
 	ctx->workspace = xstrdup(name);
 	/* Remember it for the next session, as kubectl remembers a context. */

@@ -48,6 +48,11 @@ struct mlsh_ctx {
 	/* AWS client, made on first use (aws/ layer). */
 	struct aws_client *aws;
 
+	/* SSH into the stack (builtins/target.c): a struct rmt_session and
+	 * its struct rmt_config, made on first use. */
+	void *remote;
+	void *remote_cfg;
+
 	/* Lua host (script.c). */
 	void *L;
 	int lua_depth;		/* >0 while Lua code runs */

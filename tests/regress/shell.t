@@ -28,7 +28,7 @@ t_ok 'stdin that is not a terminal is read line by line' '
 
 # Bad input: one clear line, status 2.
 t_err 'unknown command suggests' 'unknown command: wrkspace (did you mean workspace?)' 2 '"$MLSH" -c wrkspace'
-t_err 'ambiguous prefix lists candidates' 'ambiguous command: e, could be: echo, exit' 2 '"$MLSH" -c e'
+t_err 'ambiguous prefix lists candidates' 'ambiguous command: h, could be: help, history' 2 '"$MLSH" -c h'
 t_err 'unknown flag prints usage' 'workspace: unknown flag: --bogus (usage: workspace [ls|rm] [NAME])' 2 '"$MLSH" -c "workspace --bogus"'
 t_err 'missing argument prints usage' 'set: missing arguments (usage: set NAME VALUE)' 2 '"$MLSH" -c "set a"'
 t_err 'extra argument prints usage' 'set: unexpected argument: c (usage: set NAME VALUE)' 2 '"$MLSH" -c "set a b c"'

@@ -42,7 +42,8 @@ test_builtins(void)
 	T_EQ_STR(o, "workspace");
 	T_EQ_INT(start, 0);
 	free(o);
-	COMP("e", "echo exit");
+	COMP("h", "help history");
+	COMP("ex", "exit");
 	COMP("w", "workspace ws");		/* aliases too */
 	COMP("zz", "");
 	COMP("echo a; wor", "workspace");	/* after a separator */

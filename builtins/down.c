@@ -1,0 +1,105 @@
+/* down: remove everything the workspace made, in dependency order
+ * (stack_types.def), waiting where AWS needs it and retrying
+ * DependencyViolation; prints what was removed and what it cost. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "stack.h"
+
+static int
+down_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
+{
+	struct stack st;
+	struct strlist roles, keep;
+	double cost = 0;
+	int unknown = 0, rc;
+
+	if (stack_open(ctx, a, &st) != 0)
+		return 1;
+	strlist_init(&roles);
+	strlist_init(&keep);
+	stack_roles(&st, 0, &roles);
+	if (cmd_opt_bool(a, "keep-efs")) {
+		/* The file system (the data) stays; its mount target goes
+		 * with the subnet. */
+		for (size_t i = 0; i < roles.n; i++)
+			if (strcmp(roles.v[i], "efs") != 0)
+				strlist_add(&keep, roles.v[i]);
+	} else
+		for (size_t i = 0; i < roles.n; i++)
+			strlist_add(&keep, roles.v[i]);
+	if (keep.n == 0) {
+		fprintf(stderr, "down: nothing to remove in workspace '%s'\n",
+		    st.ws);
+		*result = cJSON_CreateArray();
+		goto done;
+	}
+	for (size_t i = 0; i < keep.n; i++) {
+		double c = stack_rec_accrued(ctx, stack_rec(&st, keep.v[i]));
+		if (c < 0)
+			unknown = 1;
+		else
+			cost += c;
+	}
+	if (!st.dry_run && !st.force && ctx->interactive &&
+	    isatty(STDIN_FILENO)) {
+		char line[64];
+		fprintf(stderr, "down: remove %zu resource%s of workspace "
+		    "'%s'%s? [y/N] ", keep.n, keep.n == 1 ? "" : "s", st.ws,
+		    strlist_has(&keep, "efs") ? ", including the EFS data" :
+		    "");
+		fflush(stderr);
+		if (fgets(line, sizeof line, stdin) == NULL ||
+		    (line[0] != 'y' && line[0] != 'Y')) {
+			rc = cmd_error(ctx, "nothing removed");
+			strlist_release(&roles);
+			strlist_release(&keep);
+			stack_close(&st);
+			return rc;
+		}
+	}
+	if (stack_delete(&st, &keep) != 0) {
+		int nr = cJSON_GetArraySize(st.removed);
+		if (nr > 0)
+			shell_warn(ctx, "down: removed %d resource%s before "
+			    "the error; run 'down' again to finish", nr,
+			    nr == 1 ? "" : "s");
+		strlist_release(&roles);
+		strlist_release(&keep);
+		stack_close(&st);
+		return 1;
+	}
+	*result = stack_result(&st);
+	if (!st.dry_run)
+		fprintf(stderr, "down: the workspace cost %s$%.2f\n",
+		    unknown ? "at least " : "", cost);
+done:
+	strlist_release(&roles);
+	strlist_release(&keep);
+	stack_close(&st);
+	return 0;
+}
+
+static const struct mlsh_opt down_opts[] = {
+	{ "keep-efs", 0, OPT_BOOL, NULL, NULL,
+	    "keep the EFS file system and its data" },
+	{ "force", 'f', OPT_BOOL, NULL, NULL, "do not ask" },
+	{ "dry-run", 'n', OPT_BOOL, NULL, NULL,
+	    "print the plan and change nothing" },
+	{ NULL, 0, 0, NULL, NULL, NULL }
+};
+
+const struct mlsh_cmd cmd_down_entry = {
+	.name = "down",
+	.summary = "remove everything the workspace made, in dependency order",
+	.help = "Instances and notebooks first, then the NAT gateway and its "
+	    "Elastic IP, mount targets, the file system, subnets, route "
+	    "tables, internet gateway, security groups, key pair, instance "
+	    "profiles and roles, and the VPC; waits where AWS needs it and "
+	    "retries DependencyViolation. A second `down` removes nothing.",
+	.opts = down_opts,
+	.min_args = 0,
+	.max_args = 0,
+	.exec = down_exec,
+};

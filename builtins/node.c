@@ -1,0 +1,1068 @@
+/* node: training machines of the workspace, by kind.
+ *
+ *	node dl1 up [--count N] [--type T] [--ami AMI] [--spot] [--disk GB]
+ *	node dl1-1 stop|start|down|status
+ *	node ls
+ *
+ * The object comes before the verb: the entry sets CMD_VERB_SECOND, so the
+ * table's parser reads `node dl1 up` as `node up dl1` and `node dl1-1 stop`
+ * as `node stop dl1-1`; help, usage, completion and the Lua functions
+ * (node.up{kind="dl1"}, node.stop("dl1-1")) come from the subcommands.
+ *
+ * Kinds: dl1 and p3 built in; more (or changed ones) from the Lua table
+ * `node_kinds` in ~/.mlshrc. Nodes are named <kind>-<n> and recorded as
+ * stack records of type "instance". `up --count N` makes the kind have N
+ * nodes: a second `node dl1 up` creates nothing. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <lauxlib.h>
+#include <lua.h>
+#include "node.h"
+#include "iam.h"
+#include "state.h"
+#include "userdata.h"
+
+#define NODE_MAX_COUNT	16
+#define NODE_WAIT_S	900
+
+struct node_kind {
+	char *name;
+	char *type;		/* instance type */
+	char *ssm;		/* SSM public parameter with the AMI id, or NULL */
+	char *owner;		/* image owner for DescribeImages */
+	char *patterns[4];	/* image name patterns, tried in order */
+	int disk;		/* root volume GB */
+	char *about;
+};
+
+struct node_kinds {
+	struct node_kind *v;
+	size_t n;
+};
+
+static void kinds_load(struct mlsh_ctx *, struct node_kinds *);
+static void kinds_release(struct node_kinds *);
+static const struct node_kind *kind_find(const struct node_kinds *,
+    const char *);
+static int node_name_split(const char *name, char *kind, size_t ksz);
+static void node_names(struct stack *, const char *kind, struct strlist *);
+static void node_names_ctx(struct mlsh_ctx *, struct strlist *);
+static cJSON *node_row(struct mlsh_ctx *, const cJSON *rec);
+static int open_named(struct mlsh_ctx *, struct cmd_args *, struct stack *,
+    const char **name);
+
+static const struct mlsh_opt ls_opts[2];
+
+/* ---- up ------------------------------------------------------------------ */
+
+static int
+node_up(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
+{
+	struct node_kinds kinds;
+	const struct node_kind *k;
+	const char *kname = a->argc > 0 ? a->argv[0] : cmd_opt(a, "kind");
+	const char *itype, *ami_opt = cmd_opt(a, "ami");
+	long long count = cmd_opt_int(a, "count", 1);
+	long long disk;
+	struct stack st;
+	struct strlist have, make;
+	struct node_launch *ls = NULL;
+	char **uds = NULL;
+	char *ami = NULL, kbuf[64];
+	const char *profile = NULL;
+	int rc = 1;
+
+	if (kname == NULL)
+		return cmd_usage_error(ctx, a, "which kind? (dl1, p3, or one "
+		    "from node_kinds in ~/.mlshrc)");
+	if (a->argc > 0 && cmd_opt(a, "kind") != NULL &&
+	    strcmp(a->argv[0], cmd_opt(a, "kind")) != 0)
+		return cmd_usage_error(ctx, a, "two kinds given: %s and %s",
+		    a->argv[0], cmd_opt(a, "kind"));
+	if (count < 1 || count > NODE_MAX_COUNT)
+		return cmd_usage_error(ctx, a, "--count must be 1 to %d",
+		    NODE_MAX_COUNT);
+	kinds_load(ctx, &kinds);
+	if ((k = kind_find(&kinds, kname)) == NULL) {
+		struct buf b;
+		buf_init(&b);
+		for (size_t i = 0; i < kinds.n; i++)
+			buf_printf(&b, "%s%s", i ? ", " : "", kinds.v[i].name);
+		if (node_name_split(kname, kbuf, sizeof kbuf) == 0)
+			cmd_error(ctx, "'%s' is a node name; 'up' takes a kind "
+			    "(%s)", kname, b.data);
+		else
+			cmd_error(ctx, "unknown kind '%s' (kinds: %s; more from "
+			    "node_kinds in ~/.mlshrc)", kname, b.data);
+		buf_release(&b);
+		kinds_release(&kinds);
+		return 1;
+	}
+	itype = cmd_opt(a, "type") ? cmd_opt(a, "type") : k->type;
+	disk = cmd_opt_int(a, "disk", k->disk);
+	if (disk < 8 || disk > 16384) {
+		kinds_release(&kinds);
+		return cmd_usage_error(ctx, a, "--disk must be 8 to 16384 GB");
+	}
+	if (stack_open(ctx, a, &st) != 0) {
+		kinds_release(&kinds);
+		return 1;
+	}
+	strlist_init(&have);
+	strlist_init(&make);
+	{
+		struct strlist all;
+		strlist_init(&all);
+		node_names(&st, k->name, &all);
+		for (size_t i = 0; i < all.n; i++) {
+			/* A pending intent (a run killed mid-launch) is made
+			 * again: stack_create_many finds it by its tags or
+			 * resends it with the same ClientToken. */
+			if (stack_id(&st, all.v[i]) != NULL) {
+				strlist_add(&have, all.v[i]);
+				cJSON_AddItemToArray(st.existing,
+				    cJSON_CreateString(all.v[i]));
+			} else if ((long long)(have.n + make.n) < count)
+				strlist_add(&make, all.v[i]);
+		}
+		/* The lowest free numbers, up to count nodes of the kind. */
+		for (int n = 1; (long long)(have.n + make.n) < count &&
+		    n < 1000; n++) {
+			char *name = xasprintf("%s-%d", k->name, n);
+			if (strlist_has(&all, name))
+				free(name);
+			else
+				strlist_take(&make, name);
+		}
+		strlist_release(&all);
+	}
+	if (make.n == 0) {
+		*result = stack_result(&st);
+		rc = 0;
+		goto out;
+	}
+	if (stack_need(&st, "subnet-private", "vpc up") == NULL ||
+	    stack_need(&st, "sg-nodes", "vpc up") == NULL)
+		goto out;
+	if (ami_opt != NULL)
+		ami = xstrdup(ami_opt);
+	else if (node_resolve_ami(&st, k->name, k->ssm, k->owner,
+	    (const char *const *)k->patterns, &ami) != 0)
+		goto out;
+	{
+		/* Spot is billed at the market price, at most on-demand's. */
+		char *what = xasprintf("%s node%s %s%s%s", k->name,
+		    make.n > 1 ? "s" : "", make.v[0],
+		    make.n > 1 ? "…" : "", cmd_opt_bool(a, "spot") ?
+		    ", spot at most" : "");
+		struct stack_price_item pi = { what, itype, (int)make.n };
+		int r = stack_confirm_price(&st, &pi, 1);
+		free(what);
+		if (r != 0)
+			goto out;
+	}
+	{
+		static const char *const pol[] = { IAM_POLICY_CLOUDWATCH_AGENT,
+		    NULL };
+		struct iam_role_spec spec = { "node", "ec2.amazonaws.com", pol,
+		    1 };
+		if (iam_ensure(&st, &spec, NULL, &profile) != 0)
+			goto out;
+	}
+	ls = xcalloc(make.n, sizeof *ls);
+	uds = xcalloc(make.n, sizeof *uds);
+	for (size_t i = 0; i < make.n; i++) {
+		uds[i] = node_user_data(&st, "scripts/userdata/node.sh",
+		    make.v[i], NULL, 0);
+		if (uds[i] == NULL)
+			goto out;
+		ls[i].role = make.v[i];
+		ls[i].instance_type = itype;
+		ls[i].ami = ami;
+		ls[i].profile = profile;
+		ls[i].user_data = uds[i];
+		ls[i].disk_gb = (int)disk;
+		ls[i].spot = cmd_opt_bool(a, "spot");
+	}
+	if (node_launch_many(&st, ls, make.n) != 0)
+		goto out;
+	for (size_t i = 0; i < make.n; i++) {
+		stack_set_attr(&st, make.v[i], "kind", k->name);
+		if (cmd_opt_bool(a, "spot"))
+			stack_set_attr(&st, make.v[i], "spot", "true");
+	}
+	stack_save(&st);
+	*result = stack_result(&st);
+	rc = 0;
+out:
+	for (size_t i = 0; uds != NULL && i < make.n; i++)
+		free(uds[i]);
+	free(uds);
+	free(ls);
+	free(ami);
+	strlist_release(&have);
+	strlist_release(&make);
+	stack_close(&st);
+	kinds_release(&kinds);
+	return rc;
+}
+
+/* ---- stop, start, down, status, ls ----------------------------------------- */
+
+static int
+node_power(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result,
+    const char *action, const char *want)
+{
+	struct stack st;
+	const char *name, *id;
+	cJSON *p, *res = NULL;
+	struct aws_error err;
+	int rc = 1;
+
+	if (open_named(ctx, a, &st, &name) != 0)
+		return 1;
+	id = stack_id(&st, name);
+	if (st.dry_run) {
+		stack_plan(&st, action, name, "%s", id);
+		stack_wait_state(&st, name, want, 600);
+		*result = stack_result(&st);
+		stack_close(&st);
+		return 0;
+	}
+	p = cJSON_CreateObject();
+	cJSON_AddStringToObject(p, "InstanceId.1", id);
+	if (stack_call(&st, "ec2", action, p, &res, &err) != 0) {
+		cJSON_Delete(p);
+		stack_fail(&st, name, &err);
+		goto out;
+	}
+	cJSON_Delete(p);
+	cJSON_Delete(res);
+	if (stack_wait_state(&st, name, want, 600) != 0)
+		goto out;
+	stack_save(&st);
+	*result = node_row(ctx, stack_rec(&st, name));
+	rc = 0;
+out:
+	stack_close(&st);
+	return rc;
+}
+
+static int
+node_stop(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
+{
+	return node_power(ctx, a, result, "StopInstances", "stopped");
+}
+
+static int
+node_start(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
+{
+	return node_power(ctx, a, result, "StartInstances", "running");
+}
+
+static int
+node_down(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
+{
+	struct stack st;
+	struct strlist one, left;
+	const char *name;
+	int rc = 1;
+
+	if (open_named(ctx, a, &st, &name) != 0)
+		return 1;
+	strlist_init(&one);
+	strlist_init(&left);
+	strlist_add(&one, name);
+	if (stack_delete(&st, &one) != 0)
+		goto out;
+	/* The last node takes the node role and profile with it. */
+	node_names(&st, NULL, &left);
+	if (st.dry_run) {
+		for (size_t i = 0; i < left.n; i++)
+			if (strcmp(left.v[i], name) != 0)
+				goto done;
+	} else if (left.n > 0)
+		goto done;
+	if (iam_remove(&st, "node") != 0)
+		goto out;
+done:
+	*result = stack_result(&st);
+	rc = 0;
+out:
+	strlist_release(&one);
+	strlist_release(&left);
+	stack_close(&st);
+	return rc;
+}
+
+static int
+node_status(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
+{
+	struct stack st;
+	const char *name;
+	const struct stack_type *t = stack_type_find("instance");
+	struct aws_error err;
+	cJSON *rec;
+	int r;
+
+	if (open_named(ctx, a, &st, &name) != 0)
+		return 1;
+	rec = stack_rec(&st, name);
+	memset(&err, 0, sizeof err);
+	r = t->refresh(&st, rec, &err);
+	if (r < 0) {
+		stack_fail(&st, name, &err);
+		stack_close(&st);
+		return 1;
+	}
+	if (r == STACK_GONE)
+		stack_set_attr(&st, name, "state", "gone");
+	stack_save(&st);
+	*result = node_row(ctx, rec);
+	stack_close(&st);
+	return 0;
+}
+
+static int
+node_ls(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
+{
+	struct stack st;
+	struct strlist names;
+	cJSON *arr = cJSON_CreateArray();
+	int refresh = a->cmd->opts == ls_opts && cmd_opt_bool(a, "refresh");
+
+	if (stack_open(ctx, a, &st) != 0) {
+		cJSON_Delete(arr);
+		return 1;
+	}
+	strlist_init(&names);
+	node_names(&st, NULL, &names);
+	for (size_t i = 0; i < names.n; i++) {
+		cJSON *rec = stack_rec(&st, names.v[i]);
+		if (refresh) {
+			struct aws_error err;
+			memset(&err, 0, sizeof err);
+			if (stack_type_find("instance")->refresh(&st, rec,
+			    &err) == STACK_GONE)
+				stack_set_attr(&st, names.v[i], "state", "gone");
+			aws_error_release(&err);
+		}
+		cJSON_AddItemToArray(arr, node_row(ctx, rec));
+	}
+	if (refresh)
+		stack_save(&st);
+	strlist_release(&names);
+	stack_close(&st);
+	*result = arr;
+	return 0;
+}
+
+/* `node` alone lists; `node NAME` shows one. */
+static int
+node_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
+{
+	if (a->argc == 0)
+		return node_ls(ctx, a, result);
+	if (a->argc > 1)	/* a known verb would have been parsed as one */
+		return cmd_usage_error(ctx, a, "unknown verb '%s' (up for a "
+		    "kind; stop, start, down, status for a node)", a->argv[1]);
+	return node_status(ctx, a, result);
+}
+
+/* ---- launching (node.h) -------------------------------------------------- */
+
+static char *
+root_device(struct stack *st, const char *ami)
+{
+	cJSON *p = cJSON_CreateObject(), *res = NULL;
+	const cJSON *d;
+	struct aws_error err;
+	char *r = NULL;
+
+	cJSON_AddStringToObject(p, "ImageId.1", ami);
+	if (stack_call(st, "ec2", "DescribeImages", p, &res, &err) == 0) {
+		d = stack_path(res, "imagesSet.0.rootDeviceName");
+		if (cJSON_IsString(d))
+			r = xstrdup(d->valuestring);
+	} else
+		aws_error_release(&err);
+	cJSON_Delete(p);
+	cJSON_Delete(res);
+	return r != NULL ? r : xstrdup("/dev/sda1");
+}
+
+static cJSON *
+launch_params(struct stack *st, const struct node_launch *l,
+    const char *root, const char *subnet, const char *sg, const char *key)
+{
+	cJSON *p = cJSON_CreateObject(), *nis, *ni, *sgs, *md, *bdm, *b, *ebs;
+	char *ud = userdata_base64(l->user_data, strlen(l->user_data));
+
+	(void)st;
+	cJSON_AddStringToObject(p, "ImageId", l->ami);
+	cJSON_AddStringToObject(p, "InstanceType", l->instance_type);
+	cJSON_AddStringToObject(p, "MinCount", "1");
+	cJSON_AddStringToObject(p, "MaxCount", "1");
+	/* Private subnet, and no public address even if the subnet says so. */
+	nis = cJSON_AddArrayToObject(p, "NetworkInterface");
+	ni = cJSON_CreateObject();
+	cJSON_AddStringToObject(ni, "DeviceIndex", "0");
+	cJSON_AddStringToObject(ni, "SubnetId", subnet);
+	cJSON_AddStringToObject(ni, "AssociatePublicIpAddress", "false");
+	cJSON_AddStringToObject(ni, "DeleteOnTermination", "true");
+	sgs = cJSON_AddArrayToObject(ni, "SecurityGroupId");
+	cJSON_AddItemToArray(sgs, cJSON_CreateString(sg));
+	cJSON_AddItemToArray(nis, ni);
+	md = cJSON_AddObjectToObject(p, "MetadataOptions");
+	cJSON_AddStringToObject(md, "HttpTokens", "required");
+	cJSON_AddStringToObject(md, "HttpEndpoint", "enabled");
+	cJSON_AddStringToObject(md, "HttpPutResponseHopLimit", "2");
+	if (l->profile != NULL)
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(p,
+		    "IamInstanceProfile"), "Name", l->profile);
+	if (key != NULL)
+		cJSON_AddStringToObject(p, "KeyName", key);
+	if (l->disk_gb > 0) {
+		char gb[16];
+		snprintf(gb, sizeof gb, "%d", l->disk_gb);
+		bdm = cJSON_AddArrayToObject(p, "BlockDeviceMapping");
+		b = cJSON_CreateObject();
+		cJSON_AddStringToObject(b, "DeviceName", root);
+		ebs = cJSON_AddObjectToObject(b, "Ebs");
+		cJSON_AddStringToObject(ebs, "VolumeSize", gb);
+		cJSON_AddStringToObject(ebs, "VolumeType", "gp3");
+		cJSON_AddStringToObject(ebs, "Encrypted", "true");
+		cJSON_AddStringToObject(ebs, "DeleteOnTermination", "true");
+		cJSON_AddItemToArray(bdm, b);
+	}
+	if (l->spot) {
+		cJSON *mo = cJSON_AddObjectToObject(p, "InstanceMarketOptions");
+		cJSON *so;
+		cJSON_AddStringToObject(mo, "MarketType", "spot");
+		so = cJSON_AddObjectToObject(mo, "SpotOptions");
+		/* persistent + stop: `node NAME start` works after a stop */
+		cJSON_AddStringToObject(so, "SpotInstanceType", "persistent");
+		cJSON_AddStringToObject(so, "InstanceInterruptionBehavior",
+		    "stop");
+	}
+	cJSON_AddStringToObject(p, "UserData", ud);
+	free(ud);
+	return p;
+}
+
+int
+node_launch_many(struct stack *st, const struct node_launch *ls, size_t n)
+{
+	const char *subnet, *sg, *key;
+	struct stack_create *cs;
+	char **sums, *root = NULL;
+	const char **roles;
+	size_t nw = 0;
+	int rc = -1;
+
+	if ((subnet = stack_need(st, "subnet-private", "vpc up")) == NULL ||
+	    (sg = stack_need(st, "sg-nodes", "vpc up")) == NULL)
+		return -1;
+	key = stack_id(st, "key");
+	if (n > 0 && ls[0].disk_gb > 0)
+		root = root_device(st, ls[0].ami);
+	cs = xcalloc(n, sizeof *cs);
+	sums = xcalloc(n, sizeof *sums);
+	roles = xcalloc(n, sizeof *roles);
+	for (size_t i = 0; i < n; i++) {
+		if (strlen(ls[i].user_data) > USERDATA_MAX) {
+			cmd_error(st->ctx, "user-data for %s is %zu bytes; EC2 "
+			    "takes at most %d", ls[i].role,
+			    strlen(ls[i].user_data), USERDATA_MAX);
+			goto out;
+		}
+		sums[i] = xasprintf("%s %s in %s, no public IP, IMDSv2, "
+		    "profile %s%s", ls[i].instance_type, ls[i].ami, subnet,
+		    ls[i].profile ? ls[i].profile : "-",
+		    ls[i].spot ? ", spot" : "");
+	}
+	/* A profile made a moment ago may be unknown to EC2 for a few
+	 * seconds: retry while it says so (same ClientToken, no duplicate). */
+	for (int attempt = 0; attempt < 8; attempt++) {
+		for (size_t i = 0; i < n; i++) {
+			cs[i] = (struct stack_create){
+				.role = ls[i].role, .type = "instance",
+				.service = "ec2", .action = "RunInstances",
+				.params = launch_params(st, &ls[i], root, subnet,
+				    sg, key),
+				.token_member = "ClientToken",
+				.tag_style = STACK_TAG_SPEC,
+				.tag_type = "instance",
+				.item_path = "instancesSet.0",
+				.id_key = "instanceId",
+				.attrs = stack_instance_attrs,
+				.summary = sums[i],
+			};
+		}
+		if (stack_create_many(st, cs, n) == 0)
+			break;
+		if (st->ctx->error == NULL || (strstr(st->ctx->error,
+		    "nstance Profile") == NULL && strstr(st->ctx->error,
+		    "iamInstanceProfile") == NULL) || attempt == 7)
+			goto out;
+		for (int t = 0; t < 50 && !mlsh_interrupted; t++)
+			usleep(100000);
+		if (mlsh_interrupted) {
+			cmd_error(st->ctx, "interrupted; the state is saved, "
+			    "run the command again to resume");
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *s = stack_attr(stack_rec(st, ls[i].role), "state");
+		stack_set_attr(st, ls[i].role, "ami", ls[i].ami);
+		if (st->dry_run || s == NULL || strcmp(s, "running") != 0)
+			roles[nw++] = ls[i].role;
+	}
+	if (nw > 0 && stack_wait_states(st, roles, nw, "running",
+	    NODE_WAIT_S) != 0)
+		goto out;
+	rc = 0;
+out:
+	for (size_t i = 0; i < n; i++)
+		free(sums[i]);
+	free(sums);
+	free(cs);
+	free(roles);
+	free(root);
+	return rc;
+}
+
+void
+node_efs(struct stack *st, const char **id, const char **dns, const char **ip)
+{
+	static const char *const ip_keys[] = { "ip", "ip_address",
+	    "private_ip", NULL };
+	static char buf[256];
+	cJSON *mt = stack_rec(st, "mount-target");
+
+	if ((*id = stack_id(st, "efs")) == NULL)
+		*id = "";
+	*dns = stack_attr(stack_rec(st, "efs"), "dns_name");
+	if (*dns == NULL && **id != '\0' && **id != '<') {
+		/* The documented name, when the record has none. */
+		snprintf(buf, sizeof buf, "%s.efs.%s.amazonaws.com", *id,
+		    st->region);
+		*dns = buf;
+	}
+	if (*dns == NULL)
+		*dns = "";
+	*ip = NULL;
+	for (size_t i = 0; mt != NULL && ip_keys[i] != NULL && *ip == NULL; i++)
+		*ip = stack_attr(mt, ip_keys[i]);
+	if (*ip == NULL)
+		*ip = "";
+}
+
+char *
+node_user_data(struct stack *st, const char *path, const char *node,
+    const struct userdata_var *extra, size_t nextra)
+{
+	const char *tmpl = userdata_file(path), *id, *dns, *ip;
+	struct userdata_var *vars;
+	size_t n = 0;
+	char *out, *cause = NULL;
+
+	if (tmpl == NULL) {
+		cmd_error(st->ctx, "%s is not built into this mlsh", path);
+		return NULL;
+	}
+	node_efs(st, &id, &dns, &ip);
+	vars = xcalloc(nextra + 10, sizeof *vars);
+	for (size_t i = 0; i < nextra; i++)
+		vars[n++] = extra[i];	/* first match wins: extra overrides */
+	vars[n++] = (struct userdata_var){ "WORKSPACE", st->ws };
+	vars[n++] = (struct userdata_var){ "NODE", node };
+	vars[n++] = (struct userdata_var){ "REGION", st->region };
+	vars[n++] = (struct userdata_var){ "EFS_ID", id };
+	vars[n++] = (struct userdata_var){ "EFS_DNS", dns };
+	vars[n++] = (struct userdata_var){ "EFS_IP", ip };
+	vars[n++] = (struct userdata_var){ "NAMESPACE", "mlsh" };
+	vars[n++] = (struct userdata_var){ "METRICS",
+	    userdata_file("scripts/userdata/metrics.sh") };
+	out = userdata_render(tmpl, vars, n, &cause);
+	free(vars);
+	if (out == NULL) {
+		cmd_error(st->ctx, "%s: %s", path, cause);
+		free(cause);
+	}
+	return out;
+}
+
+int
+node_resolve_ami(struct stack *st, const char *what, const char *ssm,
+    const char *owner, const char *const *patterns, char **ami)
+{
+	struct buf tried;
+	char *err0 = st->ctx->error ? xstrdup(st->ctx->error) : NULL;
+
+	*ami = NULL;
+	buf_init(&tried);
+	if (ssm != NULL)
+		buf_printf(&tried, "SSM %s", ssm);
+	for (size_t i = 0; patterns != NULL && patterns[i] != NULL; i++) {
+		if (stack_resolve_ami(st, i == 0 ? ssm : NULL, owner,
+		    patterns[i], ami) == 0)
+			break;
+		if (st->ctx->error != NULL && (err0 == NULL ||
+		    strcmp(err0, st->ctx->error) != 0)) {
+			/* a failed call, not an empty answer */
+			free(err0);
+			buf_release(&tried);
+			return -1;
+		}
+		buf_printf(&tried, "%s'%s'", tried.len ? ", " : "",
+		    patterns[i]);
+	}
+	free(err0);
+	if (*ami == NULL) {
+		cmd_error(st->ctx, "no AMI for %s: tried %s (owner %s); give "
+		    "one with --ami, or ami_name in node_kinds", what,
+		    tried.len ? tried.data : "nothing", owner ? owner : "any");
+		buf_release(&tried);
+		return -1;
+	}
+	buf_release(&tried);
+	return 0;
+}
+
+/* ---- kinds ---------------------------------------------------------------- */
+
+static void
+kind_add(struct node_kinds *ks, const char *name, const char *type,
+    const char *ssm, const char *owner, const char *const *pats, int disk,
+    const char *about)
+{
+	struct node_kind *k = NULL;
+
+	for (size_t i = 0; i < ks->n; i++)
+		if (strcmp(ks->v[i].name, name) == 0) {
+			k = &ks->v[i];	/* the rc file overrides a built-in */
+			free(k->name);
+			free(k->type);
+			free(k->ssm);
+			free(k->owner);
+			free(k->about);
+			for (size_t p = 0; p < 4; p++)
+				free(k->patterns[p]);
+			break;
+		}
+	if (k == NULL) {
+		ks->v = xreallocarray(ks->v, ks->n + 1, sizeof *ks->v);
+		k = &ks->v[ks->n++];
+	}
+	memset(k, 0, sizeof *k);
+	k->name = xstrdup(name);
+	k->type = xstrdup(type);
+	k->ssm = ssm ? xstrdup(ssm) : NULL;
+	k->owner = xstrdup(owner ? owner : "amazon");
+	for (size_t p = 0; pats != NULL && pats[p] != NULL && p < 3; p++)
+		k->patterns[p] = xstrdup(pats[p]);
+	k->disk = disk > 0 ? disk : 200;
+	k->about = xstrdup(about ? about : "");
+}
+
+static int
+kind_name_ok(const char *s)
+{
+	if (!islower((unsigned char)*s))
+		return 0;
+	for (; *s; s++)
+		if (!islower((unsigned char)*s) && !isdigit((unsigned char)*s))
+			return 0;
+	return 1;
+}
+
+/* String field of the table on top of the stack, or NULL. Borrowed until
+ * the next pop. */
+static const char *
+lua_field_str(lua_State *L, const char *key)
+{
+	const char *s = NULL;
+	if (lua_getfield(L, -1, key) == LUA_TSTRING)
+		s = lua_tostring(L, -1);
+	lua_pop(L, 1);
+	return s;
+}
+
+static void
+kinds_load(struct mlsh_ctx *ctx, struct node_kinds *ks)
+{
+	static const char *const dl1[] = { "Deep Learning AMI Habana*",
+	    "*Habana*Ubuntu*", NULL };
+	static const char *const p3[] = { "Deep Learning AMI GPU PyTorch*",
+	    NULL };
+	lua_State *L = ctx->L;
+	int top;
+
+	memset(ks, 0, sizeof *ks);
+	kind_add(ks, "dl1", "dl1.24xlarge", NULL, "amazon", dl1, 200,
+	    "Habana Gaudi (8 HPUs), Habana Deep Learning AMI");
+	kind_add(ks, "p3", "p3.8xlarge", "/aws/service/deeplearning/ami/"
+	    "x86_64/oss-nvidia-driver-gpu-pytorch-2.3-ubuntu-20.04/latest/"
+	    "ami-id", "amazon", p3, 200,
+	    "4 NVIDIA V100, GPU PyTorch Deep Learning AMI");
+	if (L == NULL)
+		return;
+	top = lua_gettop(L);
+	if (lua_getglobal(L, "node_kinds") == LUA_TTABLE) {
+		lua_pushnil(L);
+		while (lua_next(L, -2) != 0) {
+			const char *name = lua_type(L, -2) == LUA_TSTRING ?
+			    lua_tostring(L, -2) : NULL;
+			if (name != NULL && kind_name_ok(name) &&
+			    lua_istable(L, -1)) {
+				const char *pats[4] = { NULL, NULL, NULL, NULL };
+				const char *type = lua_field_str(L, "type");
+				int disk = 0;
+				/* ami_name: a pattern or a list of them */
+				if (lua_getfield(L, -1, "ami_name") ==
+				    LUA_TSTRING)
+					pats[0] = lua_tostring(L, -1);
+				else if (lua_istable(L, -1))
+					for (int i = 1; i <= 3; i++) {
+						if (lua_rawgeti(L, -1, i) ==
+						    LUA_TSTRING)
+							pats[i - 1] =
+							    lua_tostring(L, -1);
+						lua_pop(L, 1);
+					}
+				if (lua_getfield(L, -2, "disk") == LUA_TNUMBER)
+					disk = (int)lua_tointeger(L, -1);
+				lua_pop(L, 1);
+				if (type != NULL)
+					kind_add(ks, name, type,
+					    lua_field_str(L, "ssm") ?
+					    lua_field_str(L, "ssm") : NULL,
+					    lua_field_str(L, "owner"), pats[0] ?
+					    pats : NULL, disk,
+					    lua_field_str(L, "description") ?
+					    lua_field_str(L, "description") :
+					    "from ~/.mlshrc");
+				lua_pop(L, 1);	/* ami_name */
+			}
+			lua_pop(L, 1);
+		}
+	}
+	lua_settop(L, top);
+}
+
+static void
+kinds_release(struct node_kinds *ks)
+{
+	for (size_t i = 0; i < ks->n; i++) {
+		free(ks->v[i].name);
+		free(ks->v[i].type);
+		free(ks->v[i].ssm);
+		free(ks->v[i].owner);
+		free(ks->v[i].about);
+		for (size_t p = 0; p < 4; p++)
+			free(ks->v[i].patterns[p]);
+	}
+	free(ks->v);
+	memset(ks, 0, sizeof *ks);
+}
+
+static const struct node_kind *
+kind_find(const struct node_kinds *ks, const char *name)
+{
+	for (size_t i = 0; i < ks->n; i++)
+		if (strcmp(ks->v[i].name, name) == 0)
+			return &ks->v[i];
+	return NULL;
+}
+
+/* ---- names and rows ------------------------------------------------------- */
+
+/* "dl1-12" -> kind "dl1": 0; anything else -1. */
+static int
+node_name_split(const char *name, char *kind, size_t ksz)
+{
+	const char *dash = strrchr(name, '-');
+	size_t n;
+
+	if (dash == NULL || dash == name || dash[1] == '\0' ||
+	    (size_t)(dash - name) >= ksz)
+		return -1;
+	for (const char *p = dash + 1; *p; p++)
+		if (!isdigit((unsigned char)*p))
+			return -1;
+	n = (size_t)(dash - name);
+	memcpy(kind, name, n);
+	kind[n] = '\0';
+	return kind_name_ok(kind) ? 0 : -1;
+}
+
+static int
+num_cmp(const void *a, const void *b)
+{
+	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+	const char *dx = strrchr(x, '-'), *dy = strrchr(y, '-');
+	int c = strncmp(x, y, (size_t)(dx - x) < (size_t)(dy - y) ?
+	    (size_t)(dx - x) : (size_t)(dy - y));
+
+	if (c != 0 || dx - x != dy - y)
+		return c != 0 ? c : (int)((dx - x) - (dy - y));
+	return atoi(dx + 1) - atoi(dy + 1);
+}
+
+/* Nodes in the workspace (of kind, or all): instance records named
+ * <kind>-<n>, in order. */
+static void
+node_names_of(cJSON *resources, const char *kind, struct strlist *out)
+{
+	const cJSON *rec;
+	char k[64];
+
+	cJSON_ArrayForEach(rec, resources) {
+		const char *type = stack_attr(rec, "type");
+		if (type == NULL || strcmp(type, "instance") != 0 ||
+		    node_name_split(rec->string, k, sizeof k) != 0)
+			continue;
+		if (kind == NULL || strcmp(k, kind) == 0)
+			strlist_add(out, rec->string);
+	}
+	if (out->n > 1)
+		qsort(out->v, out->n, sizeof *out->v, num_cmp);
+}
+
+static void
+node_names(struct stack *st, const char *kind, struct strlist *out)
+{
+	node_names_of(st->resources, kind, out);
+}
+
+static void
+node_names_ctx(struct mlsh_ctx *ctx, struct strlist *out)
+{
+	char *cause = NULL;
+	struct state *s = shell_state(ctx, &cause);
+
+	free(cause);
+	if (s != NULL)
+		node_names_of(cJSON_GetObjectItemCaseSensitive(s->root,
+		    "resources"), NULL, out);
+}
+
+static cJSON *
+node_row(struct mlsh_ctx *ctx, const cJSON *rec)
+{
+	cJSON *o = cJSON_CreateObject();
+	char k[64];
+	const char *v;
+	double h = stack_rec_hourly(ctx, rec);
+
+	cJSON_AddStringToObject(o, "name", rec->string ? rec->string :
+	    (stack_attr(rec, "role") ? stack_attr(rec, "role") : "?"));
+	cJSON_AddStringToObject(o, "id", (v = stack_attr(rec, "id")) ? v : "-");
+	if (node_name_split(rec->string ? rec->string : "", k, sizeof k) != 0)
+		snprintf(k, sizeof k, "-");
+	cJSON_AddStringToObject(o, "kind", k);
+	cJSON_AddStringToObject(o, "type",
+	    (v = stack_attr(rec, "instance_type")) ? v : "-");
+	cJSON_AddStringToObject(o, "state", (v = stack_attr(rec, "state")) ?
+	    v : "-");
+	cJSON_AddStringToObject(o, "private_ip",
+	    (v = stack_attr(rec, "private_ip")) ? v : "-");
+	cJSON_AddStringToObject(o, "az", (v = stack_attr(rec, "az")) ? v : "-");
+	if (h < 0)
+		cJSON_AddStringToObject(o, "usd_per_hour", "unknown");
+	else
+		cJSON_AddNumberToObject(o, "usd_per_hour", h);
+	return o;
+}
+
+/* Open the stack and check that argv[0] names a node of it. */
+static int
+open_named(struct mlsh_ctx *ctx, struct cmd_args *a, struct stack *st,
+    const char **name)
+{
+	struct strlist names;
+	struct buf b;
+	const cJSON *rec;
+
+	*name = a->argv[0];
+	if (stack_open(ctx, a, st) != 0)
+		return -1;
+	rec = stack_rec(st, *name);
+	if (rec != NULL && stack_id(st, *name) != NULL &&
+	    stack_attr(rec, "type") != NULL &&
+	    strcmp(stack_attr(rec, "type"), "instance") == 0) {
+		char k[64];
+		if (node_name_split(*name, k, sizeof k) == 0)
+			return 0;
+	}
+	strlist_init(&names);
+	buf_init(&b);
+	node_names(st, NULL, &names);
+	for (size_t i = 0; i < names.n; i++)
+		buf_printf(&b, "%s%s", i ? ", " : "", names.v[i]);
+	{
+		struct node_kinds ks;
+		kinds_load(ctx, &ks);
+		if (kind_find(&ks, *name) != NULL)
+			cmd_error(ctx, "'%s' is a kind; %s takes a node name "
+			    "(%s)", *name, a->cmd->name, names.n ? b.data :
+			    "none yet: node KIND up");
+		else
+			cmd_error(ctx, "no node '%s' in workspace '%s' (%s)",
+			    *name, st->ws, names.n ? b.data : "no nodes yet");
+		kinds_release(&ks);
+	}
+	buf_release(&b);
+	strlist_release(&names);
+	stack_close(st);
+	return -1;
+}
+
+/* ---- completion, the entry ---------------------------------------------- */
+
+static const char *const verbs_kind[] = { "up", NULL };
+static const char *const verbs_node[] = { "stop", "start", "down", "status",
+    NULL };
+static const char *const common_types[] = { "dl1.24xlarge", "p3.2xlarge",
+    "p3.8xlarge", "p3.16xlarge", "p4d.24xlarge", "g5.xlarge", "g5.2xlarge",
+    "g4dn.xlarge", "trn1.2xlarge", NULL };
+
+static void
+add_prefixed(struct strlist *out, const char *s, const char *prefix)
+{
+	if (str_startswith(s, prefix) && !strlist_has(out, s))
+		strlist_add(out, s);
+}
+
+static void
+node_complete(struct mlsh_ctx *ctx, const struct cmd_args *a, const char *opt,
+    int argi, const char *prefix, struct strlist *out)
+{
+	struct node_kinds ks;
+	struct strlist names;
+	const char *sub = a->cmd != NULL && a->cmd != a->builtin ?
+	    a->cmd->name : NULL;
+
+	kinds_load(ctx, &ks);
+	strlist_init(&names);
+	node_names_ctx(ctx, &names);
+	if (opt != NULL) {
+		if (strcmp(opt, "type") == 0) {
+			for (size_t i = 0; common_types[i]; i++)
+				add_prefixed(out, common_types[i], prefix);
+			for (size_t i = 0; i < ks.n; i++)
+				add_prefixed(out, ks.v[i].type, prefix);
+		} else if (strcmp(opt, "kind") == 0)
+			for (size_t i = 0; i < ks.n; i++)
+				add_prefixed(out, ks.v[i].name, prefix);
+	} else if (sub == NULL && argi == 0) {
+		/* node <TAB>: kinds and names (the engine adds verbs) */
+		for (size_t i = 0; i < ks.n; i++)
+			add_prefixed(out, ks.v[i].name, prefix);
+		for (size_t i = 0; i < names.n; i++)
+			add_prefixed(out, names.v[i], prefix);
+	} else if (sub == NULL && argi == 1 && a->argc >= 1) {
+		/* node dl1 <TAB>: up; node dl1-1 <TAB>: stop start … */
+		const char *const *v = kind_find(&ks, a->argv[0]) ? verbs_kind :
+		    strlist_has(&names, a->argv[0]) ? verbs_node : NULL;
+		for (size_t i = 0; v != NULL && v[i]; i++)
+			add_prefixed(out, v[i], prefix);
+	} else if (sub != NULL && argi == 0) {
+		if (strcmp(sub, "up") == 0)
+			for (size_t i = 0; i < ks.n; i++)
+				add_prefixed(out, ks.v[i].name, prefix);
+		else if (strcmp(sub, "ls") != 0)
+			for (size_t i = 0; i < names.n; i++)
+				add_prefixed(out, names.v[i], prefix);
+	}
+	strlist_release(&names);
+	kinds_release(&ks);
+}
+
+static const struct mlsh_opt up_opts[] = {
+	{ "count", 'n', OPT_INT, NULL, "N",
+	    "nodes of the kind to have (default 1; existing ones count)" },
+	{ "type", 't', OPT_STRING, NULL, "TYPE",
+	    "instance type instead of the kind's" },
+	{ "ami", 0, OPT_STRING, NULL, "AMI",
+	    "image id instead of the one resolved at run time" },
+	{ "spot", 0, OPT_BOOL, NULL, NULL,
+	    "persistent spot instance (stops when interrupted)" },
+	{ "disk", 0, OPT_INT, NULL, "GB", "root volume size (default 200)" },
+	{ "kind", 'k', OPT_STRING, NULL, "KIND",
+	    "the kind, as an option (for Lua: node.up{kind=\"dl1\"})" },
+	{ "dry-run", 0, OPT_BOOL, NULL, NULL, "print the plan, change nothing" },
+	{ "yes", 'y', OPT_BOOL, NULL, NULL, "do not ask before starting" },
+	{ NULL, 0, 0, NULL, NULL, NULL }
+};
+
+static const struct mlsh_opt power_opts[] = {
+	{ "dry-run", 0, OPT_BOOL, NULL, NULL, "print the plan, change nothing" },
+	{ NULL, 0, 0, NULL, NULL, NULL }
+};
+
+static const struct mlsh_opt ls_opts[2] = {
+	{ "refresh", 'r', OPT_BOOL, NULL, NULL,
+	    "ask AWS for each node's state first" },
+	{ NULL, 0, 0, NULL, NULL, NULL }
+};
+
+static const struct mlsh_cmd node_subcmds[] = {
+	{ .name = "up", .summary = "start nodes of a kind in the private subnet",
+	    .args_usage = "KIND",
+	    .help = "Makes the kind have --count nodes, named KIND-1, KIND-2 …; "
+	    "existing ones count, so running it again creates nothing. Each "
+	    "node: private subnet, no public IP, IMDSv2 required, an instance "
+	    "profile for the CloudWatch agent, the workspace's tags, EFS at "
+	    "/efs and metrics (CPU, memory, disk, GPU/HPU) to CloudWatch from "
+	    "its user-data. The AMI is resolved at run time (SSM parameter, "
+	    "else the newest image matching the kind's name patterns); --ami "
+	    "overrides. The price is shown before anything starts.",
+	    .opts = up_opts, .min_args = 0, .max_args = 1,
+	    .complete = node_complete, .exec = node_up },
+	{ .name = "stop", .summary = "stop a node (its disk and /efs stay)",
+	    .args_usage = "NAME", .opts = power_opts, .min_args = 1,
+	    .max_args = 1, .complete = node_complete, .exec = node_stop },
+	{ .name = "start", .summary = "start a stopped node",
+	    .args_usage = "NAME", .opts = power_opts, .min_args = 1,
+	    .max_args = 1, .complete = node_complete, .exec = node_start },
+	{ .name = "down", .summary = "terminate a node (the last one takes "
+	    "the node role with it)", .args_usage = "NAME", .opts = power_opts,
+	    .min_args = 1, .max_args = 1, .complete = node_complete,
+	    .exec = node_down },
+	{ .name = "status", .summary = "a node's state, address and price, "
+	    "asked of AWS", .args_usage = "NAME", .min_args = 1,
+	    .max_args = 1, .complete = node_complete, .exec = node_status,
+	    .flags = CMD_NO_HISTORY },
+	{ .name = "ls", .summary = "the workspace's nodes (from the state)",
+	    .opts = ls_opts, .min_args = 0, .max_args = 0,
+	    .exec = node_ls, .flags = CMD_NO_HISTORY },
+	{ .name = NULL }
+};
+
+const struct mlsh_cmd cmd_node_entry = {
+	.name = "node",
+	.summary = "training nodes: node KIND up, node NAME stop|start|down|"
+	    "status, node ls",
+	.args_usage = "[NAME]",
+	.help = "The kind or node name comes first, then the verb: `node dl1 "
+	    "up`, `node dl1-1 stop` (`node up dl1` works too). Kinds: dl1 "
+	    "(dl1.24xlarge, Habana Deep Learning AMI) and p3 (p3.8xlarge, GPU "
+	    "PyTorch Deep Learning AMI). Add or change kinds in ~/.mlshrc:\n"
+	    "  node_kinds = { g5 = { type = \"g5.xlarge\",\n"
+	    "    ami_name = \"Deep Learning AMI GPU PyTorch*\",  -- or a list\n"
+	    "    ssm = nil, owner = \"amazon\", disk = 200 } }\n"
+	    "Without a verb, `node` lists the nodes and `node NAME` shows one. "
+	    "Lua: node.up{kind=\"dl1\", count=2}, node.stop(\"dl1-1\"), "
+	    "node.ls().",
+	.min_args = 0,
+	.max_args = 2,		/* OBJECT VERB, for completion and errors */
+	.subcmds = node_subcmds,
+	.complete = node_complete,
+	.exec = node_exec,
+	.flags = CMD_VERB_SECOND,
+};

@@ -1,0 +1,737 @@
+/* notebook: the workspace's SageMaker notebook instance (the seed's
+ * train-dev): in the private subnet with the nodes' security group, no
+ * direct internet access, the model repository as default code repository,
+ * and a lifecycle configuration whose OnStart (scripts/notebook-onstart.sh)
+ * mounts EFS and exports GPU and memory stats to CloudWatch.
+ *
+ * Records: "notebook" (type "notebook", id = its name), "notebook-lc" (type
+ * "lifecycle-config", id = its name), and the role "iam-notebook" (iam.h).
+ * SageMaker names are the idempotency key: an existing one is adopted. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include "node.h"
+#include "iam.h"
+#include "state.h"
+#include "userdata.h"
+
+#define NB_ROLE		"notebook"
+#define NB_LC_ROLE	"notebook-lc"
+#define NB_TYPE		"ml.p3.8xlarge"
+#define NB_REPO		"https://github.com/DMW2151/msls-pytorch-dcgan"
+#define NB_VOLUME	50
+#define NB_WAIT_S	1800	/* a notebook takes minutes to start or stop */
+
+static char *nb_name(struct stack *, const char *suffix);
+static int sm_notfound(const struct aws_error *);
+static int nb_describe(struct stack *, const char *name, cJSON **res,
+    struct aws_error *);
+static void nb_attrs(cJSON *attrs, const cJSON *item);
+static cJSON *nb_row(struct stack *);
+
+static int
+nb_adopt(struct stack *st, const char *role, const char *type,
+    const char *action, const char *member, const char *name)
+{
+	cJSON *p = cJSON_CreateObject(), *res = NULL, *rec;
+	struct aws_error err;
+	int rc;
+
+	if (st->dry_run) {
+		cJSON_Delete(p);
+		return 0;
+	}
+	cJSON_AddStringToObject(p, member, name);
+	rc = stack_call(st, "sagemaker", action, p, &res, &err);
+	cJSON_Delete(p);
+	if (rc != 0) {
+		if (sm_notfound(&err)) {
+			aws_error_release(&err);
+			return 0;
+		}
+		return stack_fail(st, name, &err);
+	}
+	rec = stack_record(st, role, type, name);
+	if (strcmp(type, "notebook") == 0)
+		nb_attrs(cJSON_GetObjectItemCaseSensitive(rec, "attrs"), res);
+	cJSON_AddItemToArray(st->existing, cJSON_CreateString(role));
+	cJSON_Delete(res);
+	return stack_save(st) == 0 ? 1 : -1;
+}
+
+static int
+nb_up(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
+{
+	static const char *const pol[] = { IAM_POLICY_SAGEMAKER, NULL };
+	struct iam_role_spec spec = { "notebook", "sagemaker.amazonaws.com",
+	    pol, 0 };
+	const char *itype = cmd_opt(a, "type") ? cmd_opt(a, "type") : NB_TYPE;
+	const char *repo = cmd_opt(a, "repo") ? cmd_opt(a, "repo") : NB_REPO;
+	long long vol = cmd_opt_int(a, "volume", NB_VOLUME);
+	const char *subnet, *sg, *role_arn = NULL;
+	char *name = NULL, *lc = NULL, *script = NULL, *b64 = NULL;
+	struct stack st;
+	int rc = 1, r;
+
+	if (vol < 5 || vol > 16384)
+		return cmd_usage_error(ctx, a, "--volume must be 5 to 16384 GB");
+	if (stack_open(ctx, a, &st) != 0)
+		return 1;
+	name = nb_name(&st, "notebook");
+	lc = nb_name(&st, "onstart");
+	if (stack_id(&st, NB_ROLE) != NULL) {
+		cJSON_AddItemToArray(st.existing, cJSON_CreateString(NB_ROLE));
+		*result = stack_result(&st);
+		rc = 0;
+		goto out;
+	}
+	if ((subnet = stack_need(&st, "subnet-private", "vpc up")) == NULL ||
+	    (sg = stack_need(&st, "sg-nodes", "vpc up")) == NULL)
+		goto out;
+	/* Adopt one made by a run that died before recording it. */
+	if ((r = nb_adopt(&st, NB_ROLE, "notebook", "DescribeNotebookInstance",
+	    "NotebookInstanceName", name)) != 0) {
+		if (r > 0) {
+			*result = stack_result(&st);
+			rc = 0;
+		}
+		goto out;
+	}
+	{
+		struct stack_price_item pi = { "notebook", itype, 1 };
+		if (stack_confirm_price(&st, &pi, 1) != 0)
+			goto out;
+	}
+	if (iam_ensure(&st, &spec, &role_arn, NULL) != 0)
+		goto out;
+
+	/* The lifecycle configuration. */
+	if (stack_id(&st, NB_LC_ROLE) == NULL &&
+	    (r = nb_adopt(&st, NB_LC_ROLE, "lifecycle-config",
+	    "DescribeNotebookInstanceLifecycleConfig",
+	    "NotebookInstanceLifecycleConfigName", lc)) == 0) {
+		struct stack_create c = {
+			.role = NB_LC_ROLE, .type = "lifecycle-config",
+			.service = "sagemaker",
+			.action = "CreateNotebookInstanceLifecycleConfig",
+			.params = cJSON_CreateObject(),
+			.tag_style = STACK_TAG_LIST, .item_path = "",
+			.id_key = "NotebookInstanceLifecycleConfigArn",
+			.summary = "OnStart: mount EFS at /efs, GPU and memory "
+			    "stats to CloudWatch",
+		};
+		cJSON *on, *hook;
+		if ((script = node_user_data(&st, "scripts/notebook-onstart.sh",
+		    name, NULL, 0)) == NULL) {
+			cJSON_Delete(c.params);
+			goto out;
+		}
+		b64 = userdata_base64(script, strlen(script));
+		if (strlen(b64) > 16384) {
+			cmd_error(ctx, "the OnStart script is %zu bytes in "
+			    "base64; SageMaker takes at most 16384",
+			    strlen(b64));
+			cJSON_Delete(c.params);
+			goto out;
+		}
+		cJSON_AddStringToObject(c.params,
+		    "NotebookInstanceLifecycleConfigName", lc);
+		on = cJSON_AddArrayToObject(c.params, "OnStart");
+		hook = cJSON_CreateObject();
+		cJSON_AddStringToObject(hook, "Content", b64);
+		cJSON_AddItemToArray(on, hook);
+		if (stack_create_many(&st, &c, 1) != 0)
+			goto out;
+		if (!c.skipped) {
+			const char *arn = stack_id(&st, NB_LC_ROLE);
+			char *keep = arn ? xstrdup(arn) : NULL;
+			stack_record(&st, NB_LC_ROLE, "lifecycle-config", lc);
+			if (keep != NULL && !st.dry_run)
+				stack_set_attr(&st, NB_LC_ROLE, "arn", keep);
+			free(keep);
+			stack_save(&st);
+		}
+	} else if (stack_id(&st, NB_LC_ROLE) == NULL)
+		goto out;	/* adopt failed (r < 0) */
+
+	/* The notebook instance. */
+	{
+		struct stack_create c = {
+			.role = NB_ROLE, .type = "notebook",
+			.service = "sagemaker",
+			.action = "CreateNotebookInstance",
+			.params = cJSON_CreateObject(),
+			.tag_style = STACK_TAG_LIST, .item_path = "",
+			.id_key = "NotebookInstanceArn",
+		};
+		char *sum = xasprintf("%s %s in %s, no direct internet, repo "
+		    "%s, %lld GB", name, itype, subnet, repo, vol);
+		cJSON *sgs, *imds;
+		c.summary = sum;
+		cJSON_AddStringToObject(c.params, "NotebookInstanceName", name);
+		cJSON_AddStringToObject(c.params, "InstanceType", itype);
+		cJSON_AddStringToObject(c.params, "SubnetId", subnet);
+		sgs = cJSON_AddArrayToObject(c.params, "SecurityGroupIds");
+		cJSON_AddItemToArray(sgs, cJSON_CreateString(sg));
+		cJSON_AddStringToObject(c.params, "RoleArn", role_arn);
+		cJSON_AddStringToObject(c.params, "LifecycleConfigName", lc);
+		cJSON_AddStringToObject(c.params, "DirectInternetAccess",
+		    "Disabled");
+		cJSON_AddNumberToObject(c.params, "VolumeSizeInGB", (double)vol);
+		cJSON_AddStringToObject(c.params, "DefaultCodeRepository", repo);
+		cJSON_AddStringToObject(c.params, "RootAccess", "Enabled");
+		imds = cJSON_AddObjectToObject(c.params,
+		    "InstanceMetadataServiceConfiguration");
+		cJSON_AddStringToObject(imds,
+		    "MinimumInstanceMetadataServiceVersion", "2");
+		r = stack_create_many(&st, &c, 1);
+		free(sum);
+		if (r != 0)
+			goto out;
+		if (!c.skipped) {
+			const char *arn = stack_id(&st, NB_ROLE);
+			char *keep = arn ? xstrdup(arn) : NULL;
+			stack_record(&st, NB_ROLE, "notebook", name);
+			stack_set_attr(&st, NB_ROLE, "instance_type", itype);
+			stack_set_attr(&st, NB_ROLE, "name", name);
+			if (keep != NULL && !st.dry_run)
+				stack_set_attr(&st, NB_ROLE, "arn", keep);
+			free(keep);
+			stack_save(&st);
+		}
+	}
+	if (stack_wait_state(&st, NB_ROLE, "InService", NB_WAIT_S) != 0)
+		goto out;
+	*result = stack_result(&st);
+	rc = 0;
+out:
+	free(name);
+	free(lc);
+	free(script);
+	free(b64);
+	stack_close(&st);
+	return rc;
+}
+
+static int
+nb_open_existing(struct mlsh_ctx *ctx, struct cmd_args *a, struct stack *st)
+{
+	if (stack_open(ctx, a, st) != 0)
+		return -1;
+	if (stack_id(st, NB_ROLE) == NULL) {
+		cmd_error(ctx, "no notebook in workspace '%s'; run 'notebook "
+		    "up' first", st->ws);
+		stack_close(st);
+		return -1;
+	}
+	/* The name is optional (one notebook per workspace) but checked. */
+	if (a->argc > 0 && strcmp(a->argv[0], stack_id(st, NB_ROLE)) != 0) {
+		cmd_error(ctx, "no notebook '%s' in workspace '%s' (it has %s)",
+		    a->argv[0], st->ws, stack_id(st, NB_ROLE));
+		stack_close(st);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+nb_power(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result,
+    const char *action, const char *want)
+{
+	struct stack st;
+	cJSON *p, *res = NULL;
+	struct aws_error err;
+	const char *id;
+	int rc = 1;
+
+	if (nb_open_existing(ctx, a, &st) != 0)
+		return 1;
+	id = stack_id(&st, NB_ROLE);
+	if (st.dry_run) {
+		stack_plan(&st, action, NB_ROLE, "%s", id);
+		stack_wait_state(&st, NB_ROLE, want, NB_WAIT_S);
+		*result = stack_result(&st);
+		stack_close(&st);
+		return 0;
+	}
+	p = cJSON_CreateObject();
+	cJSON_AddStringToObject(p, "NotebookInstanceName", id);
+	if (stack_call(&st, "sagemaker", action, p, &res, &err) != 0) {
+		cJSON_Delete(p);
+		stack_fail(&st, id, &err);
+		goto out;
+	}
+	cJSON_Delete(p);
+	cJSON_Delete(res);
+	if (stack_wait_state(&st, NB_ROLE, want, NB_WAIT_S) != 0)
+		goto out;
+	*result = nb_row(&st);
+	rc = 0;
+out:
+	stack_close(&st);
+	return rc;
+}
+
+static int
+nb_stop(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
+{
+	return nb_power(ctx, a, result, "StopNotebookInstance", "Stopped");
+}
+
+static int
+nb_start(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
+{
+	return nb_power(ctx, a, result, "StartNotebookInstance", "InService");
+}
+
+static int
+nb_down(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
+{
+	struct stack st;
+	struct strlist roles;
+	int rc = 1;
+
+	if (stack_open(ctx, a, &st) != 0)
+		return 1;
+	if (a->argc > 0 && (stack_id(&st, NB_ROLE) == NULL ||
+	    strcmp(a->argv[0], stack_id(&st, NB_ROLE)) != 0)) {
+		cmd_error(ctx, "no notebook '%s' in workspace '%s'", a->argv[0],
+		    st.ws);
+		stack_close(&st);
+		return 1;
+	}
+	strlist_init(&roles);
+	strlist_add(&roles, NB_ROLE);
+	strlist_add(&roles, NB_LC_ROLE);
+	if (stack_delete(&st, &roles) == 0 && iam_remove(&st, "notebook") == 0) {
+		*result = stack_result(&st);
+		rc = 0;
+	}
+	strlist_release(&roles);
+	stack_close(&st);
+	return rc;
+}
+
+static int
+nb_status(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
+{
+	struct stack st;
+	struct aws_error err;
+	int r;
+
+	if (nb_open_existing(ctx, a, &st) != 0)
+		return 1;
+	memset(&err, 0, sizeof err);
+	r = notebook_refresh(&st, stack_rec(&st, NB_ROLE), &err);
+	if (r < 0) {
+		stack_fail(&st, NB_ROLE, &err);
+		stack_close(&st);
+		return 1;
+	}
+	if (r == STACK_GONE)
+		stack_set_attr(&st, NB_ROLE, "state", "gone");
+	stack_save(&st);
+	*result = nb_row(&st);
+	stack_close(&st);
+	return 0;
+}
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+/* SageMaker names: [a-zA-Z0-9](-*[a-zA-Z0-9])*, at most 63. */
+static char *
+nb_name(struct stack *st, const char *suffix)
+{
+	char *s = xasprintf("%s-%s", st->ws, suffix), *o = s;
+
+	for (char *p = s; *p; p++) {
+		char c = isalnum((unsigned char)*p) ? *p : '-';
+		if (c == '-' && (o == s || o[-1] == '-'))
+			continue;
+		*o++ = c;
+	}
+	*o = '\0';
+	if (strlen(s) > 63) {
+		memmove(s, s + strlen(s) - 63, 64);
+		while (*s == '-')
+			memmove(s, s + 1, strlen(s));
+	}
+	return s;
+}
+
+static int
+sm_notfound(const struct aws_error *e)
+{
+	if (stack_err_notfound(e))
+		return 1;
+	return e->code != NULL && strncmp(e->code, "Validation", 10) == 0 &&
+	    e->message != NULL && (strstr(e->message, "RecordNotFound") ||
+	    strstr(e->message, "does not exist") ||
+	    strstr(e->message, "Could not find"));
+}
+
+static int
+nb_describe(struct stack *st, const char *name, cJSON **res,
+    struct aws_error *err)
+{
+	cJSON *p = cJSON_CreateObject();
+	int rc;
+
+	cJSON_AddStringToObject(p, "NotebookInstanceName", name);
+	st->ncalls++;
+	rc = aws_call(st->aws, "sagemaker", "DescribeNotebookInstance", p, res,
+	    err);
+	cJSON_Delete(p);
+	return rc;
+}
+
+static void
+set_str(cJSON *o, const char *key, const cJSON *v)
+{
+	if (o == NULL || !cJSON_IsString(v))
+		return;
+	cJSON_DeleteItemFromObjectCaseSensitive(o, key);
+	cJSON_AddStringToObject(o, key, v->valuestring);
+}
+
+static void
+nb_attrs(cJSON *attrs, const cJSON *item)
+{
+	set_str(attrs, "state", cJSON_GetObjectItemCaseSensitive(item,
+	    "NotebookInstanceStatus"));
+	set_str(attrs, "instance_type", cJSON_GetObjectItemCaseSensitive(item,
+	    "InstanceType"));
+	set_str(attrs, "subnet", cJSON_GetObjectItemCaseSensitive(item,
+	    "SubnetId"));
+	set_str(attrs, "arn", cJSON_GetObjectItemCaseSensitive(item,
+	    "NotebookInstanceArn"));
+	set_str(attrs, "name", cJSON_GetObjectItemCaseSensitive(item,
+	    "NotebookInstanceName"));
+	set_str(attrs, "url", cJSON_GetObjectItemCaseSensitive(item, "Url"));
+}
+
+static cJSON *
+rec_attrs_of(cJSON *rec)
+{
+	cJSON *at = cJSON_GetObjectItemCaseSensitive(rec, "attrs");
+	if (!cJSON_IsObject(at))
+		at = cJSON_AddObjectToObject(rec, "attrs");
+	return at;
+}
+
+static cJSON *
+nb_row(struct stack *st)
+{
+	cJSON *rec = stack_rec(st, NB_ROLE), *o = cJSON_CreateObject();
+	const char *v;
+	double h = stack_rec_hourly(st->ctx, rec);
+
+	cJSON_AddStringToObject(o, "name", (v = stack_attr(rec, "id")) ? v :
+	    "-");
+	cJSON_AddStringToObject(o, "state", (v = stack_attr(rec, "state")) ?
+	    v : "-");
+	cJSON_AddStringToObject(o, "type", (v = stack_attr(rec,
+	    "instance_type")) ? v : "-");
+	cJSON_AddStringToObject(o, "subnet", (v = stack_attr(rec, "subnet")) ?
+	    v : "-");
+	if (h < 0)
+		cJSON_AddStringToObject(o, "usd_per_hour", "unknown");
+	else
+		cJSON_AddNumberToObject(o, "usd_per_hour", h);
+	return o;
+}
+
+/* ---- the types table's functions --------------------------------------------- */
+
+/* A notebook is deleted from Stopped: stop it first and let refresh (during
+ * down's wait) send the delete once it is stopped. */
+int
+notebook_delete(struct stack *st, cJSON *rec, struct aws_error *err)
+{
+	const char *name = stack_attr(rec, "id");
+	cJSON *res = NULL, *p;
+	const cJSON *s;
+	const char *action = NULL;
+	int rc;
+
+	if (name == NULL)
+		return 0;
+	if (nb_describe(st, name, &res, err) != 0) {
+		if (sm_notfound(err)) {
+			aws_error_release(err);
+			memset(err, 0, sizeof *err);
+			return 0;
+		}
+		return -1;
+	}
+	s = cJSON_GetObjectItemCaseSensitive(res, "NotebookInstanceStatus");
+	if (cJSON_IsString(s)) {
+		if (strcmp(s->valuestring, "Stopped") == 0 ||
+		    strcmp(s->valuestring, "Failed") == 0)
+			action = "DeleteNotebookInstance";
+		else if (strcmp(s->valuestring, "InService") == 0 ||
+		    strcmp(s->valuestring, "Pending") == 0 ||
+		    strcmp(s->valuestring, "Updating") == 0)
+			action = "StopNotebookInstance";
+	}
+	cJSON_Delete(res);
+	{
+		cJSON *at = rec_attrs_of(rec);
+		cJSON_DeleteItemFromObjectCaseSensitive(at, "deleting");
+		cJSON_AddStringToObject(at, "deleting", "true");
+	}
+	if (action == NULL)	/* Stopping, Deleting: on its way */
+		return 0;
+	p = cJSON_CreateObject();
+	cJSON_AddStringToObject(p, "NotebookInstanceName", name);
+	res = NULL;
+	rc = aws_call(st->aws, "sagemaker", action, p, &res, err);
+	cJSON_Delete(p);
+	cJSON_Delete(res);
+	if (rc != 0 && sm_notfound(err)) {
+		aws_error_release(err);
+		memset(err, 0, sizeof *err);
+		return 0;
+	}
+	return rc;
+}
+
+int
+notebook_refresh(struct stack *st, cJSON *rec, struct aws_error *err)
+{
+	const char *name = stack_attr(rec, "id"), *deleting;
+	cJSON *res = NULL, *at;
+	const char *state;
+
+	if (name == NULL)
+		return STACK_GONE;
+	if (nb_describe(st, name, &res, err) != 0) {
+		if (sm_notfound(err)) {
+			aws_error_release(err);
+			memset(err, 0, sizeof *err);
+			return STACK_GONE;
+		}
+		return -1;
+	}
+	at = rec_attrs_of(rec);
+	nb_attrs(at, res);
+	cJSON_Delete(res);
+	deleting = stack_attr(rec, "deleting");
+	state = stack_attr(rec, "state");
+	if (deleting != NULL && strcmp(deleting, "true") == 0 && state != NULL &&
+	    (strcmp(state, "Stopped") == 0 || strcmp(state, "Failed") == 0)) {
+		/* down's wait: stopped now, so the delete can go */
+		cJSON *p = cJSON_CreateObject();
+		struct aws_error e2;
+		memset(&e2, 0, sizeof e2);
+		cJSON_AddStringToObject(p, "NotebookInstanceName", name);
+		res = NULL;
+		if (aws_call(st->aws, "sagemaker", "DeleteNotebookInstance", p,
+		    &res, &e2) != 0 && sm_notfound(&e2)) {
+			cJSON_Delete(p);
+			aws_error_release(&e2);
+			return STACK_GONE;
+		}
+		aws_error_release(&e2);
+		cJSON_Delete(p);
+		cJSON_Delete(res);
+		cJSON_DeleteItemFromObjectCaseSensitive(at, "state");
+		cJSON_AddStringToObject(at, "state", "Deleting");
+	}
+	return STACK_LIVE;
+}
+
+int
+notebook_list(struct stack *st, cJSON *out, struct aws_error *err)
+{
+	char *name = nb_name(st, "notebook");
+	cJSON *res = NULL, *o;
+
+	if (nb_describe(st, name, &res, err) != 0) {
+		free(name);
+		if (sm_notfound(err)) {
+			aws_error_release(err);
+			memset(err, 0, sizeof *err);
+			return 0;
+		}
+		return -1;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "role", NB_ROLE);
+	cJSON_AddStringToObject(o, "id", name);
+	nb_attrs(cJSON_AddObjectToObject(o, "attrs"), res);
+	cJSON_AddItemToArray(out, o);
+	cJSON_Delete(res);
+	free(name);
+	return 0;
+}
+
+static int
+lc_call(struct stack *st, const char *action, const char *name, cJSON **res,
+    struct aws_error *err)
+{
+	cJSON *p = cJSON_CreateObject();
+	int rc;
+
+	cJSON_AddStringToObject(p, "NotebookInstanceLifecycleConfigName", name);
+	st->ncalls++;
+	rc = aws_call(st->aws, "sagemaker", action, p, res, err);
+	cJSON_Delete(p);
+	return rc;
+}
+
+int
+notebook_lc_delete(struct stack *st, cJSON *rec, struct aws_error *err)
+{
+	const char *name = stack_attr(rec, "id");
+	cJSON *res = NULL;
+	int rc;
+
+	if (name == NULL)
+		return 0;
+	rc = lc_call(st, "DeleteNotebookInstanceLifecycleConfig", name, &res,
+	    err);
+	cJSON_Delete(res);
+	if (rc != 0 && sm_notfound(err)) {
+		aws_error_release(err);
+		memset(err, 0, sizeof *err);
+		return 0;
+	}
+	return rc;
+}
+
+int
+notebook_lc_refresh(struct stack *st, cJSON *rec, struct aws_error *err)
+{
+	const char *name = stack_attr(rec, "id");
+	cJSON *res = NULL, *at;
+
+	if (name == NULL)
+		return STACK_GONE;
+	if (lc_call(st, "DescribeNotebookInstanceLifecycleConfig", name, &res,
+	    err) != 0) {
+		if (sm_notfound(err)) {
+			aws_error_release(err);
+			memset(err, 0, sizeof *err);
+			return STACK_GONE;
+		}
+		return -1;
+	}
+	at = rec_attrs_of(rec);
+	cJSON_DeleteItemFromObjectCaseSensitive(at, "state");
+	cJSON_AddStringToObject(at, "state", "available");
+	cJSON_Delete(res);
+	return STACK_LIVE;
+}
+
+int
+notebook_lc_list(struct stack *st, cJSON *out, struct aws_error *err)
+{
+	char *name = nb_name(st, "onstart");
+	cJSON *res = NULL, *o;
+
+	if (lc_call(st, "DescribeNotebookInstanceLifecycleConfig", name, &res,
+	    err) != 0) {
+		free(name);
+		if (sm_notfound(err)) {
+			aws_error_release(err);
+			memset(err, 0, sizeof *err);
+			return 0;
+		}
+		return -1;
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "role", NB_LC_ROLE);
+	cJSON_AddStringToObject(o, "id", name);
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(o, "attrs"), "state",
+	    "available");
+	cJSON_AddItemToArray(out, o);
+	cJSON_Delete(res);
+	free(name);
+	return 0;
+}
+
+/* ---- the entry ------------------------------------------------------------- */
+
+static const char *const nb_types[] = { "ml.p3.8xlarge", "ml.p3.2xlarge",
+    "ml.p3.16xlarge", "ml.p2.xlarge", "ml.g5.xlarge", "ml.g4dn.xlarge",
+    "ml.t3.medium", NULL };
+
+static void
+nb_complete(struct mlsh_ctx *ctx, const struct cmd_args *a, const char *opt,
+    int argi, const char *prefix, struct strlist *out)
+{
+	(void)a;
+	if (opt == NULL && argi == 0) {
+		/* The workspace's notebook, from the state (no network). */
+		char *cause = NULL;
+		struct state *s = shell_state(ctx, &cause);
+		const cJSON *rec = s ? cJSON_GetObjectItemCaseSensitive(
+		    cJSON_GetObjectItemCaseSensitive(s->root, "resources"),
+		    NB_ROLE) : NULL;
+		const char *id = stack_attr(rec, "id");
+		free(cause);
+		if (id != NULL && str_startswith(id, prefix))
+			strlist_add(out, id);
+		return;
+	}
+	if (opt != NULL && strcmp(opt, "type") == 0)
+		for (size_t i = 0; nb_types[i] != NULL; i++)
+			if (str_startswith(nb_types[i], prefix))
+				strlist_add(out, nb_types[i]);
+	if (opt != NULL && strcmp(opt, "repo") == 0 &&
+	    str_startswith(NB_REPO, prefix))
+		strlist_add(out, NB_REPO);
+}
+
+static const struct mlsh_opt up_opts[] = {
+	{ "type", 't', OPT_STRING, NULL, "TYPE",
+	    "notebook instance type (default " NB_TYPE ")" },
+	{ "repo", 0, OPT_STRING, NULL, "URL",
+	    "default code repository (default " NB_REPO ")" },
+	{ "volume", 0, OPT_INT, NULL, "GB", "ML storage volume (default 50)" },
+	{ "dry-run", 0, OPT_BOOL, NULL, NULL, "print the plan, change nothing" },
+	{ "yes", 'y', OPT_BOOL, NULL, NULL, "do not ask before starting" },
+	{ NULL, 0, 0, NULL, NULL, NULL }
+};
+
+static const struct mlsh_opt dry_opts[] = {
+	{ "dry-run", 0, OPT_BOOL, NULL, NULL, "print the plan, change nothing" },
+	{ NULL, 0, 0, NULL, NULL, NULL }
+};
+
+static const struct mlsh_cmd nb_subcmds[] = {
+	{ .name = "up", .summary = "start the SageMaker notebook in the "
+	    "private subnet",
+	    .help = "IAM role for SageMaker, a lifecycle configuration whose "
+	    "OnStart mounts EFS at /efs (~/SageMaker/efs) and exports GPU and "
+	    "memory stats to CloudWatch, and the notebook instance: private "
+	    "subnet, the nodes' security group, direct internet access "
+	    "disabled, IMDSv2, the model repository as default code "
+	    "repository. Waits until InService. Idempotent.",
+	    .opts = up_opts, .min_args = 0, .max_args = 0,
+	    .complete = nb_complete, .exec = nb_up },
+	{ .name = "stop", .summary = "stop the notebook (its volume stays)",
+	    .args_usage = "[NAME]", .opts = dry_opts, .min_args = 0,
+	    .max_args = 1, .complete = nb_complete, .exec = nb_stop },
+	{ .name = "start", .summary = "start the stopped notebook",
+	    .args_usage = "[NAME]", .opts = dry_opts, .min_args = 0,
+	    .max_args = 1, .complete = nb_complete, .exec = nb_start },
+	{ .name = "down", .summary = "delete the notebook, its lifecycle "
+	    "configuration and role", .args_usage = "[NAME]",
+	    .opts = dry_opts, .min_args = 0, .max_args = 1,
+	    .complete = nb_complete, .exec = nb_down },
+	{ .name = "status", .summary = "the notebook's state, asked of "
+	    "SageMaker", .args_usage = "[NAME]", .min_args = 0, .max_args = 1,
+	    .complete = nb_complete, .exec = nb_status,
+	    .flags = CMD_NO_HISTORY },
+	{ .name = NULL }
+};
+
+const struct mlsh_cmd cmd_notebook_entry = {
+	.name = "notebook",
+	.summary = "the workspace's SageMaker notebook (GPU development)",
+	.help = "One notebook per workspace, named <workspace>-notebook. "
+	    "Lua: notebook.up{type=\"ml.p3.2xlarge\"}, notebook.stop().",
+	.subcmds = nb_subcmds,
+};

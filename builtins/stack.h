@@ -1,0 +1,357 @@
+/* stack.h: the machinery the stack builtins share (vpc, efs, node, notebook,
+ * grafana, status, cost, down): resource records with a journal in the
+ * workspace state, tags, plans for --dry-run, parallel creates, waits with
+ * progress, prices, and the table of resource types (stack_types.def).
+ *
+ * A command that builds part of the stack reads:
+ *
+ *	struct stack st;
+ *	if (stack_open(ctx, a, &st) != 0)		// --dry-run, --yes read from a
+ *		return 1;
+ *	const char *subnet = stack_need(&st, "subnet-private", "vpc up");
+ *	if (subnet == NULL) { stack_close(&st); return 1; }
+ *	struct stack_price_item pi[] = { { "dl1-1", "dl1.24xlarge", 1 } };
+ *	if (stack_confirm_price(&st, pi, 1) != 0) …	// shows $/h, may ask
+ *	struct stack_create c = {
+ *		.role = "dl1-1", .type = "instance",
+ *		.service = "ec2", .action = "RunInstances", .params = p,
+ *		.token_member = "ClientToken", .tag_style = STACK_TAG_SPEC,
+ *		.tag_type = "instance", .item_path = "instancesSet.0",
+ *		.id_key = "instanceId", .attrs = stack_instance_attrs,
+ *		.summary = "dl1.24xlarge in subnet-…",
+ *	};
+ *	if (stack_create_many(&st, &c, 1) != 0) …	// error already recorded
+ *	stack_wait_state(&st, "dl1-1", "running", 900);
+ *	*result = stack_result(&st);			// created / existing / plan
+ *	stack_close(&st);
+ *
+ * Errors: every function returning int gives 0 on success and -1 after
+ * recording one line with cmd_error (prefixed by the running builtin's
+ * name), so an exec can just `return 1`.
+ *
+ * The state (shell_state(ctx)->root):
+ *
+ *	"resources": {			// keyed by role, one record each
+ *	  "vpc": {
+ *	    "role": "vpc", "type": "vpc", "id": "vpc-0abc",
+ *	    "region": "us-east-1", "created": 1764400000,	// unix time
+ *	    "status": "created",	// or "pending": intent journaled, id
+ *					// not known yet (a crash in between)
+ *	    "token": "mlsh-msls-vpc-5f3a…",	// idempotency token / marker
+ *	    "attrs": { "cidr": "10.0.0.0/16", "state": "available", … },
+ *	    "steps": { "dns-hostnames": true, … }	// follow-up calls done
+ *	  }, …
+ *	}
+ *
+ * Conventional attrs (status, cost and the prompt read them): "state",
+ * "az", "private_ip", "public_ip", "instance_type" (also the price key of
+ * an instance or a notebook), "price_key" (any other priced resource:
+ * "nat-gateway", "eip", "efs-gb-month" …), "name" (IAM and SageMaker
+ * resources whose id is a name), "parent" (a role this one hangs off).
+ *
+ * Roles `vpc up` records (others build on them): "vpc", "subnet-public",
+ * "subnet-private", "igw", "rt-public", "rt-private", "eip", "nat",
+ * "sg-jump" (22 from --allow), "sg-nodes" (all from the VPC CIDR),
+ * "sg-efs" (2049 from the VPC CIDR), "key" (the key pair: id = key name),
+ * "jump" (type "instance"). `efs up`: "efs" (attrs "dns_name"),
+ * "mount-target". Nodes and grafana are type "instance" too (already in
+ * stack_types.def); roles "dl1-1", "p3-1", "grafana" ….
+ *
+ * Journal: stack_create_many records every create as a pending intent with
+ * its token and saves the state (atomic) BEFORE the call, and the id right
+ * after it. On the next run a pending intent is resolved before anything is
+ * created: the type's list function finds what carries the workspace's tags
+ * (`mlsh:workspace` = workspace, `Name` = <workspace>-<role>); found, it is
+ * adopted; not found, the create is sent again with the same token. So a
+ * kill -9 anywhere in an `up` and a re-run leave exactly one of each.
+ *
+ * Dry run: with --dry-run every create, step, delete and wait is appended
+ * to the plan instead of being sent, on a private copy of the resources
+ * (ids not yet known read "<role>"), and the state file is never written.
+ */
+#ifndef MLSH_STACK_H
+#define MLSH_STACK_H
+
+#include <cjson/cJSON.h>
+#include "shell.h"
+#include "aws/aws.h"
+
+struct state;
+
+/* One command's view of the workspace's stack. */
+struct stack {
+	struct mlsh_ctx *ctx;
+	const struct cmd_args *args;
+	struct state *state;
+	struct aws_client *aws;
+	const char *ws;			/* workspace name */
+	const char *region;
+	int dry_run;			/* --dry-run given */
+	int yes;			/* --yes given (no price question) */
+	int force;			/* --force given */
+	int sequential;			/* MLSH_SEQUENTIAL=1: no parallel calls
+					 * (benchmarks) */
+	cJSON *resources;		/* the state's "resources" object, or a
+					 * private copy when dry_run */
+	cJSON *plan;			/* array of {"step","action","role","params"} */
+	cJSON *created;			/* roles created by this command */
+	cJSON *existing;		/* roles found already there */
+	cJSON *removed;			/* roles deleted by this command */
+	int ncalls;			/* AWS calls sent by this command */
+	double started_ms;
+};
+
+/* Open the workspace's stack for the running command; reads --dry-run,
+ * --yes and --force from a when the command declares them (a may be NULL).
+ * Returns -1 after cmd_error when the state cannot be opened. */
+int stack_open(struct mlsh_ctx *, const struct cmd_args *a, struct stack *);
+void stack_close(struct stack *);
+
+/* Save the state (no-op in a dry run). -1 after cmd_error. */
+int stack_save(struct stack *);
+
+/* The result of an up/down: {"created":[roles], "existing":[roles],
+ * "removed":[roles], "calls":N} or, in a dry run, the plan as a table.
+ * Caller owns it. */
+cJSON *stack_result(struct stack *);
+
+/* --- records --- */
+
+/* The record of role, or NULL. Borrowed. */
+cJSON *stack_rec(struct stack *, const char *role);
+/* The id of role when created (NULL when absent or still pending), except
+ * in a dry run, where a planned resource reads "<role>". Borrowed. */
+const char *stack_id(struct stack *, const char *role);
+/* Like stack_id, but an absent role is an error that names the command to
+ * run first: "no subnet-private in workspace 'msls'; run 'vpc up' first". */
+const char *stack_need(struct stack *, const char *role, const char *run_first);
+/* String attribute of a record (NULL when none). Borrowed. */
+const char *stack_attr(const cJSON *rec, const char *key);
+/* Set a string (or, with value NULL, remove) attribute of role's record. */
+void stack_set_attr(struct stack *, const char *role, const char *key,
+    const char *value);
+/* Record a resource as created (id known), replacing any pending intent,
+ * and save. Returns the record (borrowed). */
+cJSON *stack_record(struct stack *, const char *role, const char *type,
+    const char *id);
+/* Forget role's record (after its delete) and save. */
+int stack_forget(struct stack *, const char *role);
+/* Roles of the workspace, in the order of the types table's delete order
+ * (descending when reverse). The caller releases the list. */
+void stack_roles(struct stack *, int reverse, struct strlist *out);
+/* Roles of one type ("instance"), sorted by name. */
+void stack_roles_of(struct stack *, const char *type, struct strlist *out);
+
+/* Tags every resource carries: [{"Key":"mlsh:workspace","Value":ws},
+ * {"Key":"Name","Value":"ws-role"}]. Caller owns it. */
+cJSON *stack_tags(struct stack *, const char *role);
+/* "<ws>-<role>", the Name tag. Caller frees. */
+char *stack_name(struct stack *, const char *role);
+
+/* --- creates --- */
+
+enum stack_tag_style {
+	STACK_TAG_SPEC,		/* EC2 TagSpecifications with tag_type */
+	STACK_TAG_AFTER,	/* EC2 CreateTags right after the create */
+	STACK_TAG_LIST,		/* "Tags": [{"Key","Value"}] in the params
+				 * (IAM, EFS, SageMaker) */
+	STACK_TAG_NONE,
+};
+
+struct stack_create {
+	const char *role;		/* "subnet-public", "dl1-1" */
+	const char *type;		/* a name in stack_types.def */
+	const char *service;		/* "ec2" */
+	const char *action;		/* "CreateSubnet" */
+	cJSON *params;			/* taken: stack_create_many frees it */
+	const char *token_member;	/* "ClientToken", "CreationToken", or
+					 * NULL when the action takes none */
+	enum stack_tag_style tag_style;
+	const char *tag_type;		/* STACK_TAG_SPEC: "subnet", "vpc" … */
+	const char *item_path;		/* where the created object is in the
+					 * response: "subnet", "instancesSet.0";
+					 * "" for the response itself */
+	const char *id_key;		/* its id member: "subnetId" */
+	/* Copy attributes from the created object (or, when an intent is
+	 * resolved, from the object the type's list function found) into
+	 * attrs. May be NULL. */
+	void (*attrs)(cJSON *attrs, const cJSON *item);
+	const char *summary;		/* key parameters for the plan/output */
+	const char *token;		/* a fixed token (EFS CreationToken from
+					 * the workspace); NULL: a fresh one per
+					 * intent, kept across re-runs */
+	/* out */
+	int skipped;			/* it already existed */
+};
+
+/* Create what is not there yet, in parallel (aws_call_many) unless
+ * sequential: resolve pending intents, journal every intent (one save),
+ * send, record ids (one save), tag (STACK_TAG_AFTER). In a dry run only
+ * plans. Frees every params. -1 after cmd_error naming the first failure;
+ * the ones that succeeded are recorded. */
+int stack_create_many(struct stack *, struct stack_create *, size_t n);
+
+/* A follow-up call that belongs to role and must happen once (attach,
+ * route, association, ingress rule, attribute): skipped when
+ * rec.steps[step] is set; done when the call succeeds or fails with one of
+ * the comma-separated ok_codes ("Resource.AlreadyAssociated,RouteAlreadyExists"). */
+struct stack_step {
+	const char *role;
+	const char *step;		/* "attach", "route-default" … */
+	const char *service;
+	const char *action;
+	cJSON *params;			/* taken */
+	const char *ok_codes;		/* or NULL */
+	const char *summary;
+};
+int stack_step_many(struct stack *, struct stack_step *, size_t n);
+
+/* One call counted in st->ncalls (and never sent in a dry run, where it
+ * returns -1 with err code "DryRun"). For reads and deletes. Borrowed
+ * params. Does not record an error: the caller decides. */
+int stack_call(struct stack *, const char *service, const char *action,
+    const cJSON *params, cJSON **result, struct aws_error *err);
+/* Record err as the command's error: "<what>: <aws error line>". -1. */
+int stack_fail(struct stack *, const char *what, struct aws_error *err);
+/* Append a line to the plan (dry run) or, when not dry, nothing. */
+void stack_plan(struct stack *, const char *action, const char *role,
+    const char *fmt, ...) MLSH_PRINTF(4, 5);
+
+/* --- waits --- */
+
+/* Poll role's type refresh function until attrs.state equals want (one of
+ * several comma-separated: "available,running"), showing progress on
+ * stderr: on a tty one updating line ("waiting for nat nat-0abc: pending
+ * 12s"), otherwise a line every 10 s at most. Gives up after timeout_s,
+ * on a failed/deleted state or on Ctrl-C, with the record saved.
+ * In a dry run: planned. */
+int stack_wait_state(struct stack *, const char *role, const char *want,
+    int timeout_s);
+/* Wait for several roles at once (one poll round each turn). */
+int stack_wait_states(struct stack *, const char *const *roles, size_t n,
+    const char *want, int timeout_s);
+/* The progress line (same throttling); done != 0 ends it. */
+void stack_progress(struct stack *, int done, const char *fmt, ...)
+    MLSH_PRINTF(3, 4);
+
+/* --- deletes --- */
+
+/* Delete roles (every record when roles is NULL) in the types table's
+ * delete order: each order group is started together (the type's delete
+ * function), then polled with its refresh until gone; DependencyViolation
+ * (and FileSystemInUse, DeleteConflict, IP in use) is retried with backoff
+ * (0.5 s doubling to 8 s) for up to 3 minutes (MLSH_DEPENDENCY_TIMEOUT
+ * seconds), within the group's 20-minute timeout; "not found"
+ * counts as gone; records are forgotten once gone (state saved each time),
+ * so an interrupted down resumes. Pending intents are resolved first. In a
+ * dry run: planned. */
+int stack_delete(struct stack *, const struct strlist *roles);
+
+/* --- status (status.c) --- */
+
+/* One row per role (all records when roles is NULL): role, id, state, type,
+ * private_ip, public_ip, $/h, age, accrued cost. Caller owns it. */
+cJSON *stack_status_rows(struct stack *, const struct strlist *roles);
+/* Accrued cost of a record since it was created, at its current rate
+ * (-1 unknown). */
+double stack_rec_accrued(struct mlsh_ctx *, const cJSON *rec);
+
+/* --- AMIs, AZs --- */
+
+/* Resolve an AMI at run time: the SSM public parameter first (may be NULL),
+ * else the newest DescribeImages match of owner and name pattern. Caller
+ * frees *ami. Never a hard-coded id. */
+int stack_resolve_ami(struct stack *, const char *ssm_param,
+    const char *owner, const char *name_pattern, char **ami);
+
+/* --- prices --- */
+
+/* $/h of key ("t3.nano", "ml.p3.8xlarge", "nat-gateway", "eip") in the
+ * session's region, from config overrides (Lua table `prices` in
+ * ~/.mlshrc, or $XDG_STATE_HOME/mlsh/prices.json {"region": {key: $/h}})
+ * then the built-in table; -1 when unknown (show "unknown", never $0). */
+double stack_price(struct mlsh_ctx *, const char *key);
+/* The built-in table's date for the region ("2022-01"), or "unknown". */
+const char *stack_prices_date(struct mlsh_ctx *);
+/* The whole table for the region: [{"key","usd_per_hour","source"}]. */
+cJSON *stack_prices_table(struct mlsh_ctx *);
+/* $/h of one record now (0 for free or stopped resources, -1 unknown):
+ * the type's price function, else its price key. */
+double stack_rec_hourly(struct mlsh_ctx *, const cJSON *rec);
+/* The workspace's running $/h (unknown prices count 0); for the prompt.
+ * Never touches the network. */
+double stack_hourly_rate(struct mlsh_ctx *);
+
+struct stack_price_item {
+	const char *what;		/* "jump host", "dl1-1" */
+	const char *key;		/* price key: "t3.nano", "nat-gateway" */
+	int count;
+};
+/* Show what is about to start and its $/h before starting it; on a tty ask
+ * above $1/h unless --yes (or a dry run); in scripts print to stderr and go
+ * on. -1 after cmd_error when the user declines. */
+int stack_confirm_price(struct stack *, const struct stack_price_item *,
+    size_t n);
+
+/* --- the types table (stack_types.def) --- */
+
+enum { STACK_GONE = 0, STACK_LIVE = 1 };
+
+/* Start deleting rec (do not wait). 0 when started or already gone. */
+typedef int (*stack_delete_fn)(struct stack *, cJSON *rec,
+    struct aws_error *err);
+/* Describe rec: STACK_LIVE (attrs.state updated), STACK_GONE (deleted,
+ * terminated, not found) or -1 with err. */
+typedef int (*stack_refresh_fn)(struct stack *, cJSON *rec,
+    struct aws_error *err);
+/* Every resource of the type tagged with the workspace, appended to out as
+ * {"role","id","attrs":{…}} (role from the Name tag). For --recover,
+ * drift and pending intents. */
+typedef int (*stack_list_fn)(struct stack *, cJSON *out,
+    struct aws_error *err);
+/* $/h of rec, -1 when unknown. stack_price_default: attrs.price_key or
+ * attrs.instance_type (0 when state is stopped/terminated), else free. */
+typedef double (*stack_price_fn)(struct mlsh_ctx *, const cJSON *rec);
+
+struct stack_type {
+	const char *name;
+	int order;			/* delete order: lower goes first */
+	stack_delete_fn del;
+	stack_refresh_fn refresh;
+	stack_list_fn list;
+	stack_price_fn price;
+};
+
+#define STACK_TYPE(name, order, del, refresh, list, price) \
+	int del(struct stack *, cJSON *, struct aws_error *); \
+	int refresh(struct stack *, cJSON *, struct aws_error *); \
+	int list(struct stack *, cJSON *, struct aws_error *); \
+	double price(struct mlsh_ctx *, const cJSON *);
+#include "stack_types.def"
+#undef STACK_TYPE
+
+double stack_price_default(struct mlsh_ctx *, const cJSON *rec);
+
+extern const struct stack_type stack_types[];	/* NULL name ends it */
+const struct stack_type *stack_type_find(const char *name);
+
+/* Building blocks for types' functions (EC2). */
+/* List ec2 resources tagged with the workspace: describe_action with a
+ * tag:mlsh:workspace filter, the array at set_key ("vpcSet"), id at id_key;
+ * each item's attrs filled by attrs (may be NULL). */
+int stack_ec2_list(struct stack *, const char *describe_action,
+    const char *set_key, const char *id_key,
+    void (*attrs)(cJSON *, const cJSON *), cJSON *out, struct aws_error *err);
+/* The Value of tag key in an EC2 tagSet / a Tags list, or NULL. Borrowed. */
+const char *stack_tag_value(const cJSON *item, const char *key);
+/* Role from a Name tag "<ws>-<role>", or NULL. Borrowed (points into name). */
+const char *stack_role_from_name(struct stack *, const char *name);
+/* Whether err is a "not found" code (*.NotFound, *NotFound, NoSuch*). */
+int stack_err_notfound(const struct aws_error *);
+/* Instances (jump, nodes, grafana): attrs from a RunInstances/Describe item:
+ * state, az, private_ip, public_ip, instance_type. */
+void stack_instance_attrs(cJSON *attrs, const cJSON *item);
+/* a.b.0.c in a cJSON tree; NULL when absent. Borrowed. */
+const cJSON *stack_path(const cJSON *, const char *path);
+
+#endif

@@ -1,0 +1,317 @@
+/* status: one table of every resource of the workspace. --refresh
+ * reconciles the record with AWS and reports drift (gone, changed, unknown
+ * but tagged); --recover rebuilds a lost state file from the
+ * `mlsh:workspace` tags. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "stack.h"
+
+static char *
+age_text(double seconds)
+{
+	if (seconds < 0)
+		seconds = 0;
+	if (seconds < 120)
+		return xasprintf("%.0fs", seconds);
+	if (seconds < 7200)
+		return xasprintf("%.0fm", seconds / 60);
+	if (seconds < 2 * 86400)
+		return xasprintf("%.1fh", seconds / 3600);
+	return xasprintf("%.1fd", seconds / 86400);
+}
+
+static char *
+money(double v, int hourly)
+{
+	if (v < 0)
+		return xstrdup("unknown");
+	if (hourly)
+		return xasprintf("$%.4f", v);
+	return xasprintf("$%.2f", v);
+}
+
+double
+stack_rec_accrued(struct mlsh_ctx *ctx, const cJSON *rec)
+{
+	double h = stack_rec_hourly(ctx, rec);
+	double created = cJSON_GetNumberValue(
+	    cJSON_GetObjectItemCaseSensitive(rec, "created"));
+
+	if (h < 0)
+		return -1;
+	if (!(created > 0))
+		return 0;
+	return h * ((double)time(NULL) - created) / 3600.0;
+}
+
+static cJSON *
+row(struct stack *st, const char *role, const cJSON *rec)
+{
+	cJSON *o = cJSON_CreateObject();
+	const char *v;
+	double created = cJSON_GetNumberValue(
+	    cJSON_GetObjectItemCaseSensitive(rec, "created"));
+	const char *status = stack_attr(rec, "status");
+	char *s;
+
+	cJSON_AddStringToObject(o, "role", role);
+	v = stack_attr(rec, "id");
+	cJSON_AddStringToObject(o, "id", v ? v : "-");
+	if (status != NULL && strcmp(status, "pending") == 0)
+		v = "pending (interrupted create; re-run its up)";
+	else
+		v = stack_attr(rec, "state");
+	cJSON_AddStringToObject(o, "state", v ? v : "-");
+	v = stack_attr(rec, "instance_type");
+	if (v == NULL)
+		v = stack_attr(rec, "type");
+	cJSON_AddStringToObject(o, "type", v ? v : "-");
+	v = stack_attr(rec, "private_ip");
+	cJSON_AddStringToObject(o, "private_ip", v ? v : "-");
+	v = stack_attr(rec, "public_ip");
+	cJSON_AddStringToObject(o, "public_ip", v ? v : "-");
+	s = money(stack_rec_hourly(st->ctx, rec), 1);
+	cJSON_AddStringToObject(o, "usd_per_hour", s);
+	free(s);
+	s = created > 0 ? age_text((double)time(NULL) - created) :
+	    xstrdup("-");
+	cJSON_AddStringToObject(o, "age", s);
+	free(s);
+	s = money(stack_rec_accrued(st->ctx, rec), 0);
+	cJSON_AddStringToObject(o, "accrued", s);
+	free(s);
+	return o;
+}
+
+cJSON *
+stack_status_rows(struct stack *st, const struct strlist *only)
+{
+	struct strlist roles;
+	cJSON *rows = cJSON_CreateArray();
+
+	strlist_init(&roles);
+	stack_roles(st, 1, &roles);
+	for (size_t i = 0; i < roles.n; i++) {
+		const char *r = roles.v[i];
+		if (only != NULL && !strlist_has(only, r))
+			continue;
+		cJSON_AddItemToArray(rows, row(st, r, stack_rec(st, r)));
+	}
+	strlist_release(&roles);
+	return rows;
+}
+
+/* Everything tagged with the workspace, type by type. */
+static int
+list_all(struct stack *st, cJSON *found)
+{
+	for (size_t i = 0; stack_types[i].name != NULL; i++) {
+		cJSON *out = cJSON_CreateArray(), *it;
+		struct aws_error err;
+
+		if (stack_types[i].list == NULL) {
+			cJSON_Delete(out);
+			continue;
+		}
+		memset(&err, 0, sizeof err);
+		if (stack_types[i].list(st, out, &err) != 0) {
+			char *what = xasprintf("cannot list %s",
+			    stack_types[i].name);
+			cJSON_Delete(out);
+			stack_fail(st, what, &err);
+			free(what);
+			return -1;
+		}
+		cJSON_ArrayForEach(it, out)
+			cJSON_AddStringToObject(it, "type", stack_types[i].name);
+		while (cJSON_GetArraySize(out) > 0)
+			cJSON_AddItemToArray(found,
+			    cJSON_DetachItemFromArray(out, 0));
+		cJSON_Delete(out);
+	}
+	return 0;
+}
+
+static int
+status_recover(struct stack *st, cJSON **result)
+{
+	cJSON *found = cJSON_CreateArray(), *it, *rows = cJSON_CreateArray();
+	int n = 0;
+
+	if (list_all(st, found) != 0) {
+		cJSON_Delete(found);
+		cJSON_Delete(rows);
+		return 1;
+	}
+	cJSON_ArrayForEach(it, found) {
+		const char *role = stack_attr(it, "role");
+		const char *id = stack_attr(it, "id");
+		cJSON *rec, *at;
+		if (role == NULL || id == NULL || stack_id(st, role) != NULL)
+			continue;
+		rec = stack_record(st, role, stack_attr(it, "type"), id);
+		at = cJSON_GetObjectItemCaseSensitive(it, "attrs");
+		if (cJSON_IsObject(at)) {
+			cJSON_DeleteItemFromObjectCaseSensitive(rec, "attrs");
+			cJSON_AddItemToObject(rec, "attrs",
+			    cJSON_Duplicate(at, 1));
+		}
+		cJSON_AddItemToArray(rows, row(st, role, rec));
+		n++;
+	}
+	cJSON_Delete(found);
+	if (stack_save(st) != 0) {
+		cJSON_Delete(rows);
+		return 1;
+	}
+	fflush(stdout);
+	fprintf(stderr, "status: recovered %d resource%s tagged "
+	    "mlsh:workspace=%s\n", n, n == 1 ? "" : "s", st->ws);
+	*result = rows;
+	return 0;
+}
+
+static int
+status_refresh(struct stack *st, cJSON **result)
+{
+	struct strlist roles;
+	cJSON *rows = cJSON_CreateArray(), *found = cJSON_CreateArray(), *it;
+	int drift = 0;
+
+	strlist_init(&roles);
+	stack_roles(st, 0, &roles);
+	for (size_t i = 0; i < roles.n; i++) {
+		cJSON *rec = stack_rec(st, roles.v[i]), *o;
+		const struct stack_type *t = stack_type_find(
+		    stack_attr(rec, "type"));
+		char *before = stack_attr(rec, "state") ?
+		    xstrdup(stack_attr(rec, "state")) : NULL;
+		struct aws_error err;
+		const char *d = "";
+		int r;
+
+		memset(&err, 0, sizeof err);
+		if (t == NULL || t->refresh == NULL ||
+		    stack_attr(rec, "id") == NULL) {
+			free(before);
+			continue;
+		}
+		st->ncalls++;
+		r = t->refresh(st, rec, &err);
+		if (r < 0) {
+			char *what = xasprintf("cannot refresh %s", roles.v[i]);
+			free(before);
+			stack_fail(st, what, &err);
+			free(what);
+			strlist_release(&roles);
+			cJSON_Delete(rows);
+			cJSON_Delete(found);
+			return 1;
+		}
+		o = row(st, roles.v[i], rec);
+		if (r == STACK_GONE) {
+			d = "gone (forgotten)";
+			drift++;
+		} else if (before != NULL && stack_attr(rec, "state") != NULL &&
+		    strcmp(before, stack_attr(rec, "state")) != 0) {
+			char *c = xasprintf("changed: %s -> %s", before,
+			    stack_attr(rec, "state"));
+			cJSON_AddStringToObject(o, "drift", c);
+			free(c);
+			drift++;
+		}
+		if (cJSON_GetObjectItemCaseSensitive(o, "drift") == NULL)
+			cJSON_AddStringToObject(o, "drift", d);
+		cJSON_AddItemToArray(rows, o);
+		if (r == STACK_GONE)
+			cJSON_DeleteItemFromObjectCaseSensitive(st->resources,
+			    roles.v[i]);
+		free(before);
+	}
+	strlist_release(&roles);
+	if (list_all(st, found) != 0) {
+		cJSON_Delete(rows);
+		cJSON_Delete(found);
+		return 1;
+	}
+	cJSON_ArrayForEach(it, found) {
+		const char *id = stack_attr(it, "id");
+		int known = 0;
+		cJSON *rec, *o;
+		cJSON_ArrayForEach(rec, st->resources) {
+			const char *rid = stack_attr(rec, "id");
+			if (rid != NULL && id != NULL && strcmp(rid, id) == 0)
+				known = 1;
+		}
+		if (known)
+			continue;
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "role", stack_attr(it, "role"));
+		cJSON_AddStringToObject(o, "id", id ? id : "-");
+		cJSON_AddStringToObject(o, "state",
+		    stack_attr(it, "state") ? stack_attr(it, "state") : "-");
+		cJSON_AddStringToObject(o, "type", stack_attr(it, "type"));
+		cJSON_AddStringToObject(o, "drift", "unknown but tagged "
+		    "(status --recover adopts it)");
+		cJSON_AddItemToArray(rows, o);
+		drift++;
+	}
+	cJSON_Delete(found);
+	if (stack_save(st) != 0) {
+		cJSON_Delete(rows);
+		return 1;
+	}
+	fflush(stdout);
+	fprintf(stderr, "status: %d drift%s\n", drift, drift == 1 ? "" : "s");
+	*result = rows;
+	return 0;
+}
+
+static int
+status_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
+{
+	struct stack st;
+	int rc = 0;
+
+	if (stack_open(ctx, a, &st) != 0)
+		return 1;
+	if (cmd_opt_bool(a, "recover"))
+		rc = status_recover(&st, result);
+	else if (cmd_opt_bool(a, "refresh"))
+		rc = status_refresh(&st, result);
+	else {
+		*result = stack_status_rows(&st, NULL);
+		if (cJSON_GetArraySize(*result) == 0 && !a->json) {
+			cJSON_Delete(*result);
+			*result = cJSON_CreateString("");
+			fprintf(stderr, "status: workspace '%s' has no "
+			    "resources\n", st.ws);
+		}
+	}
+	stack_close(&st);
+	return rc;
+}
+
+static const struct mlsh_opt status_opts[] = {
+	{ "refresh", 'r', OPT_BOOL, NULL, NULL,
+	    "ask AWS and report drift (gone, changed, unknown but tagged)" },
+	{ "recover", 0, OPT_BOOL, NULL, NULL,
+	    "rebuild the state from the mlsh:workspace tags" },
+	{ NULL, 0, 0, NULL, NULL, NULL }
+};
+
+const struct mlsh_cmd cmd_status_entry = {
+	.name = "status",
+	.aliases = (const char *const[]){ "st", NULL },
+	.summary = "every resource of the workspace, its state and cost",
+	.help = "Columns: role, id, state, type, private and public IP, $/h, "
+	    "age and accrued cost (at today's rate since creation). Without "
+	    "flags it reads the state only; --refresh asks AWS.",
+	.opts = status_opts,
+	.min_args = 0,
+	.max_args = 0,
+	.exec = status_exec,
+	.flags = CMD_NO_HISTORY,
+};

@@ -1,0 +1,352 @@
+/* target.c: the session's SSH connections into the workspace's stack. */
+#include "builtins/target.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+#include "lab/lab.h"
+#include "state.h"
+
+/* What a config borrows lives here, for the session's life. */
+struct target_strings {
+	char *jump_host;
+	char *key_file;
+	char *known_hosts;
+	int netns_fd;
+};
+static struct target_strings ts = { NULL, NULL, NULL, -1 };
+
+static const cJSON *
+resources(struct mlsh_ctx *ctx)
+{
+	char *cause = NULL;
+	struct state *s = shell_state(ctx, &cause);
+
+	if (s == NULL) {
+		cmd_error(ctx, "%s", cause);
+		free(cause);
+		return NULL;
+	}
+	return cJSON_GetObjectItemCaseSensitive(s->root, "resources");
+}
+
+static const char *
+attr(const cJSON *rec, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(rec, "attrs"), k);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static const char *
+field(const cJSON *rec, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(rec, k);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* In the lab, sockets open inside its client namespace. */
+static int
+lab_socket(void *arg, const char *host, int port, char **cause)
+{
+	struct mlsh_ctx *ctx = arg;
+	int self, fd, rc;
+	struct sockaddr_storage sa;
+	socklen_t salen;
+	struct addrinfo hints, *ai = NULL;
+	char portstr[16];
+	struct pollfd p;
+
+	(void)ctx;
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_INET;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST;
+	snprintf(portstr, sizeof portstr, "%d", port);
+	if (getaddrinfo(host, portstr, &hints, &ai) != 0 || ai == NULL) {
+		*cause = xasprintf("%s: not an address", host);
+		return -1;
+	}
+	memcpy(&sa, ai->ai_addr, ai->ai_addrlen);
+	salen = ai->ai_addrlen;
+	freeaddrinfo(ai);
+	if ((self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) < 0 ||
+	    setns(ts.netns_fd, CLONE_NEWNET) != 0) {
+		*cause = xasprintf("cannot enter the lab's namespace: %s",
+		    strerror(errno));
+		if (self >= 0)
+			close(self);
+		return -1;
+	}
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (setns(self, CLONE_NEWNET) != 0)
+		abort();	/* never go on in the wrong namespace */
+	close(self);
+	if (fd < 0) {
+		*cause = xasprintf("socket: %s", strerror(errno));
+		return -1;
+	}
+	rc = connect(fd, (struct sockaddr *)&sa, salen);
+	if (rc != 0 && errno == EINPROGRESS) {
+		int err = 0;
+		socklen_t el = sizeof err;
+		p.fd = fd;
+		p.events = POLLOUT;
+		rc = poll(&p, 1, 10000);
+		if (rc == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err,
+		    &el) == 0 && err == 0)
+			rc = 0;
+		else {
+			errno = rc == 0 ? ETIMEDOUT : err;
+			rc = -1;
+		}
+	}
+	if (rc != 0) {
+		*cause = xasprintf("%s:%d: %s", host, port, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	return fd;
+}
+
+/* A passphrase from the terminal, echo off; NULL without one. */
+static char *
+ask_passphrase(void *arg, const char *key)
+{
+	struct termios t, saved;
+	char buf[512];
+	int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
+	FILE *f;
+
+	(void)arg;
+	if (fd < 0)
+		return NULL;
+	f = fdopen(fd, "r+");
+	fprintf(f, "passphrase for %s: ", key);
+	fflush(f);
+	tcgetattr(fd, &saved);
+	t = saved;
+	t.c_lflag &= ~(tcflag_t)ECHO;
+	tcsetattr(fd, TCSAFLUSH, &t);
+	if (fgets(buf, sizeof buf, f) == NULL)
+		buf[0] = '\0';
+	tcsetattr(fd, TCSAFLUSH, &saved);
+	fputc('\n', f);
+	fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+	return xstrdup(buf);
+}
+
+static void
+new_hostkey(void *arg, const char *label, const char *fp)
+{
+	(void)arg;
+	fflush(stdout);
+	fprintf(stderr, "ssh: first contact with %s, host key %s "
+	    "(recorded)\n", label, fp);
+}
+
+int
+target_cancelled(void *arg)
+{
+	(void)arg;
+	return mlsh_interrupted != 0;
+}
+
+static char *
+find_key(const cJSON *res)
+{
+	const char *home = getenv("HOME");
+	const char *rec_key = attr(cJSON_GetObjectItemCaseSensitive(res,
+	    "key"), "private_key");
+	const char *names[] = { "id_ed25519", "id_rsa", NULL };
+
+	if (rec_key != NULL)
+		return xstrdup(rec_key);
+	for (size_t i = 0; home != NULL && names[i] != NULL; i++) {
+		char *p = xasprintf("%s/.ssh/%s", home, names[i]);
+		if (access(p, R_OK) == 0)
+			return p;
+		free(p);
+	}
+	return NULL;
+}
+
+const struct rmt_config *
+target_config(struct mlsh_ctx *ctx)
+{
+	const cJSON *res, *jump;
+	const char *ip;
+	struct rmt_config *cfg;
+	char *cause = NULL;
+
+	if (ctx->remote_cfg != NULL)
+		return ctx->remote_cfg;
+	if ((res = resources(ctx)) == NULL)
+		return NULL;
+	jump = cJSON_GetObjectItemCaseSensitive(res, "jump");
+	if (jump == NULL || (ip = attr(jump, "public_ip")) == NULL) {
+		cmd_error(ctx, "no jump host in workspace '%s'; run 'vpc up' "
+		    "first", ctx->workspace);
+		return NULL;
+	}
+	if (ctx->lab && ts.netns_fd < 0 &&
+	    (ts.netns_fd = lab_client_netns_fd(ctx->lab_dir, &cause)) < 0) {
+		cmd_error(ctx, "lab: %s", cause);
+		free(cause);
+		return NULL;
+	}
+	free(ts.jump_host);
+	free(ts.key_file);
+	free(ts.known_hosts);
+	ts.jump_host = xstrdup(ip);
+	ts.key_file = find_key(res);
+	ts.known_hosts = xasprintf("%s/known_hosts", ctx->state_dir);
+	cfg = xcalloc(1, sizeof *cfg);
+	cfg->jump_host = ts.jump_host;
+	cfg->user = "ubuntu";
+	cfg->key_file = ts.key_file;
+	cfg->known_hosts = ts.known_hosts;
+	cfg->hostkey_policy = RMT_HOSTKEY_ACCEPT_NEW;
+	if (ctx->lab) {
+		cfg->open_socket = lab_socket;
+		cfg->open_socket_arg = ctx;
+	}
+	if (isatty(STDIN_FILENO))
+		cfg->passphrase = ask_passphrase;
+	cfg->new_hostkey = new_hostkey;
+	ctx->remote_cfg = cfg;
+	return cfg;
+}
+
+struct rmt_session *
+target_session(struct mlsh_ctx *ctx)
+{
+	const struct rmt_config *cfg;
+
+	if (ctx->remote != NULL)
+		return ctx->remote;
+	if ((cfg = target_config(ctx)) == NULL)
+		return NULL;
+	ctx->remote = rmt_session_new(cfg);
+	return ctx->remote;
+}
+
+int
+target_resolve(struct mlsh_ctx *ctx, const char *name, char **node)
+{
+	const cJSON *res, *rec, *r;
+	const char *ip, *st;
+	struct buf names;
+
+	*node = NULL;
+	if (strcmp(name, "jump") == 0)
+		return 0;
+	if ((res = resources(ctx)) == NULL)
+		return -1;
+	rec = cJSON_GetObjectItemCaseSensitive(res, name);
+	if (rec == NULL || field(rec, "type") == NULL ||
+	    strcmp(field(rec, "type"), "instance") != 0) {
+		buf_init(&names);
+		cJSON_ArrayForEach(r, res)
+			if (field(r, "type") && strcmp(field(r, "type"),
+			    "instance") == 0)
+				buf_printf(&names, "%s%s", names.len ? ", " :
+				    "", r->string);
+		cmd_error(ctx, "no node '%s' in workspace '%s' (targets: %s)",
+		    name, ctx->workspace, names.len ? names.data : "none");
+		buf_release(&names);
+		return -1;
+	}
+	if ((st = attr(rec, "state")) != NULL && (strcmp(st, "stopped") == 0 ||
+	    strcmp(st, "stopping") == 0))
+		return cmd_error(ctx, "node '%s' is %s; 'node %s start' starts "
+		    "it", name, st, name), -1;
+	if ((ip = attr(rec, "private_ip")) == NULL)
+		return cmd_error(ctx, "node '%s' has no private address yet "
+		    "('status --refresh' reads it)", name), -1;
+	*node = xstrdup(ip);
+	return 0;
+}
+
+int
+target_connect(struct mlsh_ctx *ctx, struct rmt_session *s, const char *node,
+    const char *name, int timeout_s)
+{
+	double deadline = now_ms() + timeout_s * 1000.0;
+	char *cause = NULL;
+	int said = 0;
+
+	for (;;) {
+		if (rmt_connect(s, node, &cause) == 0) {
+			if (said)
+				fputc('\n', stderr);
+			return 0;
+		}
+		/* Only "not up yet" is worth waiting for. */
+		if (strstr(cause, "refused") == NULL &&
+		    strstr(cause, "connect failed") == NULL)
+			break;
+		if (now_ms() >= deadline || mlsh_interrupted)
+			break;
+		if (!said) {
+			fprintf(stderr, "ssh: waiting for %s's sshd …", name);
+			said = 1;
+		} else
+			fputc('.', stderr);
+		fflush(stderr);
+		free(cause);
+		cause = NULL;
+		usleep(500 * 1000);
+	}
+	if (said)
+		fputc('\n', stderr);
+	cmd_error(ctx, "%s", cause);
+	free(cause);
+	return -1;
+}
+
+void
+target_complete(struct mlsh_ctx *ctx, const char *prefix, struct strlist *out)
+{
+	char *p = xasprintf("%s/%s.json", ctx->state_dir, ctx->workspace);
+	char *text, *cause = NULL;
+	cJSON *root, *r;
+
+	if (str_startswith("jump", prefix))
+		strlist_add(out, "jump");
+	text = file_read(p, NULL, &cause);
+	free(p);
+	free(cause);
+	if (text == NULL)
+		return;
+	root = cJSON_Parse(text);
+	free(text);
+	cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(root,
+	    "resources"))
+		if (field(r, "type") && strcmp(field(r, "type"), "instance") ==
+		    0 && strcmp(r->string, "jump") != 0 &&
+		    str_startswith(r->string, prefix))
+			strlist_add(out, r->string);
+	cJSON_Delete(root);
+}
+
+void
+target_reset(struct mlsh_ctx *ctx)
+{
+	if (ctx->remote != NULL)
+		rmt_session_free(ctx->remote);
+	ctx->remote = NULL;
+	free(ctx->remote_cfg);
+	ctx->remote_cfg = NULL;
+}

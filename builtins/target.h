@@ -1,0 +1,52 @@
+/* target.h: the session's SSH reach into the stack, shared by the ssh, cp,
+ * tunnel, ssh-config and train builtins (and grafana open).
+ *
+ * One struct rmt_session per shell session (remote/remote.h): one persistent
+ * connection to the workspace's jump host, reused by every command, and one
+ * cached connection per node through it. Targets are "jump" or a role of
+ * type instance in the workspace state ("dl1-1", "grafana" …); a node is
+ * reached at its private_ip through the jump host's public_ip. In the lab
+ * (--lab) sockets open inside the lab's client namespace. The login user is
+ * "ubuntu"; authentication is ssh-agent first, then the private key beside
+ * the public key `vpc up` imported (~/.ssh/id_ed25519, else id_rsa, or the
+ * key record's "private_key" attribute). Host keys go to mlsh's own
+ * $XDG_STATE_HOME/mlsh/known_hosts; first contact prints the fingerprint. */
+#ifndef MLSH_TARGET_H
+#define MLSH_TARGET_H
+
+#include "shell.h"
+#include "remote/remote.h"
+
+/* The session (made on first use). NULL after cmd_error when the workspace
+ * has no jump host ("no jump host in workspace 'x'; run 'vpc up' first") or
+ * no usable key. */
+struct rmt_session *target_session(struct mlsh_ctx *);
+
+/* The connection settings (for a port forwarder, which opens its own
+ * connection). Borrowed; NULL after cmd_error. */
+const struct rmt_config *target_config(struct mlsh_ctx *);
+
+/* Resolve a target name to remote/'s node string: *node is NULL for the
+ * jump host, else the node's private IP (allocated). -1 after cmd_error
+ * ("no node 'dl1-9' in workspace 'x' (nodes: dl1-1, p3-1)", "node 'dl1-1' is
+ * stopped; 'node dl1-1 start' starts it"). */
+int target_resolve(struct mlsh_ctx *, const char *name, char **node);
+
+/* Connect to node (NULL: the jump host) now, waiting up to timeout_s while
+ * its sshd is not up yet (a host that just started refuses connections for
+ * a while), with a line on stderr while it waits. -1 after cmd_error. */
+int target_connect(struct mlsh_ctx *, struct rmt_session *, const char *node,
+    const char *name, int timeout_s);
+
+/* Completion: "jump" and every instance role of the workspace (from the
+ * state file, read without locking: never blocks the prompt). */
+void target_complete(struct mlsh_ctx *, const char *prefix,
+    struct strlist *out);
+
+/* Drop the session (workspace switch, lab down). */
+void target_reset(struct mlsh_ctx *);
+
+/* Ctrl-C hook for remote/'s cancel callbacks. */
+int target_cancelled(void *arg);
+
+#endif

@@ -1,0 +1,227 @@
+/* tunnel: local port forwards through the jump host (remote/forward.c runs
+ * each in its own thread with its own jump connection). */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "builtins/target.h"
+#include "builtins/tunnel.h"
+
+struct tunnel {
+	int id;
+	char *target;
+	char *host;		/* as the jump host reaches it */
+	int lport, rport;
+	struct rmt_forward *fwd;
+	struct tunnel *next;
+};
+static struct tunnel *tunnels;
+static int next_id = 1;
+
+static cJSON *
+tunnel_json(const struct tunnel *t)
+{
+	struct rmt_forward_stats st;
+	cJSON *o = cJSON_CreateObject();
+	char *s;
+
+	memset(&st, 0, sizeof st);
+	rmt_forward_stats(t->fwd, &st);
+	s = xasprintf("t%d", t->id);
+	cJSON_AddStringToObject(o, "id", s);
+	free(s);
+	s = xasprintf("127.0.0.1:%d", t->lport);
+	cJSON_AddStringToObject(o, "local", s);
+	free(s);
+	s = xasprintf("%s:%d", t->target, t->rport);
+	cJSON_AddStringToObject(o, "remote", s);
+	free(s);
+	cJSON_AddNumberToObject(o, "connections", st.accepted);
+	cJSON_AddNumberToObject(o, "active", st.active);
+	cJSON_AddNumberToObject(o, "failed", st.failed);
+	cJSON_AddStringToObject(o, "last_error", st.last_error ?
+	    st.last_error : "");
+	free(st.last_error);
+	return o;
+}
+
+cJSON *
+tunnel_open(struct mlsh_ctx *ctx, const char *target, int lport, int rport)
+{
+	const struct rmt_config *cfg;
+	struct tunnel *t;
+	char *node = NULL, *cause = NULL;
+	struct rmt_forward *fwd;
+
+	if (target_resolve(ctx, target, &node) != 0 ||
+	    (cfg = target_config(ctx)) == NULL) {
+		free(node);
+		return NULL;
+	}
+	if (rmt_forward_start(cfg, lport, node ? node : "127.0.0.1", rport,
+	    &fwd, &cause) != 0) {
+		cmd_error(ctx, "%s", cause);
+		free(cause);
+		free(node);
+		return NULL;
+	}
+	t = xcalloc(1, sizeof *t);
+	t->id = next_id++;
+	t->target = xstrdup(target);
+	t->host = node ? node : xstrdup("127.0.0.1");
+	t->lport = rmt_forward_port(fwd);
+	t->rport = rport;
+	t->fwd = fwd;
+	t->next = tunnels;
+	tunnels = t;
+	return tunnel_json(t);
+}
+
+static void
+tunnel_free(struct tunnel *t)
+{
+	rmt_forward_stop(t->fwd);
+	free(t->target);
+	free(t->host);
+	free(t);
+}
+
+void
+tunnel_hold(struct mlsh_ctx *ctx)
+{
+	(void)ctx;
+	fprintf(stderr, "tunnel: open until Ctrl-C\n");
+	while (!mlsh_interrupted)
+		pause();
+	while (tunnels != NULL) {
+		struct tunnel *t = tunnels;
+		tunnels = t->next;
+		tunnel_free(t);
+	}
+}
+
+static int
+parse_ports(const char *spec, int *l, int *r)
+{
+	char *end;
+	long a, b;
+
+	a = strtol(spec, &end, 10);
+	if (*end != ':' || end == spec)
+		return -1;
+	b = strtol(end + 1, &end, 10);
+	if (*end != '\0' || a < 0 || a > 65535 || b < 1 || b > 65535)
+		return -1;
+	*l = (int)a;
+	*r = (int)b;
+	return 0;
+}
+
+static int
+tunnel_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
+{
+	int l, r;
+
+	if (parse_ports(a->argv[1], &l, &r) != 0)
+		return cmd_usage_error(ctx, a, "'%s' is not LPORT:RPORT "
+		    "(LPORT 0 picks a free port)", a->argv[1]);
+	if ((*result = tunnel_open(ctx, a->argv[0], l, r)) == NULL)
+		return 1;
+	if (cmd_opt_bool(a, "foreground") || !ctx->interactive) {
+		/* Nothing would keep it open after this command otherwise. */
+		char *t = cJSON_PrintUnformatted(*result);
+		if (!a->json)
+			shell_print_result(ctx, *result, 0);
+		else
+			printf("%s\n", t);
+		fflush(stdout);
+		free(t);
+		cJSON_Delete(*result);
+		*result = NULL;
+		tunnel_hold(ctx);
+	}
+	return 0;
+}
+
+static int
+tunnel_ls(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
+{
+	cJSON *arr = cJSON_CreateArray();
+
+	(void)ctx;
+	(void)a;
+	for (struct tunnel *t = tunnels; t != NULL; t = t->next)
+		cJSON_AddItemToArray(arr, tunnel_json(t));
+	*result = arr;
+	return 0;
+}
+
+static int
+tunnel_close(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
+{
+	const char *id = a->argv[0];
+	struct tunnel **p;
+	int n = atoi(id[0] == 't' ? id + 1 : id);
+
+	for (p = &tunnels; *p != NULL; p = &(*p)->next) {
+		if ((*p)->id == n) {
+			struct tunnel *t = *p;
+			*p = t->next;
+			*result = tunnel_json(t);
+			tunnel_free(t);
+			return 0;
+		}
+	}
+	return cmd_error(ctx, "no tunnel '%s' ('tunnel ls' lists them)", id);
+}
+
+static void
+tunnel_complete(struct mlsh_ctx *ctx, const struct cmd_args *a,
+    const char *opt, int argi, const char *prefix, struct strlist *out)
+{
+	(void)opt;
+	if (a->cmd != a->builtin) {	/* close ID */
+		for (struct tunnel *t = tunnels; t != NULL; t = t->next) {
+			char *s = xasprintf("t%d", t->id);
+			if (str_startswith(s, prefix))
+				strlist_take(out, s);
+			else
+				free(s);
+		}
+		return;
+	}
+	if (argi == 0)
+		target_complete(ctx, prefix, out);
+}
+
+static const struct mlsh_opt tunnel_opts[] = {
+	{ "foreground", 'f', OPT_BOOL, NULL, NULL,
+	    "hold the tunnel until Ctrl-C (the default outside the prompt)" },
+	{ NULL, 0, 0, NULL, NULL, NULL }
+};
+
+static const struct mlsh_cmd tunnel_subcmds[] = {
+	{ .name = "ls", .summary = "list the open tunnels", .min_args = 0,
+	    .max_args = 0, .exec = tunnel_ls, .flags = CMD_NO_HISTORY },
+	{ .name = "close", .summary = "close a tunnel", .args_usage = "ID",
+	    .min_args = 1, .max_args = 1, .complete = tunnel_complete,
+	    .exec = tunnel_close },
+	{ .name = NULL }
+};
+
+const struct mlsh_cmd cmd_tunnel_entry = {
+	.name = "tunnel",
+	.summary = "forward a local port to a node through the jump host",
+	.args_usage = "TARGET LPORT:RPORT",
+	.help = "Listens on 127.0.0.1:LPORT only (0 picks a free port) and "
+	    "forwards each connection to TARGET:RPORT through the jump host. "
+	    "At the prompt the tunnel stays open while the shell runs; from "
+	    "-c or a script it holds until Ctrl-C.",
+	.opts = tunnel_opts,
+	.min_args = 2,
+	.max_args = 2,
+	.subcmds = tunnel_subcmds,
+	.complete = tunnel_complete,
+	.exec = tunnel_exec,
+};

@@ -1,0 +1,16 @@
+/* tunnel.h: local port forwards through the jump host, kept while the shell
+ * runs (listeners on 127.0.0.1 only). */
+#ifndef MLSH_TUNNEL_H
+#define MLSH_TUNNEL_H
+
+#include "shell.h"
+
+/* Open a forward 127.0.0.1:lport (0: any free port) -> target:rport.
+ * Returns the tunnel's result object (id, local, remote), or NULL after
+ * cmd_error. */
+cJSON *tunnel_open(struct mlsh_ctx *, const char *target, int lport,
+    int rport);
+/* Block until Ctrl-C, then close every tunnel (for -c and scripts). */
+void tunnel_hold(struct mlsh_ctx *);
+
+#endif

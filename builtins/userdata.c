@@ -1,0 +1,140 @@
+/* userdata: embedded scripts and their templating (see userdata.h). */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include "userdata.h"
+#include "util.h"
+
+#include "embedded.inc"	/* generated from scripts/ by scripts/embed.sh */
+
+const char *
+userdata_file(const char *path)
+{
+	for (size_t i = 0; embedded_files[i].path != NULL; i++)
+		if (strcmp(embedded_files[i].path, path) == 0)
+			return embedded_files[i].text;
+	return NULL;
+}
+
+static const struct userdata_var *
+var_find(const struct userdata_var *vars, size_t n, const char *name,
+    size_t len)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strlen(vars[i].name) == len &&
+		    strncmp(vars[i].name, name, len) == 0)
+			return &vars[i];
+	return NULL;
+}
+
+/* Length of an @NAME@ name at p (after the first @), or 0. */
+static size_t
+name_len(const char *p)
+{
+	size_t n = 0;
+
+	while (isupper((unsigned char)p[n]) || isdigit((unsigned char)p[n]) ||
+	    p[n] == '_')
+		n++;
+	return n > 0 && p[n] == '@' ? n : 0;
+}
+
+char *
+userdata_render(const char *tmpl, const struct userdata_var *vars, size_t n,
+    char **cause)
+{
+	struct buf b;
+	const char *p = tmpl;
+
+	buf_init(&b);
+	while (*p != '\0') {
+		const char *eol = strchr(p, '\n');
+		size_t linelen = eol ? (size_t)(eol - p) : strlen(p);
+		size_t k;
+
+		/* A whole-file line: @@NAME@@ */
+		if (linelen > 4 && p[0] == '@' && p[1] == '@' &&
+		    (k = name_len(p + 2)) > 0 && p[2 + k + 1] == '@' &&
+		    linelen == k + 4) {
+			const struct userdata_var *v = var_find(vars, n, p + 2, k);
+			const char *val, *end, *q;
+			size_t elen;
+			if (v == NULL) {
+				*cause = xasprintf("template: no value for "
+				    "@@%.*s@@", (int)k, p + 2);
+				goto fail;
+			}
+			val = v->value ? v->value : "";
+			/* The end word: the line after the placeholder. */
+			end = eol ? eol + 1 : "";
+			elen = strcspn(end, "\n");
+			for (q = val; elen > 0 && *q; ) {
+				size_t l = strcspn(q, "\n");
+				if (l == elen && strncmp(q, end, elen) == 0) {
+					*cause = xasprintf("template: the text "
+					    "for @@%.*s@@ contains its end "
+					    "word '%.*s'", (int)k, p + 2,
+					    (int)elen, end);
+					goto fail;
+				}
+				q += l;
+				if (*q == '\n')
+					q++;
+			}
+			buf_adds(&b, val);
+			if (*val != '\0' && val[strlen(val) - 1] != '\n')
+				buf_addc(&b, '\n');
+			p = eol ? eol + 1 : p + linelen;
+			continue;
+		}
+		for (size_t i = 0; i < linelen; i++) {
+			const struct userdata_var *v;
+			if (p[i] != '@' || (k = name_len(p + i + 1)) == 0) {
+				buf_addc(&b, p[i]);
+				continue;
+			}
+			if ((v = var_find(vars, n, p + i + 1, k)) == NULL) {
+				*cause = xasprintf("template: no value for "
+				    "@%.*s@", (int)k, p + i + 1);
+				goto fail;
+			}
+			for (const char *c = v->value ? v->value : ""; *c; c++) {
+				if (*c == '\'')
+					buf_adds(&b, "'\\''");
+				else
+					buf_addc(&b, *c);
+			}
+			i += k + 1;
+		}
+		if (eol != NULL)
+			buf_addc(&b, '\n');
+		p += linelen + (eol ? 1 : 0);
+	}
+	return buf_detach_release(&b);
+fail:
+	buf_release(&b);
+	return NULL;
+}
+
+char *
+userdata_base64(const char *data, size_t len)
+{
+	static const char tab[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const unsigned char *s = (const unsigned char *)data;
+	char *out = xmalloc((len + 2) / 3 * 4 + 1), *o = out;
+
+	for (size_t i = 0; i < len; i += 3) {
+		unsigned v = (unsigned)s[i] << 16;
+		if (i + 1 < len)
+			v |= (unsigned)s[i + 1] << 8;
+		if (i + 2 < len)
+			v |= s[i + 2];
+		*o++ = tab[(v >> 18) & 63];
+		*o++ = tab[(v >> 12) & 63];
+		*o++ = i + 1 < len ? tab[(v >> 6) & 63] : '=';
+		*o++ = i + 2 < len ? tab[v & 63] : '=';
+	}
+	*o = '\0';
+	return out;
+}

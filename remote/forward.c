@@ -1,0 +1,458 @@
+/* forward.c: local port forwarding (ssh -L) on 127.0.0.1.
+ *
+ * Threading: each forwarder has its own rmt_session (its own jump
+ * connection) and is the only thread that ever touches it, so no libssh2
+ * object is shared between threads and nothing needs a lock except the
+ * stats.  The thread runs a poll() loop over the listener, the accepted
+ * sockets and the jump socket; each accepted connection gets its own
+ * direct-tcpip channel.  libssh2 can open one channel at a time per session
+ * in non-blocking mode, so new connections queue while one opens.  If the
+ * jump connection drops, open connections are closed and the next accepted
+ * one reconnects. */
+#include "internal.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define FWD_BUF 32768
+#define FWD_CLOSE_MS 3000
+
+enum { F_OPENING, F_OPEN, F_CLOSING };
+
+struct fconn {
+	struct fconn *next;
+	int fd;
+	int peer_port;
+	int state;
+	LIBSSH2_CHANNEL *ch;
+	double closing_since;
+	size_t uplen, upoff, downlen, downoff;
+	int local_eof, eof_sent, remote_eof, shut_wr;
+	char up[FWD_BUF], down[FWD_BUF];
+};
+
+struct rmt_forward {
+	struct rmt_session *s;
+	char *target;
+	int tport;
+	int lfd, port;
+	int wake[2];
+	pthread_t th;
+	pthread_mutex_t mu;
+	struct rmt_forward_stats st;	/* under mu */
+	int stop;			/* under mu */
+	struct fconn *conns;
+	struct fconn *opening;		/* its channel open is under way */
+};
+
+static void *forward_main(void *);
+static void fconn_close(struct rmt_forward *, struct fconn *, int failed);
+
+int
+rmt_forward_start(const struct rmt_config *cfg, int lport, const char *target_host,
+    int target_port, struct rmt_forward **fp, char **cause)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof sa;
+	struct rmt_forward *f;
+	int one = 1;
+
+	*cause = NULL;
+	rmt_global_init();
+	f = xcalloc(1, sizeof *f);
+	f->target = xstrdup(target_host);
+	f->tport = target_port;
+	f->wake[0] = f->wake[1] = -1;
+	pthread_mutex_init(&f->mu, NULL);
+	/* Only ever loopback: a tunnel must not open a port to the network. */
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa.sin_port = htons((uint16_t)lport);
+	f->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (f->lfd == -1 ||
+	    setsockopt(f->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == -1 ||
+	    bind(f->lfd, (struct sockaddr *)&sa, sizeof sa) == -1 ||
+	    listen(f->lfd, 128) == -1 ||
+	    getsockname(f->lfd, (struct sockaddr *)&sa, &len) == -1) {
+		*cause = xasprintf("tunnel: cannot listen on 127.0.0.1:%d: %s", lport,
+		    strerror(errno));
+		goto fail;
+	}
+	f->port = ntohs(sa.sin_port);
+	if (pipe2(f->wake, O_CLOEXEC | O_NONBLOCK) == -1) {
+		*cause = xasprintf("tunnel: pipe: %s", strerror(errno));
+		goto fail;
+	}
+	f->s = rmt_session_new(cfg);
+	if (rmt_connect(f->s, NULL, cause) == -1)
+		goto fail;
+	if ((errno = pthread_create(&f->th, NULL, forward_main, f)) != 0) {
+		*cause = xasprintf("tunnel: cannot start a thread: %s", strerror(errno));
+		goto fail;
+	}
+	*fp = f;
+	return 0;
+fail:
+	if (f->lfd != -1)
+		close(f->lfd);
+	if (f->wake[0] != -1) {
+		close(f->wake[0]);
+		close(f->wake[1]);
+	}
+	rmt_session_free(f->s);
+	pthread_mutex_destroy(&f->mu);
+	free(f->target);
+	free(f);
+	return -1;
+}
+
+int
+rmt_forward_port(const struct rmt_forward *f)
+{
+	return f->port;
+}
+
+void
+rmt_forward_stats(struct rmt_forward *f, struct rmt_forward_stats *st)
+{
+	pthread_mutex_lock(&f->mu);
+	*st = f->st;
+	st->last_error = f->st.last_error ? xstrdup(f->st.last_error) : NULL;
+	pthread_mutex_unlock(&f->mu);
+}
+
+void
+rmt_forward_stop(struct rmt_forward *f)
+{
+	struct fconn *c, *next;
+
+	if (f == NULL)
+		return;
+	pthread_mutex_lock(&f->mu);
+	f->stop = 1;
+	pthread_mutex_unlock(&f->mu);
+	(void)!write(f->wake[1], "x", 1);
+	pthread_join(f->th, NULL);
+	for (c = f->conns; c != NULL; c = next) {
+		next = c->next;
+		close(c->fd);
+		free(c);	/* channels go with the session */
+	}
+	rmt_session_free(f->s);
+	close(f->lfd);
+	close(f->wake[0]);
+	close(f->wake[1]);
+	pthread_mutex_destroy(&f->mu);
+	free(f->st.last_error);
+	free(f->target);
+	free(f);
+}
+
+static void
+set_error(struct rmt_forward *f, char *msg)
+{
+	pthread_mutex_lock(&f->mu);
+	free(f->st.last_error);
+	f->st.last_error = msg;
+	pthread_mutex_unlock(&f->mu);
+}
+
+static int
+stopping(struct rmt_forward *f)
+{
+	int stop;
+
+	pthread_mutex_lock(&f->mu);
+	stop = f->stop;
+	pthread_mutex_unlock(&f->mu);
+	return stop;
+}
+
+static int
+again(ssize_t rc)
+{
+	/* BAD_USE: another channel's packet is half-sent; it finishes first. */
+	return rc == LIBSSH2_ERROR_EAGAIN || rc == LIBSSH2_ERROR_BAD_USE;
+}
+
+/* Move bytes for one open connection; returns 1 on progress, -1 when done. */
+static int
+pump(struct rmt_forward *f, struct fconn *c)
+{
+	int progress = 0;
+	ssize_t n;
+
+	/* local → remote */
+	if (!c->local_eof && c->uplen == 0) {
+		n = recv(c->fd, c->up, FWD_BUF, MSG_DONTWAIT);
+		if (n > 0) {
+			c->uplen = (size_t)n;
+			c->upoff = 0;
+			progress = 1;
+		} else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+			c->local_eof = 1;
+			progress = 1;
+		}
+	}
+	while (c->upoff < c->uplen) {
+		n = libssh2_channel_write(c->ch, c->up + c->upoff, c->uplen - c->upoff);
+		if (again(n))
+			break;
+		if (n < 0)
+			return -1;
+		c->upoff += (size_t)n;
+		progress = 1;
+	}
+	if (c->upoff == c->uplen) {
+		pthread_mutex_lock(&f->mu);
+		f->st.bytes_out += c->uplen;
+		pthread_mutex_unlock(&f->mu);
+		c->uplen = c->upoff = 0;
+	}
+	if (c->local_eof && c->uplen == 0 && !c->eof_sent) {
+		n = libssh2_channel_send_eof(c->ch);
+		if (!again(n)) {
+			c->eof_sent = 1;
+			progress = 1;
+		}
+	}
+	/* remote → local */
+	if (c->downoff == c->downlen && !c->remote_eof) {
+		n = libssh2_channel_read(c->ch, c->down, FWD_BUF);
+		if (n > 0) {
+			c->downlen = (size_t)n;
+			c->downoff = 0;
+			progress = 1;
+		} else if (n == 0 || (!again(n) && n < 0)) {
+			if (n < 0 || libssh2_channel_eof(c->ch)) {
+				c->remote_eof = 1;
+				progress = 1;
+			}
+		}
+	}
+	while (c->downoff < c->downlen) {
+		n = send(c->fd, c->down + c->downoff, c->downlen - c->downoff,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+				break;
+			return -1;
+		}
+		c->downoff += (size_t)n;
+		progress = 1;
+		if (c->downoff == c->downlen) {
+			pthread_mutex_lock(&f->mu);
+			f->st.bytes_in += c->downlen;
+			pthread_mutex_unlock(&f->mu);
+		}
+	}
+	if (c->remote_eof && c->downoff == c->downlen && !c->shut_wr) {
+		shutdown(c->fd, SHUT_WR);
+		c->shut_wr = 1;
+		progress = 1;
+	}
+	if (c->remote_eof && c->shut_wr && (c->eof_sent || c->local_eof))
+		return -1;
+	return progress;
+}
+
+static void
+fconn_close(struct rmt_forward *f, struct fconn *c, int failed)
+{
+	if (c->fd != -1) {
+		close(c->fd);
+		c->fd = -1;
+	}
+	c->state = F_CLOSING;
+	c->closing_since = now_ms();
+	pthread_mutex_lock(&f->mu);
+	f->st.active--;
+	if (failed)
+		f->st.failed++;
+	pthread_mutex_unlock(&f->mu);
+}
+
+/* Forget every connection (the jump session they rode on is gone). */
+static void
+drop_all(struct rmt_forward *f)
+{
+	struct fconn *c, *next;
+
+	for (c = f->conns; c != NULL; c = next) {
+		next = c->next;
+		if (c->state != F_CLOSING)
+			fconn_close(f, c, 1);
+		free(c);
+	}
+	f->conns = NULL;
+}
+
+static void *
+forward_main(void *arg)
+{
+	struct rmt_forward *f = arg;
+	struct pollfd *pfd = NULL;
+	size_t npfd = 0;
+
+	while (!stopping(f)) {
+		struct rmt_conn *j = f->s->jump;
+		struct fconn *c, **pp;
+		int progress = 0, pending = 0;
+		size_t n = 0, count = 0;
+		int jidx;
+		char *cause = NULL;
+
+		/* accept */
+		for (int i = 0; i < 64; i++) {
+			struct sockaddr_in sa;
+			socklen_t len = sizeof sa;
+			int fd = accept4(f->lfd, (struct sockaddr *)&sa, &len,
+			    SOCK_NONBLOCK | SOCK_CLOEXEC);
+			if (fd == -1)
+				break;
+			c = xcalloc(1, sizeof *c);
+			c->fd = fd;
+			c->peer_port = ntohs(sa.sin_port);
+			c->state = F_OPENING;
+			/* append: channels open in arrival order */
+			for (pp = &f->conns; *pp != NULL; pp = &(*pp)->next)
+				;
+			*pp = c;
+			pthread_mutex_lock(&f->mu);
+			f->st.accepted++;
+			f->st.active++;
+			pthread_mutex_unlock(&f->mu);
+			progress = 1;
+		}
+
+		/* the jump connection, checked (and re-opened) when a new client
+		 * needs a channel and no channel open is under way */
+		if (f->opening == NULL) {
+			int waiting = 0;
+			for (c = f->conns; c != NULL; c = c->next)
+				waiting |= c->state == F_OPENING;
+			if (waiting) {
+				struct rmt_conn *old = j;
+				j = rmt_conn_get(f->s, NULL, &cause);
+				if (j != old)	/* channels died with the old session */
+					for (c = f->conns; c != NULL; c = c->next)
+						if (c->state != F_OPENING) {
+							if (c->state == F_OPEN)
+								fconn_close(f, c, 1);
+							c->ch = NULL;
+						}
+				if (j == NULL) {
+					set_error(f, cause);
+					for (c = f->conns; c != NULL; c = c->next)
+						if (c->state == F_OPENING)
+							fconn_close(f, c, 1);
+				}
+			}
+		}
+		if (j != NULL && j->broken) {
+			j = NULL;	/* the next pass reconnects */
+			f->opening = NULL;
+		}
+
+		if (j != NULL) {
+			int next;
+			libssh2_keepalive_send(j->ssh, &next);
+		}
+		for (c = f->conns; c != NULL; c = c->next) {
+			if (j == NULL)
+				break;
+			if (c->state == F_OPENING && (f->opening == NULL || f->opening == c)) {
+				c->ch = libssh2_channel_direct_tcpip_ex(j->ssh, f->target, f->tport,
+				    "127.0.0.1", c->peer_port);
+				f->opening = NULL;
+				if (c->ch != NULL) {
+					c->state = F_OPEN;
+					progress = 1;
+				} else if (again(libssh2_session_last_errno(j->ssh))) {
+					f->opening = c;
+				} else {
+					rmt_conn_failed(j);
+					set_error(f, rmt_conn_error(j, "channel refused"));
+					fconn_close(f, c, 1);
+					progress = 1;
+				}
+			}
+			if (c->state == F_OPEN) {
+				int r = pump(f, c);
+				if (r < 0) {
+					fconn_close(f, c, 0);
+					progress = 1;
+				} else if (r > 0)
+					progress = 1;
+				else if (c->downoff == c->downlen && libssh2_poll_channel_read(c->ch, 0))
+					pending = 1;
+			}
+			if (c->state == F_CLOSING && c->ch != NULL) {
+				int r = libssh2_channel_free(c->ch);
+				if (!again(r) || now_ms() - c->closing_since > FWD_CLOSE_MS)
+					c->ch = NULL;	/* a stuck one goes with the session */
+			}
+		}
+		/* reap */
+		for (pp = &f->conns; *pp != NULL;) {
+			c = *pp;
+			if (c->state == F_CLOSING && c->ch == NULL) {
+				*pp = c->next;
+				free(c);
+			} else
+				pp = &c->next;
+		}
+		if (progress)
+			continue;
+
+		/* wait */
+		for (c = f->conns; c != NULL; c = c->next)
+			count++;
+		if (npfd < count + 3) {
+			npfd = count + 16;
+			pfd = xreallocarray(pfd, npfd, sizeof *pfd);
+		}
+		pfd[n++] = (struct pollfd){ .fd = f->wake[0], .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = f->lfd, .events = POLLIN };
+		jidx = -1;
+		if (j != NULL) {
+			short ev = POLLIN;
+			jidx = (int)n;
+			if (libssh2_session_block_directions(j->ssh) & LIBSSH2_SESSION_BLOCK_OUTBOUND)
+				ev |= POLLOUT;
+			pfd[n++] = (struct pollfd){ .fd = j->fd, .events = ev };
+		}
+		for (c = f->conns; c != NULL; c = c->next) {
+			short ev = 0;
+			if (c->state != F_OPEN)
+				continue;
+			if (!c->local_eof && c->uplen == 0)
+				ev |= POLLIN;
+			if (c->downoff < c->downlen)
+				ev |= POLLOUT;
+			if (ev)
+				pfd[n++] = (struct pollfd){ .fd = c->fd, .events = ev };
+		}
+		if (poll(pfd, n, pending ? 0 : RMT_SLICE_MS) > 0 && (pfd[0].revents & POLLIN)) {
+			char b[16];
+			(void)!read(f->wake[0], b, sizeof b);
+		}
+		if (jidx >= 0 && (pfd[jidx].revents & (POLLHUP | POLLERR))) {
+			/* the jump went away: fail its connections now, reconnect
+			 * for the next client */
+			j->broken = 1;
+			for (c = f->conns; c != NULL; c = c->next)
+				if (c->state == F_OPEN)
+					fconn_close(f, c, 1);
+		}
+	}
+	drop_all(f);
+	free(pfd);
+	return NULL;
+}

@@ -1,0 +1,98 @@
+/* internal.h: what the remote/ files share and nobody else sees. */
+#ifndef MLSH_REMOTE_INTERNAL_H
+#define MLSH_REMOTE_INTERNAL_H
+
+#include <libssh2.h>
+#include <libssh2_sftp.h>
+#include <poll.h>
+
+#include "remote.h"
+#include "util.h"
+
+/* One SSH connection: the jump host, or a node reached through it. */
+struct rmt_conn {
+	struct rmt_session *s;
+	struct rmt_conn *next;		/* session's node list */
+	char *node;			/* node string as given; NULL for the jump */
+	char *host;
+	int port;
+	char *label;			/* "jump H:P" / "node H[:P]", starts every error */
+	int fd;				/* jump: TCP socket; node: placeholder eventfd */
+	LIBSSH2_SESSION *ssh;
+	LIBSSH2_SFTP *sftp;
+	int broken;			/* the transport failed; reopen before use */
+	int timed_out;			/* the last rmt_wait_until hit its deadline */
+	/* Channels closed without waiting for the server (cancelled
+	 * commands); freed once the server has closed them too. */
+	LIBSSH2_CHANNEL *zombie[16];
+	int nzombie;
+
+	/* Node only: the direct-tcpip channel on the jump session carrying this
+	 * session's bytes, and the bytes libssh2 handed to our send callback
+	 * that the channel has not taken yet. */
+	struct rmt_conn *jump;
+	unsigned gen;			/* jump generation the tunnel belongs to */
+	LIBSSH2_CHANNEL *tunnel;
+	struct buf out;
+	size_t out_off;
+	int tunnel_err;			/* libssh2 error of the tunnel, or 0 */
+	int tunnel_eof;
+};
+
+struct rmt_expect {
+	char *host;
+	int port;
+	struct strlist fps;
+};
+
+struct rmt_session {
+	struct rmt_config cfg;		/* strings owned (copies) */
+	struct rmt_conn *jump;
+	struct rmt_conn *nodes;
+	unsigned gen;			/* bumped at every jump (re)connect */
+	unsigned connects;
+	struct rmt_expect *expect;
+	size_t nexpect;
+};
+
+#define RMT_TIMEOUT (-1000)		/* our own "rc" for a deadline that passed */
+#define RMT_SLICE_MS 100		/* longest single poll, so hooks stay responsive */
+
+void rmt_global_init(void);
+
+/* The connection for node (NULL → jump), opened or re-opened as needed. */
+struct rmt_conn *rmt_conn_get(struct rmt_session *, const char *node, char **cause);
+/* After an operation on c failed before anything was sent: 1 when the
+ * failure was the connection (now marked broken, worth one retry). */
+int rmt_conn_failed(struct rmt_conn *);
+/* Wait until c can make progress, at most timeout_ms, also polling extra
+ * (whose revents are filled in).  Pushes pending tunnel bytes first. */
+int rmt_wait(struct rmt_conn *, struct pollfd *extra, int nextra, int timeout_ms);
+/* Wait with an absolute deadline (now_ms() scale; 0 → the io timeout from
+ * now); returns 0, or RMT_TIMEOUT once the deadline passed. */
+int rmt_wait_until(struct rmt_conn *, double deadline);
+double rmt_deadline(struct rmt_session *, int ms);
+/* libssh2's last error on c as "message" (borrowed from libssh2). */
+const char *rmt_ssh_error(struct rmt_conn *);
+char *rmt_conn_error(struct rmt_conn *, const char *what);
+/* Open a "session" channel on c (retrying once on a fresh connection). */
+LIBSSH2_CHANNEL *rmt_open_channel(struct rmt_session *, const char *node,
+    struct rmt_conn **cp, char **cause);
+void rmt_channel_free(struct rmt_conn *, LIBSSH2_CHANNEL *);
+/* Close without waiting for the server's side; freed later. */
+void rmt_channel_abandon(struct rmt_conn *, LIBSSH2_CHANNEL *);
+void rmt_reap_zombies(struct rmt_conn *);
+LIBSSH2_SFTP *rmt_sftp(struct rmt_session *, const char *node,
+    struct rmt_conn **cp, char **cause);
+
+/* Host keys (knownhosts.c). */
+int rmt_hostkey_check(struct rmt_conn *, char **cause);
+
+/* Authentication (auth.c). */
+int rmt_auth(struct rmt_conn *, const char *user, double deadline, char **cause);
+
+/* Default socket opener. */
+int rmt_tcp_connect(const char *host, int port, int timeout_ms, char **cause);
+int rmt_set_nonblock(int fd);
+
+#endif

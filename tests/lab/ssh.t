@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# ssh, cp, tunnel and ssh-config in the lab: mlsh's own SSH (libssh2) through
+# the jump host to a private node, against real OpenSSH servers. Needs root.
+. "$TESTS_DIR/lib.sh"
+[ "$(id -u)" = 0 ] || { echo "not ok - the lab tests run as root"; exit 1; }
+export MLSH_LAB_NAME="mlshss$$"
+m() { "$MLSH" --norc --lab "$@"; }
+cleanup() { "$MLSH" --norc lab down >/dev/null 2>&1; [ -n "${srv:-}" ] && kill "$srv" 2>/dev/null; }
+trap cleanup EXIT
+mkdir -p "$HOME/.ssh" && ssh-keygen -q -t ed25519 -N "" -f "$HOME/.ssh/id_ed25519"
+
+t_ok 'the stack comes up in the lab' '
+	m -c "workspace ssht; vpc up --allow 198.18.0.2/32 --yes; efs up; node dl1 up --yes" >/dev/null'
+t_ok 'ssh runs a command on the jump host and on the node' '
+	[ "$(m -c "ssh jump hostname")" = "$(m -c "ssh jump hostname")" ] &&
+	m -c "ssh dl1-1 hostname" | grep -q "^ip-10-"'
+t_ok 'the remote exit status is mlsh'\''s' '
+	m -c "ssh dl1-1 '"'"'exit 7'"'"'"; [ $? -eq 7 ]'
+t_ok 'stdout and stderr stay apart' '
+	out=$(m -c "ssh dl1-1 '"'"'echo out; echo err >&2'"'"'" 2>"$T/err") &&
+	[ "$out" = out ] && grep -qx err "$T/err"'
+t_ok 'first contact recorded the host keys in mlsh'\''s known_hosts' '
+	[ "$(wc -l < "$XDG_STATE_HOME/mlsh/known_hosts")" -ge 2 ]'
+t_ok '10 MB of output arrive intact' '
+	m -c "ssh dl1-1 '"'"'head -c 10000000 /dev/urandom > /tmp/big; sha256sum < /tmp/big'"'"'" > "$T/want" &&
+	m -c "ssh dl1-1 '"'"'cat /tmp/big'"'"'" | sha256sum | diff - "$T/want"'
+t_ok 'the node shares /efs with the mount options of the seed' '
+	m -c "ssh dl1-1 '"'"'grep -q \" /efs \" /proc/mounts && touch /efs/from-node'"'"'"'
+
+head -c 50000000 /dev/urandom > "$T/f50"
+t_ok 'cp: a 50 MB round trip through the jump host' '
+	m -c "cp $T/f50 dl1-1:/efs/f50; cp dl1-1:/efs/f50 $T/f50.back" >/dev/null && cmp "$T/f50" "$T/f50.back"'
+t_ok 'cp resumes a partial copy' '
+	m -c "ssh dl1-1 '"'"'truncate -s 20000000 /efs/f50'"'"'" &&
+	out=$(m --json -c "cp $T/f50 dl1-1:/efs/f50") &&
+	python3 -c "import json,sys; d=json.loads(sys.argv[1]); assert d[\"resumed_from\"]==20000000 and d[\"bytes\"]==30000000, d" "$out" &&
+	m -c "cp dl1-1:/efs/f50 $T/f50.again" >/dev/null && cmp "$T/f50" "$T/f50.again"'
+t_ok 'cp -r copies a directory' '
+	mkdir -p "$T/d/sub" && echo a > "$T/d/a" && echo b > "$T/d/sub/b" &&
+	m -c "cp -r $T/d dl1-1:/efs/d" >/dev/null &&
+	[ "$(m -c "ssh dl1-1 '"'"'cat /efs/d/a /efs/d/sub/b'"'"'")" = "a
+b" ]'
+
+# A tunnel to a server on the private node, 20 connections at once.
+m -c "ssh dl1-1 'cd /tmp; nohup python3 -m http.server 8080 >/tmp/http.log 2>&1 </dev/null &'"
+port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+"$MLSH" --norc --lab -c "tunnel dl1-1 $port:8080" >"$T/tunnel.out" 2>&1 &
+srv=$!		# mlsh itself, so the kill below reaches it
+t_ok 'a tunnel carries HTTP to the node, 20 connections at once' '
+	for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
+	[ "$(seq 20 | xargs -P 20 -I{} curl -s -m 10 -o /dev/null -w "%{http_code}\n" "http://127.0.0.1:$port/" | grep -c 200)" = 20 ]'
+t_ok 'the tunnel listens on loopback only' 'ss -ltn | grep ":$port " | grep -q "127.0.0.1:$port"'
+kill -TERM "$srv"; wait "$srv" 2>/dev/null; srv=
+
+t_ok 'ssh-config lets OpenSSH reach the node by name' '
+	m -c "ssh-config -o $T/cfg" >/dev/null &&
+	ip netns exec "$MLSH_LAB_NAME-client" ssh -F "$T/cfg" -o BatchMode=yes -o ConnectTimeout=5 dl1-1 hostname | grep -q "^ip-10-"'
+t_ok 'a changed host key is refused, naming both fingerprints' '
+	kh="$XDG_STATE_HOME/mlsh/known_hosts"; cp "$kh" "$T/kh.good"
+	ssh-keygen -q -t ed25519 -N "" -f "$T/other" &&
+	ip=$(m --json -c "node ls" | python3 -c "import json,sys; print([n for n in json.load(sys.stdin) if n[\"name\"]==\"dl1-1\"][0][\"private_ip\"])") &&
+	grep -v "^$ip " "$T/kh.good" > "$kh" && echo "$ip $(cut -d" " -f1,2 "$T/other.pub")" >> "$kh" &&
+	out=$(m -c "ssh dl1-1 true" 2>&1); rc=$?; cp "$T/kh.good" "$kh"
+	[ $rc -ne 0 ] && grep -q "SHA256:" <<<"$out" && [ "$(grep -o "SHA256:" <<<"$out" | wc -l)" -ge 2 ]'
+t_ok 'an unknown target is one clear line' '
+	out=$(m -c "ssh dl1-9 true" 2>&1); [ $? -eq 1 ] &&
+	grep -q "^ssh: no node '"'"'dl1-9'"'"' in workspace '"'"'ssht'"'"' (targets: " <<<"$out"'
+t_ok 'the stack comes down' 'm -c "down --force" >/dev/null'
+cleanup		# the lab goes before t_done removes its state directory
+t_done

@@ -1,0 +1,233 @@
+#!/usr/bin/env bash
+# remote.t: remote/ (libssh2) against two real OpenSSH servers on 127.0.0.1:
+# "jump" and "node", the node reached through a direct-tcpip channel of the
+# jump connection.  Loopback only; every server, agent and helper is started
+# here and stopped by PID.
+: "${MLSH:=unused}"
+. "$TESTS_DIR/lib.sh"
+. "$TESTS_DIR/remote/sshd.sh"
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+
+if [ "$(id -u)" != 0 ] || [ ! -x "$SSHD" ]; then
+	echo "ok - remote: skipped (needs root and openssh-server)"; t_done; exit 0
+fi
+
+PIDS=""
+cleanup() {
+	sshd_stop jump; sshd_stop node
+	for p in $PIDS; do kill "$p" 2>/dev/null; done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+# The driver: against build/libmlsh.a when it carries remote/, else from source.
+B=${B:-build}
+DRV=${REMOTE_DRIVER:-$T/driver}
+LIBS="$(pkg-config --libs libssh2 openssl) -lpthread -lm"
+if [ -f "$B/libmlsh.a" ] && nm "$B/libmlsh.a" 2>/dev/null | grep -q ' T rmt_session_new$'; then
+	cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -I. -Ishell -o "$DRV" tests/remote/driver.c \
+		"$B/libmlsh.a" $(pkg-config --libs libedit libcurl libcjson lua5.4 expat 2>/dev/null) $LIBS \
+		2>"$T/cc.err"
+fi
+if [ ! -x "$DRV" ]; then
+	cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -I. -Ishell -o "$DRV" tests/remote/driver.c \
+		remote/*.c shell/util.c $LIBS 2>"$T/cc.err"
+fi
+t_ok 'driver builds' "test -x '$DRV'" || true
+[ -x "$DRV" ] || { cat "$T/cc.err"; t_done; exit 1; }
+
+sshd_setup "$T/sd"
+sshd_start jump && sshd_start node || { t_report 1 'sshd starts' "$(cat "$T"/sd/*.log)"; t_done; exit 1; }
+KH=$T/known_hosts
+NODE=127.0.0.1:$PORT_node
+D="$DRV -T 5000 -J 127.0.0.1:$PORT_jump -i $T/sd/id_ecdsa -k $KH"
+fp() { ssh-keygen -lf "$1" | awk '{print $2}'; }
+# Output lines joined by spaces (no \r, no echoed ^C, no "cancelled"), then rc=N.
+joined() {
+	local o rc
+	o=$("$@" 2>&1); rc=$?
+	printf '%s' "$o" | tr -d '\r' | sed 's/\^C//g' | grep -v '^driver: cancelled' | tr '\n' ' '
+	echo "rc=$rc"
+}
+
+# Exec and exit status.
+t_out 'exec on the jump host' 'hello' "$D exec - 'echo hello'"
+t_ok 'first contact records the jump host key and reports its fingerprint' \
+	"grep -q '^\\[127.0.0.1\\]:$PORT_jump ssh-ed25519 ' '$KH' && test -z \"\$($D exec - true 2>&1)\""
+t_out 'first contact with the node prints the fingerprint OpenSSH prints' \
+	"new host key: node $NODE $(fp "$T/sd/host_node.pub")" "$D exec $NODE true 2>&1"
+t_ok 'second contact accepts the recorded keys silently' \
+	"test \"\$($D exec $NODE 'echo x' 2>&1)\" = x && test \$(wc -l <'$KH') -eq 2"
+t_out 'exec through the jump host: exit status 3' 'out rc=3' "joined $D exec $NODE 'echo out; exit 3'"
+t_out 'exec: killed by a signal' 'driver: signal TERM rc=143' "joined $D exec $NODE 'kill -TERM \$\$'"
+t_ok 'stderr is kept apart from stdout' \
+	"$D exec $NODE 'echo to-out; echo to-err >&2' >o 2>e; test \"\$(cat o)\" = to-out && test \"\$(cat e)\" = to-err"
+
+# Streams.
+head -c 10000000 /dev/urandom >"$T/ten"
+SUM10=$(sha256sum <"$T/ten" | cut -c1-64)
+t_out '10 MB of output streamed intact (sha256)' "$SUM10" \
+	"$D exec $NODE 'cat $T/ten' | sha256sum | cut -c1-64"
+t_out '10 MB of stdin streamed intact (sha256)' "$SUM10" \
+	"DRIVER_STDIN=1 $D exec $NODE 'sha256sum' <'$T/ten' | cut -c1-64"
+t_out '10 MB both ways at once through cat (no flow-control deadlock)' "$SUM10" \
+	"DRIVER_STDIN=1 $D exec $NODE 'cat' <'$T/ten' | sha256sum | cut -c1-64"
+
+# PTY.
+t_ok 'pty exec: tty is a /dev/pts device' "$D pty $NODE 80 24 tty | grep -q '^/dev/pts/[0-9]'"
+t_out 'pty exec: stty size is the requested size' '33 101' "$D pty $NODE 101 33 'stty size' | tr -d '\\r'"
+t_ok 'cancel without a pty closes the channel at once' \
+	"s=\$(date +%s); $D cancel $NODE 300 'sleep 20' 2>&1 | grep -q cancelled && test \$((\$(date +%s) - s)) -lt 5"
+t_out 'cancel under a pty interrupts the command (^C → SIGINT)' 'driver: signal INT rc=130' \
+	"DRIVER_PTY=1 joined $D cancel $NODE 500 'exec sleep 20'"
+
+# Interactive shell on a real terminal (tmux), with a window resize.
+TM="tmux -S $T/tmux.sock"
+wait_pane() { # text: poll the pane until it shows text (bounded)
+	for _ in $(seq 1 50); do $TM capture-pane -p -t t 2>/dev/null | grep -q "$1" && return 0; sleep 0.1; done
+	return 1
+}
+if command -v tmux >/dev/null; then
+	$TM new-session -d -s t -x 100 -y 30 "$D shell $NODE; echo driver-exit=\$?; sleep 10"
+	wait_pane '[#$] *$'
+	$TM send-keys -t t 'stty size; tty' Enter
+	t_ok 'interactive shell: a pty of the terminal size' "wait_pane '^30 100' && wait_pane '^/dev/pts/'"
+	$TM resize-window -t t -x 120 -y 40
+	sleep 0.3
+	$TM send-keys -t t 'stty size' Enter
+	t_ok 'interactive shell: SIGWINCH resizes the remote pty' "wait_pane '^40 120'"
+	$TM send-keys -t t 'exit 7' Enter
+	t_ok 'interactive shell: the exit status comes back' "wait_pane 'driver-exit=7'"
+	$TM kill-server 2>/dev/null
+fi
+
+t_ok 'exec timeout ends a command that runs too long' \
+	"s=\$(date +%s); DRIVER_TIMEOUT_MS=500 $D exec $NODE 'sleep 20' 2>&1 | grep -q 'timed out' && test \$((\$(date +%s) - s)) -lt 5"
+t_ok 'the same session runs commands after a cancelled one' \
+	"$D cancel $NODE 300 'sleep 20' 'echo still-fine' 2>/dev/null | grep -q still-fine &&
+	 DRIVER_PTY=1 $D cancel $NODE 300 'sleep 20' 'echo still-fine' 2>/dev/null | grep -q still-fine"
+
+# Authentication.
+t_out 'ed25519 key file authenticates (libssh2 1.10 + OpenSSL 3)' 'ok' \
+	"$DRV -J 127.0.0.1:$PORT_jump -i $T/sd/id_ed25519 -k $KH exec $NODE 'echo ok'"
+t_err 'an unknown key is refused, naming the jump hop' \
+	"driver: exec: jump 127.0.0.1:$PORT_jump: authentication refused for root (tried $T/sd/id_other)" 255 \
+	"$DRV -J 127.0.0.1:$PORT_jump -i $T/sd/id_other -k $KH exec $NODE true"
+t_err 'an unknown user is refused' \
+	"driver: exec: jump 127.0.0.1:$PORT_jump: authentication refused for nosuchuser (tried $T/sd/id_ecdsa)" 255 \
+	"$D -u nosuchuser exec - true"
+t_err 'a passphrase-protected key without a passphrase fails clearly' \
+	"driver: exec: jump 127.0.0.1:$PORT_jump: key $T/sd/id_locked is passphrase-protected; add it to ssh-agent or run interactively" 255 \
+	"$DRV -J 127.0.0.1:$PORT_jump -i $T/sd/id_locked -k $KH exec - true"
+t_out 'the passphrase callback unlocks it' 'ok' \
+	"DRIVER_PASSPHRASE=sekrit $DRV -J 127.0.0.1:$PORT_jump -i $T/sd/id_locked -k $KH exec $NODE 'echo ok'"
+t_ok 'ssh-agent is tried first (no key file given)' '
+	eval "$(ssh-agent -s -a "$T/agent.sock")" >/dev/null && PIDS="$PIDS $SSH_AGENT_PID" &&
+	ssh-add -q "$T/sd/id_ed25519" 2>/dev/null &&
+	out=$(SSH_AUTH_SOCK="$T/agent.sock" '"$DRV -A -J 127.0.0.1:$PORT_jump -k $KH exec $NODE 'echo via-agent'"'); rc=$?;
+	kill "$SSH_AGENT_PID"; test $rc = 0 && test "$out" = via-agent'
+
+# Errors name the hop.
+DEAD=$(free_port)
+t_err 'jump host down' "driver: exec: jump 127.0.0.1:$DEAD: connection refused" 255 \
+	"$DRV -J 127.0.0.1:$DEAD -i $T/sd/id_ecdsa -k $KH exec - true"
+t_err 'node down: the jump host refuses the channel' \
+	"driver: exec: node 127.0.0.1:$DEAD: channel refused by the jump host (connect failed)" 255 \
+	"$D exec 127.0.0.1:$DEAD true"
+t_ok 'published fingerprints: a matching first contact passes' \
+	"rm -f '$T/kh2'; DRIVER_EXPECT='127.0.0.1 $PORT_node $(fp "$T/sd/host_node.pub")' $DRV -J 127.0.0.1:$PORT_jump -i $T/sd/id_ecdsa -k $T/kh2 exec $NODE true"
+t_ok 'published fingerprints: a different key is refused on first contact' \
+	"rm -f '$T/kh2'; DRIVER_EXPECT='127.0.0.1 $PORT_node SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' $DRV -J 127.0.0.1:$PORT_jump -i $T/sd/id_ecdsa -k $T/kh2 exec $NODE true 2>&1 | grep -q 'matches none of the 1 fingerprints'"
+
+# SFTP.
+head -c 50000000 /dev/urandom >"$T/fifty"
+SUM50=$(sha256sum <"$T/fifty" | cut -c1-64)
+t_ok 'sftp upload of 50 MB through the jump host (sha256)' \
+	"$D put $NODE '$T/fifty' '$T/up' verify >/dev/null && test \"\$(sha256sum <'$T/up' | cut -c1-64)\" = $SUM50"
+t_ok 'sftp download of 50 MB (sha256)' \
+	"$D get $NODE '$T/up' '$T/down' verify >/dev/null && test \"\$(sha256sum <'$T/down' | cut -c1-64)\" = $SUM50"
+t_out 'sftp resumed upload continues from the partial copy' 'resumed_from 20000000 transferred 30000000' \
+	"truncate -s 20000000 '$T/up' && $D put $NODE '$T/fifty' '$T/up' resume verify | cut -d' ' -f1-4 && test \"\$(sha256sum <'$T/up' | cut -c1-64)\" = $SUM50"
+t_out 'sftp resume starts over when the partial copy differs' 'resumed_from 0 transferred 50000000' \
+	"truncate -s 20000000 '$T/up' && printf garbage | dd of='$T/up' bs=1 seek=19999990 conv=notrunc 2>/dev/null && $D put $NODE '$T/fifty' '$T/up' resume verify | cut -d' ' -f1-4"
+t_out 'sftp resumed download' 'resumed_from 10000000 transferred 40000000' \
+	"truncate -s 10000000 '$T/down' && $D get $NODE '$T/up' '$T/down' resume verify | cut -d' ' -f1-4 && cmp -s '$T/down' '$T/fifty'"
+mkdir -p "$T/tree/a/b" && echo one >"$T/tree/a/1" && echo two >"$T/tree/a/b/2" && : >"$T/tree/empty"
+t_ok 'recursive put (mkdir -p) and get round trip' \
+	"$D puttree $NODE '$T/tree' '$T/rtree/x/y' && $D gettree $NODE '$T/rtree/x/y' '$T/back' && diff -r '$T/tree' '$T/back'"
+t_out 'walk lists the remote tree' 'd . 0
+d a 0
+f a/1 4
+d a/b 0
+f a/b/2 4
+f empty 0' "$D walk $NODE '$T/rtree/x/y' | sort -k2"
+
+# Port forwarding: a web server plays the service on the node.
+HPORT=$(free_port)
+mkdir -p "$T/www" && echo hello-from-node >"$T/www/index.html"
+(cd "$T/www" && exec python3 -m http.server -b 127.0.0.1 "$HPORT" >/dev/null 2>&1) &
+PIDS="$PIDS $!"
+for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$HPORT/" && break; sleep 0.1; done
+mkfifo "$T/fwd.in"
+$D forward 127.0.0.1 "$HPORT" <"$T/fwd.in" >"$T/fwd.out" 2>&1 &
+FWD=$!; PIDS="$PIDS $FWD"
+exec 7>"$T/fwd.in"
+for _ in $(seq 1 100); do grep -q '^port ' "$T/fwd.out" && break; sleep 0.05; done
+LPORT=$(awk '/^port /{print $2}' "$T/fwd.out")
+t_ok 'forward listener is on 127.0.0.1 only' \
+	"ss -ltn | grep -q '127.0.0.1:$LPORT ' && ! ss -ltn | grep -q '0.0.0.0:$LPORT '"
+t_ok '20 concurrent HTTP requests through the tunnel all succeed' '
+	for i in $(seq 1 20); do curl -s --max-time 20 "http://127.0.0.1:'"$LPORT"'/index.html" >"c.$i" & done; wait
+	test "$(cat c.* | grep -c hello-from-node)" = 20'
+t_ok 'a 10 MB response through the tunnel arrives intact' \
+	"cp '$T/ten' '$T/www/ten' && test \"\$(curl -s --max-time 30 http://127.0.0.1:$LPORT/ten | sha256sum | cut -c1-64)\" = $SUM10"
+exec 7>&-
+for _ in $(seq 1 300); do kill -0 "$FWD" 2>/dev/null || break; sleep 0.05; done
+t_ok 'forwarder stops cleanly and counted every connection' \
+	"grep -q '^accepted 21 failed 0 active 0' '$T/fwd.out' || { cat '$T/fwd.out'; false; }"
+
+# Reconnect: the jump sshd (and its connections) go away between two execs.
+rm -f "$T/ready" "$T/go"
+$D twice - 'echo up' "$T/ready" "$T/go" >"$T/twice.out" 2>&1 &
+TW=$!; PIDS="$PIDS $TW"
+for _ in $(seq 1 100); do [ -e "$T/ready" ] && break; sleep 0.05; done
+sshd_stop jump; sshd_start jump; touch "$T/go"
+for _ in $(seq 1 200); do kill -0 "$TW" 2>/dev/null || break; sleep 0.05; done
+t_out 'reconnects transparently after the jump sshd restarts' 'up
+up
+connects 2' "cat '$T/twice.out'"
+
+rm -f "$T/ready" "$T/go"
+$D twice $NODE 'echo up' "$T/ready" "$T/go" >"$T/twice.out" 2>&1 &
+TW=$!; PIDS="$PIDS $TW"
+for _ in $(seq 1 100); do [ -e "$T/ready" ] && break; sleep 0.05; done
+sshd_stop jump; sshd_start jump; touch "$T/go"
+for _ in $(seq 1 200); do kill -0 "$TW" 2>/dev/null || break; sleep 0.05; done
+t_out 'a cached node connection is re-established through the new jump connection' 'up
+up
+connects 4' "cat '$T/twice.out'"
+
+# The forwarder outlives a jump restart: the next client reconnects it.
+mkfifo "$T/fwd2.in"
+$D forward 127.0.0.1 "$HPORT" <"$T/fwd2.in" >"$T/fwd2.out" 2>&1 &
+FWD=$!; PIDS="$PIDS $FWD"
+exec 7>"$T/fwd2.in"
+for _ in $(seq 1 100); do grep -q '^port ' "$T/fwd2.out" && break; sleep 0.05; done
+LPORT=$(awk '/^port /{print $2}' "$T/fwd2.out")
+curl -s --max-time 10 -o /dev/null "http://127.0.0.1:$LPORT/index.html"
+sshd_stop jump; sshd_start jump
+t_ok 'the tunnel reconnects after the jump sshd restarts' \
+	"curl -s --max-time 20 http://127.0.0.1:$LPORT/index.html | grep -q hello-from-node"
+exec 7>&-
+for _ in $(seq 1 100); do kill -0 "$FWD" 2>/dev/null || break; sleep 0.05; done
+
+# Changed host key: the node is rebuilt.
+OLDFP=$(fp "$T/sd/host_node.pub")
+sshd_stop node; sshd_regen_hostkey node; sshd_start node
+NEWFP=$(fp "$T/sd/host_node.pub")
+t_err 'a changed node host key is refused with both fingerprints' \
+	"driver: exec: node $NODE: host key changed: $KH has $OLDFP, the host offers $NEWFP; if the host was rebuilt, delete its line from $KH" 255 \
+	"$D exec $NODE true"
+
+t_done
