@@ -6,7 +6,8 @@
 #   make asan       build ./mlsh-asan with ASan+UBSan; `make test ASAN=1` runs the suite with it
 #   make fuzz       build and briefly run the libFuzzer targets
 #   make bench      benchmarks (never part of make test)
-#   make demo       the README's main job
+#   make demo       the README's main job: the whole session in the lab (root)
+#   make tour       a short tour against a local moto (no root)
 #   make install PREFIX=/usr/local
 
 VERSION  := 0.1.0
@@ -37,7 +38,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 MLSH_BIN := $(if $(filter 1,$(ASAN)),mlsh-asan,mlsh)
 
-.PHONY: all deps test unit asan fuzz bench demo install clean docs
+.PHONY: all deps test unit asan fuzz bench demo tour install clean docs
 
 all: $(MLSH_BIN)
 
@@ -93,6 +94,9 @@ bench: all
 
 demo: all
 	scripts/demo.sh
+
+tour: all
+	scripts/tour.sh
 
 docs: all
 	./mlsh --gen-docs > docs/commands.md

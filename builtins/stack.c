@@ -3,6 +3,7 @@
  * idempotency, plans for --dry-run, waits with progress, deletes in
  * dependency order, AMI resolution, prices. */
 #include "stack.h"
+#include "builtins/target.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -1398,6 +1399,17 @@ stack_instance_delete(struct stack *st, cJSON *rec, struct aws_error *err)
 	rc = aws_call(st->aws, "ec2", "TerminateInstances", p, &res, err);
 	cJSON_Delete(p);
 	cJSON_Delete(res);
+	if (rc == 0) {
+		/* Its addresses go to other hosts, with other keys. */
+		const cJSON *at = cJSON_GetObjectItemCaseSensitive(rec, "attrs");
+		const char *keys[] = { "private_ip", "public_ip" };
+		for (size_t i = 0; i < 2; i++) {
+			const cJSON *v = cJSON_GetObjectItemCaseSensitive(at,
+			    keys[i]);
+			if (cJSON_IsString(v))
+				target_forget_host(st->ctx, v->valuestring);
+		}
+	}
 	return rc;
 }
 

@@ -63,7 +63,10 @@
  * created: the type's list function finds what carries the workspace's tags
  * (`mlsh:workspace` = workspace, `Name` = <workspace>-<role>); found, it is
  * adopted; not found, the create is sent again with the same token. So a
- * kill -9 anywhere in an `up` and a re-run leave exactly one of each.
+ * kill -9 anywhere in an `up` and a re-run leave exactly one of each. A
+ * create refused as a duplicate (*Duplicate, *AlreadyExists: e.g. a key
+ * pair left by a lost state file) is resolved the same way and adopted
+ * when it carries the workspace's tags.
  *
  * Dry run: with --dry-run every create, step, delete and wait is appended
  * to the plan instead of being sent, on a private copy of the resources

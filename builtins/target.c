@@ -25,18 +25,39 @@ struct target_strings {
 };
 static struct target_strings ts = { NULL, NULL, NULL, -1 };
 
-static const cJSON *
-resources(struct mlsh_ctx *ctx)
+/*
+ * The workspace's records, read-only. SSH never changes the stack, so it
+ * reads the state file without taking the workspace's lock: a `train attach`
+ * running for hours in one terminal must not stop `train status` or `ssh` in
+ * another. A state this process holds (open, locked) is used as it is.
+ */
+const cJSON *
+target_resources(struct mlsh_ctx *ctx)
 {
-	char *cause = NULL;
-	struct state *s = shell_state(ctx, &cause);
+	static cJSON *snapshot;
+	char *p, *text, *cause = NULL;
 
-	if (s == NULL) {
-		cmd_error(ctx, "%s", cause);
+	if (ctx->state != NULL)
+		return cJSON_GetObjectItemCaseSensitive(ctx->state->root,
+		    "resources");
+	p = xasprintf("%s/%s.json", ctx->state_dir, ctx->workspace);
+	text = file_read(p, NULL, &cause);
+	free(p);
+	if (text == NULL) {
 		free(cause);
+		cmd_error(ctx, "workspace '%s' has no stack; run 'vpc up' "
+		    "first", ctx->workspace);
 		return NULL;
 	}
-	return cJSON_GetObjectItemCaseSensitive(s->root, "resources");
+	cJSON_Delete(snapshot);
+	snapshot = cJSON_Parse(text);
+	free(text);
+	if (snapshot == NULL) {
+		cmd_error(ctx, "the state of workspace '%s' is corrupt",
+		    ctx->workspace);
+		return NULL;
+	}
+	return cJSON_GetObjectItemCaseSensitive(snapshot, "resources");
 }
 
 static const char *
@@ -192,7 +213,7 @@ target_config(struct mlsh_ctx *ctx)
 
 	if (ctx->remote_cfg != NULL)
 		return ctx->remote_cfg;
-	if ((res = resources(ctx)) == NULL)
+	if ((res = target_resources(ctx)) == NULL)
 		return NULL;
 	jump = cJSON_GetObjectItemCaseSensitive(res, "jump");
 	if (jump == NULL || (ip = attr(jump, "public_ip")) == NULL) {
@@ -252,7 +273,7 @@ target_resolve(struct mlsh_ctx *ctx, const char *name, char **node)
 	*node = NULL;
 	if (strcmp(name, "jump") == 0)
 		return 0;
-	if ((res = resources(ctx)) == NULL)
+	if ((res = target_resources(ctx)) == NULL)
 		return -1;
 	rec = cJSON_GetObjectItemCaseSensitive(res, name);
 	if (rec == NULL || field(rec, "type") == NULL ||
@@ -339,6 +360,47 @@ target_complete(struct mlsh_ctx *ctx, const char *prefix, struct strlist *out)
 		    str_startswith(r->string, prefix))
 			strlist_add(out, r->string);
 	cJSON_Delete(root);
+}
+
+void
+target_forget_host(struct mlsh_ctx *ctx, const char *ip)
+{
+	char *path = xasprintf("%s/known_hosts", ctx->state_dir);
+	char *text, *cause = NULL, *line, *next, *tmp;
+	char *plain = xasprintf("%s ", ip), *bracket = xasprintf("[%s]:", ip);
+	struct buf keep;
+	int dropped = 0;
+
+	if ((text = file_read(path, NULL, &cause)) == NULL) {
+		free(cause);
+		goto out;
+	}
+	buf_init(&keep);
+	for (line = text; *line != '\0'; line = next) {
+		next = strchr(line, '\n');
+		next = next ? next + 1 : line + strlen(line);
+		if (str_startswith(line, plain) || str_startswith(line, bracket))
+			dropped++;
+		else
+			buf_add(&keep, line, (size_t)(next - line));
+	}
+	if (dropped > 0) {
+		FILE *f;
+		tmp = xasprintf("%s.tmp", path);
+		if ((f = fopen(tmp, "w")) != NULL) {
+			fputs(keep.data, f);
+			if (fclose(f) == 0)
+				rename(tmp, path);
+		}
+		free(tmp);
+		target_reset(ctx);	/* the session cached them too */
+	}
+	buf_release(&keep);
+	free(text);
+out:
+	free(path);
+	free(plain);
+	free(bracket);
 }
 
 void

@@ -38,10 +38,20 @@ int target_resolve(struct mlsh_ctx *, const char *name, char **node);
 int target_connect(struct mlsh_ctx *, struct rmt_session *, const char *node,
     const char *name, int timeout_s);
 
+/* The workspace's "resources" records, read from the state file without
+ * taking its lock (SSH never changes the stack; a long `train attach` must
+ * not lock out `ssh` from another terminal). Borrowed until the next call.
+ * NULL after cmd_error. */
+const cJSON *target_resources(struct mlsh_ctx *);
+
 /* Completion: "jump" and every instance role of the workspace (from the
  * state file, read without locking: never blocks the prompt). */
 void target_complete(struct mlsh_ctx *, const char *prefix,
     struct strlist *out);
+
+/* Forget the host keys recorded for an address (an instance that is gone:
+ * its address will be handed to another host with another key). */
+void target_forget_host(struct mlsh_ctx *, const char *ip);
 
 /* Drop the session (workspace switch, lab down). */
 void target_reset(struct mlsh_ctx *);

@@ -209,20 +209,6 @@ run_name_ok(const char *s)
 	return 1;
 }
 
-static const cJSON *
-resources(struct mlsh_ctx *ctx)
-{
-	char *cause = NULL;
-	struct state *s = shell_state(ctx, &cause);
-
-	if (s == NULL) {
-		cmd_error(ctx, "%s", cause);
-		free(cause);
-		return NULL;
-	}
-	return cJSON_GetObjectItemCaseSensitive(s->root, "resources");
-}
-
 static const char *
 rec_str(const cJSON *rec, const char *attrs_key)
 {
@@ -259,7 +245,7 @@ pick_nodes(struct mlsh_ctx *ctx, struct cmd_args *a, int only_one,
 	struct strlist all;
 	struct buf b;
 
-	if ((res = resources(ctx)) == NULL)
+	if ((res = target_resources(ctx)) == NULL)
 		return -1;
 	strlist_init(&all);
 	node_roles(res, &all);
@@ -305,7 +291,7 @@ pick_nodes(struct mlsh_ctx *ctx, struct cmd_args *a, int only_one,
 static double
 node_price(struct mlsh_ctx *ctx, const char *role)
 {
-	const cJSON *res = resources(ctx), *rec;
+	const cJSON *res = target_resources(ctx), *rec;
 	const char *type;
 
 	if (res == NULL)
@@ -1042,7 +1028,7 @@ find_run(struct mlsh_ctx *ctx, struct cmd_args *a, const char *name,
 	/* The node that started it, when it is one of the workspace's. */
 	*role = xstrdup(out->role);
 	if (*out->node_file && strcmp(out->node_file, out->role) != 0) {
-		const cJSON *res = resources(ctx);
+		const cJSON *res = target_resources(ctx);
 		if (res != NULL && cJSON_GetObjectItemCaseSensitive(res,
 		    out->node_file) != NULL) {
 			free(*role);

@@ -1,19 +1,28 @@
 #!/usr/bin/env bash
-# make demo: run the tour against a moto started on a free loopback port,
-# stopped by its PID at the end. State goes to a temporary directory.
+# make demo: the whole session in the lab, from nothing to nothing — vpc up,
+# efs up, node dl1 up, a generated image set onto /efs, a tiny numpy GAN
+# trained detached on the node and followed to the end, its checkpoints, down —
+# then `lab down`, and a check that nothing of the lab is left. Needs root (the
+# lab makes network namespaces): run as root or through sudo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-command -v python3 >/dev/null && python3 -c 'import moto' 2>/dev/null || {
-	echo "demo: moto is missing; install it with: pip install 'moto[server]'" >&2; exit 1; }
+if [ "$(id -u)" != 0 ]; then
+	exec sudo -E "$0" "$@"
+fi
 tmp=$(mktemp -d)
-port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-python3 -m moto.server -H 127.0.0.1 -p "$port" >"$tmp/moto.log" 2>&1 &
-moto=$!
-trap 'kill $moto 2>/dev/null; wait $moto 2>/dev/null; rm -rf "$tmp"' EXIT
-for _ in $(seq 1 100); do
-	curl -s -o /dev/null "http://127.0.0.1:$port/moto-api/" && break
-	sleep 0.1
-done
-export AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo AWS_REGION=us-east-1
-export XDG_STATE_HOME="$tmp/state"
-./mlsh --norc --endpoint-url "http://127.0.0.1:$port" scripts/tour.mlsh
+export HOME="$tmp/home" XDG_STATE_HOME="$tmp/state" MLSH_LAB_NAME="${MLSH_LAB_NAME:-mlshdemo}"
+mkdir -p "$HOME/.ssh" && chmod 700 "$HOME/.ssh"
+ssh-keygen -q -t ed25519 -N "" -f "$HOME/.ssh/id_ed25519"	# the demo's own key
+cleanup() {
+	./mlsh --norc lab down >/dev/null 2>&1 || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+./mlsh --norc lab up
+./mlsh --norc --lab scripts/demo-lab.mlsh "$@"
+./mlsh --norc lab down
+if ip netns list | grep -q "^$MLSH_LAB_NAME-"; then
+	echo "demo: lab namespaces left behind" >&2
+	exit 1
+fi
+echo "demo: the lab is down; nothing of it is left"

@@ -402,13 +402,22 @@ shell_aws_reset(struct mlsh_ctx *ctx)
 const char *
 shell_region(struct mlsh_ctx *ctx)
 {
-	static char *resolved;
+	/* Every region resolved in this process, kept: callers hold on to the
+	 * pointer across later calls (the profile or environment may change
+	 * the answer, never the strings already handed out). */
+	static struct strlist seen;
+	char *r;
 
 	if (ctx->region != NULL)
 		return ctx->region;
-	free(resolved);
-	resolved = aws_region_resolve(NULL, ctx->profile);
-	return resolved;
+	r = aws_region_resolve(NULL, ctx->profile);
+	for (size_t i = 0; i < seen.n; i++)
+		if (strcmp(seen.v[i], r) == 0) {
+			free(r);
+			return seen.v[i];
+		}
+	strlist_take(&seen, r);
+	return r;
 }
 
 char *
