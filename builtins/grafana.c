@@ -5,6 +5,7 @@
  * through the jump host) comes with the SSH builtins. */
 #include <stdlib.h>
 #include <string.h>
+#include "builtins/tunnel.h"
 #include "node.h"
 #include "iam.h"
 #include "userdata.h"
@@ -203,6 +204,40 @@ static const struct mlsh_opt down_opts[] = {
 	{ NULL, 0, 0, NULL, NULL, NULL }
 };
 
+/* grafana open: a tunnel 127.0.0.1:LPORT -> grafana:3000 through the jump
+ * host (what the seed did with a hand-made ssh -L), and the URL. */
+static int
+grafana_open(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
+{
+	long long port = cmd_opt_int(a, "port", 3000);
+	cJSON *t;
+	char *url;
+
+	if (port < 0 || port > 65535)
+		return cmd_usage_error(ctx, a, "--port must be 0-65535");
+	if ((t = tunnel_open(ctx, "grafana", (int)port, 3000)) == NULL)
+		return 1;
+	url = xasprintf("http://%s/",
+	    cJSON_GetObjectItemCaseSensitive(t, "local")->valuestring);
+	cJSON_AddStringToObject(t, "url", url);
+	free(url);
+	if (!ctx->interactive) {
+		/* Nothing would keep the tunnel open after this command. */
+		shell_print_result(ctx, t, a->json);
+		cJSON_Delete(t);
+		tunnel_hold(ctx);
+		return 0;
+	}
+	*result = t;
+	return 0;
+}
+
+static const struct mlsh_opt open_opts[] = {
+	{ "port", 'p', OPT_INT, NULL, "LPORT",
+	    "local port on 127.0.0.1 (default 3000; 0 picks a free one)" },
+	{ NULL, 0, 0, NULL, NULL, NULL }
+};
+
 static const struct mlsh_cmd grafana_subcmds[] = {
 	{ .name = "up", .summary = "start Grafana in the private subnet",
 	    .help = "An Ubuntu instance (t3.small) whose user-data installs "
@@ -217,6 +252,9 @@ static const struct mlsh_cmd grafana_subcmds[] = {
 	{ .name = "status", .summary = "Grafana's state and address",
 	    .min_args = 0, .max_args = 0, .exec = grafana_status,
 	    .flags = CMD_NO_HISTORY },
+	{ .name = "open", .summary = "tunnel 127.0.0.1:3000 to Grafana through "
+	    "the jump host and print the URL", .opts = open_opts,
+	    .min_args = 0, .max_args = 0, .exec = grafana_open },
 	{ .name = NULL }
 };
 

@@ -336,6 +336,48 @@ nb_status(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	return 0;
 }
 
+/* notebook open: a presigned URL for the notebook's Jupyter. */
+static int
+nb_open(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
+{
+	struct stack st;
+	struct aws_error err;
+	cJSON *p, *res = NULL;
+	const cJSON *url;
+	const char *name;
+
+	if (nb_open_existing(ctx, a, &st) != 0)
+		return 1;
+	name = stack_id(&st, NB_ROLE);
+	p = cJSON_CreateObject();
+	cJSON_AddStringToObject(p, "NotebookInstanceName", name);
+	cJSON_AddNumberToObject(p, "SessionExpirationDurationInSeconds",
+	    (double)cmd_opt_int(a, "minutes", 60) * 60);
+	memset(&err, 0, sizeof err);
+	if (aws_call(st.aws, "sagemaker", "CreatePresignedNotebookInstanceUrl",
+	    p, &res, &err) != 0) {
+		cJSON_Delete(p);
+		stack_fail(&st, NB_ROLE, &err);
+		stack_close(&st);
+		return 1;
+	}
+	cJSON_Delete(p);
+	url = cJSON_GetObjectItemCaseSensitive(res, "AuthorizedUrl");
+	if (!cJSON_IsString(url)) {
+		cJSON_Delete(res);
+		stack_close(&st);
+		return cmd_error(ctx, "SageMaker gave no URL for '%s'", name);
+	}
+	*result = cJSON_CreateObject();
+	cJSON_AddStringToObject(*result, "notebook", name);
+	cJSON_AddStringToObject(*result, "url", url->valuestring);
+	cJSON_AddNumberToObject(*result, "valid_minutes",
+	    (double)cmd_opt_int(a, "minutes", 60));
+	cJSON_Delete(res);
+	stack_close(&st);
+	return 0;
+}
+
 /* ---- helpers ---------------------------------------------------------------- */
 
 /* SageMaker names: [a-zA-Z0-9](-*[a-zA-Z0-9])*, at most 63. */
@@ -700,6 +742,12 @@ static const struct mlsh_opt dry_opts[] = {
 	{ NULL, 0, 0, NULL, NULL, NULL }
 };
 
+static const struct mlsh_opt open_opts[] = {
+	{ "minutes", 'm', OPT_INT, NULL, "N",
+	    "how long the URL stays valid (default 60)" },
+	{ NULL, 0, 0, NULL, NULL, NULL }
+};
+
 static const struct mlsh_cmd nb_subcmds[] = {
 	{ .name = "up", .summary = "start the SageMaker notebook in the "
 	    "private subnet",
@@ -724,6 +772,11 @@ static const struct mlsh_cmd nb_subcmds[] = {
 	{ .name = "status", .summary = "the notebook's state, asked of "
 	    "SageMaker", .args_usage = "[NAME]", .min_args = 0, .max_args = 1,
 	    .complete = nb_complete, .exec = nb_status,
+	    .flags = CMD_NO_HISTORY },
+	{ .name = "open", .summary = "a presigned URL for the notebook's "
+	    "Jupyter (CreatePresignedNotebookInstanceUrl)",
+	    .args_usage = "[NAME]", .opts = open_opts, .min_args = 0,
+	    .max_args = 1, .complete = nb_complete, .exec = nb_open,
 	    .flags = CMD_NO_HISTORY },
 	{ .name = NULL }
 };

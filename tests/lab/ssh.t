@@ -52,6 +52,20 @@ t_ok 'a tunnel carries HTTP to the node, 20 connections at once' '
 t_ok 'the tunnel listens on loopback only' 'ss -ltn | grep ":$port " | grep -q "127.0.0.1:$port"'
 kill -TERM "$srv"; wait "$srv" 2>/dev/null; srv=
 
+# grafana open: the seed's hand-made ssh -L, as one command. The lab's
+# Grafana host runs no Grafana (no network to install it): a stand-in
+# server on its port 3000 plays it.
+m -c "grafana up --yes" >/dev/null 2>&1
+m -c "ssh grafana 'cd /tmp; nohup python3 -m http.server 3000 >/tmp/h.log 2>&1 </dev/null &'"
+gport=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+"$MLSH" --norc --lab -c "grafana open --port $gport" >"$T/grafana.out" 2>&1 &
+srv=$!
+t_ok 'grafana open tunnels to Grafana port 3000 and prints the URL' '
+	for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$gport/" && break; sleep 0.1; done
+	[ "$(curl -s -o /dev/null -w "%{http_code}" "http://127.0.0.1:$gport/")" = 200 ] &&
+	grep -q "^url  *http://127.0.0.1:$gport/" "$T/grafana.out"'
+kill -TERM "$srv"; wait "$srv" 2>/dev/null; srv=
+
 t_ok 'ssh-config lets OpenSSH reach the node by name' '
 	m -c "ssh-config -o $T/cfg" >/dev/null &&
 	ip netns exec "$MLSH_LAB_NAME-client" ssh -F "$T/cfg" -o BatchMode=yes -o ConnectTimeout=5 dl1-1 hostname | grep -q "^ip-10-"'
