@@ -169,7 +169,7 @@ lab_table(struct mlsh_ctx *ctx)
 		aws_error_release(&err);
 	}
 	for (size_t i = 0; i < hosts.n; i++) {
-		const char *priv = NULL, *pub = NULL, *type = NULL;
+		const char *priv = NULL, *pub = NULL;
 		char *console = lab_host_console_path(ctx->lab_dir, hosts.v[i]);
 		cJSON_ArrayForEach(res, items)
 			cJSON_ArrayForEach(inst, cJSON_GetObjectItem(res,
@@ -179,9 +179,7 @@ lab_table(struct mlsh_ctx *ctx)
 				    hosts.v[i]) == 0) {
 					priv = jstr(inst, "privateIpAddress");
 					pub = jstr(inst, "ipAddress");
-					type = jstr(inst, "instanceType");
 				}
-		(void)type;
 		cJSON_AddItemToArray(arr, row("host", hosts.v[i],
 		    lab_host_state(ctx->lab_dir, hosts.v[i]), priv, pub,
 		    console));

@@ -172,14 +172,14 @@ int
 lab_ctrl_start(const char *state, const char *python, int timeout_ms,
     char **cause)
 {
-	char *cat = lab_ctrl_catalogue(), *catpath, *env, *port;
-	char *argv[9];
+	char *cat, *catpath, *env, *port;
 	double deadline;
 	pid_t pid = 0;
 	int rc;
 
 	if (ctrl_running(state))
 		goto wait;
+	cat = lab_ctrl_catalogue();
 	catpath = lab_path(state, "amis.json");
 	rc = lab_write_file(catpath, cat, strlen(cat), 0644, cause);
 	free(cat);
@@ -195,23 +195,14 @@ lab_ctrl_start(const char *state, const char *python, int timeout_ms,
 	}
 	env = xasprintf("MOTO_AMIS_PATH=%s", catpath);
 	port = xasprintf("%d", LAB_CTRL_PORT);
-	argv[0] = "/usr/bin/env";
-	argv[1] = env;
-	argv[2] = (char *)(python != NULL ? python : "python3");
-	argv[3] = "-m";
-	argv[4] = "moto.server";
-	argv[5] = "-H";
-	argv[6] = "0.0.0.0";
-	argv[7] = port;
-	argv[8] = NULL;
-	/* moto.server takes -p PORT: */
 	{
 		/* AWS's managed IAM policies (CloudWatchAgentServerPolicy …)
 		 * exist only when moto is asked to load them. */
-		char *av[11] = { argv[0], argv[1],
-		    "MOTO_IAM_LOAD_MANAGED_POLICIES=true", argv[2], argv[3],
-		    argv[4], argv[5], argv[6], "-p", port, NULL };
-		rc = lab_spawn_core(state, "moto", av, &pid, cause);
+		char *argv[] = { "/usr/bin/env", env,
+		    "MOTO_IAM_LOAD_MANAGED_POLICIES=true",
+		    (char *)(python != NULL ? python : "python3"), "-m",
+		    "moto.server", "-H", "0.0.0.0", "-p", port, NULL };
+		rc = lab_spawn_core(state, "moto", argv, &pid, cause);
 	}
 	free(env);
 	free(port);
@@ -300,7 +291,7 @@ lab_reconciler_pid(const char *state)
 int
 lab_reconciler_start(const char *state, const char *exe, char **cause)
 {
-	char *log, *p, num[32];
+	char *log, *p;
 	pid_t pid;
 	int fd;
 
@@ -345,7 +336,6 @@ lab_reconciler_start(const char *state, const char *exe, char **cause)
 	p = pid_path(state);
 	*cause = xasprintf("the reconciler did not start (see %s)", p);
 	free(p);
-	(void)num;
 	return -1;
 }
 
