@@ -15,6 +15,8 @@
 #include <unistd.h>
 #include "lab/lab.h"
 #include "state.h"
+#include "aws/aws.h"
+#include <openssl/evp.h>
 
 /* What a config borrows lives here, for the session's life. */
 struct target_strings {
@@ -300,6 +302,80 @@ target_resolve(struct mlsh_ctx *ctx, const char *name, char **node)
 	return 0;
 }
 
+void
+target_console_fingerprints(const char *console, struct strlist *out)
+{
+	const char *b = strstr(console, "-----BEGIN SSH HOST KEY FINGERPRINTS-----");
+	const char *e = b ? strstr(b, "-----END SSH HOST KEY FINGERPRINTS-----") :
+	    NULL;
+
+	if (b == NULL || e == NULL)
+		return;
+	for (const char *p = b; p < e && (p = strstr(p, "SHA256:")) != NULL &&
+	    p < e; ) {
+		size_t n = strcspn(p, " \t\r\n");
+		strlist_addn(out, p, n);
+		p += n;
+	}
+}
+
+/* On first contact, check the host's key against the fingerprints its
+ * console output published (when it did: an instance's cloud-init prints
+ * them; without them, trust on first use as before). */
+static void
+expect_console_keys(struct mlsh_ctx *ctx, struct rmt_session *s,
+    const char *name, const char *host)
+{
+	const cJSON *res = target_resources(ctx), *rec, *id;
+	char *kh = xasprintf("%s/known_hosts", ctx->state_dir), *text;
+	char *cause = NULL, *needle = xasprintf("\n%s ", host);
+	cJSON *p, *r = NULL;
+	const cJSON *out;
+	struct aws_error err;
+	struct strlist fps;
+
+	text = file_read(kh, NULL, &cause);
+	free(kh);
+	free(cause);
+	/* A line of its own for host (needle is "\nHOST "). */
+	if (text != NULL && (str_startswith(text, needle + 1) ||
+	    strstr(text, needle) != NULL)) {
+		free(text);
+		free(needle);
+		return;		/* known already */
+	}
+	free(text);
+	free(needle);
+	rec = res ? cJSON_GetObjectItemCaseSensitive(res, name) : NULL;
+	id = cJSON_GetObjectItemCaseSensitive(rec, "id");
+	if (!cJSON_IsString(id))
+		return;
+	p = cJSON_CreateObject();
+	cJSON_AddStringToObject(p, "InstanceId", id->valuestring);
+	memset(&err, 0, sizeof err);
+	if (aws_call(shell_aws(ctx), "ec2", "GetConsoleOutput", p, &r,
+	    &err) == 0 && cJSON_IsString(out = cJSON_GetObjectItemCaseSensitive(
+	    r, "output"))) {
+		size_t len = strlen(out->valuestring);
+		unsigned char *dec = xmalloc(len / 4 * 3 + 4);
+		int n = EVP_DecodeBlock(dec, (const unsigned char *)
+		    out->valuestring, (int)len);
+		if (n >= 0) {
+			dec[n] = '\0';
+			strlist_init(&fps);
+			target_console_fingerprints((char *)dec, &fps);
+			if (fps.n > 0)
+				rmt_expect_hostkeys(s, host, 22,
+				    (const char *const *)fps.v, fps.n);
+			strlist_release(&fps);
+		}
+		free(dec);
+	}
+	aws_error_release(&err);
+	cJSON_Delete(p);
+	cJSON_Delete(r);
+}
+
 int
 target_connect(struct mlsh_ctx *ctx, struct rmt_session *s, const char *node,
     const char *name, int timeout_s)
@@ -307,6 +383,13 @@ target_connect(struct mlsh_ctx *ctx, struct rmt_session *s, const char *node,
 	double deadline = now_ms() + timeout_s * 1000.0;
 	char *cause = NULL;
 	int said = 0;
+
+	/* The jump host is always the first hop: its key first. */
+	if (ctx->remote_cfg != NULL)
+		expect_console_keys(ctx, s, "jump",
+		    ((struct rmt_config *)ctx->remote_cfg)->jump_host);
+	if (node != NULL)
+		expect_console_keys(ctx, s, name, node);
 
 	for (;;) {
 		if (rmt_connect(s, node, &cause) == 0) {

@@ -44,6 +44,11 @@ int target_connect(struct mlsh_ctx *, struct rmt_session *, const char *node,
  * NULL after cmd_error. */
 const cJSON *target_resources(struct mlsh_ctx *);
 
+/* The SHA256 host-key fingerprints an instance's console output publishes
+ * (cloud-init's "BEGIN SSH HOST KEY FINGERPRINTS" block), added to out.
+ * Pure: for target_connect and the tests. */
+void target_console_fingerprints(const char *console, struct strlist *out);
+
 /* Completion: "jump" and every instance role of the workspace (from the
  * state file, read without locking: never blocks the prompt). */
 void target_complete(struct mlsh_ctx *, const char *prefix,

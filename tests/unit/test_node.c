@@ -164,7 +164,7 @@ test_completion(void)
 	COMP("node dl1-1 stop --", "--dry-run --help --json");
 	COMP("notebook up --type ml.p3.8", "ml.p3.8xlarge");
 	COMP("grafana up --type t3.s", "t3.small");
-	COMP("grafana ", "down status up");
+	COMP("grafana ", "down open status up");
 	COMP("notebook stop ", "default-notebook");
 	COMP("notebook status d", "default-notebook");
 }
