@@ -234,46 +234,20 @@ efs_status(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 int
 efs_fs_delete(struct stack *st, cJSON *rec, struct aws_error *err)
 {
-	cJSON *p = cJSON_CreateObject(), *res = NULL;
-	int rc;
-
-	cJSON_AddStringToObject(p, "FileSystemId", stack_attr(rec, "id"));
-	rc = aws_call(st->aws, "efs", "DeleteFileSystem", p, &res, err);
-	cJSON_Delete(p);
-	cJSON_Delete(res);
-	return rc;
+	return stack_delete_by_id(st, "efs", "DeleteFileSystem", "FileSystemId",
+	    stack_attr(rec, "id"), err);
 }
 
 int
 efs_fs_refresh(struct stack *st, cJSON *rec, struct aws_error *err)
 {
-	cJSON *p = cJSON_CreateObject(), *res = NULL, *at;
-	const cJSON *it;
-	const char *s;
-	int rc;
+	int r = stack_refresh_by_id(st, rec, "efs", "DescribeFileSystems",
+	    "FileSystemId", "FileSystems.0", NULL, fs_attrs, err);
+	const char *s = stack_attr(rec, "state");
 
-	cJSON_AddStringToObject(p, "FileSystemId", stack_attr(rec, "id"));
-	rc = aws_call(st->aws, "efs", "DescribeFileSystems", p, &res, err);
-	cJSON_Delete(p);
-	if (rc != 0) {
-		if (stack_err_notfound(err)) {
-			aws_error_release(err);
-			return STACK_GONE;
-		}
-		return -1;
-	}
-	it = stack_path(res, "FileSystems.0");
-	if (it == NULL) {
-		cJSON_Delete(res);
+	if (r == STACK_LIVE && s != NULL && strcmp(s, "deleted") == 0)
 		return STACK_GONE;
-	}
-	at = cJSON_GetObjectItemCaseSensitive(rec, "attrs");
-	if (!cJSON_IsObject(at))
-		at = cJSON_AddObjectToObject(rec, "attrs");
-	fs_attrs(at, it);
-	cJSON_Delete(res);
-	s = stack_attr(rec, "state");
-	return s != NULL && strcmp(s, "deleted") == 0 ? STACK_GONE : STACK_LIVE;
+	return r;
 }
 
 int
@@ -325,46 +299,20 @@ efs_fs_price(struct mlsh_ctx *ctx, const cJSON *rec)
 int
 efs_mt_delete(struct stack *st, cJSON *rec, struct aws_error *err)
 {
-	cJSON *p = cJSON_CreateObject(), *res = NULL;
-	int rc;
-
-	cJSON_AddStringToObject(p, "MountTargetId", stack_attr(rec, "id"));
-	rc = aws_call(st->aws, "efs", "DeleteMountTarget", p, &res, err);
-	cJSON_Delete(p);
-	cJSON_Delete(res);
-	return rc;
+	return stack_delete_by_id(st, "efs", "DeleteMountTarget",
+	    "MountTargetId", stack_attr(rec, "id"), err);
 }
 
 int
 efs_mt_refresh(struct stack *st, cJSON *rec, struct aws_error *err)
 {
-	cJSON *p = cJSON_CreateObject(), *res = NULL, *at;
-	const cJSON *it;
-	const char *s;
-	int rc;
+	int r = stack_refresh_by_id(st, rec, "efs", "DescribeMountTargets",
+	    "MountTargetId", "MountTargets.0", NULL, mt_attrs, err);
+	const char *s = stack_attr(rec, "state");
 
-	cJSON_AddStringToObject(p, "MountTargetId", stack_attr(rec, "id"));
-	rc = aws_call(st->aws, "efs", "DescribeMountTargets", p, &res, err);
-	cJSON_Delete(p);
-	if (rc != 0) {
-		if (stack_err_notfound(err)) {
-			aws_error_release(err);
-			return STACK_GONE;
-		}
-		return -1;
-	}
-	it = stack_path(res, "MountTargets.0");
-	if (it == NULL) {
-		cJSON_Delete(res);
+	if (r == STACK_LIVE && s != NULL && strcmp(s, "deleted") == 0)
 		return STACK_GONE;
-	}
-	at = cJSON_GetObjectItemCaseSensitive(rec, "attrs");
-	if (!cJSON_IsObject(at))
-		at = cJSON_AddObjectToObject(rec, "attrs");
-	mt_attrs(at, it);
-	cJSON_Delete(res);
-	s = stack_attr(rec, "state");
-	return s != NULL && strcmp(s, "deleted") == 0 ? STACK_GONE : STACK_LIVE;
+	return r;
 }
 
 /* Mount targets carry no tags: they belong to the workspace's file system;

@@ -1390,15 +1390,63 @@ stack_instance_list(struct stack *st, cJSON *out, struct aws_error *err)
 }
 
 int
-stack_instance_delete(struct stack *st, cJSON *rec, struct aws_error *err)
+stack_delete_by_id(struct stack *st, const char *service, const char *action,
+    const char *id_param, const char *id, struct aws_error *err)
 {
 	cJSON *p = cJSON_CreateObject(), *res = NULL;
 	int rc;
 
-	cJSON_AddStringToObject(p, "InstanceId.1", stack_attr(rec, "id"));
-	rc = aws_call(st->aws, "ec2", "TerminateInstances", p, &res, err);
+	cJSON_AddStringToObject(p, id_param, id);
+	rc = aws_call(st->aws, service, action, p, &res, err);
 	cJSON_Delete(p);
 	cJSON_Delete(res);
+	return rc;
+}
+
+int
+stack_refresh_by_id(struct stack *st, cJSON *rec, const char *service,
+    const char *action, const char *id_param, const char *list_path,
+    const char *state_member, void (*attrs)(cJSON *, const cJSON *),
+    struct aws_error *err)
+{
+	cJSON *p = cJSON_CreateObject(), *res = NULL, *at;
+	const cJSON *it, *v;
+	int rc;
+
+	cJSON_AddStringToObject(p, id_param, stack_attr(rec, "id"));
+	rc = aws_call(st->aws, service, action, p, &res, err);
+	cJSON_Delete(p);
+	if (rc != 0) {
+		if (stack_err_notfound(err)) {
+			aws_error_release(err);
+			return STACK_GONE;
+		}
+		return -1;
+	}
+	if ((it = stack_path(res, list_path)) == NULL) {
+		cJSON_Delete(res);
+		return STACK_GONE;
+	}
+	at = cJSON_GetObjectItemCaseSensitive(rec, "attrs");
+	if (!cJSON_IsObject(at))
+		at = cJSON_AddObjectToObject(rec, "attrs");
+	if (attrs != NULL)
+		attrs(at, it);
+	if (state_member != NULL && cJSON_IsString(v = stack_path(it,
+	    state_member)) && v->valuestring[0] != '\0') {
+		cJSON_DeleteItemFromObjectCaseSensitive(at, "state");
+		cJSON_AddStringToObject(at, "state", v->valuestring);
+	}
+	cJSON_Delete(res);
+	return STACK_LIVE;
+}
+
+int
+stack_instance_delete(struct stack *st, cJSON *rec, struct aws_error *err)
+{
+	int rc = stack_delete_by_id(st, "ec2", "TerminateInstances",
+	    "InstanceId.1", stack_attr(rec, "id"), err);
+
 	if (rc == 0) {
 		/* Its addresses go to other hosts, with other keys. */
 		const cJSON *at = cJSON_GetObjectItemCaseSensitive(rec, "attrs");

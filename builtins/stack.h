@@ -356,5 +356,17 @@ int stack_err_notfound(const struct aws_error *);
 void stack_instance_attrs(cJSON *attrs, const cJSON *item);
 /* a.b.0.c in a cJSON tree; NULL when absent. Borrowed. */
 const cJSON *stack_path(const cJSON *, const char *path);
+/* The types' common delete: ACTION with {id_param: id} on service. */
+int stack_delete_by_id(struct stack *, const char *service,
+    const char *action, const char *id_param, const char *id,
+    struct aws_error *);
+/* The types' common refresh: ACTION with {id_param: rec's id}; the first
+ * item at list_path ("vpcSet.0", "FileSystems.0") goes through attrs into
+ * rec's attrs, and its state_member (may be NULL) becomes attrs.state.
+ * STACK_LIVE, STACK_GONE (not found, or no item), or -1 with *err. */
+int stack_refresh_by_id(struct stack *, cJSON *rec, const char *service,
+    const char *action, const char *id_param, const char *list_path,
+    const char *state_member, void (*attrs)(cJSON *, const cJSON *),
+    struct aws_error *);
 
 #endif

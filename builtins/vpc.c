@@ -900,62 +900,19 @@ vpc_status(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 
 /* Describe one resource by id; GONE when not found or its set is empty.
  * state_member: where its state is ("state"), or NULL ("available"). */
-static int
-ec2_refresh(struct stack *st, cJSON *rec, const char *action,
-    const char *id_param, const char *set_key, const char *state_member,
-    void (*attrs)(cJSON *, const cJSON *), struct aws_error *err)
-{
-	cJSON *p = obj(id_param, stack_attr(rec, "id")), *res = NULL;
-	const cJSON *it;
-	cJSON *at;
-	int rc;
-
-	rc = aws_call(st->aws, "ec2", action, p, &res, err);
-	cJSON_Delete(p);
-	if (rc != 0) {
-		if (stack_err_notfound(err)) {
-			aws_error_release(err);
-			return STACK_GONE;
-		}
-		return -1;
-	}
-	it = stack_path(cJSON_GetObjectItemCaseSensitive(res, set_key), "0");
-	if (it == NULL) {
-		cJSON_Delete(res);
-		return STACK_GONE;
-	}
-	at = cJSON_GetObjectItemCaseSensitive(rec, "attrs");
-	if (!cJSON_IsObject(at))
-		at = cJSON_AddObjectToObject(rec, "attrs");
-	if (attrs != NULL)
-		attrs(at, it);
-	if (state_member != NULL)
-		set_attr(at, "state", it, state_member);
-	cJSON_Delete(res);
-	return STACK_LIVE;
-}
-
-static int
-ec2_delete(struct stack *st, const char *action, const char *id_param,
-    const char *id, struct aws_error *err)
-{
-	cJSON *p = obj(id_param, id), *res = NULL;
-	int rc = aws_call(st->aws, "ec2", action, p, &res, err);
-	cJSON_Delete(p);
-	cJSON_Delete(res);
-	return rc;
-}
-
 int
 vpc_vpc_delete(struct stack *st, cJSON *rec, struct aws_error *err)
 {
-	return ec2_delete(st, "DeleteVpc", "VpcId", stack_attr(rec, "id"), err);
+	return stack_delete_by_id(st, "ec2",
+	    "DeleteVpc", "VpcId", stack_attr(rec, "id"), err);
 }
 
 int
 vpc_vpc_refresh(struct stack *st, cJSON *rec, struct aws_error *err)
 {
-	return ec2_refresh(st, rec, "DescribeVpcs", "VpcId.1", "vpcSet",
+	return stack_refresh_by_id(st, rec, "ec2",
+	    "DescribeVpcs", "VpcId.1",
+	    "vpcSet.0",
 	    "state", vpc_attrs, err);
 }
 
@@ -969,15 +926,17 @@ vpc_vpc_list(struct stack *st, cJSON *out, struct aws_error *err)
 int
 vpc_subnet_delete(struct stack *st, cJSON *rec, struct aws_error *err)
 {
-	return ec2_delete(st, "DeleteSubnet", "SubnetId", stack_attr(rec, "id"),
+	return stack_delete_by_id(st, "ec2",
+	    "DeleteSubnet", "SubnetId", stack_attr(rec, "id"),
 	    err);
 }
 
 int
 vpc_subnet_refresh(struct stack *st, cJSON *rec, struct aws_error *err)
 {
-	return ec2_refresh(st, rec, "DescribeSubnets", "SubnetId.1",
-	    "subnetSet", "state", subnet_attrs, err);
+	return stack_refresh_by_id(st, rec, "ec2",
+	    "DescribeSubnets", "SubnetId.1",
+	    "subnetSet.0", "state", subnet_attrs, err);
 }
 
 int
@@ -1021,16 +980,17 @@ vpc_igw_delete(struct stack *st, cJSON *rec, struct aws_error *err)
 		aws_error_release(err);
 	}
 	cJSON_Delete(res);
-	return ec2_delete(st, "DeleteInternetGateway", "InternetGatewayId", id,
+	return stack_delete_by_id(st, "ec2",
+	    "DeleteInternetGateway", "InternetGatewayId", id,
 	    err);
 }
 
 int
 vpc_igw_refresh(struct stack *st, cJSON *rec, struct aws_error *err)
 {
-	return ec2_refresh(st, rec, "DescribeInternetGateways",
-	    "InternetGatewayId.1", "internetGatewaySet", NULL, plain_attrs,
-	    err);
+	return stack_refresh_by_id(st, rec, "ec2",
+	    "DescribeInternetGateways", "InternetGatewayId.1",
+	    "internetGatewaySet.0", NULL, plain_attrs, err);
 }
 
 int
@@ -1074,14 +1034,16 @@ vpc_rt_delete(struct stack *st, cJSON *rec, struct aws_error *err)
 		aws_error_release(err);
 	}
 	cJSON_Delete(res);
-	return ec2_delete(st, "DeleteRouteTable", "RouteTableId", id, err);
+	return stack_delete_by_id(st, "ec2",
+	    "DeleteRouteTable", "RouteTableId", id, err);
 }
 
 int
 vpc_rt_refresh(struct stack *st, cJSON *rec, struct aws_error *err)
 {
-	return ec2_refresh(st, rec, "DescribeRouteTables", "RouteTableId.1",
-	    "routeTableSet", NULL, plain_attrs, err);
+	return stack_refresh_by_id(st, rec, "ec2",
+	    "DescribeRouteTables", "RouteTableId.1",
+	    "routeTableSet.0", NULL, plain_attrs, err);
 }
 
 int
@@ -1094,15 +1056,17 @@ vpc_rt_list(struct stack *st, cJSON *out, struct aws_error *err)
 int
 vpc_eip_delete(struct stack *st, cJSON *rec, struct aws_error *err)
 {
-	return ec2_delete(st, "ReleaseAddress", "AllocationId",
+	return stack_delete_by_id(st, "ec2",
+	    "ReleaseAddress", "AllocationId",
 	    stack_attr(rec, "id"), err);
 }
 
 int
 vpc_eip_refresh(struct stack *st, cJSON *rec, struct aws_error *err)
 {
-	return ec2_refresh(st, rec, "DescribeAddresses", "AllocationId.1",
-	    "addressesSet", NULL, eip_attrs, err);
+	return stack_refresh_by_id(st, rec, "ec2",
+	    "DescribeAddresses", "AllocationId.1",
+	    "addressesSet.0", NULL, eip_attrs, err);
 }
 
 int
@@ -1115,15 +1079,17 @@ vpc_eip_list(struct stack *st, cJSON *out, struct aws_error *err)
 int
 vpc_nat_delete(struct stack *st, cJSON *rec, struct aws_error *err)
 {
-	return ec2_delete(st, "DeleteNatGateway", "NatGatewayId",
+	return stack_delete_by_id(st, "ec2",
+	    "DeleteNatGateway", "NatGatewayId",
 	    stack_attr(rec, "id"), err);
 }
 
 int
 vpc_nat_refresh(struct stack *st, cJSON *rec, struct aws_error *err)
 {
-	int r = ec2_refresh(st, rec, "DescribeNatGateways", "NatGatewayId.1",
-	    "natGatewaySet", "state", nat_attrs, err);
+	int r = stack_refresh_by_id(st, rec, "ec2",
+	    "DescribeNatGateways", "NatGatewayId.1",
+	    "natGatewaySet.0", "state", nat_attrs, err);
 	const char *s = stack_attr(rec, "state");
 
 	if (r == STACK_LIVE && s != NULL && strcmp(s, "deleted") == 0)
@@ -1155,15 +1121,17 @@ vpc_nat_list(struct stack *st, cJSON *out, struct aws_error *err)
 int
 vpc_sg_delete(struct stack *st, cJSON *rec, struct aws_error *err)
 {
-	return ec2_delete(st, "DeleteSecurityGroup", "GroupId",
+	return stack_delete_by_id(st, "ec2",
+	    "DeleteSecurityGroup", "GroupId",
 	    stack_attr(rec, "id"), err);
 }
 
 int
 vpc_sg_refresh(struct stack *st, cJSON *rec, struct aws_error *err)
 {
-	return ec2_refresh(st, rec, "DescribeSecurityGroups", "GroupId.1",
-	    "securityGroupInfo", NULL, sg_attrs, err);
+	return stack_refresh_by_id(st, rec, "ec2",
+	    "DescribeSecurityGroups", "GroupId.1",
+	    "securityGroupInfo.0", NULL, sg_attrs, err);
 }
 
 int
@@ -1176,14 +1144,17 @@ vpc_sg_list(struct stack *st, cJSON *out, struct aws_error *err)
 int
 vpc_key_delete(struct stack *st, cJSON *rec, struct aws_error *err)
 {
-	return ec2_delete(st, "DeleteKeyPair", "KeyName", stack_attr(rec, "id"),
+	return stack_delete_by_id(st, "ec2",
+	    "DeleteKeyPair", "KeyName", stack_attr(rec, "id"),
 	    err);
 }
 
 int
 vpc_key_refresh(struct stack *st, cJSON *rec, struct aws_error *err)
 {
-	return ec2_refresh(st, rec, "DescribeKeyPairs", "KeyName.1", "keySet",
+	return stack_refresh_by_id(st, rec, "ec2",
+	    "DescribeKeyPairs", "KeyName.1",
+	    "keySet.0",
 	    NULL, key_attrs, err);
 }
 
