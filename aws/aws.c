@@ -1,5 +1,7 @@
 /* aws.c: the AWS client: calls with retries (SDK standard mode),
  * idempotency tokens, batches over curl multi, pagination and waiters. */
+#include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,9 +55,12 @@ aws_error_set(struct aws_error *err, long status, const char *service,
 	aws_error_release(err);
 	err->http_status = status;
 	err->service = service ? xstrdup(service) : NULL;
-	err->code = xstrdup(code ? code : "Unknown");
-	err->message = message ? xstrdup(message) : NULL;
-	err->request_id = request_id && *request_id ? xstrdup(request_id) : NULL;
+	/* Code, message and request id come from the server and end up on
+	 * the terminal (and in Lua error strings): sanitised here, once. */
+	err->code = str_sanitize(code ? code : "Unknown", 0);
+	err->message = message ? str_sanitize(message, 0) : NULL;
+	err->request_id = request_id && *request_id ?
+	    str_sanitize(request_id, 0) : NULL;
 }
 
 void
@@ -82,10 +87,17 @@ aws_error_line(const struct aws_error *err)
 	if (err->message != NULL && err->message[0] != '\0')
 		buf_printf(&b, ": %s", err->message);
 	if (err->request_id != NULL && err->request_id[0] != '\0') {
-		if (strlen(err->request_id) > 8)
-			buf_printf(&b, " (request %.8s\xe2\x80\xa6)",
+		if (strlen(err->request_id) > 8) {
+			/* Cut at a character boundary: never half a UTF-8
+			 * sequence on the terminal. */
+			int n = 8;
+
+			while (n > 0 && ((unsigned char)err->request_id[n] &
+			    0xc0) == 0x80)
+				n--;
+			buf_printf(&b, " (request %.*s\xe2\x80\xa6)", n,
 			    err->request_id);
-		else
+		} else
 			buf_printf(&b, " (request %s)", err->request_id);
 	}
 	return aws_buf_take(&b);
@@ -157,6 +169,20 @@ aws_client_new(const struct aws_options *opt)
 	    AWS_DEFAULT_ATTEMPTS;
 	c->timeout_ms = c->opt.timeout_ms > 0 ? c->opt.timeout_ms :
 	    AWS_DEFAULT_TIMEOUT_MS;
+	c->max_body = c->opt.max_body;
+	if (c->max_body == 0) {
+		const char *e = getenv("MLSH_MAX_BODY");
+		long long n;
+
+		c->max_body = AWS_DEFAULT_MAX_BODY;
+		if (e != NULL && *e != '\0') {
+			if ((n = aws_parse_size(e)) > 0)
+				c->max_body = (size_t)n;
+			else
+				c->config_error = xasprintf("MLSH_MAX_BODY must "
+				    "be a size such as 64M or 1G, not '%s'", e);
+		}
+	}
 	c->region = aws_region_resolve(c->opt.region, c->opt.profile);
 	if (c->region == NULL || c->region[0] == '\0') {
 		free(c->region);
@@ -181,7 +207,34 @@ aws_client_free(struct aws_client *c)
 	aws_http_client_release(c);
 	aws_creds_release(&c->creds);
 	free(c->region);
+	free(c->config_error);
 	free(c);
+}
+
+long long
+aws_parse_size(const char *s)
+{
+	char *end;
+	long long n, mul = 1;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	n = strtoll(s, &end, 10);
+	if (errno != 0 || n <= 0)
+		return -1;
+	switch (*end) {
+	case '\0': break;
+	case 'k': case 'K': mul = 1LL << 10; end++; break;
+	case 'm': case 'M': mul = 1LL << 20; end++; break;
+	case 'g': case 'G': mul = 1LL << 30; end++; break;
+	default: return -1;
+	}
+	if (*end == 'B' || *end == 'b')
+		end++;
+	if (*end != '\0' || n > LLONG_MAX / mul)
+		return -1;
+	return n * mul;
 }
 
 const char *
@@ -429,6 +482,11 @@ job_prepare(struct aws_client *c, struct aws_job *job, int own_easy)
 		return -1;
 	}
 	job->at.attempt = job->attempt;
+	if (c->config_error != NULL) {
+		aws_error_set(&job->err, 0, job->svc->name, "InvalidConfig",
+		    c->config_error, NULL);
+		return -1;
+	}
 	if (c->share == NULL) {
 		aws_error_set(&job->err, 0, job->svc->name, "NetworkError",
 		    "libcurl is not initialised", NULL);

@@ -30,6 +30,10 @@ struct aws_service {
 	int global;			/* IAM: one endpoint, signed for us-east-1 */
 };
 
+/* A size such as "64M", "1G", "500k" or "1048576" (bytes) as a number of
+ * bytes; -1 when it is not one (or is 0). */
+long long aws_parse_size(const char *);
+
 /* The services mlsh knows; NULL when unknown. */
 const struct aws_service *aws_service_find(const char *name);
 /* NULL-terminated array of all known services (for completion and help). */
@@ -63,6 +67,10 @@ struct aws_options {
 	const char *endpoint_url;	/* --endpoint-url (all services) */
 	int max_attempts;		/* 0 = default (3, as the SDKs' standard mode) */
 	long timeout_ms;		/* per attempt; 0 = default (30 s) */
+	/* Largest response body accepted, in bytes; 0 = MLSH_MAX_BODY, else
+	 * 64 MiB. A larger answer fails the call ("ResponseTooLarge") as soon
+	 * as it is known to be larger, without reading the rest. */
+	size_t max_body;
 	/* --trace: called once per request with a ready multi-line text in which
 	 * the secret key, session token and signature are redacted. */
 	void (*trace)(void *arg, const char *text);

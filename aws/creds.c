@@ -1271,12 +1271,16 @@ static int
 fail(struct aws_error *err, const char *code, const char *fmt, ...)
 {
 	va_list ap;
+	char *m;
 
 	memset(err, 0, sizeof *err);
 	err->code = xstrdup(code);
 	va_start(ap, fmt);
-	err->message = xvasprintf(fmt, ap);
+	m = xvasprintf(fmt, ap);
 	va_end(ap);
+	/* May quote a credential process or the metadata service. */
+	err->message = str_sanitize(m, 0);
+	free(m);
 	return -1;
 }
 

@@ -34,6 +34,7 @@ static int on_progress(void *, curl_off_t, curl_off_t, curl_off_t,
 static curl_socket_t on_open_socket(void *, curlsocktype,
     struct curl_sockaddr *);
 static char *redact(const char *text, const char *secret);
+static char *size_text(size_t);
 static char *redact_after(const char *text, const char *marker,
     const char *stop);
 static CURL *conn_easy(struct aws_client *, const char *base);
@@ -300,6 +301,11 @@ aws_attempt_prepare(struct aws_attempt *at, int use_own_easy,
 	curl_easy_setopt(at->easy, CURLOPT_HTTPHEADER, at->hdrs);
 	curl_easy_setopt(at->easy, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(at->easy, CURLOPT_WRITEDATA, &at->resp);
+	/* The cap: refused up front when Content-Length says so, else the
+	 * write callback stops the transfer (on_body). */
+	at->resp.max_body = c->max_body;
+	curl_easy_setopt(at->easy, CURLOPT_MAXFILESIZE_LARGE,
+	    (curl_off_t)c->max_body);
 	curl_easy_setopt(at->easy, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(at->easy, CURLOPT_HEADERDATA, &at->resp);
 	curl_easy_setopt(at->easy, CURLOPT_ERRORBUFFER, at->errbuf);
@@ -398,6 +404,18 @@ aws_attempt_finish(struct aws_attempt *at, CURLcode rc, struct aws_error *err)
 	}
 	if (rc == CURLE_OK)
 		return 0;
+	if (rc == CURLE_FILESIZE_EXCEEDED || (rc == CURLE_WRITE_ERROR &&
+	    at->resp.too_big)) {
+		char *lim = size_text(c->max_body);
+
+		msg = xasprintf("the %s answer is larger than %s, the limit "
+		    "(MLSH_MAX_BODY raises it); not read", at->action, lim);
+		free(lim);
+		aws_error_set(err, 0, at->svc->name, "ResponseTooLarge", msg,
+		    at->resp.request_id);
+		free(msg);
+		return -1;
+	}
 	if (rc == CURLE_OPERATION_TIMEDOUT)
 		msg = xasprintf("no answer from %s within %.0f ms", at->url, ms);
 	else
@@ -429,6 +447,11 @@ on_body(char *p, size_t size, size_t n, void *arg)
 {
 	struct aws_response *r = arg;
 
+	/* Past the cap: a short count makes libcurl stop the transfer. */
+	if (r->max_body > 0 && size * n > r->max_body - r->body.len) {
+		r->too_big = 1;
+		return 0;
+	}
 	buf_add(&r->body, p, size * n);
 	return size * n;
 }
@@ -459,7 +482,13 @@ on_header(char *p, size_t size, size_t n, void *arg)
 	while (e > v && (e[-1] == '\r' || e[-1] == '\n' || e[-1] == ' '))
 		e--;
 	free(*slot);
-	*slot = xstrndup(v, (size_t)(e - v));
+	{
+		/* Shown in errors and --trace: never raw server bytes. */
+		char *raw = xstrndup(v, (size_t)(e - v));
+
+		*slot = str_sanitize(raw, 0);
+		free(raw);
+	}
 	return len;
 }
 
@@ -493,6 +522,19 @@ on_open_socket(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 	}
 	errno = saved;
 	return fd < 0 ? CURL_SOCKET_BAD : fd;
+}
+
+/* "64 MiB", "512 KiB", "1000 bytes". */
+static char *
+size_text(size_t n)
+{
+	if (n >= (1UL << 30) && n % (1UL << 30) == 0)
+		return xasprintf("%zu GiB", n >> 30);
+	if (n >= (1UL << 20) && n % (1UL << 20) == 0)
+		return xasprintf("%zu MiB", n >> 20);
+	if (n >= (1UL << 10) && n % (1UL << 10) == 0)
+		return xasprintf("%zu KiB", n >> 10);
+	return xasprintf("%zu bytes", n);
 }
 
 /* Every value following marker (case-insensitive) up to a stop character

@@ -73,6 +73,8 @@ struct aws_response {
 	struct buf body;
 	char *request_id;		/* x-amzn-RequestId / x-amz-request-id */
 	char *error_type;		/* x-amzn-ErrorType */
+	size_t max_body;		/* the cap (bytes) for this attempt */
+	int too_big;			/* the body went past max_body */
 };
 
 void aws_response_init(struct aws_response *);
@@ -117,7 +119,14 @@ struct aws_client {
 	int self_netns_fd;		/* /proc/self/ns/net when opt.netns_fd >= 0 */
 	unsigned long long rng;
 	double deadline;		/* now_ms() bound set by aws_wait, 0 = none */
+	size_t max_body;		/* response body cap in bytes */
+	char *config_error;		/* a bad MLSH_MAX_BODY: every call fails */
 };
+
+/* The response body cap when nothing sets one: far above any page the
+ * stack reads (a full DescribeInstances page is a few MB), far below what
+ * would hurt the machine. */
+#define AWS_DEFAULT_MAX_BODY	(64UL * 1024 * 1024)
 
 /* One attempt of one call, prepared, sent (alone or in a multi) and finished. */
 struct aws_attempt {

@@ -6,23 +6,12 @@
 #include <wchar.h>
 #include "util.h"
 
-/* Copy s with control characters made visible (\n, \t, \xNN). */
+/* Values, keys and headers come from servers: all go through the one
+ * sanitiser (util.c), so none can move the cursor or break the table. */
 static char *
 sanitize(const char *s)
 {
-	struct buf b;
-	buf_init(&b);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '\n')
-			buf_adds(&b, "\\n");
-		else if (*p == '\t')
-			buf_adds(&b, "\\t");
-		else if (*p < 0x20 || *p == 0x7f)
-			buf_printf(&b, "\\x%02x", *p);
-		else
-			buf_addc(&b, (char)*p);
-	}
-	return buf_detach_release(&b);
+	return str_sanitize(s, 0);
 }
 
 size_t
@@ -94,7 +83,7 @@ render_table(FILE *f, const cJSON *arr, int color)
 	char ***cells;
 	const cJSON *row, *kv;
 
-	struct strlist nested;
+	struct strlist nested, heads;
 
 	/* Columns in order of first appearance; a column whose every value is
 	 * a list or an object is left out and named in a footer (--json shows
@@ -123,11 +112,14 @@ render_table(FILE *f, const cJSON *arr, int color)
 	}
 	width = xcalloc(cols.n + 1, sizeof *width);
 	cells = xcalloc(nrows + 1, sizeof *cells);
+	/* The raw names find the cells; the headers print sanitised. */
+	strlist_init(&heads);
 	for (size_t c = 0; c < cols.n; c++) {
 		for (char *p = cols.v[c]; *p; p++)
 			if (*p >= 'a' && *p <= 'z')
 				*p = (char)(*p - 'a' + 'A');
-		width[c] = output_width(cols.v[c]);
+		strlist_take(&heads, sanitize(cols.v[c]));
+		width[c] = output_width(heads.v[c]);
 	}
 	cJSON_ArrayForEach(row, arr) {
 		cells[r] = xcalloc(cols.n + 1, sizeof **cells);
@@ -146,10 +138,10 @@ render_table(FILE *f, const cJSON *arr, int color)
 		fputs("\033[1m", f);
 	for (size_t c = 0; c < cols.n; c++) {
 		if (c + 1 < cols.n) {
-			pad(f, cols.v[c], width[c]);
+			pad(f, heads.v[c], width[c]);
 			fputs("  ", f);
 		} else
-			fputs(cols.v[c], f);
+			fputs(heads.v[c], f);
 	}
 	if (color)
 		fputs("\033[0m", f);
@@ -170,11 +162,15 @@ render_table(FILE *f, const cJSON *arr, int color)
 	free(width);
 	if (nested.n > 0) {
 		fprintf(f, "(not shown: ");
-		for (size_t i = 0; i < nested.n; i++)
-			fprintf(f, "%s%s", i ? ", " : "", nested.v[i]);
+		for (size_t i = 0; i < nested.n; i++) {
+			char *n = sanitize(nested.v[i]);
+			fprintf(f, "%s%s", i ? ", " : "", n);
+			free(n);
+		}
 		fprintf(f, "; --json shows all)\n");
 	}
 	strlist_release(&nested);
+	strlist_release(&heads);
 	strlist_release(&cols);
 }
 
@@ -183,19 +179,25 @@ render_object(FILE *f, const cJSON *obj, int color)
 {
 	size_t w = 0;
 	const cJSON *kv;
+	char *k;
 
-	cJSON_ArrayForEach(kv, obj)
-		if (output_width(kv->string) > w)
-			w = output_width(kv->string);
+	cJSON_ArrayForEach(kv, obj) {
+		k = sanitize(kv->string);
+		if (output_width(k) > w)
+			w = output_width(k);
+		free(k);
+	}
 	cJSON_ArrayForEach(kv, obj) {
 		char *c = output_cell(kv);
+		k = sanitize(kv->string);
 		if (color)
 			fputs("\033[1m", f);
-		pad(f, kv->string, w);
+		pad(f, k, w);
 		if (color)
 			fputs("\033[0m", f);
 		fprintf(f, "  %s\n", c);
 		free(c);
+		free(k);
 	}
 }
 
@@ -240,6 +242,25 @@ output_render(FILE *f, const cJSON *v, int color)
 	}
 }
 
+/* cJSON escapes C0 controls in strings but passes DEL and C1 controls
+ * (U+0080..U+009F, 0x9b is CSI) through: those become \u escapes too, which
+ * is the same JSON. They can only occur inside strings. */
+static void
+json_put_safe(FILE *f, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (; *p != '\0'; p++) {
+		if (*p == 0x7f)
+			fputs("\\u007f", f);
+		else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+			fprintf(f, "\\u%04x", p[1]);
+			p++;
+		} else
+			fputc(*p, f);
+	}
+}
+
 void
 output_json(FILE *f, const cJSON *v)
 {
@@ -249,6 +270,7 @@ output_json(FILE *f, const cJSON *v)
 		return;
 	}
 	s = cJSON_Print(v);
-	fprintf(f, "%s\n", s);
+	json_put_safe(f, s ? s : "null");
+	fputc('\n', f);
 	free(s);
 }

@@ -181,8 +181,14 @@ shell_warn(struct mlsh_ctx *ctx, const char *fmt, ...)
 	m = xvasprintf(fmt, ap);
 	va_end(ap);
 	fflush(stdout);
-	fprintf(stderr, "%s%s%s\n", ctx->where ? ctx->where : "",
-	    ctx->where ? ": " : "", m);
+	{
+		/* Messages quote servers and hosts: one sanitiser (util.c). */
+		char *safe = str_sanitize(m, 1);
+
+		fprintf(stderr, "%s%s%s\n", ctx->where ? ctx->where : "",
+		    ctx->where ? ": " : "", safe);
+		free(safe);
+	}
 	free(m);
 }
 

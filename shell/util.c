@@ -249,6 +249,74 @@ strlist_has(const struct strlist *l, const char *s)
 	return 0;
 }
 
+/* Length of the UTF-8 sequence at p and its code point; 0 when the bytes
+ * are not well-formed UTF-8 (overlong forms and surrogates included). */
+static size_t
+utf8_decode(const unsigned char *p, unsigned *cp)
+{
+	size_t n, i;
+	unsigned c = p[0], min;
+
+	if (c < 0x80) {
+		*cp = c;
+		return 1;
+	}
+	if (c >= 0xc2 && c <= 0xdf) {
+		n = 2, c &= 0x1f, min = 0x80;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 3, c &= 0x0f, min = 0x800;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4, c &= 0x07, min = 0x10000;
+	} else
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (p[i] & 0x3f);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return n;
+}
+
+char *
+str_sanitize(const char *s, int keep_lines)
+{
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	struct buf b;
+	unsigned cp;
+	size_t n;
+
+	buf_init(&b);
+	while (*p != '\0') {
+		n = utf8_decode(p, &cp);
+		if (n == 0) {
+			buf_printf(&b, "\\x%02x", *p++);
+			continue;
+		}
+		if ((cp == '\n' || cp == '\t') && keep_lines)
+			buf_addc(&b, (char)cp);
+		else if (cp == '\n')
+			buf_adds(&b, "\\n");
+		else if (cp == '\t')
+			buf_adds(&b, "\\t");
+		else if (cp < 0x20 || cp == 0x7f)
+			buf_printf(&b, "\\x%02x", cp);
+		else if ((cp >= 0x80 && cp <= 0x9f) ||
+		    (cp >= 0x202a && cp <= 0x202e) ||
+		    (cp >= 0x2066 && cp <= 0x2069) ||
+		    cp == 0x2028 || cp == 0x2029)
+			/* C1 controls (0x9b is CSI), bidi overrides and
+			 * line separators. */
+			buf_printf(&b, "\\u%04x", cp);
+		else
+			buf_add(&b, p, n);
+		p += n;
+	}
+	return buf_detach_release(&b);
+}
+
 int
 str_startswith(const char *s, const char *prefix)
 {

@@ -54,6 +54,15 @@ void strlist_sort(struct strlist *);
 void strlist_uniq(struct strlist *);                  /* after sort */
 int strlist_has(const struct strlist *, const char *);
 
+/* Text from outside (AWS answers, remote hosts) made safe for a terminal:
+ * C0 and C1 control characters, DEL, bidirectional overrides and bytes that
+ * are not UTF-8 become visible escapes (\t \n \x1b \u009b), so nothing a
+ * server sends can move the cursor, retitle the window or hide text. With
+ * keep_lines, newlines and tabs stay as they are (multi-line messages).
+ * The one sanitiser: everything server-supplied goes through it, and it is
+ * idempotent (its output holds no character it would change). */
+char *str_sanitize(const char *, int keep_lines);
+
 /* Misc. */
 int str_startswith(const char *, const char *);
 int str_endswith(const char *, const char *);
