@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include "shell.h"
@@ -34,16 +35,28 @@ static int
 history_save(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 {
 	const char *path = a->argv[0];
-	int flags = O_WRONLY | O_CREAT | O_CLOEXEC, fd;
+	int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, fd;
+	/* A session can hold what it was given on the command line: only the
+	 * owner reads it; executable only when asked. */
+	mode_t mode = cmd_opt_bool(a, "executable") ? 0700 : 0600;
 	FILE *f;
 	char when[64];
 	time_t t = time(NULL);
 
 	flags |= cmd_opt_bool(a, "force") ? O_TRUNC : O_EXCL;
-	fd = open(path, flags, 0755);
+	fd = open(path, flags, mode);
 	if (fd < 0 && errno == EEXIST)
 		return cmd_error(ctx, "'%s' exists; --force overwrites it",
 		    path);
+	if (fd < 0 && errno == ELOOP)
+		return cmd_error(ctx, "'%s' is a symbolic link; give the file "
+		    "itself", path);
+	/* An overwritten file keeps its old mode unless told. */
+	if (fd >= 0 && fchmod(fd, mode) != 0) {
+		close(fd);
+		return cmd_error(ctx, "cannot set the mode of '%s': %s", path,
+		    strerror(errno));
+	}
 	if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
 		if (fd >= 0)
 			close(fd);
@@ -52,8 +65,10 @@ history_save(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	}
 	strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S %Z", localtime(&t));
 	fprintf(f, "#!/usr/bin/env mlsh\n-- mlsh session recorded %s\n"
-	    "-- workspace %s, region %s. Run it with: mlsh %s\n\n", when,
+	    "-- workspace %s, region %s. Run it with: mlsh %s\n", when,
 	    ctx->workspace, shell_region(ctx), path);
+	history_preamble(f);
+	fputc('\n', f);
 	for (size_t i = 0; i < ctx->session.n; i++)
 		fprintf(f, "%s\n", ctx->session.v[i]);
 	if (fclose(f) != 0)
@@ -72,6 +87,8 @@ static const struct mlsh_opt history_opts[] = {
 
 static const struct mlsh_opt save_opts[] = {
 	{ "force", 'f', OPT_BOOL, NULL, NULL, "overwrite an existing file" },
+	{ "executable", 'x', OPT_BOOL, NULL, NULL,
+	    "mode 0700 instead of 0600, to run it as ./FILE" },
 	{ NULL, 0, 0, NULL, NULL, NULL }
 };
 
@@ -92,7 +109,10 @@ const struct mlsh_cmd cmd_history_entry = {
 	.help = "History lives in $XDG_STATE_HOME/mlsh/history (mode 0600, "
 	    "the last 1000 lines, no consecutive duplicates). `history save "
 	    "FILE` writes each successful command of this session as a Lua "
-	    "call, so `mlsh FILE` replays it.",
+	    "call, so `mlsh FILE` replays it. The file is mode 0600 (0700 "
+	    "with --executable); $NAME stays a reference (os.getenv or the "
+	    "mlsh variable), `set` of a name containing TOKEN, SECRET, KEY or "
+	    "PASSWORD and `!` lines that export are left out.",
 	.opts = history_opts,
 	.min_args = 0,
 	.max_args = 0,

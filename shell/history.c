@@ -5,13 +5,16 @@
  * lines typed at the REPL are recorded. */
 #include "shell.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "lexer.h"
 
 static void
 history_trim(struct mlsh_ctx *ctx)
@@ -103,4 +106,409 @@ history_save_file(struct mlsh_ctx *ctx)
 	chmod(ctx->history_path, 0600);
 	free(tmp);
 	return 0;
+}
+
+/*
+ * The session record behind `history save`.
+ *
+ * A command is recorded in its Lua form once it succeeded. Values that came
+ * from $NAME stay references: the raw words of the command are lexed again
+ * with every expansion replaced by a marker, parsed against the same entry,
+ * and each marker becomes os.getenv("NAME") (an environment variable) or
+ * var("NAME") (an mlsh variable: a helper the script defines). When that
+ * cannot be done exactly (a reference inside an integer flag, or one that
+ * decides which subcommand runs), the command is recorded as
+ * mlsh.run("raw text"), which expands its references when replayed.
+ * `set` of a secret-looking name and `!` lines that export are not recorded.
+ */
+
+#define MARK_OPEN	'\001'
+#define MARK_CLOSE	'\002'
+
+struct note {
+	char **argv;		/* the words the note is for (identity) */
+	char *raw;		/* the command as typed */
+	int has_refs;		/* it expands at least one $NAME */
+	int ok;			/* tmpl is usable */
+	struct strlist tmpl;	/* the words with markers */
+	struct strlist names;	/* marker i -> variable name */
+	struct strlist marks;	/* marker i -> its text */
+	struct strlist values;	/* marker i -> its value when expanded */
+	char *kinds;		/* marker i -> 'v' mlsh variable, 'e' environment */
+	struct mlsh_ctx *ctx;
+	struct note *next;	/* the command that ran this one (source, lua) */
+};
+static struct note *top;
+
+static int session_uses_var;
+static struct strlist skipped;	/* secret-looking names not recorded */
+
+static void
+note_pop(void)
+{
+	struct note *n = top;
+
+	if (n == NULL)
+		return;
+	top = n->next;
+	free(n->raw);
+	strlist_release(&n->tmpl);
+	strlist_release(&n->names);
+	strlist_release(&n->marks);
+	strlist_release(&n->values);
+	free(n->kinds);
+	free(n);
+}
+
+static const char *
+mark_lookup(void *arg, const char *name)
+{
+	struct note *n = arg;
+	const char *v;
+	size_t i;
+
+	for (i = 0; i < n->names.n; i++)
+		if (strcmp(n->names.v[i], name) == 0)
+			return n->marks.v[i];
+	n->kinds = xrealloc(n->kinds, i + 1);
+	n->kinds[i] = shell_var_get_local(n->ctx, name) != NULL ? 'v' : 'e';
+	v = shell_var_get(n->ctx, name);
+	strlist_add(&n->values, v != NULL ? v : "");
+	strlist_add(&n->names, name);
+	strlist_take(&n->marks, xasprintf("%c%zu%c", MARK_OPEN, i,
+	    MARK_CLOSE));
+	return n->marks.v[i];
+}
+
+void
+history_note(struct mlsh_ctx *ctx, const char *raw, size_t len, int argc,
+    char **argv)
+{
+	struct lex_cmd c;
+	struct note *n;
+	char *cause = NULL;
+	size_t pos = 0;
+
+	if (raw == NULL) {
+		note_pop();
+		return;
+	}
+	n = xcalloc(1, sizeof *n);
+	n->next = top;
+	top = n;
+	n->ctx = ctx;
+	n->argv = argv;
+	n->raw = xstrndup(raw, len);
+	n->has_refs = memchr(raw, '$', len) != NULL;
+	if (!n->has_refs || memchr(raw, MARK_OPEN, len) != NULL ||
+	    memchr(raw, MARK_CLOSE, len) != NULL)
+		return;
+	if (lex_one(raw, len, &pos, mark_lookup, n, &c, &cause) != 1) {
+		free(cause);
+		return;
+	}
+	/* An expansion never splits a word: the same words, with markers. */
+	if (c.shell == NULL && (int)c.n == argc) {
+		for (size_t i = 0; i < c.n; i++)
+			strlist_add(&n->tmpl, c.w[i].text);
+		n->ok = n->names.n > 0;
+	}
+	lex_cmd_release(&c);
+	if (n->names.n == 0)
+		n->has_refs = 0;	/* '$x' in single quotes, a lone $ */
+}
+
+/* A template with markers filled in with today's values. */
+static char *
+tmpl_expand(const char *t)
+{
+	struct buf b;
+	size_t i;
+
+	buf_init(&b);
+	while (*t != '\0') {
+		if (*t == MARK_OPEN) {
+			i = strtoul(t + 1, (char **)&t, 10);
+			t++;	/* MARK_CLOSE */
+			buf_adds(&b, top->values.v[i]);
+		} else
+			buf_addc(&b, *t++);
+	}
+	return buf_detach_release(&b);
+}
+
+/* A template as a Lua expression: literals quoted, markers references,
+ * joined with "..". */
+static char *
+tmpl_lua(const char *t)
+{
+	struct buf b, lit;
+	char *q;
+	size_t i;
+	int parts = 0;
+
+	buf_init(&b);
+	buf_init(&lit);
+	for (;;) {
+		if (*t == MARK_OPEN || *t == '\0') {
+			if (lit.len > 0 || (*t == '\0' && parts == 0)) {
+				q = script_quote(lit.data ? lit.data : "");
+				buf_printf(&b, "%s%s", parts++ ? " .. " : "", q);
+				free(q);
+				buf_reset(&lit);
+			}
+			if (*t == '\0')
+				break;
+			i = strtoul(t + 1, (char **)&t, 10);
+			t++;
+			q = script_quote(top->names.v[i]);
+			if (top->kinds[i] == 'v') {
+				buf_printf(&b, "%svar(%s)", parts++ ? " .. " : "",
+				    q);
+				session_uses_var = 1;
+			} else
+				buf_printf(&b, "%s(os.getenv(%s) or \"\")",
+				    parts++ ? " .. " : "", q);
+			free(q);
+		} else
+			buf_addc(&lit, *t++);
+	}
+	buf_release(&lit);
+	return buf_detach_release(&b);
+}
+
+static int
+is_lua_name(const char *s)
+{
+	static const char *const reserved[] = { "and", "break", "do", "else",
+	    "elseif", "end", "false", "for", "function", "goto", "if", "in",
+	    "local", "nil", "not", "or", "repeat", "return", "then", "true",
+	    "until", "while", NULL };
+
+	if (!shell_var_name_ok(s))
+		return 0;
+	for (size_t i = 0; reserved[i]; i++)
+		if (strcmp(reserved[i], s) == 0)
+			return 0;
+	return 1;
+}
+
+/* A value in Lua: a reference expression when t (the template) is given,
+ * else the literal. */
+static char *
+value_lua(const char *v, const char *t)
+{
+	return t != NULL ? tmpl_lua(t) : script_quote(v);
+}
+
+/* The Lua statement for a parsed command; tmpl (may be NULL) is the same
+ * command parsed from the marker words. */
+static char *
+lua_form(const struct cmd_args *a, const struct cmd_args *tmpl)
+{
+	struct buf b;
+	int nopts = 0, first = 1;
+	char *s;
+
+	buf_init(&b);
+	s = xstrdup(a->builtin->name);
+	for (char *p = s; *p; p++)
+		if (*p == '-')
+			*p = '_';
+	buf_adds(&b, s);
+	free(s);
+	if (a->cmd != a->builtin) {
+		if (is_lua_name(a->cmd->name))
+			buf_printf(&b, ".%s", a->cmd->name);
+		else
+			buf_printf(&b, "[\"%s\"]", a->cmd->name);
+	}
+	for (size_t i = 0; a->cmd->opts && a->cmd->opts[i].name; i++)
+		if (a->optv[i] != NULL)
+			nopts++;
+	buf_addc(&b, nopts ? '{' : '(');
+	for (int i = 0; i < a->argc; i++) {
+		s = value_lua(a->argv[i], tmpl ? tmpl->argv[i] : NULL);
+		buf_printf(&b, "%s%s", first ? "" : ", ", s);
+		free(s);
+		first = 0;
+	}
+	for (size_t i = 0; a->cmd->opts && a->cmd->opts[i].name; i++) {
+		const struct mlsh_opt *o = &a->cmd->opts[i];
+		char *key;
+
+		if (a->optv[i] == NULL)
+			continue;
+		key = xstrdup(o->name);
+		for (char *p = key; *p; p++)
+			if (*p == '-')
+				*p = '_';
+		buf_printf(&b, "%s%s=", first ? "" : ", ", key);
+		if (o->type == OPT_BOOL)
+			buf_adds(&b, "true");
+		else if (o->type == OPT_INT) {
+			/* The parser took "+1", " 7", "007": the number, written
+			 * as Lua reads it. */
+			long long n = strtoll(a->optv[i], NULL, 10);
+
+			if (n == LLONG_MIN)
+				buf_adds(&b, "math.mininteger");
+			else
+				buf_printf(&b, "%lld", n);
+		} else {
+			s = value_lua(a->optv[i], tmpl ? tmpl->optv[i] : NULL);
+			buf_adds(&b, s);
+			free(s);
+		}
+		free(key);
+		first = 0;
+	}
+	buf_addc(&b, nopts ? '}' : ')');
+	return buf_detach_release(&b);
+}
+
+/* Whether the marker words parse into the same command, each value the
+ * template of the value actually used. */
+static int
+tmpl_matches(const struct cmd_args *a, const struct cmd_args *t)
+{
+	char *v;
+	int same;
+
+	if (t->cmd != a->cmd || t->argc != a->argc)
+		return 0;
+	for (int i = 0; i < a->argc; i++) {
+		v = tmpl_expand(t->argv[i]);
+		same = strcmp(v, a->argv[i]) == 0;
+		free(v);
+		if (!same)
+			return 0;
+	}
+	for (size_t i = 0; a->cmd->opts && a->cmd->opts[i].name; i++) {
+		if ((a->optv[i] == NULL) != (t->optv[i] == NULL))
+			return 0;
+		if (a->optv[i] == NULL)
+			continue;
+		if (a->cmd->opts[i].type == OPT_INT &&
+		    strchr(t->optv[i], MARK_OPEN) != NULL)
+			return 0;
+		v = tmpl_expand(t->optv[i]);
+		same = strcmp(v, a->optv[i]) == 0;
+		free(v);
+		if (!same)
+			return 0;
+	}
+	return 1;
+}
+
+int
+history_secret_name(const char *name)
+{
+	static const char *const words[] = { "TOKEN", "SECRET", "KEY",
+	    "PASSWORD", "PASSWD", NULL };
+
+	for (size_t i = 0; words[i] != NULL; i++)
+		if (strcasestr(name, words[i]) != NULL)
+			return 1;
+	return 0;
+}
+
+void
+history_record(struct mlsh_ctx *ctx, const struct cmd_args *a, char **argv)
+{
+	struct cmd_args t;
+	char *cause = NULL, *q;
+	int st;
+
+	if (strcmp(a->builtin->name, "set") == 0 && a->argc > 0 &&
+	    history_secret_name(a->argv[0])) {
+		if (!strlist_has(&skipped, a->argv[0]))
+			strlist_add(&skipped, a->argv[0]);
+		return;
+	}
+	if (top == NULL || top->argv != argv || !top->has_refs) {
+		strlist_take(&ctx->session, lua_form(a, NULL));
+		return;
+	}
+	if (top->ok) {
+		st = cmd_parse((int)top->tmpl.n, top->tmpl.v, &t, &cause);
+		free(cause);
+		if (st == 0 && tmpl_matches(a, &t)) {
+			strlist_take(&ctx->session, lua_form(a, &t));
+			cmd_args_release(&t);
+			return;
+		}
+		if (st == 0 || st == 3)
+			cmd_args_release(&t);
+	}
+	/* Not exactly expressible as a call: the line, expanded on replay. */
+	q = script_quote(top->raw);
+	strlist_take(&ctx->session, xasprintf("mlsh.run(%s)", q));
+	free(q);
+}
+
+/* Whether a /bin/sh line exports or assigns a secret-looking variable. */
+static int
+sh_leaks(const char *s)
+{
+	const char *p, *e;
+
+	for (p = s; (p = strstr(p, "export")) != NULL; p += 6) {
+		if ((p == s || strchr(" \t;&|(`", p[-1]) != NULL) &&
+		    (p[6] == '\0' || p[6] == ' ' || p[6] == '\t'))
+			return 1;
+	}
+	/* NAME=value with a secret-looking NAME, anywhere in the line. */
+	for (p = s; (e = strchr(p, '=')) != NULL; p = e + 1) {
+		const char *n = e;
+		char *name;
+		int bad;
+
+		while (n > s && (isalnum((unsigned char)n[-1]) || n[-1] == '_'))
+			n--;
+		if (n == e)
+			continue;
+		name = xstrndup(n, (size_t)(e - n));
+		bad = history_secret_name(name);
+		free(name);
+		if (bad)
+			return 1;
+	}
+	return 0;
+}
+
+void
+history_record_sh(struct mlsh_ctx *ctx, const char *text)
+{
+	char *line, *q;
+
+	if (sh_leaks(text))
+		return;
+	line = xasprintf("!%s", text);
+	q = script_quote(line);
+	strlist_take(&ctx->session, xasprintf("mlsh.run(%s)", q));
+	free(q);
+	free(line);
+}
+
+/* The lines a saved script starts with after its comment header. */
+void
+history_preamble(FILE *f)
+{
+	if (skipped.n > 0) {
+		fprintf(f, "-- Not recorded (secret-looking names): set");
+		for (size_t i = 0; i < skipped.n; i++)
+			fprintf(f, " %s", skipped.v[i]);
+		fprintf(f, ".\n-- Give them values first (environment or "
+		    "~/.mlshrc).\n");
+	}
+	if (session_uses_var)
+		fprintf(f, "\n-- $NAME: the mlsh variable, else the environment, "
+		    "as when typed.\n"
+		    "local function var(name)\n"
+		    "\tfor _, v in ipairs(vars()) do\n"
+		    "\t\tif v.name == name then return v.value end\n"
+		    "\tend\n"
+		    "\treturn os.getenv(name) or \"\"\n"
+		    "end\n");
 }

@@ -274,7 +274,7 @@ shell_run_argv(struct mlsh_ctx *ctx, int argc, char **argv, cJSON **resultp)
 		if (st == 0 && ctx->lua_depth == 0 &&
 		    !(a.builtin->flags & CMD_NO_HISTORY) &&
 		    !(a.cmd->flags & CMD_NO_HISTORY))
-			strlist_take(&ctx->session, script_lua_form(&a));
+			history_record(ctx, &a, argv);
 	}
 	if (resultp != NULL) {
 		*resultp = result;
@@ -310,6 +310,7 @@ shell_run_line(struct mlsh_ctx *ctx, const char *line, size_t len)
 	}
 	lex_result_release(&r);
 	while (!ctx->exit_requested) {
+		size_t at = pos;
 		int got = lex_one(line, len, &pos, lookup, ctx, &c, &cause);
 		if (got < 0) {
 			shell_warn(ctx, "mlsh: %s", cause);
@@ -322,19 +323,17 @@ shell_run_line(struct mlsh_ctx *ctx, const char *line, size_t len)
 		mlsh_interrupted = 0;
 		if (c.shell != NULL) {
 			st = run_sh(ctx, c.shell);
-			if (st == 0 && ctx->lua_depth == 0) {
-				char *q = xasprintf("!%s", c.shell);
-				char *lq = script_quote(q);
-				strlist_take(&ctx->session,
-				    xasprintf("mlsh.run(%s)", lq));
-				free(q);
-				free(lq);
-			}
+			if (st == 0 && ctx->lua_depth == 0)
+				history_record_sh(ctx, c.shell);
 		} else {
 			char **argv = xcalloc(c.n + 1, sizeof *argv);
 			for (size_t k = 0; k < c.n; k++)
 				argv[k] = c.w[k].text;
+			if (c.n > 0)	/* the words as typed, for history save */
+				history_note(ctx, line + at + c.w[0].start,
+				    c.w[c.n - 1].end - c.w[0].start, (int)c.n, argv);
 			st = shell_run_argv(ctx, (int)c.n, argv, NULL);
+			history_note(ctx, NULL, 0, 0, NULL);
 			free(argv);
 		}
 		lex_cmd_release(&c);

@@ -138,8 +138,6 @@ int script_run_string(struct mlsh_ctx *, const char *chunk, const char *name,
 /* Lua <-> cJSON for builtins' own Lua functions (L is a lua_State *). */
 void script_push_json(void *L, const cJSON *);
 cJSON *script_to_json(void *L, int idx);
-/* Render one command's parsed form as a Lua statement for `history save`. */
-char *script_lua_form(const struct cmd_args *);
 /* Quote a string as a Lua literal. Caller frees. */
 char *script_quote(const char *);
 
@@ -147,6 +145,20 @@ char *script_quote(const char *);
 void history_load(struct mlsh_ctx *);
 void history_add(struct mlsh_ctx *, const char *line);
 int history_save_file(struct mlsh_ctx *);
+/* The session record for `history save` (history.c). Before a typed
+ * command runs, history_note gets its raw text (raw, len) and its words
+ * (argc, argv; NULL raw clears the note); after it succeeded,
+ * history_record adds its Lua form, with $NAME references kept as
+ * references. history_record_sh records a `!` line. */
+void history_note(struct mlsh_ctx *, const char *raw, size_t len, int argc,
+    char **argv);
+void history_record(struct mlsh_ctx *, const struct cmd_args *, char **argv);
+void history_record_sh(struct mlsh_ctx *, const char *text);
+/* Comment lines and helpers a saved script needs before its commands. */
+void history_preamble(FILE *);
+/* Whether a variable name looks like it holds a secret (TOKEN, SECRET,
+ * KEY, PASSWORD in any case): such `set`s are never recorded. */
+int history_secret_name(const char *);
 #define HISTORY_MAX 1000
 
 /* The lab (builtins/lab.c): bring it up if it is not (for --lab). */
