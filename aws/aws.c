@@ -188,6 +188,18 @@ aws_client_new(const struct aws_options *opt)
 		free(c->region);
 		c->region = xstrdup("us-east-1");
 	}
+	if (!aws_region_ok(c->region) && c->config_error == NULL) {
+		const char *from = c->opt.region != NULL && *c->opt.region ?
+		    "--region" : getenv("AWS_REGION") && *getenv("AWS_REGION") ?
+		    "AWS_REGION" : getenv("AWS_DEFAULT_REGION") &&
+		    *getenv("AWS_DEFAULT_REGION") ? "AWS_DEFAULT_REGION" :
+		    "the profile's region";
+		char *r = str_sanitize(c->region, 0);
+
+		c->config_error = xasprintf("%s '%s' is not a region name (like "
+		    "us-east-1)", from, r);
+		free(r);
+	}
 	if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed)
 		seed = (unsigned long long)time(NULL) ^
 		    ((unsigned long long)getpid() << 32);
@@ -209,6 +221,32 @@ aws_client_free(struct aws_client *c)
 	free(c->region);
 	free(c->config_error);
 	free(c);
+}
+
+int
+aws_region_ok(const char *r)
+{
+	const char *p = r;
+	int groups = 0;
+
+	if (r == NULL || strlen(r) > 32)
+		return 0;
+	/* xx */
+	if (!(p[0] >= 'a' && p[0] <= 'z' && p[1] >= 'a' && p[1] <= 'z'))
+		return 0;
+	p += 2;
+	/* (-[a-z]+)+ */
+	while (p[0] == '-' && p[1] >= 'a' && p[1] <= 'z') {
+		for (p++; *p >= 'a' && *p <= 'z'; p++)
+			;
+		groups++;
+	}
+	/* -[0-9]+$ */
+	if (groups == 0 || p[0] != '-' || !(p[1] >= '0' && p[1] <= '9'))
+		return 0;
+	for (p++; *p >= '0' && *p <= '9'; p++)
+		;
+	return *p == '\0';
 }
 
 long long
@@ -465,6 +503,11 @@ job_prepare(struct aws_client *c, struct aws_job *job, int own_easy)
 
 	job->attempt++;
 	aws_error_release(&job->err);
+	if (c->config_error != NULL) {
+		aws_error_set(&job->err, 0, job->svc->name, "InvalidConfig",
+		    c->config_error, NULL);
+		return -1;
+	}
 	if (job->creds != NULL) {
 		job->at.creds = job->creds;
 	} else if (aws_client_creds(c, &job->at.creds, &job->err) != 0) {
@@ -482,11 +525,6 @@ job_prepare(struct aws_client *c, struct aws_job *job, int own_easy)
 		return -1;
 	}
 	job->at.attempt = job->attempt;
-	if (c->config_error != NULL) {
-		aws_error_set(&job->err, 0, job->svc->name, "InvalidConfig",
-		    c->config_error, NULL);
-		return -1;
-	}
 	if (c->share == NULL) {
 		aws_error_set(&job->err, 0, job->svc->name, "NetworkError",
 		    "libcurl is not initialised", NULL);

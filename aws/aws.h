@@ -30,6 +30,11 @@ struct aws_service {
 	int global;			/* IAM: one endpoint, signed for us-east-1 */
 };
 
+/* Whether r looks like an AWS region: ^[a-z]{2}(-[a-z]+)+-[0-9]+$, at most
+ * 32 characters (us-east-1, us-gov-west-1, ap-southeast-5). The region
+ * reaches URLs and the node's sourced config, so nothing else passes. */
+int aws_region_ok(const char *r);
+
 /* A size such as "64M", "1G", "500k" or "1048576" (bytes) as a number of
  * bytes; -1 when it is not one (or is 0). */
 long long aws_parse_size(const char *);
@@ -63,7 +68,8 @@ void aws_creds_release(struct aws_creds *);
  * lifetime; NULL means "take it from the environment / config files". */
 struct aws_options {
 	const char *profile;		/* --profile, else AWS_PROFILE, else "default" */
-	const char *region;		/* --region, else AWS_REGION, AWS_DEFAULT_REGION, profile */
+	const char *region;		/* --region, else AWS_REGION, AWS_DEFAULT_REGION, profile;
+					 * one that is not aws_region_ok fails every call */
 	const char *endpoint_url;	/* --endpoint-url (all services) */
 	int max_attempts;		/* 0 = default (3, as the SDKs' standard mode) */
 	long timeout_ms;		/* per attempt; 0 = default (30 s) */

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "shell.h"
+#include "aws/aws.h"
 #include "aws/creds.h"
 
 /* Regions that offer the stack's instance types, and the common others. */
@@ -13,33 +14,6 @@ static const char *const regions[] = {
 	"eu-west-1", "eu-west-2", "eu-west-3", "me-south-1", "sa-east-1",
 	"us-east-1", "us-east-2", "us-west-1", "us-west-2", NULL
 };
-
-/* xx-name-N or xx-gov-name-N */
-static int
-region_ok(const char *r)
-{
-	const char *p = r;
-	int parts = 0;
-
-	while (*p) {
-		const char *s = p;
-		while (*p && *p != '-')
-			p++;
-		if (p == s)
-			return 0;
-		for (const char *q = s; q < p; q++)
-			if (!islower((unsigned char)*q) &&
-			    !isdigit((unsigned char)*q))
-				return 0;
-		parts++;
-		if (*p == '-')
-			p++;
-		else
-			break;
-	}
-	return parts >= 3 && isdigit((unsigned char)r[strlen(r) - 1]) &&
-	    strlen(r) <= 32;
-}
 
 static void
 region_complete(struct mlsh_ctx *ctx, const struct cmd_args *a,
@@ -60,7 +34,7 @@ region_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	const char *source;
 
 	if (a->argc == 1) {
-		if (!region_ok(a->argv[0]))
+		if (!aws_region_ok(a->argv[0]))
 			return cmd_usage_error(ctx, a, "'%s' is not a region "
 			    "name (like us-east-1)", a->argv[0]);
 		shell_aws_reset(ctx);	/* it borrowed the old string */

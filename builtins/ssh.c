@@ -1,6 +1,7 @@
 /* ssh, cp, ssh-config: reach the stack's hosts through the jump host with
  * mlsh's own SSH (remote/), one kept connection per session. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -326,8 +327,18 @@ sshconfig_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	}
 	free(jumpalias);
 	if (out != NULL) {
-		FILE *f = fopen(out, "w");
-		if (f == NULL || fputs(b.data, f) < 0 || fclose(f) != 0) {
+		/* 0600 as OpenSSH wants its config files; an existing file
+		 * is tightened too. */
+		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+		    0600);
+		FILE *f = NULL;
+
+		if (fd >= 0 && (fchmod(fd, 0600) != 0 ||
+		    (f = fdopen(fd, "w")) == NULL)) {
+			close(fd);
+			fd = -1;
+		}
+		if (fd < 0 || fputs(b.data, f) < 0 || fclose(f) != 0) {
 			cmd_error(ctx, "cannot write '%s': %s", out,
 			    strerror(errno));
 			buf_release(&b);

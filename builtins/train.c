@@ -402,9 +402,9 @@ cache_dir(struct mlsh_ctx *ctx)
 static void
 cache_runs(struct mlsh_ctx *ctx, const struct strlist *names, int replace)
 {
-	char *dir = cache_dir(ctx), *p, *tmp, *cause = NULL, *old;
+	char *dir = cache_dir(ctx), *p, *cause = NULL, *old;
 	struct strlist all;
-	FILE *f;
+	struct buf text;
 
 	if (mkdir_p(dir, 0700, &cause) != 0) {
 		free(cause);
@@ -423,18 +423,19 @@ cache_runs(struct mlsh_ctx *ctx, const struct strlist *names, int replace)
 		free(old);
 	}
 	free(cause);
+	cause = NULL;
 	for (size_t i = 0; i < names->n; i++)
 		strlist_add(&all, names->v[i]);
 	strlist_sort(&all);
 	strlist_uniq(&all);
-	tmp = xasprintf("%s.tmp", p);
-	if ((f = fopen(tmp, "w")) != NULL) {
-		for (size_t i = 0; i < all.n; i++)
-			fprintf(f, "%s\n", all.v[i]);
-		if (fclose(f) == 0)
-			rename(tmp, p);
-	}
-	free(tmp);
+	/* Atomic and 0600 like every state file (shell/state.c). */
+	buf_init(&text);
+	for (size_t i = 0; i < all.n; i++)
+		buf_printf(&text, "%s\n", all.v[i]);
+	if (state_write_file(p, text.data ? text.data : "", text.len,
+	    &cause) != 0)
+		free(cause);
+	buf_release(&text);
 	free(p);
 	free(dir);
 	strlist_release(&all);

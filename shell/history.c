@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "lexer.h"
+#include "state.h"
 
 static void
 history_trim(struct mlsh_ctx *ctx)
@@ -38,7 +39,7 @@ history_load(struct mlsh_ctx *ctx)
 
 	if (ctx->history_path == NULL)
 		ctx->history_path = xasprintf("%s/history", ctx->state_dir);
-	if ((text = file_read(ctx->history_path, NULL, &cause)) == NULL) {
+	if ((text = state_read_file(ctx->history_path, NULL, &cause)) == NULL) {
 		free(cause);
 		return;
 	}
@@ -82,7 +83,9 @@ history_save_file(struct mlsh_ctx *ctx)
 		return -1;
 	}
 	tmp = xasprintf("%s.tmp.%ld", ctx->history_path, (long)getpid());
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
 	if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
 		if (fd >= 0)
 			close(fd);

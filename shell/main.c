@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "shell.h"
+#include "aws/aws.h"
+#include "state.h"
 
 static struct mlsh_ctx ctx;
 
@@ -68,7 +70,7 @@ last_workspace(const char *state_dir)
 {
 	char *p = xasprintf("%s/current", state_dir), *cause = NULL, *t;
 
-	t = file_read(p, NULL, &cause);
+	t = state_read_file(p, NULL, &cause);
 	free(p);
 	free(cause);
 	if (t != NULL) {
@@ -149,7 +151,17 @@ main(int argc, char **argv)
 		case 'c': line = optarg; break;
 		case 'w': ws = optarg; break;
 		case 'p': free(ctx.profile); ctx.profile = xstrdup(optarg); break;
-		case 'r': free(ctx.region); ctx.region = xstrdup(optarg); break;
+		case 'r':
+			/* It reaches URLs and a file the node sources. */
+			if (!aws_region_ok(optarg)) {
+				fprintf(stderr, "mlsh: -r: '%s' is not a region "
+				    "name (like us-east-1)\n", optarg);
+				shell_free(&ctx);
+				return 2;
+			}
+			free(ctx.region);
+			ctx.region = xstrdup(optarg);
+			break;
 		case 'E':
 			free(ctx.endpoint_url);
 			ctx.endpoint_url = xstrdup(optarg);
@@ -189,6 +201,19 @@ main(int argc, char **argv)
 		}
 	}
 
+	{
+		/* No home: refuse (never /tmp). A state directory others can
+		 * write: refuse, naming the fix. */
+		char *cause = NULL;
+
+		if (ctx.state_dir == NULL ||
+		    state_dir_prepare(ctx.state_dir, &cause) != 0) {
+			fprintf(stderr, "mlsh: %s\n", cause ? cause : ctx.error);
+			free(cause);
+			shell_free(&ctx);
+			return 1;
+		}
+	}
 	if (ws == NULL)
 		ws = getenv("MLSH_WORKSPACE");
 	if (ws != NULL && *ws != '\0')

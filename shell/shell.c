@@ -21,17 +21,15 @@ volatile sig_atomic_t mlsh_interrupted;
 void
 shell_init(struct mlsh_ctx *ctx)
 {
-	const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
 	const char *nc = getenv("NO_COLOR");
 
 	memset(ctx, 0, sizeof *ctx);
-	if (xdg != NULL && *xdg == '/')
-		ctx->state_dir = xasprintf("%s/mlsh", xdg);
-	else
-		ctx->state_dir = xasprintf("%s/.local/state/mlsh",
-		    home != NULL ? home : "/tmp");
+	/* NULL (the reason in ctx->error) when there is no home: main refuses
+	 * to run rather than keep state in a shared directory. */
+	ctx->state_dir = state_default_dir(&ctx->error);
 	ctx->color = isatty(STDOUT_FILENO) && (nc == NULL || *nc == '\0');
-	ctx->lab_dir = xasprintf("%s/lab", ctx->state_dir);
+	if (ctx->state_dir != NULL)
+		ctx->lab_dir = xasprintf("%s/lab", ctx->state_dir);
 	strlist_init(&ctx->session);
 	strlist_init(&ctx->history);
 }
@@ -449,11 +447,8 @@ shell_switch_workspace(struct mlsh_ctx *ctx, const char *name, char **cause)
 	struct state *s;
 	char *cur;
 
-	if (!state_name_ok(name)) {
-		*cause = xasprintf("bad workspace name '%s' (letters, digits, "
-		    "'_', '.', '-'; up to 63)", name);
+	if ((*cause = state_name_error(name)) != NULL)
 		return -1;
-	}
 	if (ctx->state != NULL && strcmp(ctx->state->workspace, name) == 0)
 		return 0;
 	if (state_open(ctx->state_dir, name, ctx->wait_lock ? 300 : 0,
@@ -471,11 +466,12 @@ shell_switch_workspace(struct mlsh_ctx *ctx, const char *name, char **cause)
 	/* Remember it for the next session, as kubectl remembers a context. */
 	cur = xasprintf("%s/current", ctx->state_dir);
 	{
-		FILE *f = fopen(cur, "w");
-		if (f != NULL) {
-			fprintf(f, "%s\n", name);
-			fclose(f);
-		}
+		char *text = xasprintf("%s\n", name), *why = NULL;
+
+		/* Atomic and 0600 like the rest; only a convenience. */
+		if (state_write_file(cur, text, strlen(text), &why) != 0)
+			free(why);
+		free(text);
 	}
 	free(cur);
 	return 0;

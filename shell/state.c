@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,12 +18,230 @@ int
 state_name_ok(const char *s)
 {
 	size_t n = strlen(s);
-	if (n == 0 || n > 63 || !isalnum((unsigned char)s[0]))
+	if (n == 0 || n > STATE_NAME_MAX || !isalnum((unsigned char)s[0]))
 		return 0;
 	for (size_t i = 0; i < n; i++)
 		if (!isalnum((unsigned char)s[i]) && strchr("_.-", s[i]) == NULL)
 			return 0;
 	return 1;
+}
+
+char *
+state_name_error(const char *s)
+{
+	if (strlen(s) > STATE_NAME_MAX)
+		return xasprintf("workspace name '%.*s…' is %zu characters, at "
+		    "most %d (IAM role names mlsh-<ws>-notebook are limited to "
+		    "64)", 20, s, strlen(s), STATE_NAME_MAX);
+	if (!state_name_ok(s))
+		return xasprintf("bad workspace name '%s' (letters, digits, "
+		    "'_', '.', '-', starting with a letter or digit; up to %d)",
+		    s, STATE_NAME_MAX);
+	return NULL;
+}
+
+char *
+state_default_dir(char **cause)
+{
+	const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	struct passwd *pw;
+
+	if (xdg != NULL && *xdg == '/')
+		return xasprintf("%s/mlsh", xdg);
+	if (home != NULL && *home == '/')
+		return xasprintf("%s/.local/state/mlsh", home);
+	/* As OpenSSH does for ~: the password entry's home. */
+	pw = getpwuid(getuid());
+	if (pw != NULL && pw->pw_dir != NULL && pw->pw_dir[0] == '/')
+		return xasprintf("%s/.local/state/mlsh", pw->pw_dir);
+	*cause = xasprintf("no home directory: HOME is not set and uid %ld "
+	    "has no password entry; set HOME or XDG_STATE_HOME", (long)getuid());
+	return NULL;
+}
+
+/* Tighten what is looser than it should be: files 0600, directories 0700.
+ * Only what the user owns, never through symbolic links. */
+static void
+tighten(int dfd, const char *name, int depth)
+{
+	struct stat st;
+	int fd;
+	DIR *d;
+	struct dirent *e;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+	    st.st_uid != geteuid())
+		return;
+	if (S_ISREG(st.st_mode) && (st.st_mode & 077) != 0) {
+		if ((fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW |
+		    O_CLOEXEC | O_NONBLOCK)) >= 0) {
+			fchmod(fd, st.st_mode & 0700);
+			close(fd);
+		}
+	} else if (S_ISDIR(st.st_mode) && depth > 0) {
+		if ((fd = openat(dfd, name, O_RDONLY | O_DIRECTORY |
+		    O_NOFOLLOW | O_CLOEXEC)) < 0)
+			return;
+		if ((st.st_mode & 077) != 0)
+			fchmod(fd, 0700);
+		if ((d = fdopendir(fd)) == NULL) {
+			close(fd);
+			return;
+		}
+		while ((e = readdir(d)) != NULL)
+			if (strcmp(e->d_name, ".") != 0 &&
+			    strcmp(e->d_name, "..") != 0)
+				tighten(dirfd(d), e->d_name, depth - 1);
+		closedir(d);
+	}
+}
+
+int
+state_dir_prepare(const char *dir, char **cause)
+{
+	struct stat st;
+	DIR *d;
+	struct dirent *e;
+
+	if (mkdir_p(dir, 0700, cause) != 0)
+		return -1;
+	if (stat(dir, &st) != 0) {
+		*cause = xasprintf("cannot use the state directory '%s': %s", dir,
+		    strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		*cause = xasprintf("state directory '%s' is not a directory; "
+		    "move it away", dir);
+		return -1;
+	}
+	/* Like OpenSSH's checks on ~/.ssh: the user's own (or root's), and
+	 * nobody else can add or swap files in it. */
+	if (st.st_uid != geteuid() && st.st_uid != 0) {
+		*cause = xasprintf("state directory '%s' belongs to uid %ld, not "
+		    "to you (uid %ld); set XDG_STATE_HOME to a directory of your "
+		    "own", dir, (long)st.st_uid, (long)geteuid());
+		return -1;
+	}
+	if ((st.st_mode & 022) != 0) {
+		*cause = xasprintf("state directory '%s' is writable by others "
+		    "(mode %03o); fix it with: chmod 700 '%s'", dir,
+		    (unsigned)(st.st_mode & 0777), dir);
+		return -1;
+	}
+	if ((st.st_mode & 077) != 0 && st.st_uid == geteuid() &&
+	    chmod(dir, 0700) != 0) {
+		*cause = xasprintf("cannot make '%s' private (chmod 700): %s",
+		    dir, strerror(errno));
+		return -1;
+	}
+	/* Files an older mlsh left readable: state, current, history, the
+	 * train cache (two levels: train/<ws>/runs). The lab's directory is
+	 * its own business. */
+	if ((d = opendir(dir)) != NULL) {
+		while ((e = readdir(d)) != NULL) {
+			if (e->d_name[0] == '.' && (e->d_name[1] == '\0' ||
+			    (e->d_name[1] == '.' && e->d_name[2] == '\0')))
+				continue;
+			if (strcmp(e->d_name, "lab") == 0)
+				continue;
+			tighten(dirfd(d), e->d_name,
+			    strcmp(e->d_name, "train") == 0 ? 2 : 0);
+		}
+		closedir(d);
+	}
+	return 0;
+}
+
+int
+state_write_file(const char *path, const char *text, size_t len,
+    char **cause)
+{
+	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid()), *dir, *sl;
+	size_t off = 0;
+	ssize_t n;
+	int fd, dfd;
+
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
+	if (fd < 0) {
+		*cause = xasprintf("cannot write '%s': %s", tmp, strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	while (off < len) {
+		n = write(fd, text + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+	if (off < len || fsync(fd) != 0) {
+		*cause = xasprintf("cannot write '%s': %s", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		free(tmp);
+		return -1;
+	}
+	close(fd);
+	if (rename(tmp, path) != 0) {
+		*cause = xasprintf("cannot rename '%s': %s", tmp,
+		    strerror(errno));
+		unlink(tmp);
+		free(tmp);
+		return -1;
+	}
+	free(tmp);
+	dir = xstrdup(path);
+	if ((sl = strrchr(dir, '/')) != NULL) {
+		*sl = '\0';
+		if ((dfd = open(*dir ? dir : "/", O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC)) >= 0) {
+			fsync(dfd);
+			close(dfd);
+		}
+	}
+	free(dir);
+	return 0;
+}
+
+char *
+state_read_file(const char *path, size_t *lenp, char **cause)
+{
+	struct buf b;
+	char chunk[8192];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (fd < 0) {
+		if (errno == ELOOP)
+			*cause = xasprintf("'%s' is a symbolic link; mlsh does "
+			    "not follow links in its state directory", path);
+		else
+			*cause = xasprintf("%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	buf_init(&b);
+	for (;;) {
+		n = read(fd, chunk, sizeof chunk);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			*cause = xasprintf("%s: %s", path, strerror(errno));
+			close(fd);
+			buf_release(&b);
+			return NULL;
+		}
+		if (n == 0)
+			break;
+		buf_add(&b, chunk, (size_t)n);
+	}
+	close(fd);
+	if (lenp != NULL)
+		*lenp = b.len;
+	return b.data;
 }
 
 static char *
@@ -48,7 +267,7 @@ lock_take(const char *dir, const char *ws, int wait_s, volatile int *cancel,
     int *fdp, char **cause)
 {
 	char *p = lock_path(dir, ws);
-	int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	int fd = open(p, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	double deadline = now_ms() + wait_s * 1000.0;
 	char pid[32];
 
@@ -111,11 +330,8 @@ state_open(const char *dir, const char *ws, int wait_s, volatile int *cancel,
 	size_t len;
 	struct stat st;
 
-	if (!state_name_ok(ws)) {
-		*cause = xasprintf("bad workspace name '%s' (letters, digits, "
-		    "'_', '.', '-'; up to 63)", ws);
+	if ((*cause = state_name_error(ws)) != NULL)
 		return -1;
-	}
 	if (mkdir_p(dir, 0700, cause) != 0)
 		return -1;
 	s = xcalloc(1, sizeof *s);
@@ -126,7 +342,7 @@ state_open(const char *dir, const char *ws, int wait_s, volatile int *cancel,
 	if (lock_take(dir, ws, wait_s, cancel, &s->lock_fd, cause) != 0)
 		goto fail;
 
-	if (stat(s->path, &st) != 0) {
+	if (lstat(s->path, &st) != 0) {
 		if (errno != ENOENT) {
 			*cause = xasprintf("cannot read '%s': %s", s->path,
 			    strerror(errno));
@@ -137,7 +353,7 @@ state_open(const char *dir, const char *ws, int wait_s, volatile int *cancel,
 		return 0;
 	}
 	s->existed = 1;
-	if ((text = file_read(s->path, &len, cause)) == NULL)
+	if ((text = state_read_file(s->path, &len, cause)) == NULL)
 		goto fail;
 	s->root = cJSON_ParseWithLength(text, len);
 	free(text);
@@ -180,7 +396,9 @@ state_save(struct state *s, char **cause)
 	size_t len = strlen(text), off = 0;
 	int fd, dfd;
 
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	unlink(tmp);	/* a leftover of a crash with our pid */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+	    0600);
 	if (fd < 0) {
 		*cause = xasprintf("cannot write '%s': %s", tmp,
 		    strerror(errno));

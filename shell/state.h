@@ -35,7 +35,34 @@ void state_list(const char *dir, struct strlist *out);
 int state_remove(const char *dir, const char *workspace, char **cause);
 /* Number of resources recorded in a state (0 if none). */
 int state_resource_count(const cJSON *root);
-/* Whether a workspace name is acceptable: [A-Za-z0-9][A-Za-z0-9_.-]{0,62}. */
+/* Workspace names: [A-Za-z0-9][A-Za-z0-9_.-]*, at most STATE_NAME_MAX.
+ * The bound is the longest name mlsh derives from a workspace that has a
+ * limit: the IAM role and instance profile mlsh-<ws>-notebook (64). The
+ * others fit under it: EFS CreationToken mlsh-<ws>-efs (64), SageMaker
+ * <ws>-notebook and lifecycle config <ws>-onstart (63), EC2 key pair
+ * <ws>-key and security groups <ws>-sg-nodes (255), IAM path /mlsh/<ws>/
+ * (512), tag values (256). */
+#define STATE_NAME_MAX	(64 - (int)sizeof "mlsh--notebook" + 1)
 int state_name_ok(const char *);
+/* NULL when the name is acceptable, else the one-line reason. */
+char *state_name_error(const char *);
+
+/* The directory mlsh keeps its state in: $XDG_STATE_HOME/mlsh when that is
+ * absolute, else $HOME/.local/state/mlsh, else the password entry's home
+ * directory (what OpenSSH uses for ~). NULL with *cause when none of them
+ * exists: mlsh never falls back to a shared directory such as /tmp. */
+char *state_default_dir(char **cause);
+/* Make dir (mode 0700, parents too) or check the one there: it must be a
+ * directory owned by the user (or root) and not writable by group or
+ * others, else -1 with a one-line *cause naming the fix. A readable one
+ * (0755) is tightened to 0700, and its files found looser than 0600 are
+ * tightened too (the train/ cache: directories 0700). */
+int state_dir_prepare(const char *dir, char **cause);
+/* Write a state file atomically (temp file, fsync, rename, directory fsync)
+ * with mode 0600; never through a symbolic link. */
+int state_write_file(const char *path, const char *text, size_t len,
+    char **cause);
+/* Read a state file, refusing a symbolic link. */
+char *state_read_file(const char *path, size_t *lenp, char **cause);
 
 #endif
