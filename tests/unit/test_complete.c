@@ -160,7 +160,7 @@ static void
 test_hint(void)
 {
 	char *h = complete_hint(&ctx, "history save ");
-	T_EQ_STR(h, "[--force] FILE.mlsh");
+	T_EQ_STR(h, "[--force] [--executable] FILE.mlsh");
 	free(h);
 	T_OK(complete_hint(&ctx, "history") == NULL);
 }
