@@ -915,7 +915,13 @@ stack_progress(struct stack *st, int done, const char *fmt, ...)
 			return;
 	}
 	va_start(ap, fmt);
-	m = xvasprintf(fmt, ap);
+	{
+		/* Status texts come from AWS: the one sanitiser (util.c). */
+		char *raw = xvasprintf(fmt, ap);
+
+		m = str_sanitize(raw, 0);
+		free(raw);
+	}
 	va_end(ap);
 	fflush(stdout);
 	if (tty && !done) {

@@ -52,6 +52,13 @@ t_ok 'no HOME: the password entry'"'"'s home is used (as OpenSSH does)' '
 	out=$(cd / && setpriv --reuid=65534 --regid=65534 --clear-groups env -u HOME -u XDG_STATE_HOME "$MLSH" --norc -c "echo hi" 2>&1)
 	[ $? -eq 1 ] && case "$out" in *"/nonexistent"*) true;; *) false;; esac'
 
+t_ok 'ssh-config -o writes 0600, and tightens a file that was 0644' '
+	echo "{\"schema\":1,\"workspace\":\"sc\",\"resources\":{\"jump\":{\"type\":\"instance\",\"attrs\":{\"public_ip\":\"203.0.113.9\"}}}}" >"$S/sc.json" &&
+	"$MLSH" --norc -w sc -c "ssh-config -o new.conf" >/dev/null && [ "$(mode new.conf)" = 600 ] &&
+	grep -q "HostName 203.0.113.9" new.conf &&
+	touch old.conf && chmod 644 old.conf &&
+	"$MLSH" --norc -w sc -c "ssh-config -o old.conf" >/dev/null && [ "$(mode old.conf)" = 600 ]'
+
 ws50=$(printf "w%.0s" $(seq 50)); ws51=${ws50}x
 t_ok 'a 50-character workspace name is accepted' '"$MLSH" --norc -c "workspace $ws50" >/dev/null'
 t_err 'a 51-character workspace name: the error says the maximum and why' \
