@@ -41,7 +41,11 @@ int state_resource_count(const cJSON *root);
  * others fit under it: EFS CreationToken mlsh-<ws>-efs (64), SageMaker
  * <ws>-notebook and lifecycle config <ws>-onstart (63), EC2 key pair
  * <ws>-key and security groups <ws>-sg-nodes (255), IAM path /mlsh/<ws>/
- * (512), tag values (256). */
+ * (512), tag values (256). Limits from botocore's models (iam roleNameType
+ * max 64, instanceProfileNameType 128, pathType 512; efs CreationToken 64;
+ * sagemaker NotebookInstanceName and NotebookInstanceLifecycleConfigName 63)
+ * and https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html
+ * (RoleName: maximum length of 64). */
 #define STATE_NAME_MAX	(64 - (int)sizeof "mlsh--notebook" + 1)
 int state_name_ok(const char *);
 /* NULL when the name is acceptable, else the one-line reason. */
