@@ -25,6 +25,9 @@ struct target_strings {
 	char *key_file;
 	char *known_hosts;
 	struct strlist jump_fps;
+	/* Nodes resolved so far: address → instance id, the name their keys
+	 * are pinned under (given to the session when it is made). */
+	struct strlist alias_ip, alias_id;
 	int netns_fd;
 };
 static struct target_strings ts = { .netns_fd = -1 };
@@ -271,19 +274,25 @@ target_config(struct mlsh_ctx *ctx)
 	return cfg;
 }
 
-/* Every instance of the workspace is pinned under its id. */
+/* A node's key is pinned under its instance id: remember it for the
+ * session (made now or later). */
 static void
-register_aliases(struct mlsh_ctx *ctx, struct rmt_session *s)
+node_alias(struct mlsh_ctx *ctx, const char *ip, const char *id)
 {
-	const cJSON *res = target_resources(ctx), *r;
+	size_t i;
 
-	cJSON_ArrayForEach(r, res) {
-		const char *ip = attr(r, "private_ip"), *id = field(r, "id");
-		if (field(r, "type") != NULL && strcmp(field(r, "type"),
-		    "instance") == 0 && strcmp(r->string, "jump") != 0 &&
-		    ip != NULL && id != NULL)
-			rmt_hostkey_alias(s, ip, 22, id);
+	for (i = 0; i < ts.alias_ip.n; i++)
+		if (strcmp(ts.alias_ip.v[i], ip) == 0)
+			break;
+	if (i == ts.alias_ip.n) {
+		strlist_add(&ts.alias_ip, ip);
+		strlist_add(&ts.alias_id, id);
+	} else if (strcmp(ts.alias_id.v[i], id) != 0) {
+		free(ts.alias_id.v[i]);
+		ts.alias_id.v[i] = xstrdup(id);
 	}
+	if (ctx->remote != NULL)
+		rmt_hostkey_alias(ctx->remote, ip, 22, id);
 }
 
 struct rmt_session *
@@ -296,7 +305,9 @@ target_session(struct mlsh_ctx *ctx)
 	if ((cfg = target_config(ctx)) == NULL)
 		return NULL;
 	ctx->remote = rmt_session_new(cfg);
-	register_aliases(ctx, ctx->remote);
+	for (size_t i = 0; i < ts.alias_ip.n; i++)
+		rmt_hostkey_alias(ctx->remote, ts.alias_ip.v[i], 22,
+		    ts.alias_id.v[i]);
 	return ctx->remote;
 }
 
@@ -333,8 +344,8 @@ target_resolve(struct mlsh_ctx *ctx, const char *name, char **node)
 	if ((ip = attr(rec, "private_ip")) == NULL)
 		return cmd_error(ctx, "node '%s' has no private address yet "
 		    "('status --refresh' reads it)", name), -1;
-	if (ctx->remote != NULL && field(rec, "id") != NULL)
-		rmt_hostkey_alias(ctx->remote, ip, 22, field(rec, "id"));
+	if (field(rec, "id") != NULL)
+		node_alias(ctx, ip, field(rec, "id"));
 	*node = xstrdup(ip);
 	return 0;
 }
@@ -501,6 +512,8 @@ target_reset(struct mlsh_ctx *ctx)
 	if (ctx->remote != NULL)
 		rmt_session_free(ctx->remote);
 	ctx->remote = NULL;
+	strlist_release(&ts.alias_ip);
+	strlist_release(&ts.alias_id);
 	free(ctx->remote_cfg);
 	ctx->remote_cfg = NULL;
 }

@@ -35,7 +35,7 @@
  * keys are left alone and ignored.
  *
  * The file is re-read on every check so several mlsh processes can share
- * it.  Every change rewrites it under a lock (<file>.lock, flock): a temp
+ * it.  Every change rewrites it under a lock (.<file>.lock, flock): a temp
  * file created 0600 in the same directory, fsync, rename; lines mlsh does
  * not understand are kept byte for byte.  Nothing is ever written through a
  * symbolic link (O_NOFOLLOW; a symlinked file is an error). */
@@ -433,6 +433,7 @@ kh_rewrite(const char *path, int (*drop)(void *, const char *, const char *),
     void *arg, const char *add, char **cause)
 {
 	char *dir = xstrdup(path), *slash = strrchr(dir, '/'), *lock, *tmp = NULL;
+	const char *base;
 	char *text = NULL;
 	const char *p, *nl;
 	struct buf out;
@@ -444,13 +445,26 @@ kh_rewrite(const char *path, int (*drop)(void *, const char *, const char *),
 		if (mkdir_p(dir, 0700, cause) == -1)
 			goto out;
 	}
-	lock = xasprintf("%s.lock", path);
+	/* ".known_hosts.lock": no workspace's own "<name>.lock" can be it. */
+	base = strrchr(path, '/');
+	lock = base != NULL ? xasprintf("%.*s/.%s.lock", (int)(base - path), path,
+	    base + 1) : xasprintf(".%s.lock", path);
 	lfd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	free(lock);
-	if (lfd == -1 || flock(lfd, LOCK_EX) == -1) {
+	if (lfd == -1) {
 		*cause = xasprintf("cannot lock known hosts \"%s\": %s", path,
 		    strerror(errno));
 		goto out;
+	}
+	/* Another mlsh holds it for a few milliseconds at most; bounded wait. */
+	for (int i = 0; flock(lfd, LOCK_EX | LOCK_NB) == -1; i++) {
+		if ((errno != EWOULDBLOCK && errno != EINTR) || i == 200) {
+			*cause = xasprintf("cannot lock known hosts \"%s\": %s",
+			    path, errno == EWOULDBLOCK ? "held by another process "
+			    "for over 10 s" : strerror(errno));
+			goto out;
+		}
+		usleep(50 * 1000);
 	}
 	if ((text = kh_read(path, cause)) == NULL)
 		goto out;
