@@ -308,6 +308,9 @@ sshconfig_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	    cfg->jump_host, cfg->user);
 	if (cfg->key_file)
 		buf_printf(&b, "  IdentityFile %s\n", cfg->key_file);
+	/* mlsh pins host keys under instance ids: the same names here. */
+	if (cfg->jump_alias != NULL)
+		buf_printf(&b, "  HostKeyAlias %s\n", cfg->jump_alias);
 	buf_printf(&b, "  UserKnownHostsFile %s\n  StrictHostKeyChecking "
 	    "accept-new\n\n", cfg->known_hosts);
 	cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(s->root,
@@ -315,6 +318,7 @@ sshconfig_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		const cJSON *t = cJSON_GetObjectItemCaseSensitive(r, "type");
 		const cJSON *ip = cJSON_GetObjectItemCaseSensitive(
 		    cJSON_GetObjectItemCaseSensitive(r, "attrs"), "private_ip");
+		const cJSON *id = cJSON_GetObjectItemCaseSensitive(r, "id");
 		if (!cJSON_IsString(t) || strcmp(t->valuestring, "instance") ||
 		    strcmp(r->string, "jump") == 0 || !cJSON_IsString(ip))
 			continue;
@@ -322,6 +326,8 @@ sshconfig_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		    "%s\n", r->string, ip->valuestring, cfg->user, jumpalias);
 		if (cfg->key_file)
 			buf_printf(&b, "  IdentityFile %s\n", cfg->key_file);
+		if (cJSON_IsString(id))
+			buf_printf(&b, "  HostKeyAlias %s\n", id->valuestring);
 		buf_printf(&b, "  UserKnownHostsFile %s\n  "
 		    "StrictHostKeyChecking accept-new\n\n", cfg->known_hosts);
 	}

@@ -1453,17 +1453,11 @@ stack_instance_delete(struct stack *st, cJSON *rec, struct aws_error *err)
 	int rc = stack_delete_by_id(st, "ec2", "TerminateInstances",
 	    "InstanceId.1", stack_attr(rec, "id"), err);
 
-	if (rc == 0) {
-		/* Its addresses go to other hosts, with other keys. */
-		const cJSON *at = cJSON_GetObjectItemCaseSensitive(rec, "attrs");
-		const char *keys[] = { "private_ip", "public_ip" };
-		for (size_t i = 0; i < 2; i++) {
-			const cJSON *v = cJSON_GetObjectItemCaseSensitive(at,
-			    keys[i]);
-			if (cJSON_IsString(v))
-				target_forget_host(st->ctx, v->valuestring);
-		}
-	}
+	/* Its host key pins go with it (by instance id: another workspace
+	 * may have a host at the same address). */
+	if ((rc == 0 || stack_err_notfound(err)) &&
+	    stack_attr(rec, "id") != NULL)
+		target_forget_instance(st->ctx, stack_attr(rec, "id"));
 	return rc;
 }
 

@@ -21,11 +21,19 @@
 /* What a config borrows lives here, for the session's life. */
 struct target_strings {
 	char *jump_host;
+	char *jump_alias;
 	char *key_file;
 	char *known_hosts;
+	struct strlist jump_fps;
+	/* Nodes resolved so far: address → instance id, the name their keys
+	 * are pinned under (given to the session when it is made). */
+	struct strlist alias_ip, alias_id;
 	int netns_fd;
 };
-static struct target_strings ts = { NULL, NULL, NULL, -1 };
+static struct target_strings ts = { .netns_fd = -1 };
+
+static void console_fingerprints(struct mlsh_ctx *, const char *id,
+    struct strlist *);
 
 /*
  * The workspace's records, read-only. SSH never changes the stack, so it
@@ -230,13 +238,27 @@ target_config(struct mlsh_ctx *ctx)
 		return NULL;
 	}
 	free(ts.jump_host);
+	free(ts.jump_alias);
 	free(ts.key_file);
 	free(ts.known_hosts);
+	strlist_release(&ts.jump_fps);
+	strlist_init(&ts.jump_fps);
 	ts.jump_host = xstrdup(ip);
+	ts.jump_alias = field(jump, "id") ? xstrdup(field(jump, "id")) : NULL;
 	ts.key_file = find_key(res);
 	ts.known_hosts = xasprintf("%s/known_hosts", ctx->state_dir);
+	/* Host keys are pinned under instance ids (HostKeyAlias-style): two
+	 * workspaces that reuse an address never share a pin.  The jump
+	 * host's key is checked against its console output on first contact,
+	 * also for a port forwarder's own connection. */
+	if (ts.jump_alias != NULL &&
+	    !rmt_known_hosts_has(ts.known_hosts, ts.jump_alias))
+		console_fingerprints(ctx, ts.jump_alias, &ts.jump_fps);
 	cfg = xcalloc(1, sizeof *cfg);
 	cfg->jump_host = ts.jump_host;
+	cfg->jump_alias = ts.jump_alias;
+	cfg->jump_fingerprints = (const char *const *)ts.jump_fps.v;
+	cfg->njump_fingerprints = ts.jump_fps.n;
 	cfg->user = "ubuntu";
 	cfg->key_file = ts.key_file;
 	cfg->known_hosts = ts.known_hosts;
@@ -252,6 +274,27 @@ target_config(struct mlsh_ctx *ctx)
 	return cfg;
 }
 
+/* A node's key is pinned under its instance id: remember it for the
+ * session (made now or later). */
+static void
+node_alias(struct mlsh_ctx *ctx, const char *ip, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < ts.alias_ip.n; i++)
+		if (strcmp(ts.alias_ip.v[i], ip) == 0)
+			break;
+	if (i == ts.alias_ip.n) {
+		strlist_add(&ts.alias_ip, ip);
+		strlist_add(&ts.alias_id, id);
+	} else if (strcmp(ts.alias_id.v[i], id) != 0) {
+		free(ts.alias_id.v[i]);
+		ts.alias_id.v[i] = xstrdup(id);
+	}
+	if (ctx->remote != NULL)
+		rmt_hostkey_alias(ctx->remote, ip, 22, id);
+}
+
 struct rmt_session *
 target_session(struct mlsh_ctx *ctx)
 {
@@ -262,6 +305,9 @@ target_session(struct mlsh_ctx *ctx)
 	if ((cfg = target_config(ctx)) == NULL)
 		return NULL;
 	ctx->remote = rmt_session_new(cfg);
+	for (size_t i = 0; i < ts.alias_ip.n; i++)
+		rmt_hostkey_alias(ctx->remote, ts.alias_ip.v[i], 22,
+		    ts.alias_id.v[i]);
 	return ctx->remote;
 }
 
@@ -298,6 +344,8 @@ target_resolve(struct mlsh_ctx *ctx, const char *name, char **node)
 	if ((ip = attr(rec, "private_ip")) == NULL)
 		return cmd_error(ctx, "node '%s' has no private address yet "
 		    "('status --refresh' reads it)", name), -1;
+	if (field(rec, "id") != NULL)
+		node_alias(ctx, ip, field(rec, "id"));
 	*node = xstrdup(ip);
 	return 0;
 }
@@ -319,39 +367,17 @@ target_console_fingerprints(const char *console, struct strlist *out)
 	}
 }
 
-/* On first contact, check the host's key against the fingerprints its
- * console output published (when it did: an instance's cloud-init prints
- * them; without them, trust on first use as before). */
+/* The SHA256 fingerprints instance id's console output publishes (none
+ * when it publishes none, or the call fails: then trust on first use). */
 static void
-expect_console_keys(struct mlsh_ctx *ctx, struct rmt_session *s,
-    const char *name, const char *host)
+console_fingerprints(struct mlsh_ctx *ctx, const char *id, struct strlist *fps)
 {
-	const cJSON *res = target_resources(ctx), *rec, *id;
-	char *kh = xasprintf("%s/known_hosts", ctx->state_dir), *text;
-	char *cause = NULL, *needle = xasprintf("\n%s ", host);
 	cJSON *p, *r = NULL;
 	const cJSON *out;
 	struct aws_error err;
-	struct strlist fps;
 
-	text = file_read(kh, NULL, &cause);
-	free(kh);
-	free(cause);
-	/* A line of its own for host (needle is "\nHOST "). */
-	if (text != NULL && (str_startswith(text, needle + 1) ||
-	    strstr(text, needle) != NULL)) {
-		free(text);
-		free(needle);
-		return;		/* known already */
-	}
-	free(text);
-	free(needle);
-	rec = res ? cJSON_GetObjectItemCaseSensitive(res, name) : NULL;
-	id = cJSON_GetObjectItemCaseSensitive(rec, "id");
-	if (!cJSON_IsString(id))
-		return;
 	p = cJSON_CreateObject();
-	cJSON_AddStringToObject(p, "InstanceId", id->valuestring);
+	cJSON_AddStringToObject(p, "InstanceId", id);
 	memset(&err, 0, sizeof err);
 	if (aws_call(shell_aws(ctx), "ec2", "GetConsoleOutput", p, &r,
 	    &err) == 0 && cJSON_IsString(out = cJSON_GetObjectItemCaseSensitive(
@@ -362,18 +388,41 @@ expect_console_keys(struct mlsh_ctx *ctx, struct rmt_session *s,
 		    out->valuestring, (int)len);
 		if (n >= 0) {
 			dec[n] = '\0';
-			strlist_init(&fps);
-			target_console_fingerprints((char *)dec, &fps);
-			if (fps.n > 0)
-				rmt_expect_hostkeys(s, host, 22,
-				    (const char *const *)fps.v, fps.n);
-			strlist_release(&fps);
+			target_console_fingerprints((char *)dec, fps);
 		}
 		free(dec);
 	}
 	aws_error_release(&err);
 	cJSON_Delete(p);
 	cJSON_Delete(r);
+}
+
+/* On first contact (no key pinned under the instance's id), check the
+ * host's key against the fingerprints its console output published. */
+static void
+expect_console_keys(struct mlsh_ctx *ctx, struct rmt_session *s,
+    const char *name, const char *host)
+{
+	const cJSON *res = target_resources(ctx), *rec;
+	const char *id;
+	char *kh;
+	struct strlist fps;
+	int known;
+
+	rec = res ? cJSON_GetObjectItemCaseSensitive(res, name) : NULL;
+	if ((id = field(rec, "id")) == NULL)
+		return;
+	kh = xasprintf("%s/known_hosts", ctx->state_dir);
+	known = rmt_known_hosts_has(kh, id);
+	free(kh);
+	if (known)
+		return;		/* the pin decides; any other key is a change */
+	strlist_init(&fps);
+	console_fingerprints(ctx, id, &fps);
+	if (fps.n > 0)
+		rmt_expect_hostkeys(s, host, 22, (const char *const *)fps.v,
+		    fps.n);
+	strlist_release(&fps);
 }
 
 int
@@ -384,10 +433,7 @@ target_connect(struct mlsh_ctx *ctx, struct rmt_session *s, const char *node,
 	char *cause = NULL;
 	int said = 0;
 
-	/* The jump host is always the first hop: its key first. */
-	if (ctx->remote_cfg != NULL)
-		expect_console_keys(ctx, s, "jump",
-		    ((struct rmt_config *)ctx->remote_cfg)->jump_host);
+	/* The jump host's published keys came with the config. */
 	if (node != NULL)
 		expect_console_keys(ctx, s, name, node);
 
@@ -446,44 +492,18 @@ target_complete(struct mlsh_ctx *ctx, const char *prefix, struct strlist *out)
 }
 
 void
-target_forget_host(struct mlsh_ctx *ctx, const char *ip)
+target_forget_instance(struct mlsh_ctx *ctx, const char *id)
 {
-	char *path = xasprintf("%s/known_hosts", ctx->state_dir);
-	char *text, *cause = NULL, *line, *next, *tmp;
-	char *plain = xasprintf("%s ", ip), *bracket = xasprintf("[%s]:", ip);
-	struct buf keep;
-	int dropped = 0;
+	char *path = xasprintf("%s/known_hosts", ctx->state_dir), *cause = NULL;
+	int n = rmt_known_hosts_forget(path, id, &cause);
 
-	if ((text = file_read(path, NULL, &cause)) == NULL) {
+	if (n == -1) {
+		/* The instance is gone either way; say why its pin stays. */
+		fprintf(stderr, "warning: %s\n", cause);
 		free(cause);
-		goto out;
-	}
-	buf_init(&keep);
-	for (line = text; *line != '\0'; line = next) {
-		next = strchr(line, '\n');
-		next = next ? next + 1 : line + strlen(line);
-		if (str_startswith(line, plain) || str_startswith(line, bracket))
-			dropped++;
-		else
-			buf_add(&keep, line, (size_t)(next - line));
-	}
-	if (dropped > 0) {
-		FILE *f;
-		tmp = xasprintf("%s.tmp", path);
-		if ((f = fopen(tmp, "w")) != NULL) {
-			fputs(keep.data, f);
-			if (fclose(f) == 0)
-				rename(tmp, path);
-		}
-		free(tmp);
-		target_reset(ctx);	/* the session cached them too */
-	}
-	buf_release(&keep);
-	free(text);
-out:
+	} else if (n > 0)
+		target_reset(ctx);	/* drop connections to the old host */
 	free(path);
-	free(plain);
-	free(bracket);
 }
 
 void
@@ -492,6 +512,8 @@ target_reset(struct mlsh_ctx *ctx)
 	if (ctx->remote != NULL)
 		rmt_session_free(ctx->remote);
 	ctx->remote = NULL;
+	strlist_release(&ts.alias_ip);
+	strlist_release(&ts.alias_id);
 	free(ctx->remote_cfg);
 	ctx->remote_cfg = NULL;
 }

@@ -10,7 +10,10 @@
  * "ubuntu"; authentication is ssh-agent first, then the private key beside
  * the public key `vpc up` imported (~/.ssh/id_ed25519, else id_rsa, or the
  * key record's "private_key" attribute). Host keys go to mlsh's own
- * $XDG_STATE_HOME/mlsh/known_hosts; first contact prints the fingerprint. */
+ * $XDG_STATE_HOME/mlsh/known_hosts (0600), pinned under the instance id
+ * ("i-0abc…,10.0.1.5 TYPE KEY", OpenSSH's HostKeyAlias), checked on first
+ * contact against the fingerprints the console output publishes; first
+ * contact prints the fingerprint. */
 #ifndef MLSH_TARGET_H
 #define MLSH_TARGET_H
 
@@ -54,9 +57,10 @@ void target_console_fingerprints(const char *console, struct strlist *out);
 void target_complete(struct mlsh_ctx *, const char *prefix,
     struct strlist *out);
 
-/* Forget the host keys recorded for an address (an instance that is gone:
- * its address will be handed to another host with another key). */
-void target_forget_host(struct mlsh_ctx *, const char *ip);
+/* Forget the host keys pinned for an instance that is gone (its lines in
+ * known_hosts, found by instance id; other workspaces' pins for the same
+ * address stay). A failure to rewrite the file is a warning. */
+void target_forget_instance(struct mlsh_ctx *, const char *id);
 
 /* Drop the session (workspace switch, lab down). */
 void target_reset(struct mlsh_ctx *);

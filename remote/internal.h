@@ -17,6 +17,9 @@ struct rmt_conn {
 	char *host;
 	int port;
 	char *label;			/* "jump H:P" / "node H[:P]", starts every error */
+	char *addrname;			/* "H" or "[H]:P", as known_hosts writes it */
+	char *khname;			/* the name its key is pinned under: the
+					   caller's alias (instance id), else addrname */
 	int fd;				/* jump: TCP socket; node: placeholder eventfd */
 	LIBSSH2_SESSION *ssh;
 	LIBSSH2_SFTP *sftp;
@@ -39,9 +42,12 @@ struct rmt_conn {
 	int tunnel_eof;
 };
 
+/* What the caller told us about a host: the name its key is pinned under
+ * (rmt_hostkey_alias) and the fingerprints it published. */
 struct rmt_expect {
 	char *host;
 	int port;
+	char *alias;			/* NULL: none */
 	struct strlist fps;
 };
 
@@ -87,6 +93,9 @@ LIBSSH2_SFTP *rmt_sftp(struct rmt_session *, const char *node,
 
 /* Host keys (knownhosts.c). */
 int rmt_hostkey_check(struct rmt_conn *, char **cause);
+/* LIBSSH2_METHOD_HOSTKEY preference with the key types known for c first,
+ * or NULL when none is known (keep the default). */
+char *rmt_hostkey_prefs(struct rmt_conn *);
 
 /* Authentication (auth.c). */
 int rmt_auth(struct rmt_conn *, const char *user, double deadline, char **cause);

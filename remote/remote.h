@@ -60,6 +60,13 @@ struct rmt_config {
 	int no_agent;			/* do not try $SSH_AUTH_SOCK */
 	const char *known_hosts;	/* mlsh's own known_hosts file (created on demand) */
 	enum rmt_hostkey_policy hostkey_policy;
+	/* The name the jump host's key is pinned under in known_hosts, as
+	 * OpenSSH's HostKeyAlias (mlsh: its instance id); NULL → the address.
+	 * And the fingerprints it published (console output), which its key
+	 * must match on first contact; none → trust on first use. */
+	const char *jump_alias;
+	const char *const *jump_fingerprints;
+	size_t njump_fingerprints;
 	int connect_timeout_ms;		/* per hop: TCP connect, handshake, auth; 0 → 15000 */
 	int io_timeout_ms;		/* SFTP/tunnel stall limit; 0 → 60000 */
 	int keepalive_s;		/* SSH keep-alive interval; 0 → 15, <0 off */
@@ -98,6 +105,14 @@ int rmt_session_tick(struct rmt_session *);
  * strings; copies the list. */
 void rmt_expect_hostkeys(struct rmt_session *, const char *host, int port,
     const char *const *fingerprints, size_t n);
+/* The name host:port's key is pinned under in known_hosts (OpenSSH's
+ * HostKeyAlias; mlsh uses the instance id, so that two workspaces whose
+ * nodes reuse an address never share a pin).  Recorded lines are
+ * "ALIAS,HOST TYPE KEY" ("[HOST]:PORT" off port 22); only lines matching
+ * the alias are pins for the host.  Without an alias the address is the
+ * name, as in plain OpenSSH.  Set it before the first connection. */
+void rmt_hostkey_alias(struct rmt_session *, const char *host, int port,
+    const char *alias);
 /* The SHA256 fingerprint of node's host key (connects if needed). */
 char *rmt_hostkey_fingerprint(struct rmt_session *, const char *node, char **cause);
 /* How many times connections were (re-)established, for tests and status. */
@@ -233,5 +248,34 @@ void rmt_forward_stop(struct rmt_forward *);	/* joins and frees */
 char *rmt_fingerprint(const void *blob, size_t len);
 /* 1 when a private key file is passphrase-protected, 0 when not, -1 unreadable. */
 int rmt_key_encrypted(const char *path, char **cause);
+
+/* known_hosts (OpenSSH's format; the policy is described in knownhosts.c).
+ * Looking up text for a host pinned under name (its alias, or "HOST" /
+ * "[HOST]:PORT"), whose address name is addr (NULL: name), offering key:
+ * the status, the deciding line and, for a change, the pinned key. */
+enum rmt_kh_status {
+	RMT_KH_NEW,			/* no key known for the name */
+	RMT_KH_OK,			/* the key is pinned for the name */
+	RMT_KH_CHANGED,			/* other keys (of any type) are pinned */
+	RMT_KH_REVOKED,			/* an @revoked line for the host holds it */
+	RMT_KH_CA,			/* only @cert-authority lines cover it */
+};
+struct rmt_kh_result {
+	enum rmt_kh_status status;
+	int line;			/* 1-based line that decided, or 0 */
+	char *known_fp;			/* CHANGED: fingerprint of a pinned key */
+	char *known_type;		/* and its type ("ssh-ed25519") */
+	int nknown;			/* CHANGED: how many other keys are pinned */
+	int legacy;			/* NEW: address-only lines holding the key */
+};
+int rmt_known_hosts_lookup(const char *text, const char *name, const char *addr,
+    const void *key, size_t keylen, struct rmt_kh_result *);
+void rmt_kh_result_release(struct rmt_kh_result *);
+/* 1 when path pins some key for name (a plain line matching it). */
+int rmt_known_hosts_has(const char *path, const char *name);
+/* Remove the plain lines recorded for name (listed literally or hashed;
+ * wildcard lines and @markers stay), rewriting the file atomically, 0600.
+ * Returns how many lines went, or -1 with *cause. */
+int rmt_known_hosts_forget(const char *path, const char *name, char **cause);
 
 #endif

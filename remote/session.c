@@ -70,6 +70,15 @@ rmt_session_new(const struct rmt_config *cfg)
 		s->cfg.io_timeout_ms = 60000;
 	if (s->cfg.keepalive_s == 0)
 		s->cfg.keepalive_s = 15;
+	/* The jump host's alias and fingerprints join the per-host list. */
+	if (cfg->jump_host != NULL && cfg->jump_alias != NULL)
+		rmt_hostkey_alias(s, cfg->jump_host, s->cfg.jump_port, cfg->jump_alias);
+	if (cfg->jump_host != NULL && cfg->njump_fingerprints > 0)
+		rmt_expect_hostkeys(s, cfg->jump_host, s->cfg.jump_port,
+		    cfg->jump_fingerprints, cfg->njump_fingerprints);
+	s->cfg.jump_alias = NULL;
+	s->cfg.jump_fingerprints = NULL;
+	s->cfg.njump_fingerprints = 0;
 	return s;
 }
 
@@ -81,6 +90,7 @@ rmt_session_free(struct rmt_session *s)
 	rmt_disconnect(s, NULL);
 	for (size_t i = 0; i < s->nexpect; i++) {
 		free(s->expect[i].host);
+		free(s->expect[i].alias);
 		strlist_release(&s->expect[i].fps);
 	}
 	free(s->expect);
@@ -432,6 +442,14 @@ conn_new(struct rmt_session *s, const char *node, const char *host, int port)
 		c->label = xasprintf("node %s", host);
 	else
 		c->label = xasprintf("node %s:%d", host, port);
+	c->addrname = port == 22 ? xstrdup(host) : xasprintf("[%s]:%d", host, port);
+	c->khname = NULL;
+	for (size_t i = 0; i < s->nexpect; i++)
+		if (s->expect[i].alias != NULL && s->expect[i].port == port &&
+		    strcmp(s->expect[i].host, host) == 0)
+			c->khname = xstrdup(s->expect[i].alias);
+	if (c->khname == NULL)
+		c->khname = xstrdup(c->addrname);
 	return c;
 }
 
@@ -457,19 +475,25 @@ handshake(struct rmt_conn *c, double deadline, char **cause)
 }
 
 /* Preferences that keep libssh2 1.10 on algorithms current OpenSSH accepts.
+ * Host key types already pinned for the host come first, as OpenSSH orders
+ * them, so a host with several keys shows the one we know.
  * Every name must be one libssh2 knows: 1.10 corrupts memory (overlapping
  * memcpy) when it drops an unknown name from a preference list.  1.10 has
  * no rsa-sha2-* host keys, so a host needs an ed25519 or ecdsa key. */
 static void
-set_methods(LIBSSH2_SESSION *ssh)
+set_methods(struct rmt_conn *c)
 {
+	LIBSSH2_SESSION *ssh = c->ssh;
+	char *known = rmt_hostkey_prefs(c);
+
 	libssh2_session_method_pref(ssh, LIBSSH2_METHOD_KEX,
 	    "curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,"
 	    "ecdh-sha2-nistp384,ecdh-sha2-nistp521,diffie-hellman-group16-sha512,"
 	    "diffie-hellman-group14-sha256,diffie-hellman-group-exchange-sha256");
-	libssh2_session_method_pref(ssh, LIBSSH2_METHOD_HOSTKEY,
-	    "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,ecdsa-sha2-nistp521,"
-	    "ssh-rsa");
+	libssh2_session_method_pref(ssh, LIBSSH2_METHOD_HOSTKEY, known != NULL ?
+	    known : "ssh-ed25519,ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,"
+	    "ecdsa-sha2-nistp521,ssh-rsa");
+	free(known);
 	libssh2_session_method_pref(ssh, LIBSSH2_METHOD_CRYPT_CS,
 	    "aes128-ctr,aes256-ctr,aes192-ctr");
 	libssh2_session_method_pref(ssh, LIBSSH2_METHOD_CRYPT_SC,
@@ -512,7 +536,7 @@ jump_get(struct rmt_session *s, char **cause)
 	rmt_set_nonblock(c->fd);
 	c->ssh = libssh2_session_init_ex(NULL, NULL, NULL, c);
 	libssh2_session_set_blocking(c->ssh, 0);
-	set_methods(c->ssh);
+	set_methods(c);
 	if (handshake(c, deadline, cause) == -1 ||
 	    rmt_hostkey_check(c, cause) == -1 ||
 	    rmt_auth(c, s->cfg.user, deadline, cause) == -1) {
@@ -710,7 +734,7 @@ node_open(struct rmt_session *s, const char *node, char **cause)
 	libssh2_session_set_blocking(c->ssh, 0);
 	libssh2_session_callback_set(c->ssh, LIBSSH2_CALLBACK_SEND, (void *)tunnel_send);
 	libssh2_session_callback_set(c->ssh, LIBSSH2_CALLBACK_RECV, (void *)tunnel_recv);
-	set_methods(c->ssh);
+	set_methods(c);
 	c->next = s->nodes;
 	s->nodes = c;
 	deadline = now_ms() + s->cfg.connect_timeout_ms;
@@ -785,6 +809,8 @@ conn_free(struct rmt_conn *c)
 	free(c->node);
 	free(c->host);
 	free(c->label);
+	free(c->addrname);
+	free(c->khname);
 	free(c);
 }
 
@@ -901,26 +927,44 @@ rmt_sftp(struct rmt_session *s, const char *node, struct rmt_conn **cp, char **c
 	return NULL;
 }
 
-void
-rmt_expect_hostkeys(struct rmt_session *s, const char *host, int port,
-    const char *const *fps, size_t n)
+static struct rmt_expect *
+expect_get(struct rmt_session *s, const char *host, int port)
 {
-	struct rmt_expect *e = NULL;
+	struct rmt_expect *e;
 
 	if (port <= 0)
 		port = 22;
 	for (size_t i = 0; i < s->nexpect; i++)
 		if (strcmp(s->expect[i].host, host) == 0 && s->expect[i].port == port)
-			e = &s->expect[i];
-	if (e == NULL) {
-		s->expect = xreallocarray(s->expect, s->nexpect + 1, sizeof *s->expect);
-		e = &s->expect[s->nexpect++];
-		e->host = xstrdup(host);
-		e->port = port;
-		strlist_init(&e->fps);
-	}
+			return &s->expect[i];
+	s->expect = xreallocarray(s->expect, s->nexpect + 1, sizeof *s->expect);
+	e = &s->expect[s->nexpect++];
+	e->host = xstrdup(host);
+	e->port = port;
+	e->alias = NULL;
+	strlist_init(&e->fps);
+	return e;
+}
+
+void
+rmt_expect_hostkeys(struct rmt_session *s, const char *host, int port,
+    const char *const *fps, size_t n)
+{
+	struct rmt_expect *e = expect_get(s, host, port);
+
 	for (size_t i = 0; i < n; i++)
-		strlist_add(&e->fps, fps[i]);
+		if (!strlist_has(&e->fps, fps[i]))
+			strlist_add(&e->fps, fps[i]);
+}
+
+void
+rmt_hostkey_alias(struct rmt_session *s, const char *host, int port,
+    const char *alias)
+{
+	struct rmt_expect *e = expect_get(s, host, port);
+
+	free(e->alias);
+	e->alias = alias != NULL && *alias != '\0' ? xstrdup(alias) : NULL;
 }
 
 char *

@@ -66,16 +66,23 @@ t_ok 'grafana open tunnels to Grafana port 3000 and prints the URL' '
 	grep -q "^url  *http://127.0.0.1:$gport/" "$T/grafana.out"'
 kill -TERM "$srv"; wait "$srv" 2>/dev/null; srv=
 
-t_ok 'ssh-config lets OpenSSH reach the node by name' '
-	m -c "ssh-config -o $T/cfg" >/dev/null &&
-	ip netns exec "$MLSH_LAB_NAME-client" ssh -F "$T/cfg" -o BatchMode=yes -o ConnectTimeout=5 dl1-1 hostname | grep -q "^ip-10-"'
+kh="$XDG_STATE_HOME/mlsh/known_hosts"
+rid() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["resources"][sys.argv[2]]["id"])' \
+	"$XDG_STATE_HOME/mlsh/ssht.json" "$1"; }
+t_ok 'host keys are pinned under instance ids, with the address as second name' '
+	id=$(rid dl1-1) && jid=$(rid jump) && grep -q "^$id,10\.[0-9.]* ssh-ed25519 " "$kh" && grep -q "^$jid," "$kh" &&
+	[ "$(stat -c %a "$kh")" = 600 ]'
+t_ok 'ssh-config lets OpenSSH reach the node by name, strictly on mlsh'\''s pins (HostKeyAlias)' '
+	m -c "ssh-config -o $T/cfg" >/dev/null && n=$(wc -l < "$kh") &&
+	ip netns exec "$MLSH_LAB_NAME-client" ssh -F "$T/cfg" -o BatchMode=yes -o ConnectTimeout=5 \
+		-o StrictHostKeyChecking=yes dl1-1 hostname | grep -q "^ip-10-" && [ "$(wc -l < "$kh")" = "$n" ]'
 t_ok 'a changed host key is refused, naming both fingerprints' '
-	kh="$XDG_STATE_HOME/mlsh/known_hosts"; cp "$kh" "$T/kh.good"
-	ssh-keygen -q -t ed25519 -N "" -f "$T/other" &&
-	ip=$(m --json -c "node ls" | python3 -c "import json,sys; print([n for n in json.load(sys.stdin) if n[\"name\"]==\"dl1-1\"][0][\"private_ip\"])") &&
-	grep -v "^$ip " "$T/kh.good" > "$kh" && echo "$ip $(cut -d" " -f1,2 "$T/other.pub")" >> "$kh" &&
+	cp "$kh" "$T/kh.good"
+	ssh-keygen -q -t ed25519 -N "" -f "$T/other" && id=$(rid dl1-1) &&
+	grep -v "^$id," "$T/kh.good" > "$kh" && echo "$id $(cut -d" " -f1,2 "$T/other.pub")" >> "$kh" &&
 	out=$(m -c "ssh dl1-1 true" 2>&1); rc=$?; cp "$T/kh.good" "$kh"
-	[ $rc -ne 0 ] && grep -q "SHA256:" <<<"$out" && [ "$(grep -o "SHA256:" <<<"$out" | wc -l)" -ge 2 ]'
+	[ $rc -ne 0 ] && grep -q "host key changed" <<<"$out" && [ "$(grep -o "SHA256:" <<<"$out" | wc -l)" -ge 2 ] &&
+	grep -q "ssh-keygen -f .* -R $id" <<<"$out"'
 t_ok 'an unknown target is one clear line' '
 	out=$(m -c "ssh dl1-9 true" 2>&1); [ $? -eq 1 ] &&
 	grep -q "^ssh: no node '"'"'dl1-9'"'"' in workspace '"'"'ssht'"'"' (targets: " <<<"$out"'
@@ -98,5 +105,7 @@ t_ok 'leaving it returns to the mlsh prompt' 'sleep 0.5; screen | grep -v "^$" |
 tmux kill-server 2>/dev/null
 
 t_ok 'the stack comes down' 'm -c "down --force" >/dev/null'
+t_ok 'down forgot the pins of the instances it terminated' '
+	! grep -q "^i-" "$kh" && [ "$(stat -c %a "$kh")" = 600 ]'
 cleanup		# the lab goes before t_done removes its state directory
 t_done

@@ -9,11 +9,14 @@
  *     cancel NODE MS COMMAND [THEN]  exec, cancel after MS ms; then run THEN
  *     shell NODE                   interactive shell on this terminal
  *     fp NODE                      host key fingerprint
+ *     forget NAME                  drop NAME's pins from the -k file
  *     put NODE LOCAL REMOTE [resume] [verify]
  *     get NODE REMOTE LOCAL [resume] [verify]
  *     puttree NODE LOCAL REMOTE / gettree NODE REMOTE LOCAL / walk NODE ROOT
  *     forward HOST PORT            listen; print "port N"; serve until stdin EOF
- * Node "-" means the jump host. */
+ * Node "-" means the jump host.  Environment: DRIVER_EXPECT="HOST PORT FP"
+ * (published fingerprint), DRIVER_ALIAS="HOST PORT ALIAS[;...]" (the name
+ * a host's key is pinned under), DRIVER_PASSPHRASE, DRIVER_STDIN, DRIVER_PTY. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -190,6 +193,17 @@ main(int argc, char **argv)
 	if (argc < 1)
 		return 2;
 	s = rmt_session_new(&cfg);
+	if (getenv("DRIVER_ALIAS") != NULL) {	/* "HOST PORT ALIAS[;...]" */
+		char *list = xstrdup(getenv("DRIVER_ALIAS")), *save = NULL;
+		for (char *one = strtok_r(list, ";", &save); one != NULL;
+		    one = strtok_r(NULL, ";", &save)) {
+			char host[256], alias[256];
+			int port;
+			if (sscanf(one, "%255s %d %255s", host, &port, alias) == 3)
+				rmt_hostkey_alias(s, host, port, alias);
+		}
+		free(list);
+	}
 	if (getenv("DRIVER_EXPECT") != NULL) {	/* "HOST PORT FP" */
 		char host[256], fp[256];
 		int port;
@@ -244,6 +258,11 @@ main(int argc, char **argv)
 		if (rc == -1)
 			die("shell", cause);
 		rc = st.exit_code;
+	} else if (strcmp(argv[0], "forget") == 0 && argc == 2) {
+		int n = rmt_known_hosts_forget(cfg.known_hosts, argv[1], &cause);
+		if (n == -1)
+			die("forget", cause);
+		printf("forgot %d\n", n);
 	} else if (strcmp(argv[0], "fp") == 0 && argc == 2) {
 		char *fp = rmt_hostkey_fingerprint(s, nodearg(argv[1]), &cause);
 		if (fp == NULL)

@@ -227,7 +227,7 @@ OLDFP=$(fp "$T/sd/host_node.pub")
 sshd_stop node; sshd_regen_hostkey node; sshd_start node
 NEWFP=$(fp "$T/sd/host_node.pub")
 t_err 'a changed node host key is refused with both fingerprints' \
-	"driver: exec: node $NODE: host key changed: $KH has $OLDFP, the host offers $NEWFP; if the host was rebuilt, delete its line from $KH" 255 \
+	"driver: exec: node $NODE: host key changed: $KH line 2 has $OLDFP (ED25519) for [127.0.0.1]:$PORT_node, the host offers $NEWFP (ED25519); if the host was rebuilt, forget the old key with: ssh-keygen -f $KH -R '[127.0.0.1]:$PORT_node'" 255 \
 	"$D exec $NODE true"
 
 t_done

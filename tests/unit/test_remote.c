@@ -139,10 +139,83 @@ forward_listens_on_loopback_only_and_checks_the_jump(void)
 	free(cause);
 }
 
+/* known_hosts lookups, without a server: the policy of knownhosts.c. */
+static const char *ED_B64 =
+    "AAAAC3NzaC1lZDI1NTE5AAAAIMAp6NMb+mCdjk069TJ/yryTdW6+FqZJKAMjy/e/+vEB";
+/* another ed25519 key (ssh-keygen -t ed25519) */
+static const char *ED2_B64 =
+    "AAAAC3NzaC1lZDI1NTE5AAAAIOotzPndsZhqNNYhSY4gmCU1nc+S0gPqIbG4ZgfRvh2G";
+
+static int
+lookup(const char *text, const char *name, const char *addr, const char *b64,
+    struct rmt_kh_result *r)
+{
+	unsigned char blob[128];
+	int n = EVP_DecodeBlock(blob, (const unsigned char *)b64, (int)strlen(b64));
+
+	return rmt_known_hosts_lookup(text, name, addr, blob, (size_t)n - 0, r);
+}
+
+static void
+known_hosts_policy(void)
+{
+	struct rmt_kh_result r;
+	char *t;
+
+	/* same key; another key of any type is a change, naming the line */
+	t = xasprintf("# c\n\n10.0.1.5 ssh-ed25519 %s\n", ED_B64);
+	T_EQ_INT(lookup(t, "10.0.1.5", NULL, ED_B64, &r), RMT_KH_OK);
+	rmt_kh_result_release(&r);
+	T_EQ_INT(lookup(t, "10.0.1.5", NULL, ED2_B64, &r), RMT_KH_CHANGED);
+	T_EQ_INT(r.line, 3);
+	T_EQ_STR(r.known_fp, "SHA256:xtdjik4tqPay+p+1/tz/GnbpuYCQJ0iX3Yyc8q318vY");
+	T_EQ_STR(r.known_type, "ssh-ed25519");
+	rmt_kh_result_release(&r);
+	T_EQ_INT(lookup(t, "10.0.1.6", NULL, ED_B64, &r), RMT_KH_NEW);
+	free(t);
+
+	/* @revoked wins, even with nothing else known; @cert-authority is
+	 * never a pin of its key */
+	t = xasprintf("@revoked * ssh-ed25519 %s\n", ED_B64);
+	T_EQ_INT(lookup(t, "i-0abc", "10.0.1.5", ED_B64, &r), RMT_KH_REVOKED);
+	T_EQ_INT(r.line, 1);
+	T_EQ_INT(lookup(t, "i-0abc", "10.0.1.5", ED2_B64, &r), RMT_KH_NEW);
+	free(t);
+	t = xasprintf("@cert-authority i-0* ssh-ed25519 %s\n", ED_B64);
+	T_EQ_INT(lookup(t, "i-0abc", NULL, ED_B64, &r), RMT_KH_CA);
+	T_EQ_INT(lookup(t, "i-1abc", NULL, ED_B64, &r), RMT_KH_NEW);
+	free(t);
+
+	/* aliases: pins hold for their name only; a legacy address line
+	 * holding the key is reported for conversion, others are ignored */
+	t = xasprintf("i-0aaa,10.0.1.5 ssh-ed25519 %s\n10.0.1.5 ssh-ed25519 %s\n",
+	    ED_B64, ED2_B64);
+	T_EQ_INT(lookup(t, "i-0aaa", "10.0.1.5", ED_B64, &r), RMT_KH_OK);
+	T_EQ_INT(lookup(t, "I-0AAA", "10.0.1.5", ED_B64, &r), RMT_KH_OK);
+	T_EQ_INT(lookup(t, "i-0bbb", "10.0.1.5", ED_B64, &r), RMT_KH_NEW);
+	T_EQ_INT(r.legacy, 0);
+	T_EQ_INT(lookup(t, "i-0bbb", "10.0.1.5", ED2_B64, &r), RMT_KH_NEW);
+	T_EQ_INT(r.legacy, 1);
+	free(t);
+
+	/* malformed lines are skipped, never fatal */
+	t = xasprintf("@\n@revoked\n@cert-authority x\n|1|\n|1|@@|@@ ssh-ed25519 %s\n"
+	    "h ssh-rsa %s\nh ssh-ed25519 AAAA\nh ssh-ed25519 ====\n"
+	    "h ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIM\n"
+	    "h,!h ssh-ed25519 %s\n**********************************x ssh-ed25519 %s\n"
+	    "h ssh-ed25519 %s", ED_B64, ED_B64, ED_B64, ED_B64, ED_B64);
+	T_EQ_INT(lookup(t, "h", NULL, ED2_B64, &r), RMT_KH_CHANGED);
+	T_EQ_INT(r.line, 12);
+	rmt_kh_result_release(&r);
+	T_EQ_INT(lookup(t, "h", NULL, ED_B64, &r), RMT_KH_OK);
+	free(t);
+}
+
 int
 main(void)
 {
 	T_RUN(fingerprint_like_openssh);
+	T_RUN(known_hosts_policy);
 	T_RUN(encrypted_keys_detected);
 	T_RUN(opener_hook_error_names_the_hop);
 	T_RUN(jump_down_is_clear);
