@@ -184,10 +184,52 @@ split_remote(const char *spec, char **target, const char **path)
 	return 1;
 }
 
+/* What a recursive copy leaves out (a link, a name the server should not
+ * have sent): one line each, already printable. */
+static void
+cp_skipped(void *arg, const char *msg)
+{
+	shell_warn(arg, "cp: warning: %s", msg);
+}
+
+/* The last component of path, trailing slashes ignored; NULL when there is
+ * none to name a copy by ("/", ".", ".."). */
+static char *
+last_component(const char *path)
+{
+	size_t n = strlen(path);
+	const char *b;
+
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	for (b = path + n; b > path && b[-1] != '/'; b--)
+		;
+	n -= (size_t)(b - path);
+	if (n == 0 || (n == 1 && *b == '.') || (n == 2 && b[0] == '.' &&
+	    b[1] == '.') || *b == '/')
+		return NULL;
+	return xstrndup(b, n);
+}
+
+/* As scp: a destination that is an existing directory receives the copy
+ * under the source's name. Returns the path to write (allocated). */
+static char *
+into_dir(const char *dst, int is_dir, const char *src)
+{
+	char *base;
+
+	if (!is_dir || (base = last_component(src)) == NULL)
+		return xstrdup(dst);
+	char *p = xasprintf("%s%s%s", dst, dst[0] && dst[strlen(dst) - 1] ==
+	    '/' ? "" : "/", base);
+	free(base);
+	return p;
+}
+
 static int
 cp_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 {
-	char *st = NULL, *dt = NULL, *node = NULL, *cause = NULL;
+	char *st = NULL, *dt = NULL, *node = NULL, *cause = NULL, *to = NULL;
 	const char *sp = a->argv[0], *dp = a->argv[1];
 	int srem = split_remote(a->argv[0], &st, &sp);
 	int drem = split_remote(a->argv[1], &dt, &dp);
@@ -217,27 +259,54 @@ cp_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	x.progress = progress;
 	x.cancel = target_cancelled;
 	x.arg = (void *)(srem ? sp : a->argv[0]);
+	x.skipped = cp_skipped;
+	x.skipped_arg = ctx;
 	if (!srem && stat(sp, &lst) == 0 && S_ISDIR(lst.st_mode) &&
 	    !recursive) {
 		cause = xasprintf("'%s' is a directory (use -r)", sp);
 		rc = -1;
-	} else if (srem)
-		rc = recursive ? rmt_get_tree(s, node, sp, dp, &x, &cause) :
-		    rmt_get(s, node, sp, dp, &x, &cause);
-	else
-		rc = recursive ? rmt_put_tree(s, node, sp, dp, &x, &cause) :
-		    rmt_put(s, node, sp, dp, &x, &cause);
+	} else if (srem) {
+		/* A link to a directory is followed only when named as the
+		 * directory ("out/"): a link planted where a file is expected
+		 * must not redirect the copy. */
+		size_t n = strlen(dp);
+		int isdir = n > 0 && dp[n - 1] == '/' ?
+		    stat(dp, &lst) == 0 && S_ISDIR(lst.st_mode) :
+		    lstat(dp, &lst) == 0 && S_ISDIR(lst.st_mode);
+		to = into_dir(dp, isdir, sp);
+		rc = recursive ? rmt_get_tree(s, node, sp, to, &x, &cause) :
+		    rmt_get(s, node, sp, to, &x, &cause);
+	} else {
+		struct rmt_stat rst;
+		int r = rmt_stat(s, node, dp, &rst, &cause);
+		if (r == -1)
+			rc = -1;
+		else {
+			to = into_dir(dp, r == 0 && S_ISDIR(rst.mode), sp);
+			rc = recursive ? rmt_put_tree(s, node, sp, to, &x, &cause) :
+			    rmt_put(s, node, sp, to, &x, &cause);
+		}
+	}
 	free(st);
 	free(dt);
 	free(node);
 	if (rc != 0) {
 		cmd_error(ctx, "%s", cause);
 		free(cause);
+		free(to);
 		return 1;
 	}
 	*result = cJSON_CreateObject();
 	cJSON_AddStringToObject(*result, "from", a->argv[0]);
-	cJSON_AddStringToObject(*result, "to", a->argv[1]);
+	/* the path written: inside the destination when it is a directory */
+	if (srem || to == NULL)
+		cJSON_AddStringToObject(*result, "to", to ? to : a->argv[1]);
+	else {
+		char *t = xasprintf("%.*s%s", (int)(dp - a->argv[1]), a->argv[1], to);
+		cJSON_AddStringToObject(*result, "to", t);
+		free(t);
+	}
+	free(to);
 	cJSON_AddNumberToObject(*result, "bytes", (double)x.transferred);
 	cJSON_AddNumberToObject(*result, "resumed_from",
 	    (double)x.resumed_from);
