@@ -20,11 +20,11 @@ S_IFREG, S_IFDIR, S_IFLNK = 0o100000, 0o040000, 0o120000
 # name -> (mode, content or None for a directory, link target for a link)
 TREE = "/srv/tree"
 ENTRIES = [
+    ("../evil", S_IFREG | 0o644, b"os.execute('touch PWNED-dotdot')\n"),
     ("good.txt", S_IFREG | 0o644, b"good\n"),
     ("suid", S_IFREG | 0o4755, b"#!/bin/sh\necho set-uid\n"),
     ("sgid-sticky", S_IFREG | 0o3644, b"sgid and sticky\n"),
     ("sub", S_IFDIR | 0o1777, None),
-    ("../evil", S_IFREG | 0o644, b"os.execute('touch PWNED-dotdot')\n"),
     ("../../evil2", S_IFREG | 0o644, b"PWNED-dotdot2\n"),
     ("a/b", S_IFREG | 0o644, b"PWNED-slash\n"),
     ("/tmp/abs-evil", S_IFREG | 0o644, b"PWNED-absolute\n"),
@@ -54,9 +54,10 @@ for name, mode, content in SUB:
         FILES[TREE + "/sub/" + name] = (mode, content)
 # Asked for by a client that joined a bad name: answer with the evil bytes,
 # so a client that follows them really writes something.
-for name, mode, content in ENTRIES + SUB:
-    if content is not None and mode & S_IFREG == S_IFREG and "\x00" not in name:
-        FILES.setdefault(posixpath.normpath(TREE + "/" + name), (mode, content))
+for d, ents in ((TREE, ENTRIES), (TREE + "/sub", SUB)):
+    for name, mode, content in ents:
+        if isinstance(content, bytes) and "\x00" not in name:
+            FILES.setdefault(posixpath.normpath(d + "/" + name), (mode, content))
 LISTINGS = {TREE: ENTRIES, TREE + "/sub": SUB}
 
 log = open(sys.argv[1], "a", buffering=1) if len(sys.argv) > 1 else None
