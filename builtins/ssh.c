@@ -233,8 +233,8 @@ cp_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	const char *sp = a->argv[0], *dp = a->argv[1];
 	int srem = split_remote(a->argv[0], &st, &sp);
 	int drem = split_remote(a->argv[1], &dt, &dp);
-	int recursive = cmd_opt_bool(a, "recursive"), rc;
-	struct rmt_session *s;
+	int recursive = cmd_opt_bool(a, "recursive"), rc, ok;
+	struct rmt_session *s = NULL;
 	struct rmt_xfer x;
 	struct stat lst;
 	double t0 = now_ms();
@@ -245,9 +245,12 @@ cp_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		return cmd_usage_error(ctx, a, "exactly one side must be "
 		    "TARGET:PATH");
 	}
-	if (target_resolve(ctx, srem ? st : dt, &node) != 0 ||
-	    (s = target_session(ctx)) == NULL ||
-	    target_connect(ctx, s, node, srem ? st : dt, 30) != 0) {
+	ok = target_resolve(ctx, srem ? st : dt, &node) == 0 &&
+	    (s = target_session(ctx)) != NULL;
+	/* errors say "dl1-1", not the node's private address */
+	if (ok && node != NULL)
+		rmt_label_node(s, node, srem ? st : dt);
+	if (!ok || target_connect(ctx, s, node, srem ? st : dt, 30) != 0) {
 		free(st);
 		free(dt);
 		free(node);

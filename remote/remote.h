@@ -98,6 +98,10 @@ int rmt_session_tick(struct rmt_session *);
  * strings; copies the list. */
 void rmt_expect_hostkeys(struct rmt_session *, const char *host, int port,
     const char *const *fingerprints, size_t n);
+/* Name node by label in its errors instead of "node ADDRESS" (the shell
+ * knows a node as "dl1-1"; its private address means little to the user).
+ * Applies to its connection now and later. */
+void rmt_label_node(struct rmt_session *, const char *node, const char *label);
 /* The SHA256 fingerprint of node's host key (connects if needed). */
 char *rmt_hostkey_fingerprint(struct rmt_session *, const char *node, char **cause);
 /* How many times connections were (re-)established, for tests and status. */

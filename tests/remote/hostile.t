@@ -21,6 +21,7 @@ fi
 cleanup() { sshd_stop jump; sshd_stop node; rm -rf "$T"; }
 trap cleanup EXIT
 
+umask 022	# before sshd: its sftp server creates files with it
 sshd_setup "$T/sd"
 # The jump on port 22 of a loopback address of its own (127.0.0.0/8 is all
 # loopback: no other sshd is there), the node's sftp the hostile one.
@@ -46,12 +47,14 @@ hsshd_start() {
 hsshd_start jump && hsshd_start node ||
 	{ t_report 1 'sshd starts' "$(cat "$T"/sd/*.log)"; t_done; exit 1; }
 
-# The workspace: a jump host and a node "dl1-1" at the node sshd's address.
+# The workspace: a jump host, a node "dl1-1" at the hostile sshd's address
+# and an honest one, "dl1-2", that is the jump's sshd again (internal-sftp).
 mkdir -p "$XDG_STATE_HOME/mlsh"
 cat >"$XDG_STATE_HOME/mlsh/hostile.json" <<JSON
 {"resources": {
   "jump": {"type": "instance", "attrs": {"public_ip": "$ADDR_jump", "private_ip": "10.0.0.5", "state": "running"}},
   "dl1-1": {"type": "instance", "attrs": {"private_ip": "127.0.0.1:$PORT_node", "state": "running"}},
+  "dl1-2": {"type": "instance", "attrs": {"private_ip": "$ADDR_jump", "state": "running"}},
   "key": {"type": "key_pair", "attrs": {"private_key": "$T/sd/id_ed25519"}}
 }}
 JSON
@@ -70,7 +73,7 @@ outside >"$T/before"
 
 m -c "cp -r dl1-1:/srv/tree $W/dest" >"$T/out" 2>"$T/err"; rc=$?
 t_ok 'cp -r from a hostile node fails (names refused), after copying the rest' \
-	"[ $rc -eq 1 ] && grep -q 'cp: node 127.0.0.1:$PORT_node: refused 10 unsafe names listed under \"/srv/tree\" (first \"../evil\"); the rest was copied' err || { cat err; false; }"
+	"[ $rc -eq 1 ] && grep -q 'cp: dl1-1: refused 10 unsafe names listed under \"/srv/tree\" (first \"../evil\"); the rest was copied' err || { cat err; false; }"
 t_ok 'nothing was written outside the destination' \
 	"outside >after; diff before after && [ ! -e /tmp/abs-evil ]"
 t_ok 'the plain files and the directory arrived' \
@@ -81,7 +84,7 @@ t_out 'set-id and sticky bits are dropped, the umask applies' '755 644 755 600' 
 	"stat -c %a $W/dest/suid $W/dest/sgid-sticky $W/dest/sub $W/dest/sub/inner.txt | tr '\n' ' ' | sed 's/ \$//'"
 t_ok 'each refused name has a one-line warning, control characters escaped' '
 	for n in "../evil" "../../evil2" "a/b" "/tmp/abs-evil" "esc\\x1b[31mred" "new\\nline" "nul\\x00cut" "" "../evildir" "../../sub-evil"; do
-		grep -qF "cp: warning: node 127.0.0.1:'"$PORT_node"': refused the name \"$n\" listed in" err || { echo "missing $n"; cat err; exit 1; }
+		grep -qF "cp: warning: dl1-1: refused the name \"$n\" listed in" err || { echo "missing $n"; cat err; exit 1; }
 	done
 	! grep -q "$(printf "\033")" err && [ "$(grep -c "refused the name" err)" = 10 ]'
 t_ok 'the link to a file outside the tree is skipped, not followed' \
@@ -131,5 +134,22 @@ t_ok 'OpenSSH: sftp get -R skips the link as mlsh does, scp -r follows it' \
 	 grep -q 'secret outside' '$W/oscp/link'"
 t_out 'OpenSSH sftp masks file modes to 0777 as mlsh does' '755 644' \
 	"stat -c %a '$W/ossh/suid' '$W/ossh/sgid-sticky' | tr '\n' ' ' | sed 's/ \$//'"
+
+# cp as scp (issue 12): into an existing directory, errors naming the node.
+mkdir -p "$T/rdir" "$T/ldir" "$T/up/sub" && echo payload >"$T/f" && echo in-sub >"$T/up/sub/g" &&
+	cp "$T/f" "$T/setid" && chmod 4755 "$T/setid"
+t_ok 'cp FILE node:DIR copies into the existing directory, with or without /' \
+	"m -c 'cp $T/f dl1-2:$T/rdir' >/dev/null && [ \"\$(cat $T/rdir/f)\" = payload ] && rm $T/rdir/f &&
+	 m -c 'cp $T/f dl1-2:$T/rdir/' >/dev/null && [ \"\$(cat $T/rdir/f)\" = payload ]"
+t_ok 'cp -r DIR node:DIR copies the tree into the existing directory' \
+	"m -c 'cp -r $T/up dl1-2:$T/rdir' >/dev/null && [ \"\$(cat $T/rdir/up/sub/g)\" = in-sub ]"
+t_ok 'cp node:FILE DIR copies into the existing local directory' \
+	"m -c 'cp dl1-2:$T/f $T/ldir' >/dev/null && [ \"\$(cat $T/ldir/f)\" = payload ]"
+t_ok '--json names the path written' \
+	"m --json -c 'cp $T/f dl1-2:$T/rdir' | grep -q '\"to\":[[:space:]]*\"dl1-2:$T/rdir/f\"'"
+t_out 'an upload sends the mode without set-id bits' 755 "m -c 'cp $T/setid dl1-2:$T/rdir' >/dev/null && stat -c %a $T/rdir/setid"
+t_err 'an error names the node, not its address' \
+	'cp: dl1-2: cannot create "/nonexistent/x": no such file or directory' 1 \
+	"m -c 'cp $T/f dl1-2:/nonexistent/x'"
 
 t_done
