@@ -345,8 +345,17 @@ const struct mlsh_cmd cmd_cp_entry = {
 	.name = "cp",
 	.summary = "copy files to or from a node (SFTP through the jump host)",
 	.args_usage = "SRC DST",
-	.help = "One side is TARGET:PATH (dl1-1:/efs/images). Copies resume: "
-	    "a partial file whose start matches is continued, not restarted.",
+	.help = "One side is TARGET:PATH (dl1-1:/efs/images). As with scp, a "
+	    "destination that is an existing directory receives the copy "
+	    "under the source's name. Copies resume: a partial file whose "
+	    "start matches is continued, not restarted. The node is not "
+	    "trusted with local files: a name it lists that is not a plain "
+	    "file name (../x, a/b, control characters) is refused with a "
+	    "warning and the copy fails after the rest; a symbolic link at "
+	    "the destination is never written through (a link to a directory "
+	    "is followed only when written DIR/); symbolic links are skipped "
+	    "with -r, as OpenSSH's sftp does; modes keep only their rwx bits "
+	    "(no set-id or sticky), and the umask applies.",
 	.opts = cp_opts,
 	.min_args = 2,
 	.max_args = 2,
