@@ -220,8 +220,8 @@ into_dir(const char *dst, int is_dir, const char *src)
 
 	if (!is_dir || (base = last_component(src)) == NULL)
 		return xstrdup(dst);
-	char *p = xasprintf("%s%s%s", dst, dst[0] && dst[strlen(dst) - 1] ==
-	    '/' ? "" : "/", base);
+	char *p = xasprintf("%s%s%s", dst, dst[strlen(dst) - 1] == '/' ? "" :
+	    "/", base);
 	free(base);
 	return p;
 }
@@ -281,7 +281,10 @@ cp_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		    rmt_get(s, node, sp, to, &x, &cause);
 	} else {
 		struct rmt_stat rst;
-		int r = rmt_stat(s, node, dp, &rst, &cause);
+		int r;
+		if (*dp == '\0')
+			dp = ".";	/* "node:" is the login directory, as scp */
+		r = rmt_stat(s, node, dp, &rst, &cause);
 		if (r == -1)
 			rc = -1;
 		else {
@@ -305,7 +308,8 @@ cp_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	if (srem || to == NULL)
 		cJSON_AddStringToObject(*result, "to", to ? to : a->argv[1]);
 	else {
-		char *t = xasprintf("%.*s%s", (int)(dp - a->argv[1]), a->argv[1], to);
+		char *t = xasprintf("%.*s%s", (int)(strchr(a->argv[1], ':') -
+		    a->argv[1] + 1), a->argv[1], to);
 		cJSON_AddStringToObject(*result, "to", t);
 		free(t);
 	}

@@ -141,6 +141,8 @@ mkdir -p "$T/rdir" "$T/ldir" "$T/up/sub" && echo payload >"$T/f" && echo in-sub 
 t_ok 'cp FILE node:DIR copies into the existing directory, with or without /' \
 	"m -c 'cp $T/f dl1-2:$T/rdir' >/dev/null && [ \"\$(cat $T/rdir/f)\" = payload ] && rm $T/rdir/f &&
 	 m -c 'cp $T/f dl1-2:$T/rdir/' >/dev/null && [ \"\$(cat $T/rdir/f)\" = payload ]"
+t_ok 'cp FILE node: copies into the login directory, as scp' \
+	"m -c 'cp $T/f dl1-2:' >/dev/null && [ \"\$(cat $T/sd/home/f)\" = payload ]"
 t_ok 'cp -r DIR node:DIR copies the tree into the existing directory' \
 	"m -c 'cp -r $T/up dl1-2:$T/rdir' >/dev/null && [ \"\$(cat $T/rdir/up/sub/g)\" = in-sub ]"
 t_ok 'cp node:FILE DIR copies into the existing local directory' \
