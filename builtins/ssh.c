@@ -185,15 +185,57 @@ split_remote(const char *spec, char **target, const char **path)
 	return 1;
 }
 
+/* What a recursive copy leaves out (a link, a name the server should not
+ * have sent): one line each, already printable. */
+static void
+cp_skipped(void *arg, const char *msg)
+{
+	shell_warn(arg, "cp: warning: %s", msg);
+}
+
+/* The last component of path, trailing slashes ignored; NULL when there is
+ * none to name a copy by ("/", ".", ".."). */
+static char *
+last_component(const char *path)
+{
+	size_t n = strlen(path);
+	const char *b;
+
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	for (b = path + n; b > path && b[-1] != '/'; b--)
+		;
+	n -= (size_t)(b - path);
+	if (n == 0 || (n == 1 && *b == '.') || (n == 2 && b[0] == '.' &&
+	    b[1] == '.') || *b == '/')
+		return NULL;
+	return xstrndup(b, n);
+}
+
+/* As scp: a destination that is an existing directory receives the copy
+ * under the source's name. Returns the path to write (allocated). */
+static char *
+into_dir(const char *dst, int is_dir, const char *src)
+{
+	char *base;
+
+	if (!is_dir || (base = last_component(src)) == NULL)
+		return xstrdup(dst);
+	char *p = xasprintf("%s%s%s", dst, dst[strlen(dst) - 1] == '/' ? "" :
+	    "/", base);
+	free(base);
+	return p;
+}
+
 static int
 cp_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 {
-	char *st = NULL, *dt = NULL, *node = NULL, *cause = NULL;
+	char *st = NULL, *dt = NULL, *node = NULL, *cause = NULL, *to = NULL;
 	const char *sp = a->argv[0], *dp = a->argv[1];
 	int srem = split_remote(a->argv[0], &st, &sp);
 	int drem = split_remote(a->argv[1], &dt, &dp);
-	int recursive = cmd_opt_bool(a, "recursive"), rc;
-	struct rmt_session *s;
+	int recursive = cmd_opt_bool(a, "recursive"), rc, ok;
+	struct rmt_session *s = NULL;
 	struct rmt_xfer x;
 	struct stat lst;
 	double t0 = now_ms();
@@ -204,9 +246,12 @@ cp_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		return cmd_usage_error(ctx, a, "exactly one side must be "
 		    "TARGET:PATH");
 	}
-	if (target_resolve(ctx, srem ? st : dt, &node) != 0 ||
-	    (s = target_session(ctx)) == NULL ||
-	    target_connect(ctx, s, node, srem ? st : dt, 30) != 0) {
+	ok = target_resolve(ctx, srem ? st : dt, &node) == 0 &&
+	    (s = target_session(ctx)) != NULL;
+	/* errors say "dl1-1", not the node's private address */
+	if (ok && node != NULL)
+		rmt_label_node(s, node, srem ? st : dt);
+	if (!ok || target_connect(ctx, s, node, srem ? st : dt, 30) != 0) {
 		free(st);
 		free(dt);
 		free(node);
@@ -218,27 +263,58 @@ cp_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	x.progress = progress;
 	x.cancel = target_cancelled;
 	x.arg = (void *)(srem ? sp : a->argv[0]);
+	x.skipped = cp_skipped;
+	x.skipped_arg = ctx;
 	if (!srem && stat(sp, &lst) == 0 && S_ISDIR(lst.st_mode) &&
 	    !recursive) {
 		cause = xasprintf("'%s' is a directory (use -r)", sp);
 		rc = -1;
-	} else if (srem)
-		rc = recursive ? rmt_get_tree(s, node, sp, dp, &x, &cause) :
-		    rmt_get(s, node, sp, dp, &x, &cause);
-	else
-		rc = recursive ? rmt_put_tree(s, node, sp, dp, &x, &cause) :
-		    rmt_put(s, node, sp, dp, &x, &cause);
+	} else if (srem) {
+		/* A link to a directory is followed only when named as the
+		 * directory ("out/"): a link planted where a file is expected
+		 * must not redirect the copy. */
+		size_t n = strlen(dp);
+		int isdir = n > 0 && dp[n - 1] == '/' ?
+		    stat(dp, &lst) == 0 && S_ISDIR(lst.st_mode) :
+		    lstat(dp, &lst) == 0 && S_ISDIR(lst.st_mode);
+		to = into_dir(dp, isdir, sp);
+		rc = recursive ? rmt_get_tree(s, node, sp, to, &x, &cause) :
+		    rmt_get(s, node, sp, to, &x, &cause);
+	} else {
+		struct rmt_stat rst;
+		int r;
+		if (*dp == '\0')
+			dp = ".";	/* "node:" is the login directory, as scp */
+		r = rmt_stat(s, node, dp, &rst, &cause);
+		if (r == -1)
+			rc = -1;
+		else {
+			to = into_dir(dp, r == 0 && S_ISDIR(rst.mode), sp);
+			rc = recursive ? rmt_put_tree(s, node, sp, to, &x, &cause) :
+			    rmt_put(s, node, sp, to, &x, &cause);
+		}
+	}
 	free(st);
 	free(dt);
 	free(node);
 	if (rc != 0) {
 		cmd_error(ctx, "%s", cause);
 		free(cause);
+		free(to);
 		return 1;
 	}
 	*result = cJSON_CreateObject();
 	cJSON_AddStringToObject(*result, "from", a->argv[0]);
-	cJSON_AddStringToObject(*result, "to", a->argv[1]);
+	/* the path written: inside the destination when it is a directory */
+	if (srem || to == NULL)
+		cJSON_AddStringToObject(*result, "to", to ? to : a->argv[1]);
+	else {
+		char *t = xasprintf("%.*s%s", (int)(strchr(a->argv[1], ':') -
+		    a->argv[1] + 1), a->argv[1], to);
+		cJSON_AddStringToObject(*result, "to", t);
+		free(t);
+	}
+	free(to);
 	cJSON_AddNumberToObject(*result, "bytes", (double)x.transferred);
 	cJSON_AddNumberToObject(*result, "resumed_from",
 	    (double)x.resumed_from);
@@ -274,8 +350,17 @@ const struct mlsh_cmd cmd_cp_entry = {
 	.name = "cp",
 	.summary = "copy files to or from a node (SFTP through the jump host)",
 	.args_usage = "SRC DST",
-	.help = "One side is TARGET:PATH (dl1-1:/efs/images). Copies resume: "
-	    "a partial file whose start matches is continued, not restarted.",
+	.help = "One side is TARGET:PATH (dl1-1:/efs/images). As with scp, a "
+	    "destination that is an existing directory receives the copy "
+	    "under the source's name. Copies resume: a partial file whose "
+	    "start matches is continued, not restarted. The node is not "
+	    "trusted with local files: a name it lists that is not a plain "
+	    "file name (../x, a/b, control characters) is refused with a "
+	    "warning and the copy fails after the rest; a symbolic link at "
+	    "the destination is never written through (a link to a directory "
+	    "is followed only when written DIR/); symbolic links are skipped "
+	    "with -r, as OpenSSH's sftp does; modes keep only their rwx bits "
+	    "(no set-id or sticky), and the umask applies.",
 	.opts = cp_opts,
 	.min_args = 2,
 	.max_args = 2,

@@ -59,6 +59,7 @@ struct rmt_session {
 	unsigned connects;
 	struct rmt_expect *expect;
 	size_t nexpect;
+	struct strlist labels;		/* node, label, node, label … (rmt_label_node) */
 };
 
 #define RMT_TIMEOUT (-1000)		/* our own "rc" for a deadline that passed */

@@ -113,6 +113,10 @@ void rmt_expect_hostkeys(struct rmt_session *, const char *host, int port,
  * name, as in plain OpenSSH.  Set it before the first connection. */
 void rmt_hostkey_alias(struct rmt_session *, const char *host, int port,
     const char *alias);
+/* Name node by label in its errors instead of "node ADDRESS" (the shell
+ * knows a node as "dl1-1"; its private address means little to the user).
+ * Applies to its connection now and later. */
+void rmt_label_node(struct rmt_session *, const char *node, const char *label);
 /* The SHA256 fingerprint of node's host key (connects if needed). */
 char *rmt_hostkey_fingerprint(struct rmt_session *, const char *node, char **cause);
 /* How many times connections were (re-)established, for tests and status. */
@@ -192,7 +196,9 @@ int rmt_mkdir_p(struct rmt_session *, const char *node, const char *path,
     int mode, char **cause);
 /* Depth-first walk below root (root itself first, path relative "" for it).
  * fn returns 0 to go on, 1 to skip a directory's contents, -1 to stop (the
- * walk then returns -1 with *cause from fn, which may leave it NULL). */
+ * walk then returns -1 with *cause from fn, which may leave it NULL). Names
+ * the server lists that are unsafe as file names (as for rmt_get_tree) are
+ * not walked; the walk then ends with -1 and a cause naming the first. */
 typedef int (*rmt_walk_fn)(void *arg, const char *relpath,
     const struct rmt_stat *, char **cause);
 int rmt_walk(struct rmt_session *, const char *node, const char *root,
@@ -202,19 +208,41 @@ struct rmt_xfer {
 	int resume;			/* continue a partial copy if its prefix matches */
 	int verify;			/* compare sha256 of both full files at the end
 					   (remote side: sha256sum over exec) */
-	int mode;			/* mode of a created file; 0 → the source's */
+	int mode;			/* mode of a created file; 0 → the source's.
+					   Only the 0777 bits are used either way
+					   (no set-id or sticky bits, as OpenSSH's
+					   sftp); a download also gets u+w and the
+					   umask applies */
 	void (*progress)(void *arg, uint64_t done, uint64_t total);
 	int (*cancel)(void *arg);
 	void *arg;
+	/* Told about each entry a recursive copy leaves out, as one printable
+	 * line (control characters escaped): a name the server listed that is
+	 * unsafe as a file name (counted in refused), a symbolic link (not
+	 * followed, as OpenSSH's sftp get -R / put -R), a device or socket. */
+	void (*skipped)(void *arg, const char *msg);
+	void *skipped_arg;
 	/* out: what happened */
 	uint64_t resumed_from;		/* bytes kept from an earlier partial copy */
 	uint64_t transferred;		/* bytes sent in this call */
+	unsigned refused;		/* unsafe names left out */
 };
 int rmt_put(struct rmt_session *, const char *node, const char *local,
     const char *remote, struct rmt_xfer *, char **cause);
+/* A download never writes through a symbolic link: the last component of
+ * local (and every file and directory below a tree's top) is opened with
+ * O_NOFOLLOW, so a link planted there is refused, not followed; the
+ * directories leading to local are the caller's and are followed. Set-id
+ * bits an existing file had are cleared. */
 int rmt_get(struct rmt_session *, const char *node, const char *remote,
     const char *local, struct rmt_xfer *, char **cause);
-/* Recursive copies built on the above (directories created as needed). */
+/* Recursive copies built on the above (directories created as needed).
+ * Names in a directory listing are used only when they are plain names:
+ * anything with '/', "", NUL or a control character is refused (told to
+ * x->skipped); the rest of the tree is copied and the call then fails
+ * ("N unsafe names refused"). "." and ".." are left out silently. Symbolic
+ * links on the source side are left out (told to x->skipped), as OpenSSH's
+ * sftp does (scp -r follows them). */
 int rmt_put_tree(struct rmt_session *, const char *node, const char *local,
     const char *remote, struct rmt_xfer *, char **cause);
 int rmt_get_tree(struct rmt_session *, const char *node, const char *remote,

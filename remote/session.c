@@ -94,12 +94,35 @@ rmt_session_free(struct rmt_session *s)
 		strlist_release(&s->expect[i].fps);
 	}
 	free(s->expect);
+	strlist_release(&s->labels);
 	free((char *)s->cfg.jump_host);
 	free((char *)s->cfg.user);
 	free((char *)s->cfg.node_user);
 	free((char *)s->cfg.key_file);
 	free((char *)s->cfg.known_hosts);
 	free(s);
+}
+
+void
+rmt_label_node(struct rmt_session *s, const char *node, const char *label)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < s->labels.n; i += 2)
+		if (strcmp(s->labels.v[i], node) == 0)
+			break;
+	if (i + 1 < s->labels.n) {
+		free(s->labels.v[i + 1]);
+		s->labels.v[i + 1] = xstrdup(label);
+	} else {
+		strlist_add(&s->labels, node);
+		strlist_add(&s->labels, label);
+	}
+	for (struct rmt_conn *c = s->nodes; c != NULL; c = c->next)
+		if (c->node != NULL && strcmp(c->node, node) == 0) {
+			free(c->label);
+			c->label = xstrdup(label);
+		}
 }
 
 unsigned
@@ -436,6 +459,11 @@ conn_new(struct rmt_session *s, const char *node, const char *host, int port)
 	c->port = port;
 	c->fd = -1;
 	buf_init(&c->out);
+	for (size_t i = 0; node != NULL && i + 1 < s->labels.n; i += 2)
+		if (strcmp(s->labels.v[i], node) == 0) {
+			c->label = xstrdup(s->labels.v[i + 1]);
+			return c;
+		}
 	if (node == NULL)
 		c->label = xasprintf("jump %s:%d", host, port);
 	else if (port == 22)

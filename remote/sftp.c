@@ -4,7 +4,14 @@
  * buffers, so we hand it XFER_CHUNK at a time.  Resume keeps a partial copy
  * when its last bytes (up to RESUME_CHECK, i.e. all of a small prefix) equal
  * the source at the same offsets; otherwise the copy starts over.  verify
- * compares SHA-256 of both whole files (remote: sha256sum over exec). */
+ * compares SHA-256 of both whole files (remote: sha256sum over exec).
+ *
+ * The server is not trusted with the local file system: a name it lists is
+ * used only as one plain path component (OpenSSH's sftp refuses '/' in them,
+ * "Server sent suspect path"; we also refuse control characters, which would
+ * reach the terminal, and NUL), local files and directories below the
+ * destination are opened relative to their parent's descriptor with
+ * O_NOFOLLOW, and modes keep only their 0777 bits. */
 #include "internal.h"
 
 #include <dirent.h>
@@ -33,7 +40,19 @@ static int read_at(struct rmt_conn *, LIBSSH2_SFTP *, const char *path,
 static int local_sha256(const char *path, char out[65], char **cause);
 static int remote_sha256(struct rmt_session *, const char *node, const char *path,
     char out[65], char **cause);
+static int local_sha256_fd(int fd, const char *path, char out[65], char **cause);
 static void attrs_to_stat(const LIBSSH2_SFTP_ATTRIBUTES *, struct rmt_stat *);
+static int read_dir(struct rmt_session *, struct rmt_conn *, LIBSSH2_SFTP *,
+    const char *path, struct strlist *names, struct rmt_stat **stats,
+    struct rmt_xfer *, char **first_bad, char **cause);
+static char *printable(const char *s, size_t len);
+static int open_parent(const char *path, char **name, char **cause);
+static int get_at(struct rmt_session *, const char *node, const char *remote,
+    int dirfd, const char *name, const char *label, struct rmt_xfer *,
+    char **cause);
+
+#define NAME_BUF 8192		/* longest name a listing may hold, + 1 */
+#define TREE_DEPTH 256		/* a listing that nests deeper is refused */
 
 int
 rmt_stat(struct rmt_session *s, const char *node, const char *path,
@@ -102,47 +121,27 @@ rmt_mkdir_p(struct rmt_session *s, const char *node, const char *path, int mode,
 
 static int
 walk(struct rmt_session *s, const char *node, const char *root, const char *rel,
-    rmt_walk_fn fn, void *arg, char **cause)
+    int depth, rmt_walk_fn fn, void *arg, char **first_bad, char **cause)
 {
-	LIBSSH2_SFTP_ATTRIBUTES a;
-	LIBSSH2_SFTP_HANDLE *h;
 	struct rmt_conn *c;
 	LIBSSH2_SFTP *sftp = rmt_sftp(s, node, &c, cause);
 	struct strlist names;
 	struct rmt_stat *stats = NULL;
-	char name[1024], *path;
+	char *path;
 	int r, ret = 0;
 
 	if (sftp == NULL)
 		return -1;
-	path = *rel ? xasprintf("%s/%s", root, rel) : xstrdup(root);
-	h = sftp_open(c, sftp, path, 0, 0, LIBSSH2_SFTP_OPENDIR);
-	if (h == NULL) {
-		*cause = sftp_error(c, sftp, "cannot read directory", path);
-		free(path);
+	if (depth > TREE_DEPTH) {
+		*cause = xasprintf("%s: \"%s/%s\" nests deeper than %d directories",
+		    c->label, root, rel, TREE_DEPTH);
 		return -1;
 	}
+	path = *rel ? xasprintf("%s/%s", root, rel) : xstrdup(root);
 	strlist_init(&names);
-	for (;;) {
-		double deadline = rmt_deadline(s, 0);
-		while ((r = libssh2_sftp_readdir_ex(h, name, sizeof name, NULL, 0, &a)) ==
-		    LIBSSH2_ERROR_EAGAIN)
-			if (rmt_wait_until(c, deadline) == RMT_TIMEOUT)
-				break;
-		if (r == 0)
-			break;
-		if (r < 0) {
-			*cause = sftp_error(c, sftp, "cannot read directory", path);
-			ret = -1;
-			break;
-		}
-		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-			continue;
-		stats = xreallocarray(stats, names.n + 1, sizeof *stats);
-		attrs_to_stat(&a, &stats[names.n]);
-		strlist_add(&names, name);
-	}
-	sftp_close(c, h);
+	if (read_dir(s, c, sftp, path, &names, &stats, NULL, first_bad,
+	    cause) == -1)
+		ret = -1;
 	/* the handle is closed before descending: one open handle at most */
 	for (size_t i = 0; ret == 0 && i < names.n; i++) {
 		char *sub = *rel ? xasprintf("%s/%s", rel, names.v[i]) : xstrdup(names.v[i]);
@@ -150,7 +149,8 @@ walk(struct rmt_session *s, const char *node, const char *root, const char *rel,
 		if (r == -1)
 			ret = -1;
 		else if (r == 0 && S_ISDIR(stats[i].mode))
-			ret = walk(s, node, root, sub, fn, arg, cause);
+			ret = walk(s, node, root, sub, depth + 1, fn, arg, first_bad,
+			    cause);
 		free(sub);
 	}
 	strlist_release(&names);
@@ -176,7 +176,18 @@ rmt_walk(struct rmt_session *s, const char *node, const char *root, rmt_walk_fn 
 		return -1;
 	if (r == 1 || !S_ISDIR(st.mode))
 		return 0;
-	return walk(s, node, root, "", fn, arg, cause);
+	char *bad = NULL;
+	if (walk(s, node, root, "", 1, fn, arg, &bad, cause) == -1) {
+		free(bad);
+		return -1;
+	}
+	if (bad != NULL) {
+		*cause = xasprintf("\"%s\": the server listed an unsafe name (%s)",
+		    root, bad);
+		free(bad);
+		return -1;
+	}
+	return 0;
 }
 
 /* Upload. */
@@ -202,6 +213,11 @@ rmt_put(struct rmt_session *s, const char *node, const char *local, const char *
 			close(fd);
 		return -1;
 	}
+	if (!S_ISREG(lst.st_mode)) {
+		*cause = xasprintf("cannot copy \"%s\": not a regular file", local);
+		close(fd);
+		return -1;
+	}
 	size = (uint64_t)lst.st_size;
 	if ((sftp = rmt_sftp(s, node, &c, cause)) == NULL)
 		goto out;
@@ -222,7 +238,10 @@ rmt_put(struct rmt_session *s, const char *node, const char *local, const char *
 	x->resumed_from = off;
 	h = sftp_open(c, sftp, remote, LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT |
 	    (off == 0 ? LIBSSH2_FXF_TRUNC : 0),
-	    x->mode ? x->mode : (long)(lst.st_mode & 07777), LIBSSH2_SFTP_OPENFILE);
+	    /* never set-id or sticky bits on the server (OpenSSH's sftp
+	     * sends perm & 0777 too); the server's umask applies */
+	    (long)((x->mode ? (unsigned)x->mode : lst.st_mode) & 0777),
+	    LIBSSH2_SFTP_OPENFILE);
 	if (h == NULL) {
 		*cause = sftp_error(c, sftp, "cannot create", remote);
 		goto out;
@@ -299,6 +318,56 @@ int
 rmt_get(struct rmt_session *s, const char *node, const char *remote, const char *local,
     struct rmt_xfer *x, char **cause)
 {
+	char *name;
+	int dirfd, r;
+
+	*cause = NULL;
+	x->resumed_from = x->transferred = 0;
+	if ((dirfd = open_parent(local, &name, cause)) == -1)
+		return -1;
+	r = get_at(s, node, remote, dirfd, name, local, x, cause);
+	close(dirfd);
+	free(name);
+	return r;
+}
+
+/* Open name in dirfd for writing, never through a symbolic link. mode is for
+ * a new file; an existing file keeps its mode, less any set-id bits. */
+static int
+open_dest(int dirfd, const char *name, const char *label, int mode,
+    struct stat *st, char **cause)
+{
+	int fd = openat(dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC, mode);
+
+	if (fd == -1) {
+		if (errno == ELOOP)
+			*cause = xasprintf("cannot write \"%s\": it is a symbolic "
+			    "link (not followed; remove it or name its target)", label);
+		else
+			*cause = xasprintf("cannot create \"%s\": %s", label,
+			    strerror(errno));
+		return -1;
+	}
+	/* O_NONBLOCK only kept a FIFO from blocking the open; a character
+	 * device (/dev/null) is fine, anything else but a file is not. */
+	if (fstat(fd, st) == -1 || !(S_ISREG(st->st_mode) || S_ISCHR(st->st_mode))) {
+		*cause = xasprintf("cannot write \"%s\": not a regular file", label);
+		close(fd);
+		return -1;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	if (S_ISREG(st->st_mode) && (st->st_mode & 07000) != 0)
+		fchmod(fd, st->st_mode & 0777);
+	return fd;
+}
+
+/* Download remote into name in dirfd; label names the local file in
+ * messages. */
+static int
+get_at(struct rmt_session *s, const char *node, const char *remote, int dirfd,
+    const char *name, const char *label, struct rmt_xfer *x, char **cause)
+{
 	LIBSSH2_SFTP_ATTRIBUTES a;
 	LIBSSH2_SFTP_HANDLE *h;
 	struct rmt_conn *c;
@@ -306,10 +375,9 @@ rmt_get(struct rmt_session *s, const char *node, const char *remote, const char 
 	struct stat lst;
 	uint64_t off = 0, size;
 	char *buf = NULL;
-	int fd = -1, r, ret = -1, mode;
+	int fd = -1, r, ret = -1;
+	unsigned mode;
 
-	*cause = NULL;
-	x->resumed_from = x->transferred = 0;
 	if ((sftp = rmt_sftp(s, node, &c, cause)) == NULL)
 		return -1;
 	if ((r = sftp_stat(c, sftp, remote, &a)) != 0) {
@@ -318,31 +386,35 @@ rmt_get(struct rmt_session *s, const char *node, const char *remote, const char 
 		return -1;
 	}
 	size = a.filesize;
-	mode = x->mode ? x->mode : (int)(a.permissions & 07777);
+	/* As OpenSSH's sftp: the 0777 bits of the source, never set-id or
+	 * sticky; u+w so a resumed copy can be written; the umask applies. */
+	if (x->mode)
+		mode = (unsigned)x->mode & 0777;
+	else if (a.flags & LIBSSH2_SFTP_ATTR_PERMISSIONS)
+		mode = (unsigned)a.permissions & 0777;
+	else
+		mode = 0666;
+	if ((fd = open_dest(dirfd, name, label, (int)(mode | S_IWUSR), &lst,
+	    cause)) == -1)
+		return -1;
 	buf = xmalloc(XFER_CHUNK);
-	if (x->resume && stat(local, &lst) == 0 && lst.st_size > 0 &&
+	if (x->resume && S_ISREG(lst.st_mode) && lst.st_size > 0 &&
 	    (uint64_t)lst.st_size <= size) {
 		size_t n = lst.st_size < RESUME_CHECK ? (size_t)lst.st_size : RESUME_CHECK;
 		char *mine = xmalloc(n);
-		int lfd = open(local, O_RDONLY | O_CLOEXEC);
 		if (read_at(c, sftp, remote, (uint64_t)lst.st_size - n, buf, n, cause) == -1) {
 			free(mine);
-			if (lfd != -1)
-				close(lfd);
 			goto out;
 		}
-		if (lfd != -1 && pread(lfd, mine, n, lst.st_size - (off_t)n) == (ssize_t)n &&
+		if (pread(fd, mine, n, lst.st_size - (off_t)n) == (ssize_t)n &&
 		    memcmp(mine, buf, n) == 0)
 			off = (uint64_t)lst.st_size;
 		free(mine);
-		if (lfd != -1)
-			close(lfd);
 	}
-	x->resumed_from = off;
-	fd = open(local, O_WRONLY | O_CREAT | O_CLOEXEC | (off == 0 ? O_TRUNC : 0),
-	    mode ? mode : 0644);
-	if (fd == -1) {
-		*cause = xasprintf("cannot create \"%s\": %s", local, strerror(errno));
+	x->resumed_from += off;
+	if (off == 0 && S_ISREG(lst.st_mode) && lst.st_size > 0 &&
+	    ftruncate(fd, 0) == -1) {
+		*cause = xasprintf("cannot write \"%s\": %s", label, strerror(errno));
 		goto out;
 	}
 	if ((h = sftp_open(c, sftp, remote, LIBSSH2_FXF_READ, 0, LIBSSH2_SFTP_OPENFILE)) == NULL) {
@@ -373,8 +445,9 @@ rmt_get(struct rmt_session *s, const char *node, const char *remote, const char 
 			*cause = sftp_error(c, sftp, "cannot read", remote);
 			goto out;
 		}
-		if (pwrite(fd, buf, (size_t)n, (off_t)off) != n) {
-			*cause = xasprintf("cannot write \"%s\": %s", local, strerror(errno));
+		if ((S_ISREG(lst.st_mode) ? pwrite(fd, buf, (size_t)n, (off_t)off) :
+		    write(fd, buf, (size_t)n)) != n) {
+			*cause = xasprintf("cannot write \"%s\": %s", label, strerror(errno));
 			sftp_close(c, h);
 			goto out;
 		}
@@ -384,27 +457,27 @@ rmt_get(struct rmt_session *s, const char *node, const char *remote, const char 
 			x->progress(x->arg, off, size);
 	}
 	sftp_close(c, h);
-	if (ftruncate(fd, (off_t)off) == -1 || close(fd) == -1) {
-		fd = -1;
-		*cause = xasprintf("cannot write \"%s\": %s", local, strerror(errno));
+	if (S_ISREG(lst.st_mode) && ftruncate(fd, (off_t)off) == -1) {
+		*cause = xasprintf("cannot write \"%s\": %s", label, strerror(errno));
 		goto out;
 	}
-	fd = -1;
 	if (x->verify) {
 		char mine[65], theirs[65];
-		if (local_sha256(local, mine, cause) == -1 ||
+		if (local_sha256_fd(fd, label, mine, cause) == -1 ||
 		    remote_sha256(s, node, remote, theirs, cause) == -1)
 			goto out;
 		if (strcmp(mine, theirs) != 0) {
 			*cause = xasprintf("\"%s\" differs after download (sha256 %.12s, "
-			    "remote %.12s)", local, mine, theirs);
+			    "remote %.12s)", label, mine, theirs);
 			goto out;
 		}
 	}
 	ret = 0;
 out:
-	if (fd != -1)
-		close(fd);
+	if (fd != -1 && close(fd) == -1 && ret == 0) {
+		*cause = xasprintf("cannot write \"%s\": %s", label, strerror(errno));
+		ret = -1;
+	}
 	free(buf);
 	return ret;
 }
@@ -414,7 +487,17 @@ struct tree {
 	struct rmt_session *s;
 	const char *node, *src, *dst;
 	struct rmt_xfer *x;
+	uint64_t resumed_from, transferred;	/* totals over the files */
+	char *first_bad;			/* the first unsafe name, printable */
 };
+
+static void
+skipped(struct rmt_xfer *x, char *msg)
+{
+	if (x->skipped != NULL)
+		x->skipped(x->skipped_arg, msg);
+	free(msg);
+}
 
 static int
 put_tree_dir(struct tree *t, const char *rel, char **cause)
@@ -442,10 +525,21 @@ put_tree_dir(struct tree *t, const char *rel, char **cause)
 		sub = *rel ? xasprintf("%s/%s", rel, de->d_name) : xstrdup(de->d_name);
 		lsub = xasprintf("%s/%s", t->src, sub);
 		rsub = xasprintf("%s/%s", t->dst, sub);
-		if (stat(lsub, &st) == 0 && S_ISDIR(st.st_mode))
+		/* lstat: a link is left out, as OpenSSH's sftp put -R does (and
+		 * a link to a parent cannot loop) */
+		if (lstat(lsub, &st) == -1) {
+			*cause = xasprintf("cannot stat \"%s\": %s", lsub, strerror(errno));
+			ret = -1;
+		} else if (S_ISDIR(st.st_mode))
 			ret = put_tree_dir(t, sub, cause);
-		else if (S_ISREG(st.st_mode))
+		else if (S_ISREG(st.st_mode)) {
 			ret = rmt_put(t->s, t->node, lsub, rsub, t->x, cause);
+			t->resumed_from += t->x->resumed_from;
+			t->transferred += t->x->transferred;
+		} else
+			skipped(t->x, xasprintf("skipped \"%s\": %s", lsub,
+			    S_ISLNK(st.st_mode) ? "symbolic link, not followed" :
+			    "not a regular file"));
 		free(sub);
 		free(lsub);
 		free(rsub);
@@ -461,46 +555,300 @@ int
 rmt_put_tree(struct rmt_session *s, const char *node, const char *local,
     const char *remote, struct rmt_xfer *x, char **cause)
 {
-	struct tree t = { s, node, local, remote, x };
+	struct tree t = { s, node, local, remote, x, 0, 0, NULL };
 	struct stat st;
+	int r;
 
 	*cause = NULL;
+	x->refused = 0;
 	if (stat(local, &st) == -1) {
 		*cause = xasprintf("cannot stat \"%s\": %s", local, strerror(errno));
 		return -1;
 	}
 	if (!S_ISDIR(st.st_mode))
 		return rmt_put(s, node, local, remote, x, cause);
-	return put_tree_dir(&t, "", cause);
+	r = put_tree_dir(&t, "", cause);
+	x->resumed_from = t.resumed_from;
+	x->transferred = t.transferred;
+	return r;
 }
 
+/* Copy the remote directory t->src/rel into dirfd (local t->dst/rel). */
 static int
-get_tree_fn(void *arg, const char *rel, const struct rmt_stat *st, char **cause)
+get_tree_dir(struct tree *t, const char *rel, int dirfd, int depth, char **cause)
 {
-	struct tree *t = arg;
-	char *lpath = *rel ? xasprintf("%s/%s", t->dst, rel) : xstrdup(t->dst);
+	struct rmt_conn *c;
+	LIBSSH2_SFTP *sftp = rmt_sftp(t->s, t->node, &c, cause);
 	char *rpath = *rel ? xasprintf("%s/%s", t->src, rel) : xstrdup(t->src);
-	int r = 0;
+	struct strlist names;
+	struct rmt_stat *stats = NULL;
+	int ret = 0;
 
-	if (S_ISDIR(st->mode))
-		r = mkdir_p(lpath, 0755, cause);
-	else if (S_ISREG(st->mode))
-		r = rmt_get(t->s, t->node, rpath, lpath, t->x, cause);
-	free(lpath);
+	if (sftp == NULL) {
+		free(rpath);
+		return -1;
+	}
+	if (depth > TREE_DEPTH) {
+		*cause = xasprintf("%s: \"%s\" nests deeper than %d directories",
+		    c->label, rpath, TREE_DEPTH);
+		free(rpath);
+		return -1;
+	}
+	strlist_init(&names);
+	if (read_dir(t->s, c, sftp, rpath, &names, &stats, t->x, &t->first_bad,
+	    cause) == -1)
+		ret = -1;
+	for (size_t i = 0; ret == 0 && i < names.n; i++) {
+		const char *name = names.v[i];
+		char *sub = *rel ? xasprintf("%s/%s", rel, name) : xstrdup(name);
+		char *rsub = xasprintf("%s/%s", t->src, sub);
+		char *lsub = xasprintf("%s/%s", t->dst, sub);
+		unsigned mode = stats[i].mode;
+
+		if (S_ISDIR(mode)) {
+			int fd;
+			/* mkdir, then open what is there now without following
+			 * a link: a link planted (or raced in) is refused */
+			if (mkdirat(dirfd, name, (mode & 0777) | S_IRWXU) == -1 &&
+			    errno != EEXIST) {
+				*cause = xasprintf("cannot create directory \"%s\": %s",
+				    lsub, strerror(errno));
+				ret = -1;
+			} else if ((fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY |
+			    O_NOFOLLOW | O_CLOEXEC)) == -1) {
+				*cause = xasprintf("cannot write into \"%s\": %s", lsub,
+				    errno == ELOOP || errno == ENOTDIR ? "not a directory "
+				    "(a symbolic link is not followed)" : strerror(errno));
+				ret = -1;
+			} else {
+				ret = get_tree_dir(t, sub, fd, depth + 1, cause);
+				close(fd);
+			}
+		} else if (S_ISREG(mode)) {
+			uint64_t before = t->x->resumed_from;
+			t->x->transferred = 0;
+			ret = get_at(t->s, t->node, rsub, dirfd, name, lsub, t->x, cause);
+			t->resumed_from += t->x->resumed_from - before;
+			t->transferred += t->x->transferred;
+			t->x->resumed_from = before;
+		} else
+			skipped(t->x, xasprintf("%s: skipped \"%s\": %s", c->label, rsub,
+			    S_ISLNK(mode) ? "symbolic link, not followed" :
+			    "not a regular file"));
+		free(sub);
+		free(rsub);
+		free(lsub);
+	}
+	strlist_release(&names);
+	free(stats);
 	free(rpath);
-	return r == -1 ? -1 : 0;
+	return ret;
 }
 
 int
 rmt_get_tree(struct rmt_session *s, const char *node, const char *remote,
     const char *local, struct rmt_xfer *x, char **cause)
 {
-	struct tree t = { s, node, remote, local, x };
+	struct tree t = { s, node, remote, local, x, 0, 0, NULL };
+	struct rmt_stat st;
+	char *name;
+	int r, dirfd, fd;
 
-	return rmt_walk(s, node, remote, get_tree_fn, &t, cause);
+	*cause = NULL;
+	x->refused = 0;
+	x->resumed_from = x->transferred = 0;
+	if ((r = rmt_stat(s, node, remote, &st, cause)) != 0) {
+		if (r == 1)
+			*cause = xasprintf("\"%s\": no such file or directory", remote);
+		return -1;
+	}
+	if (!S_ISDIR(st.mode))
+		return rmt_get(s, node, remote, local, x, cause);
+	if ((dirfd = open_parent(local, &name, cause)) == -1)
+		return -1;
+	if (mkdirat(dirfd, name, (st.mode & 0777) | S_IRWXU) == -1 && errno != EEXIST) {
+		*cause = xasprintf("cannot create directory \"%s\": %s", local,
+		    strerror(errno));
+		r = -1;
+	} else if ((fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1) {
+		*cause = xasprintf("cannot write into \"%s\": %s", local,
+		    errno == ELOOP || errno == ENOTDIR ? "not a directory (a symbolic "
+		    "link is not followed)" : strerror(errno));
+		r = -1;
+	} else {
+		r = get_tree_dir(&t, "", fd, 1, cause);
+		close(fd);
+	}
+	close(dirfd);
+	free(name);
+	x->resumed_from = t.resumed_from;
+	x->transferred = t.transferred;
+	if (r == 0 && x->refused > 0) {
+		struct rmt_conn *c;
+		char *e = NULL;
+		const char *label = rmt_sftp(s, node, &c, &e) ? c->label : "server";
+		*cause = xasprintf("%s: refused %u unsafe name%s listed under \"%s\" "
+		    "(first %s); the rest was copied", label, x->refused,
+		    x->refused == 1 ? "" : "s", remote, t.first_bad);
+		free(e);
+		r = -1;
+	}
+	free(t.first_bad);
+	return r;
 }
 
 /* Helpers. */
+
+/*
+ * The entries of the remote directory path, "." and ".." left out, with
+ * their attributes (READDIR's, which OpenSSH's server takes from lstat: a
+ * link shows as a link). A name is kept only when it can be one path
+ * component: not empty, no '/', no NUL (the length libssh2 reports is the
+ * wire length), no control character. Others are told to x->skipped,
+ * counted in x->refused, and the first is kept (printable) in *first_bad.
+ */
+static int
+read_dir(struct rmt_session *s, struct rmt_conn *c, LIBSSH2_SFTP *sftp,
+    const char *path, struct strlist *names, struct rmt_stat **stats,
+    struct rmt_xfer *x, char **first_bad, char **cause)
+{
+	LIBSSH2_SFTP_ATTRIBUTES a;
+	LIBSSH2_SFTP_HANDLE *h;
+	char *name = xmalloc(NAME_BUF), *longname = xmalloc(2 * NAME_BUF);
+	int r, ret = 0;
+
+	h = sftp_open(c, sftp, path, 0, 0, LIBSSH2_SFTP_OPENDIR);
+	if (h == NULL) {
+		*cause = sftp_error(c, sftp, "cannot read directory", path);
+		free(name);
+		free(longname);
+		return -1;
+	}
+	for (;;) {
+		double deadline = rmt_deadline(s, 0);
+		size_t len, i;
+
+		/* libssh2 returns 0 both at the end of the listing and for an
+		 * empty name, which must not end it quietly: only an entry
+		 * writes the long name and the attributes. */
+		a.flags = ~0UL;
+		longname[0] = '\1';
+		while ((r = libssh2_sftp_readdir_ex(h, name, NAME_BUF, longname,
+		    2 * NAME_BUF, &a)) == LIBSSH2_ERROR_EAGAIN)
+			if (rmt_wait_until(c, deadline) == RMT_TIMEOUT)
+				break;
+		if (r == 0 && a.flags == ~0UL && longname[0] == '\1')
+			break;
+		if (r == LIBSSH2_ERROR_BUFFER_TOO_SMALL) {
+			/* libssh2 cannot step over it: the listing ends here */
+			*cause = xasprintf("%s: cannot read directory \"%s\": the server "
+			    "listed a name longer than %d bytes", c->label, path,
+			    NAME_BUF - 1);
+			ret = -1;
+			break;
+		}
+		if (r < 0) {
+			*cause = sftp_error(c, sftp, "cannot read directory", path);
+			ret = -1;
+			break;
+		}
+		len = (size_t)r;
+		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+			continue;
+		for (i = 0; i < len; i++) {
+			unsigned char ch = (unsigned char)name[i];
+			if (ch == '/' || ch < 0x20 || ch == 0x7f)
+				break;
+		}
+		if (len == 0 || i < len) {
+			char *shown = printable(name, len);
+			if (x != NULL) {
+				x->refused++;
+				if (x->skipped != NULL) {
+					char *msg = xasprintf("%s: refused the name \"%s\" "
+					    "listed in \"%s\": not a plain file name",
+					    c->label, shown, path);
+					x->skipped(x->skipped_arg, msg);
+					free(msg);
+				}
+			}
+			if (*first_bad == NULL)
+				*first_bad = xasprintf("\"%s\"", shown);
+			free(shown);
+			continue;
+		}
+		*stats = xreallocarray(*stats, names->n + 1, sizeof **stats);
+		attrs_to_stat(&a, &(*stats)[names->n]);
+		strlist_add(names, name);
+	}
+	sftp_close(c, h);
+	free(name);
+	free(longname);
+	return ret;
+}
+
+/* name as it can be shown: control characters, NUL, backslash and '"'
+ * escaped as in C. */
+static char *
+printable(const char *name, size_t len)
+{
+	struct buf b;
+
+	buf_init(&b);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)name[i];
+		if (ch == '\n')
+			buf_adds(&b, "\\n");
+		else if (ch == '\t')
+			buf_adds(&b, "\\t");
+		else if (ch == '\\' || ch == '"')
+			buf_printf(&b, "\\%c", ch);
+		else if (ch < 0x20 || ch == 0x7f)
+			buf_printf(&b, "\\x%02x", ch);
+		else
+			buf_addc(&b, (char)ch);
+	}
+	return buf_detach_release(&b);
+}
+
+/* The directory holding path's last component, opened (the caller's own
+ * directories are followed); *name is that component. */
+static int
+open_parent(const char *path, char **name, char **cause)
+{
+	char *p = xstrdup(path), *slash;
+	size_t n = strlen(p);
+	const char *dir;
+	int fd;
+
+	while (n > 1 && p[n - 1] == '/')
+		p[--n] = '\0';
+	if ((slash = strrchr(p, '/')) == NULL) {
+		dir = ".";
+		*name = xstrdup(p);
+	} else {
+		*name = xstrdup(slash + 1);
+		if (slash == p)
+			dir = "/";
+		else {
+			*slash = '\0';
+			dir = p;
+		}
+	}
+	if (**name == '\0' || strcmp(*name, ".") == 0 || strcmp(*name, "..") == 0) {
+		*cause = xasprintf("cannot create \"%s\": not a file name", path);
+		fd = -1;
+	} else if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		*cause = xasprintf("cannot create \"%s\": %s", path, strerror(errno));
+	free(p);
+	if (fd == -1) {
+		free(*name);
+		*name = NULL;
+	}
+	return fd;
+}
+
 
 static void
 attrs_to_stat(const LIBSSH2_SFTP_ATTRIBUTES *a, struct rmt_stat *st)
@@ -612,25 +960,39 @@ sftp_error(struct rmt_conn *c, LIBSSH2_SFTP *sftp, const char *what, const char 
 static int
 local_sha256(const char *path, char out[65], char **cause)
 {
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	unsigned char md[32];
-	char *buf = xmalloc(XFER_CHUNK);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r;
 
 	if (fd == -1) {
 		*cause = xasprintf("cannot open \"%s\": %s", path, strerror(errno));
-		free(buf);
-		EVP_MD_CTX_free(ctx);
 		return -1;
 	}
+	r = local_sha256_fd(fd, path, out, cause);
+	close(fd);
+	return r;
+}
+
+/* SHA-256 of the whole file behind fd (read from offset 0). */
+static int
+local_sha256_fd(int fd, const char *path, char out[65], char **cause)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned char md[32];
+	char *buf = xmalloc(XFER_CHUNK);
+	off_t off = 0;
+	ssize_t n;
+
 	EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-	while ((n = read(fd, buf, XFER_CHUNK)) > 0)
+	while ((n = pread(fd, buf, XFER_CHUNK, off)) > 0) {
 		EVP_DigestUpdate(ctx, buf, (size_t)n);
+		off += n;
+	}
 	EVP_DigestFinal_ex(ctx, md, NULL);
 	EVP_MD_CTX_free(ctx);
-	close(fd);
 	free(buf);
+	if (n < 0) {
+		*cause = xasprintf("cannot read \"%s\": %s", path, strerror(errno));
+		return -1;
+	}
 	for (int i = 0; i < 32; i++)
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
 	return 0;
