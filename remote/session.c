@@ -462,9 +462,11 @@ conn_new(struct rmt_session *s, const char *node, const char *host, int port)
 	for (size_t i = 0; node != NULL && i + 1 < s->labels.n; i += 2)
 		if (strcmp(s->labels.v[i], node) == 0) {
 			c->label = xstrdup(s->labels.v[i + 1]);
-			return c;
+			break;
 		}
-	if (node == NULL)
+	if (c->label != NULL)
+		;	/* the shell's name for the node (rmt_label_node) */
+	else if (node == NULL)
 		c->label = xasprintf("jump %s:%d", host, port);
 	else if (port == 22)
 		c->label = xasprintf("node %s", host);
