@@ -166,6 +166,97 @@ def ec2_ok(state, action, inner):
     return Resp(200, [("Content-Type", "text/xml;charset=UTF-8")], body)
 
 
+
+# ---------------------------------------------------------------- upstream
+
+UPSTREAM = None
+
+
+def _http(method, path, body, headers):
+    u = urllib.parse.urlsplit(UPSTREAM)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=120)
+    conn.request(method, path, body=body or None, headers=headers)
+    r = conn.getresponse()
+    out = Resp(r.status, [(k, v) for k, v in r.getheaders() if k.lower() not in HOP], r.read())
+    conn.close()
+    return out
+
+
+def forward(req):
+    """The client's request to moto, unchanged."""
+    headers = {k: v for k, v in req.headers.items() if k.lower() not in HOP}
+    return _http(req.method, req.path, req.body, headers)
+
+
+def _auth(req, service):
+    # moto reads the account from the access key and the region and service
+    # from the credential scope; it does not check signatures.
+    akid = re.search(r"Credential=([^/]+)/", req.headers.get("Authorization") or "")
+    return ("AWS4-HMAC-SHA256 Credential=%s/20260101/%s/%s/aws4_request, "
+            "SignedHeaders=host, Signature=0" % (akid.group(1) if akid else "testing",
+                                                  req.region, service))
+
+
+def ec2_ask(req, action, params):
+    """An EC2 query of the proxy's own to moto, in the client's account and region."""
+    body = urllib.parse.urlencode(dict(params, Action=action, Version="2016-11-15"))
+    r = _http("POST", "/", body.encode(), {
+        "Authorization": _auth(req, "ec2"),
+        "Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+    return r.body.decode("utf-8", "replace")
+
+
+def json_ask(req, service, target, obj):
+    r = _http("POST", "/", json.dumps(obj).encode(), {
+        "Authorization": _auth(req, service), "X-Amz-Target": target,
+        "Content-Type": "application/x-amz-json-1.1"})
+    try:
+        return r.status, json.loads(r.body or b"{}")
+    except ValueError:
+        return r.status, {}
+
+
+def rest_ask(req, service, path):
+    r = _http("GET", path, b"", {"Authorization": _auth(req, service)})
+    try:
+        return r.status, json.loads(r.body or b"{}")
+    except ValueError:
+        return r.status, {}
+
+
+def tags(text, tag):
+    """Every <tag>value</tag> in an XML text (moto's answers are regular)."""
+    return re.findall(r"<%s>([^<]*)</%s>" % (tag, tag), text)
+
+
+# Instance types: vCPUs from moto's own table (the same numbers AWS's
+# DescribeInstanceTypes gives).
+_TYPES = None
+
+
+def vcpus(itype):
+    global _TYPES
+    if _TYPES is None:
+        import importlib.util
+        import os
+        spec = importlib.util.find_spec("moto")
+        path = os.path.join(list(spec.submodule_search_locations)[0], "ec2", "resources",
+                            "instance_types.json")
+        try:
+            with open(path) as f:
+                _TYPES = json.load(f)
+        except OSError:
+            _TYPES = {}
+    t = _TYPES.get(itype) or {}
+    return int((t.get("VCpuInfo") or {}).get("DefaultVCpus") or 2)
+
+
+def family(itype):
+    """The quota bucket letters of an instance type: dl1.24xlarge -> dl."""
+    m = re.match(r"([a-z]+)", itype or "")
+    return m.group(1) if m else ""
+
+
 # ---------------------------------------------------------------- state
 
 # Each switch's defaults for {"all": true}; a switch set to true takes these.
@@ -202,6 +293,7 @@ class State:
         self.rng = random.Random(self.seed)
         self.n = 0          # requests seen (not control calls)
         self.log = []
+        self.mem = {}       # each behaviour's own memory, by switch name
 
     def request_id(self):
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
@@ -222,6 +314,9 @@ class State:
             else:
                 self.config[k] = v
 
+    def memory(self, name):
+        return self.mem.setdefault(name, {})
+
     def on(self, name):
         return self.config.get(name)
 
@@ -239,13 +334,113 @@ class State:
 BEHAVIOURS = []
 
 
+def behaviour(cls):
+    BEHAVIOURS.append(cls())
+    return cls
+
+
+def named_ids(req):
+    """The values of an EC2 request's parameters, filters left out (a filter
+    on an unknown id matches nothing: AWS answers an empty list)."""
+    return [v for k, v in req.params.items()
+            if not k.startswith("Filter.") and k not in ("Action", "Version")]
+
+
+@behaviour
+class Consistency:
+    """Eventual consistency of EC2: an id a create just returned is not yet
+    known to the next requests that name it.
+    https://docs.aws.amazon.com/AWSEC2/latest/APIReference/query-api-troubleshooting.html#eventual-consistency
+    terraform-provider-aws retries *.NotFound after its creates for this
+    (internal/service/ec2/consts.go: ec2PropagationTimeout = 5 * time.Minute).
+    """
+    name = "consistency"
+    CREATES = {"CreateVpc": "vpcId", "CreateSubnet": "subnetId",
+               "CreateSecurityGroup": "groupId", "RunInstances": "instanceId",
+               "CreateRouteTable": "routeTableId"}
+    ERRORS = {"vpc-": ("InvalidVpcID.NotFound", "The vpc ID '%s' does not exist"),
+              "subnet-": ("InvalidSubnetID.NotFound", "The subnet ID '%s' does not exist"),
+              "sg-": ("InvalidGroup.NotFound", "The security group '%s' does not exist"),
+              "i-": ("InvalidInstanceID.NotFound", "The instance ID '%s' does not exist"),
+              "rtb-": ("InvalidRouteTableID.NotFound", "The routeTable ID '%s' does not exist")}
+
+    def before(self, req, st):
+        if req.protocol != "ec2":
+            return None
+        pending = st.memory(self.name)
+        hit = [v for v in named_ids(req) if pending.get(v, 0) > 0]
+        if not hit:
+            return None
+        for v in set(hit):
+            pending[v] -= 1
+        code, msg = next(e for p, e in self.ERRORS.items() if hit[0].startswith(p))
+        return ec2_error(st, code, msg % hit[0])
+
+    def after(self, req, st, resp):
+        tag = self.CREATES.get(req.action) if req.protocol == "ec2" else None
+        if tag and resp.status == 200:
+            pending = st.memory(self.name)
+            for new in tags(resp.body.decode("utf-8", "replace"), tag):
+                pending[new] = st.count(st.on(self.name))
+        return resp
+
+
+@behaviour
+class Iam:
+    """IAM propagation: a new role cannot be assumed by SageMaker, a new
+    instance profile is refused by RunInstances, for the next N uses.
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency
+    terraform-provider-aws waits iamPropagationTimeout = 2 * time.Minute
+    (internal/service/ec2/consts.go) retrying RunInstances on "Invalid IAM
+    Instance Profile", and retries SageMaker's "Could not assume role".
+    Armed by CreateRole, CreateInstanceProfile and AddRoleToInstanceProfile.
+    """
+    name = "iam"
+
+    def before(self, req, st):
+        mem = st.memory(self.name)
+        if req.protocol == "json" and req.action == "CreateNotebookInstance":
+            arn = str((req.json or {}).get("RoleArn") or "")
+            key = "role/" + arn.rsplit("/", 1)[-1]
+            if mem.get(key, 0) > 0:
+                mem[key] -= 1
+                return json_error(st, "ValidationException",
+                                  "Could not assume role %s. Please ensure that the role exists "
+                                  "and allows principal 'sagemaker.amazonaws.com' to assume the "
+                                  "role." % arn)
+        if req.protocol == "ec2" and req.action == "RunInstances":
+            for param, label in (("IamInstanceProfile.Name", "name"),
+                                 ("IamInstanceProfile.Arn", "arn")):
+                val = req.params.get(param)
+                if not val:
+                    continue
+                key = "profile/" + val.rsplit("/", 1)[-1]
+                if mem.get(key, 0) > 0:
+                    mem[key] -= 1
+                    return ec2_error(st, "InvalidParameterValue",
+                                     "Value (%s) for parameter iamInstanceProfile.%s is invalid. "
+                                     "Invalid IAM Instance Profile %s"
+                                     % (val, label, "name" if label == "name" else "ARN"))
+        return None
+
+    def after(self, req, st, resp):
+        if req.protocol != "query" or resp.status != 200:
+            return resp
+        mem = st.memory(self.name)
+        if req.action == "CreateRole":
+            mem["role/" + req.params.get("RoleName", "")] = st.count(st.on(self.name))
+        elif req.action in ("CreateInstanceProfile", "AddRoleToInstanceProfile"):
+            key = "profile/" + req.params.get("InstanceProfileName", "")
+            mem[key] = max(mem.get(key, 0), st.count(st.on(self.name)))
+        return resp
+
+
 # ---------------------------------------------------------------- server
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
     state = None
-    upstream = None
 
     def log_message(self, fmt, *args):
         pass
@@ -288,18 +483,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return Resp(200, [("Content-Type", "text/plain")], text)
         return Resp(404, [("Content-Type", "text/plain")], b"no such control\n")
 
-    def forward(self, req):
-        u = urllib.parse.urlsplit(self.upstream)
-        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=120)
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP}
-        conn.request(req.method, req.path, body=req.body or None, headers=headers)
-        r = conn.getresponse()
-        data = r.read()
-        out = Resp(r.status, [(k, v) for k, v in r.getheaders()
-                              if k.lower() not in HOP], data)
-        conn.close()
-        return out
-
     def _handle(self):
         body = self._body()
         st = self.state
@@ -310,15 +493,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             st.n += 1
             resp = None
             for b in BEHAVIOURS:
-                if st.on(b.name) and hasattr(b, "before"):
+                if b.name in st.config and hasattr(b, "before"):
                     resp = b.before(req, st)
                     if resp is not None:
                         resp.switch = resp.switch or b.name
                         break
             if resp is None:
-                resp = self.forward(req)
+                resp = forward(req)
                 for b in BEHAVIOURS:
-                    if st.on(b.name) and hasattr(b, "after"):
+                    if b.name in st.config and hasattr(b, "after"):
                         resp = b.after(req, st, resp) or resp
             st.log.append("%d %s %s %d%s" % (st.n, req.service or "-", req.action or "-",
                                             resp.status, " " + resp.switch if resp.switch else ""))
@@ -351,7 +534,8 @@ def main():
     ap.add_argument("--config", help="a JSON object of switches to start with")
     a = ap.parse_args()
     Handler.state = State(a.seed)
-    Handler.upstream = a.upstream.rstrip("/")
+    global UPSTREAM
+    UPSTREAM = a.upstream.rstrip("/")
     if a.config:
         Handler.state.set_config(json.loads(a.config))
     srv = Server((a.host, a.port), Handler)
