@@ -20,7 +20,7 @@ kw = dict(NotebookInstanceName=\"'$u'\", InstanceType=\"ml.t3.medium\", RoleArn=
 try:
     sm.create_notebook_instance(**kw)
 except botocore.exceptions.ClientError as e:
-    print(e.response[\"Error\"][\"Code\"] + \"|\" + e.response[\"Error\"][\"Message\"][:89])
+    print(e.response[\"Error\"][\"Code\"] + \"|\" + e.response[\"Error\"][\"Message\"].split(\" that\")[0])
 print(err(sm.create_notebook_instance, **kw))
 print(err(sm.create_notebook_instance, **kw))"'
 
