@@ -44,18 +44,53 @@ moto_python(void)
 	return r;
 }
 
-static int
-lab_bring_up(struct mlsh_ctx *ctx, int *started, char **cause)
+/* tests/strict/strictaws.py beside the mlsh binary (the build tree), or
+ * MLSH_STRICTAWS. */
+static char *
+strict_script(const char *exe, char **cause)
 {
+	const char *env = getenv("MLSH_STRICTAWS");
+	char *dir = xstrdup(exe), *slash, *p;
+
+	if (env != NULL && *env != '\0') {
+		free(dir);
+		return xstrdup(env);
+	}
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*slash = '\0';
+	p = xasprintf("%s/tests/strict/strictaws.py", dir);
+	free(dir);
+	if (access(p, R_OK) != 0) {
+		*cause = xasprintf("the strict AWS proxy is not at %s; set "
+		    "MLSH_STRICTAWS to tests/strict/strictaws.py", p);
+		free(p);
+		return NULL;
+	}
+	return p;
+}
+
+static int
+lab_bring_up(struct mlsh_ctx *ctx, int strict, int *started, char **cause)
+{
+	char *script = NULL;
 	char exe[4096], *p, *python;
 	ssize_t n;
 	int rc;
 	const char *region = shell_region(ctx);
 
 	*started = 0;
+	/* A lab once brought up strict stays strict for every session. */
+	if (lab_ctrl_strict(ctx->lab_dir))
+		strict = 1;
 	if (lab_net_is_up(ctx->lab_dir) && lab_ctrl_alive(ctx->lab_dir) &&
-	    lab_reconciler_pid(ctx->lab_dir) > 0)
+	    lab_reconciler_pid(ctx->lab_dir) > 0) {
+		if (strict && !lab_ctrl_strict(ctx->lab_dir)) {
+			*cause = xstrdup("the lab runs without the strict AWS; "
+			    "run lab down first");
+			return -1;
+		}
 		return 0;
+	}
 	if ((python = moto_python()) == NULL) {
 		*cause = xstrdup("moto is missing; install it with: "
 		    "pip install 'moto[server]'");
@@ -76,18 +111,24 @@ lab_bring_up(struct mlsh_ctx *ctx, int *started, char **cause)
 		}
 	}
 	free(p);
-	/* Starts moto unless it runs; waits until it answers either way. */
-	rc = lab_ctrl_start(ctx->lab_dir, python, 20000, cause);
-	free(python);
-	if (rc != 0)
-		return -1;
 	n = readlink("/proc/self/exe", exe, sizeof exe - 1);
 	if (n <= 0) {
 		*cause = xasprintf("cannot find mlsh itself: %s",
 		    strerror(errno));
+		free(python);
 		return -1;
 	}
 	exe[n] = '\0';
+	if (strict && (script = strict_script(exe, cause)) == NULL) {
+		free(python);
+		return -1;
+	}
+	/* Starts moto unless it runs; waits until it answers either way. */
+	rc = lab_ctrl_start(ctx->lab_dir, python, script, 20000, cause);
+	free(python);
+	free(script);
+	if (rc != 0)
+		return -1;
 	if (lab_reconciler_start(ctx->lab_dir, exe, cause) != 0)
 		return -1;
 	*started = 1;
@@ -104,7 +145,7 @@ lab_session_start(struct mlsh_ctx *ctx, char **cause)
 		    "CAP_SYS_ADMIN for its namespaces): run it with sudo");
 		return -1;
 	}
-	if (lab_bring_up(ctx, &started, cause) != 0)
+	if (lab_bring_up(ctx, 0, &started, cause) != 0)
 		return -1;
 	if (started)
 		fprintf(stderr, "lab: up (control plane %s)\n", LAB_CTRL_URL);
@@ -151,7 +192,9 @@ lab_table(struct mlsh_ctx *ctx)
 	cJSON_AddItemToArray(arr, row("network", LAB_CLIENT_ADDR, up ? "up" :
 	    "down", NULL, NULL, ctx->lab_dir));
 	cJSON_AddItemToArray(arr, row("control-plane", LAB_CTRL_URL,
-	    alive ? "answering" : "down", NULL, NULL, "moto"));
+	    alive ? "answering" : "down", NULL, NULL,
+	    lab_ctrl_strict(ctx->lab_dir) ? "strict (strictaws in front of "
+	    "moto)" : "moto"));
 	snprintf(num, sizeof num, "%ld", rpid);
 	cJSON_AddItemToArray(arr, row("reconciler", rpid ? num : NULL,
 	    rpid ? "running" : "stopped", NULL, NULL, NULL));
@@ -196,10 +239,10 @@ lab_up(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	char *cause = NULL;
 	int started;
 
-	(void)a;
 	if (need_root(ctx) != 0)
 		return 1;
-	if (lab_bring_up(ctx, &started, &cause) != 0) {
+	if (lab_bring_up(ctx, cmd_opt_bool(a, "strict"), &started,
+	    &cause) != 0) {
 		cmd_error(ctx, "%s", cause);
 		free(cause);
 		return 1;
@@ -221,6 +264,11 @@ lab_down(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		cmd_error(ctx, "%s", cause);
 		free(cause);
 		return 1;
+	}
+	{
+		char *m = xasprintf("%s/strict", ctx->lab_dir);	/* lab up --strict */
+		unlink(m);
+		free(m);
 	}
 	shell_aws_reset(ctx);
 	*result = cJSON_CreateString("lab: down (no namespace, host or "
@@ -283,9 +331,16 @@ lab_reset(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	    "after 10 s (see %s/reconciler.log)", ctx->lab_dir);
 }
 
+static const struct mlsh_opt up_opts[] = {
+	{ "strict", 0, OPT_BOOL, NULL, NULL, "put the strict AWS "
+	    "(tests/strict/strictaws.py, every behaviour on) in front of moto" },
+	{ NULL, 0, 0, NULL, NULL, NULL }
+};
+
 static const struct mlsh_cmd lab_subcmds[] = {
 	{ .name = "up", .summary = "start the lab (namespaces, control plane, "
-	    "reconciler)", .min_args = 0, .max_args = 0, .exec = lab_up },
+	    "reconciler)", .min_args = 0, .max_args = 0, .opts = up_opts,
+	    .exec = lab_up },
 	{ .name = "down", .summary = "remove everything the lab made",
 	    .min_args = 0, .max_args = 0, .exec = lab_down },
 	{ .name = "status", .summary = "the control plane and every host",

@@ -169,16 +169,33 @@ lab_ctrl_reset(const char *state, char **cause)
 }
 
 int
-lab_ctrl_start(const char *state, const char *python, int timeout_ms,
-    char **cause)
+lab_ctrl_strict(const char *state)
 {
-	char *cat, *catpath, *env, *port;
+	char *p = lab_path(state, "strict");
+	int rc = access(p, F_OK) == 0;
+
+	free(p);
+	return rc;
+}
+
+int
+lab_ctrl_start(const char *state, const char *python, const char *strict,
+    int timeout_ms, char **cause)
+{
+	char *cat, *catpath, *env, *port, *marker;
+	const char *py = python != NULL ? python : "python3";
 	double deadline;
 	pid_t pid = 0;
 	int rc;
 
-	if (ctrl_running(state))
+	if (ctrl_running(state)) {
+		if (strict != NULL && !lab_ctrl_strict(state)) {
+			*cause = xstrdup("the lab runs without the strict AWS; "
+			    "run lab down first");
+			return -1;
+		}
 		goto wait;
+	}
 	cat = lab_ctrl_catalogue();
 	catpath = lab_path(state, "amis.json");
 	rc = lab_write_file(catpath, cat, strlen(cat), 0644, cause);
@@ -189,24 +206,40 @@ lab_ctrl_start(const char *state, const char *python, int timeout_ms,
 	}
 	{
 		char *pyp = lab_path(state, "python");
-		const char *py = python != NULL ? python : "python3";
 		lab_write_file(pyp, py, strlen(py), 0600, cause);
 		free(pyp);
 	}
+	marker = lab_path(state, "strict");
+	unlink(marker);
 	env = xasprintf("MOTO_AMIS_PATH=%s", catpath);
-	port = xasprintf("%d", LAB_CTRL_PORT);
+	port = xasprintf("%d", strict != NULL ? LAB_MOTO_PORT : LAB_CTRL_PORT);
 	{
 		/* AWS's managed IAM policies (CloudWatchAgentServerPolicy …)
 		 * exist only when moto is asked to load them. */
 		char *argv[] = { "/usr/bin/env", env,
-		    "MOTO_IAM_LOAD_MANAGED_POLICIES=true",
-		    (char *)(python != NULL ? python : "python3"), "-m",
-		    "moto.server", "-H", "0.0.0.0", "-p", port, NULL };
+		    "MOTO_IAM_LOAD_MANAGED_POLICIES=true", (char *)py, "-m",
+		    "moto.server", "-H", strict != NULL ? "127.0.0.1" :
+		    "0.0.0.0", "-p", port, NULL };
 		rc = lab_spawn_core(state, "moto", argv, &pid, cause);
 	}
 	free(env);
 	free(port);
 	free(catpath);
+	if (rc == 0 && strict != NULL) {
+		/* The proxy in front, every behaviour on (tests/strict/README.md). */
+		char *up = xasprintf("http://127.0.0.1:%d", LAB_MOTO_PORT);
+		char *lport = xasprintf("%d", LAB_CTRL_PORT);
+		char *argv[] = { (char *)py, (char *)strict, "--host",
+		    "0.0.0.0", "--port", lport, "--upstream", up, "--config",
+		    "{\"all\": true}", NULL };
+		rc = lab_spawn_core(state, "strict", argv, &pid, cause);
+		if (rc == 0)
+			rc = lab_write_file(marker, strict, strlen(strict),
+			    0600, cause);
+		free(up);
+		free(lport);
+	}
+	free(marker);
 	if (rc != 0)
 		return -1;
 wait:
