@@ -1,0 +1,550 @@
+#!/usr/bin/env python3
+"""strictaws.py: a loopback HTTP proxy in front of moto that behaves the way
+AWS does where moto is lenient (eventual consistency, IAM propagation,
+capacity, quotas, persistent spot, lingering ENIs, non-instant states, a
+realistic image catalogue and per-AZ instance type offerings).
+
+    strictaws.py --port PORT --upstream http://127.0.0.1:MOTOPORT [--seed N]
+                 [--host 127.0.0.1] [--config JSON]
+
+Prints "strictaws ready on PORT" once listening. Every request is forwarded
+unchanged (SigV4 headers intact) unless a switch says otherwise; every switch
+is off by default, so the proxy is transparent until a test turns one on.
+
+Control API (same port, unsigned):
+    GET  /_strict/config   the switches, as JSON
+    POST /_strict/config   a JSON object whose top-level keys are merged in;
+                           {"all": true} turns every behaviour on with defaults
+    POST /_strict/reset    every switch off, counters, ids and the RNG reset
+    GET  /_strict/log      one line per request so far: "N SERVICE ACTION STATUS [switch]"
+
+Determinism: requests are handled one at a time (a lock around the whole
+exchange), every "for a while" is a count of requests, never wall-clock time,
+and every count not given by the test is drawn from random.Random(seed),
+re-seeded by reset. The contract is tests/strict/README.md and
+/work/wt/_brief/strict-contract.md.
+
+Only ever binds and connects to loopback addresses (or the --host given, the
+lab's core namespace).
+"""
+import argparse
+import http.client
+import http.server
+import json
+import random
+import re
+import sys
+import threading
+import urllib.parse
+import uuid
+
+HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding",
+       "te", "trailer", "upgrade", "content-length"}
+
+
+# ---------------------------------------------------------------- requests
+
+class Req:
+    """One client request, parsed enough to decide what to do with it."""
+
+    def __init__(self, method, path, headers, body):
+        self.method, self.path, self.headers, self.body = method, path, headers, body
+        auth = headers.get("Authorization") or ""
+        # Credential=AKID/20260101/us-east-1/ec2/aws4_request
+        m = re.search(r"Credential=[^/]+/\d+/([^/]+)/([^/]+)/", auth)
+        self.region = m.group(1) if m else "us-east-1"
+        self.service = m.group(2) if m else ""
+        target = headers.get("X-Amz-Target")
+        self.params = {}
+        self.json = None
+        if target:
+            self.protocol = "json"
+            self.action = target.split(".")[-1]
+            try:
+                self.json = json.loads(body or b"{}")
+            except ValueError:
+                self.json = {}
+        elif path.startswith("/2015-02-01/"):
+            self.protocol = "rest-json"
+            self.action = method + " " + path.split("?")[0]
+        else:
+            ctype = headers.get("Content-Type") or ""
+            text = body.decode("utf-8", "replace") if body else ""
+            if not text and "?" in path:
+                text = path.split("?", 1)[1]
+            q = urllib.parse.parse_qs(text, keep_blank_values=True)
+            self.params = {k: v[0] for k, v in q.items()}
+            self.action = self.params.get("Action", "")
+            if self.service == "ec2" or self.params.get("Version") == "2016-11-15":
+                self.protocol = "ec2"
+                self.service = "ec2"
+            elif self.action or "x-www-form-urlencoded" in ctype:
+                self.protocol = "query"
+            else:
+                self.protocol = "rest"
+
+    def plist(self, prefix):
+        """Values of an EC2 query list: InstanceId.1, InstanceId.2, ..."""
+        out, i = [], 1
+        while (prefix + "." + str(i)) in self.params:
+            out.append(self.params[prefix + "." + str(i)])
+            i += 1
+        return out
+
+    def filters(self):
+        """EC2 Filter.N.Name / Filter.N.Value.M as {name: [values]}."""
+        out, i = {}, 1
+        while ("Filter.%d.Name" % i) in self.params:
+            out[self.params["Filter.%d.Name" % i]] = self.plist("Filter.%d.Value" % i)
+            i += 1
+        return out
+
+
+class Resp:
+    def __init__(self, status, headers, body, switch=None):
+        self.status, self.headers, self.body, self.switch = status, headers, body, switch
+
+
+# ---------------------------------------------------------------- errors
+# The wire shape of each protocol's errors, as botocore parses them.
+
+def ec2_error(state, code, message, status=400, switch=None):
+    # https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html
+    body = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error>"
+            "<Code>%s</Code><Message>%s</Message></Error></Errors>"
+            "<RequestID>%s</RequestID></Response>"
+            % (code, xml_escape(message), state.request_id())).encode()
+    return Resp(status, [("Content-Type", "text/xml;charset=UTF-8")], body, switch)
+
+
+def query_error(state, code, message, status=400, switch=None):
+    rid = state.request_id()
+    body = ("<ErrorResponse><Error><Type>Sender</Type><Code>%s</Code><Message>%s"
+            "</Message></Error><RequestId>%s</RequestId></ErrorResponse>"
+            % (code, xml_escape(message), rid)).encode()
+    return Resp(status, [("Content-Type", "text/xml"), ("x-amzn-RequestId", rid)], body, switch)
+
+
+def json_error(state, code, message, status=400, switch=None):
+    # JSON 1.1: {"__type": ..., "message": ...} and the x-amzn-ErrorType header.
+    rid = state.request_id()
+    body = json.dumps({"__type": code, "message": message}).encode()
+    return Resp(status, [("Content-Type", "application/x-amz-json-1.1"),
+                         ("x-amzn-ErrorType", code), ("x-amzn-RequestId", rid)], body, switch)
+
+
+def restjson_error(state, code, message, status=400, switch=None):
+    # EFS (REST-JSON): x-amzn-ErrorType names the error, the body has
+    # ErrorCode and Message (botocore's efs model, e.g. DependencyTimeout).
+    rid = state.request_id()
+    body = json.dumps({"ErrorCode": code, "Message": message}).encode()
+    return Resp(status, [("Content-Type", "application/json"),
+                         ("x-amzn-ErrorType", code), ("x-amzn-RequestId", rid)], body, switch)
+
+
+def error_for(req, state, code, message, status=400, switch=None):
+    fn = {"ec2": ec2_error, "json": json_error, "rest-json": restjson_error}.get(
+        req.protocol, query_error)
+    return fn(state, code, message, status, switch)
+
+
+def xml_escape(s):
+    return (str(s).replace("&", "&amp;").replace("<", "&lt;")
+            .replace(">", "&gt;").replace('"', "&quot;"))
+
+
+def json_ok(state, obj):
+    body = json.dumps(obj).encode()
+    return Resp(200, [("Content-Type", "application/x-amz-json-1.1"),
+                      ("x-amzn-RequestId", state.request_id())], body)
+
+
+def ec2_ok(state, action, inner):
+    body = ('<?xml version="1.0" encoding="UTF-8"?>\n<%sResponse xmlns='
+            '"http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>%s</requestId>'
+            '%s</%sResponse>' % (action, state.request_id(), inner, action)).encode()
+    return Resp(200, [("Content-Type", "text/xml;charset=UTF-8")], body)
+
+
+
+# ---------------------------------------------------------------- upstream
+
+UPSTREAM = None
+
+
+def _http(method, path, body, headers):
+    u = urllib.parse.urlsplit(UPSTREAM)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=120)
+    conn.request(method, path, body=body or None, headers=headers)
+    r = conn.getresponse()
+    out = Resp(r.status, [(k, v) for k, v in r.getheaders() if k.lower() not in HOP], r.read())
+    conn.close()
+    return out
+
+
+def forward(req):
+    """The client's request to moto, unchanged."""
+    headers = {k: v for k, v in req.headers.items() if k.lower() not in HOP}
+    return _http(req.method, req.path, req.body, headers)
+
+
+def _auth(req, service):
+    # moto reads the account from the access key and the region and service
+    # from the credential scope; it does not check signatures.
+    akid = re.search(r"Credential=([^/]+)/", req.headers.get("Authorization") or "")
+    return ("AWS4-HMAC-SHA256 Credential=%s/20260101/%s/%s/aws4_request, "
+            "SignedHeaders=host, Signature=0" % (akid.group(1) if akid else "testing",
+                                                  req.region, service))
+
+
+def ec2_ask(req, action, params):
+    """An EC2 query of the proxy's own to moto, in the client's account and region."""
+    body = urllib.parse.urlencode(dict(params, Action=action, Version="2016-11-15"))
+    r = _http("POST", "/", body.encode(), {
+        "Authorization": _auth(req, "ec2"),
+        "Content-Type": "application/x-www-form-urlencoded; charset=utf-8"})
+    return r.body.decode("utf-8", "replace")
+
+
+def json_ask(req, service, target, obj):
+    r = _http("POST", "/", json.dumps(obj).encode(), {
+        "Authorization": _auth(req, service), "X-Amz-Target": target,
+        "Content-Type": "application/x-amz-json-1.1"})
+    try:
+        return r.status, json.loads(r.body or b"{}")
+    except ValueError:
+        return r.status, {}
+
+
+def rest_ask(req, service, path):
+    r = _http("GET", path, b"", {"Authorization": _auth(req, service)})
+    try:
+        return r.status, json.loads(r.body or b"{}")
+    except ValueError:
+        return r.status, {}
+
+
+def tags(text, tag):
+    """Every <tag>value</tag> in an XML text (moto's answers are regular)."""
+    return re.findall(r"<%s>([^<]*)</%s>" % (tag, tag), text)
+
+
+# Instance types: vCPUs from moto's own table (the same numbers AWS's
+# DescribeInstanceTypes gives).
+_TYPES = None
+
+
+def vcpus(itype):
+    global _TYPES
+    if _TYPES is None:
+        import importlib.util
+        import os
+        spec = importlib.util.find_spec("moto")
+        path = os.path.join(list(spec.submodule_search_locations)[0], "ec2", "resources",
+                            "instance_types.json")
+        try:
+            with open(path) as f:
+                _TYPES = json.load(f)
+        except OSError:
+            _TYPES = {}
+    t = _TYPES.get(itype) or {}
+    return int((t.get("VCpuInfo") or {}).get("DefaultVCpus") or 2)
+
+
+def family(itype):
+    """The quota bucket letters of an instance type: dl1.24xlarge -> dl."""
+    m = re.match(r"([a-z]+)", itype or "")
+    return m.group(1) if m else ""
+
+
+# ---------------------------------------------------------------- state
+
+# Each switch's defaults for {"all": true}; a switch set to true takes these.
+# {"all": true} must still let a whole stack (vpc, efs, node dl1, node p3,
+# notebook ml.p3.8xlarge, grafana) come up, so its limits leave room for it.
+DEFAULTS = {
+    "consistency": {},                       # calls drawn 1-3 per new id
+    "iam": {},                               # calls drawn 1-3 per new role / profile
+    "capacity": {"azs": ["us-east-1a"], "types": ["dl1.24xlarge"]},
+    "vcpu_limit": {"dl": 96, "p": 64},       # on-demand vCPUs per family
+    "quotas": {
+        "ec2/L-6E869C2A": 96.0,   # Running On-Demand DL instances (vCPUs)
+        "ec2/L-417A185B": 64.0,   # Running On-Demand P instances (vCPUs)
+        "ec2/L-85EED4F7": 96.0,   # All DL Spot Instance Requests (vCPUs)
+        "ec2/L-7212CCBC": 64.0,   # All P Spot Instance Requests (vCPUs)
+    },
+    "sagemaker_limit": {"ml.p4d.24xlarge": 0},
+    "spot_persistent": True,
+    "eni": {},                               # calls drawn 1-3 per deleted ENI owner
+    "states": {},                            # describes drawn 1-3 per transition
+    "catalogue": True,
+    "offerings": True,
+}
+
+
+class State:
+    def __init__(self, seed):
+        self.seed = seed
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self):
+        self.config = {}
+        self.rng = random.Random(self.seed)
+        self.n = 0          # requests seen (not control calls)
+        self.log = []
+        self.mem = {}       # each behaviour's own memory, by switch name
+
+    def request_id(self):
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+    def set_config(self, obj):
+        if obj.get("all"):
+            for k, v in DEFAULTS.items():
+                self.config.setdefault(k, json.loads(json.dumps(v)))
+        for k, v in obj.items():
+            if k == "all":
+                continue
+            if k not in DEFAULTS:
+                raise ValueError("unknown switch %r" % k)
+            if v is True and isinstance(DEFAULTS[k], dict):
+                v = json.loads(json.dumps(DEFAULTS[k]))
+            if v is False or v is None:
+                self.config.pop(k, None)
+            else:
+                self.config[k] = v
+
+    def memory(self, name):
+        return self.mem.setdefault(name, {})
+
+    def on(self, name):
+        return self.config.get(name)
+
+    def count(self, spec, lo=1, hi=3):
+        """A switch's "calls": given, or drawn from the seed in [lo, hi]."""
+        if isinstance(spec, dict) and isinstance(spec.get("calls"), int):
+            return spec["calls"]
+        return self.rng.randint(lo, hi)
+
+
+# ---------------------------------------------------------------- behaviours
+# Each behaviour: before(req, state) -> Resp or None (answer instead of moto),
+# after(req, state, resp) -> Resp (observe / rewrite moto's answer).
+
+BEHAVIOURS = []
+
+
+def behaviour(cls):
+    BEHAVIOURS.append(cls())
+    return cls
+
+
+def named_ids(req):
+    """The values of an EC2 request's parameters, filters left out (a filter
+    on an unknown id matches nothing: AWS answers an empty list)."""
+    return [v for k, v in req.params.items()
+            if not k.startswith("Filter.") and k not in ("Action", "Version")]
+
+
+@behaviour
+class Consistency:
+    """Eventual consistency of EC2: an id a create just returned is not yet
+    known to the next requests that name it.
+    https://docs.aws.amazon.com/AWSEC2/latest/APIReference/query-api-troubleshooting.html#eventual-consistency
+    terraform-provider-aws retries *.NotFound after its creates for this
+    (internal/service/ec2/consts.go: ec2PropagationTimeout = 5 * time.Minute).
+    """
+    name = "consistency"
+    CREATES = {"CreateVpc": "vpcId", "CreateSubnet": "subnetId",
+               "CreateSecurityGroup": "groupId", "RunInstances": "instanceId",
+               "CreateRouteTable": "routeTableId"}
+    ERRORS = {"vpc-": ("InvalidVpcID.NotFound", "The vpc ID '%s' does not exist"),
+              "subnet-": ("InvalidSubnetID.NotFound", "The subnet ID '%s' does not exist"),
+              "sg-": ("InvalidGroup.NotFound", "The security group '%s' does not exist"),
+              "i-": ("InvalidInstanceID.NotFound", "The instance ID '%s' does not exist"),
+              "rtb-": ("InvalidRouteTableID.NotFound", "The routeTable ID '%s' does not exist")}
+
+    def before(self, req, st):
+        if req.protocol != "ec2":
+            return None
+        pending = st.memory(self.name)
+        hit = [v for v in named_ids(req) if pending.get(v, 0) > 0]
+        if not hit:
+            return None
+        for v in set(hit):
+            pending[v] -= 1
+        code, msg = next(e for p, e in self.ERRORS.items() if hit[0].startswith(p))
+        return ec2_error(st, code, msg % hit[0])
+
+    def after(self, req, st, resp):
+        tag = self.CREATES.get(req.action) if req.protocol == "ec2" else None
+        if tag and resp.status == 200:
+            pending = st.memory(self.name)
+            for new in tags(resp.body.decode("utf-8", "replace"), tag):
+                pending[new] = st.count(st.on(self.name))
+        return resp
+
+
+@behaviour
+class Iam:
+    """IAM propagation: a new role cannot be assumed by SageMaker, a new
+    instance profile is refused by RunInstances, for the next N uses.
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html#troubleshoot_general_eventual-consistency
+    terraform-provider-aws waits iamPropagationTimeout = 2 * time.Minute
+    (internal/service/ec2/consts.go) retrying RunInstances on "Invalid IAM
+    Instance Profile", and retries SageMaker's "Could not assume role".
+    Armed by CreateRole, CreateInstanceProfile and AddRoleToInstanceProfile.
+    """
+    name = "iam"
+
+    def before(self, req, st):
+        mem = st.memory(self.name)
+        if req.protocol == "json" and req.action == "CreateNotebookInstance":
+            arn = str((req.json or {}).get("RoleArn") or "")
+            key = "role/" + arn.rsplit("/", 1)[-1]
+            if mem.get(key, 0) > 0:
+                mem[key] -= 1
+                return json_error(st, "ValidationException",
+                                  "Could not assume role %s. Please ensure that the role exists "
+                                  "and allows principal 'sagemaker.amazonaws.com' to assume the "
+                                  "role." % arn)
+        if req.protocol == "ec2" and req.action == "RunInstances":
+            for param, label in (("IamInstanceProfile.Name", "name"),
+                                 ("IamInstanceProfile.Arn", "arn")):
+                val = req.params.get(param)
+                if not val:
+                    continue
+                key = "profile/" + val.rsplit("/", 1)[-1]
+                if mem.get(key, 0) > 0:
+                    mem[key] -= 1
+                    return ec2_error(st, "InvalidParameterValue",
+                                     "Value (%s) for parameter iamInstanceProfile.%s is invalid. "
+                                     "Invalid IAM Instance Profile %s"
+                                     % (val, label, "name" if label == "name" else "ARN"))
+        return None
+
+    def after(self, req, st, resp):
+        if req.protocol != "query" or resp.status != 200:
+            return resp
+        mem = st.memory(self.name)
+        if req.action == "CreateRole":
+            mem["role/" + req.params.get("RoleName", "")] = st.count(st.on(self.name))
+        elif req.action in ("CreateInstanceProfile", "AddRoleToInstanceProfile"):
+            key = "profile/" + req.params.get("InstanceProfileName", "")
+            mem[key] = max(mem.get(key, 0), st.count(st.on(self.name)))
+        return resp
+
+
+# ---------------------------------------------------------------- server
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    state = None
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def _body(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n > 0 else b""
+
+    def _send(self, resp):
+        self.send_response(resp.status)
+        for k, v in resp.headers:
+            if k.lower() not in HOP:
+                self.send_header(k, v)
+        self.send_header("Content-Length", str(len(resp.body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(resp.body)
+
+    def _control(self, body):
+        st = self.state
+        if self.path == "/_strict/config" and self.command == "GET":
+            out = json.dumps(st.config, sort_keys=True).encode() + b"\n"
+            return Resp(200, [("Content-Type", "application/json")], out)
+        if self.path == "/_strict/config" and self.command == "POST":
+            try:
+                obj = json.loads(body or b"{}")
+                if not isinstance(obj, dict):
+                    raise ValueError("config must be a JSON object")
+                st.set_config(obj)
+            except ValueError as e:
+                msg = json.dumps({"error": str(e)}).encode() + b"\n"
+                return Resp(400, [("Content-Type", "application/json")], msg)
+            out = json.dumps(st.config, sort_keys=True).encode() + b"\n"
+            return Resp(200, [("Content-Type", "application/json")], out)
+        if self.path == "/_strict/reset" and self.command == "POST":
+            st.reset()
+            return Resp(200, [("Content-Type", "application/json")], b"{}\n")
+        if self.path == "/_strict/log" and self.command == "GET":
+            text = "".join(line + "\n" for line in st.log).encode()
+            return Resp(200, [("Content-Type", "text/plain")], text)
+        return Resp(404, [("Content-Type", "text/plain")], b"no such control\n")
+
+    def _handle(self):
+        body = self._body()
+        st = self.state
+        with st.lock:
+            if self.path.startswith("/_strict/"):
+                return self._send(self._control(body))
+            req = Req(self.command, self.path, self.headers, body)
+            st.n += 1
+            resp = None
+            for b in BEHAVIOURS:
+                if b.name in st.config and hasattr(b, "before"):
+                    resp = b.before(req, st)
+                    if resp is not None:
+                        resp.switch = resp.switch or b.name
+                        break
+            if resp is None:
+                resp = forward(req)
+                for b in BEHAVIOURS:
+                    if b.name in st.config and hasattr(b, "after"):
+                        resp = b.after(req, st, resp) or resp
+            st.log.append("%d %s %s %d%s" % (st.n, req.service or "-", req.action or "-",
+                                            resp.status, " " + resp.switch if resp.switch else ""))
+            self._send(resp)
+
+    def do_GET(self):
+        try:
+            self._handle()
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        except Exception:  # a bug here: say so on stderr and answer 500
+            import traceback
+            traceback.print_exc()
+            self._send(Resp(500, [("Content-Type", "text/plain")], b"strictaws: internal error\n"))
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_GET
+
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+def main():
+    ap = argparse.ArgumentParser(description="a strict AWS in front of moto")
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--upstream", required=True)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--config", help="a JSON object of switches to start with")
+    a = ap.parse_args()
+    Handler.state = State(a.seed)
+    global UPSTREAM
+    UPSTREAM = a.upstream.rstrip("/")
+    if a.config:
+        Handler.state.set_config(json.loads(a.config))
+    srv = Server((a.host, a.port), Handler)
+    print("strictaws ready on %d" % srv.server_address[1], flush=True)
+    try:
+        srv.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
