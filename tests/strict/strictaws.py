@@ -28,6 +28,9 @@ Only ever binds and connects to loopback addresses (or the --host given, the
 lab's core namespace).
 """
 import argparse
+import fnmatch
+import gzip
+import os
 import http.client
 import http.server
 import json
@@ -224,6 +227,16 @@ def rest_ask(req, service, path):
         return r.status, {}
 
 
+def xml_root(text):
+    """moto's XML as an ElementTree with the namespaces taken off the tags."""
+    import xml.etree.ElementTree as ET
+    root = ET.fromstring(text)
+    for el in root.iter():
+        if "}" in el.tag:
+            el.tag = el.tag.split("}", 1)[1]
+    return root
+
+
 def tags(text, tag):
     """Every <tag>value</tag> in an XML text (moto's answers are regular)."""
     return re.findall(r"<%s>([^<]*)</%s>" % (tag, tag), text)
@@ -241,14 +254,22 @@ def vcpus(itype):
         import os
         spec = importlib.util.find_spec("moto")
         path = os.path.join(list(spec.submodule_search_locations)[0], "ec2", "resources",
-                            "instance_types.json")
+                            "instance_types.json.gz")
         try:
-            with open(path) as f:
+            with gzip.open(path, "rt") as f:
                 _TYPES = json.load(f)
         except OSError:
             _TYPES = {}
+    if itype in RETIRED_VCPUS:
+        return RETIRED_VCPUS[itype]
     t = _TYPES.get(itype) or {}
     return int((t.get("VCpuInfo") or {}).get("DefaultVCpus") or 2)
+
+
+# Types AWS (and so moto's table) no longer describes: P3, from
+# https://aws.amazon.com/ec2/instance-types/p3/ (p3.2xlarge 8 vCPUs,
+# p3.8xlarge 32, p3.16xlarge 64, p3dn.24xlarge 96).
+RETIRED_VCPUS = {"p3.2xlarge": 8, "p3.8xlarge": 32, "p3.16xlarge": 64, "p3dn.24xlarge": 96}
 
 
 def family(itype):
@@ -265,13 +286,18 @@ def family(itype):
 DEFAULTS = {
     "consistency": {},                       # calls drawn 1-3 per new id
     "iam": {},                               # calls drawn 1-3 per new role / profile
-    "capacity": {"azs": ["us-east-1a"], "types": ["dl1.24xlarge"]},
+    # p3.8xlarge short in us-east-1b: the stack's AZ (the one with dl1,
+    # us-east-1a) is not affected.
+    "capacity": {"azs": ["us-east-1b"], "types": ["p3.8xlarge"]},
     "vcpu_limit": {"dl": 96, "p": 64},       # on-demand vCPUs per family
     "quotas": {
         "ec2/L-6E869C2A": 96.0,   # Running On-Demand DL instances (vCPUs)
         "ec2/L-417A185B": 64.0,   # Running On-Demand P instances (vCPUs)
         "ec2/L-85EED4F7": 96.0,   # All DL Spot Instance Requests (vCPUs)
         "ec2/L-7212CCBC": 64.0,   # All P Spot Instance Requests (vCPUs)
+        "ec2/L-1216C47A": 64.0,   # Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances
+        "ec2/L-34B43A08": 64.0,   # All Standard Spot Instance Requests
+        "sagemaker/L-619D6E43": 1.0,  # ml.p3.8xlarge for notebook instance usage
     },
     "sagemaker_limit": {"ml.p4d.24xlarge": 0},
     "spot_persistent": True,
@@ -434,6 +460,259 @@ class Iam:
             mem[key] = max(mem.get(key, 0), st.count(st.on(self.name)))
         return resp
 
+
+
+def run_az(req, st):
+    """The AZ a RunInstances request launches into, when it names one (a
+    Placement or a subnet); None when AWS would choose."""
+    az = req.params.get("Placement.AvailabilityZone")
+    if az:
+        return az
+    subnet = req.params.get("SubnetId") or next(
+        (v for k, v in sorted(req.params.items())
+         if re.match(r"NetworkInterface\.\d+\.SubnetId$", k)), None)
+    if not subnet:
+        return None
+    cache = st.memory("_subnet_az")
+    if subnet not in cache:
+        found = tags(ec2_ask(req, "DescribeSubnets", {"SubnetId.1": subnet}), "availabilityZone")
+        if not found:
+            return None
+        cache[subnet] = found[0]
+    return cache[subnet]
+
+
+def region_azs(req):
+    return sorted(set(tags(ec2_ask(req, "DescribeAvailabilityZones", {}), "zoneName")))
+
+
+OFFERINGS_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "offerings.json")
+_OFFERINGS = None
+
+
+def offerings_for(st, region, itype):
+    """{"zones": [...], "ids": [...]} for a type the data (or the switch's
+    override) knows in that region, else None (then moto's answer stands)."""
+    global _OFFERINGS
+    if _OFFERINGS is None:
+        with open(OFFERINGS_FILE) as f:
+            _OFFERINGS = json.load(f)
+    spec = st.on("offerings")
+    if isinstance(spec, dict) and itype in (spec.get(region) or {}):
+        return {"zones": list(spec[region][itype]), "ids": []}
+    return (_OFFERINGS.get(region) or {}).get(itype)
+
+
+def offered_zones(req, st, itype):
+    o = offerings_for(st, req.region, itype) if "offerings" in st.config else None
+    return o["zones"] if o is not None else region_azs(req)
+
+
+@behaviour
+class Offerings:
+    """DescribeInstanceTypeOfferings per AZ from real data
+    (tests/strict/offerings.json), and RunInstances of a type into an AZ
+    that does not offer it answers "Unsupported" as AWS does, e.g. (quoted
+    in runs-on/runs-on issue #5): "Your requested instance type
+    (m7a.4xlarge) is not supported in your requested Availability Zone
+    (us-east-1a). Please retry your request by not specifying an
+    Availability Zone or choosing us-east-1c, us-east-1d, ..."
+    """
+    name = "offerings"
+
+    def before(self, req, st):
+        if req.protocol != "ec2" or req.action != "RunInstances":
+            return None
+        itype = req.params.get("InstanceType", "m1.small")
+        o = offerings_for(st, req.region, itype)
+        az = run_az(req, st)
+        if o is None or az is None or az in o["zones"]:
+            return None
+        if not o["zones"]:
+            return ec2_error(st, "Unsupported", "The requested configuration is currently not "
+                             "supported. Please check the documentation for supported configurations.")
+        return ec2_error(st, "Unsupported",
+                         "Your requested instance type (%s) is not supported in your requested "
+                         "Availability Zone (%s). Please retry your request by not specifying an "
+                         "Availability Zone or choosing %s." % (itype, az, ", ".join(o["zones"])))
+
+    def after(self, req, st, resp):
+        if req.protocol != "ec2" or req.action != "DescribeInstanceTypeOfferings" or resp.status != 200:
+            return resp
+        ltype = req.params.get("LocationType", "region")
+        if ltype not in ("availability-zone", "availability-zone-id"):
+            return resp
+        root = xml_root(resp.body)
+        rows = [(i.findtext("instanceType"), i.findtext("location"))
+                for i in root.iter("item") if i.findtext("instanceType")]
+        filters = req.filters()
+        want_types = filters.get("instance-type")
+        want_locs = filters.get("location")
+        key = "zones" if ltype == "availability-zone" else "ids"
+        known = {}
+        for t in set([r[0] for r in rows] + (want_types or [])):
+            o = offerings_for(st, req.region, t)
+            if o is not None and (o.get(key) or key == "zones"):
+                known[t] = o.get(key) or []
+        rows = [r for r in rows if r[0] not in known]
+        for t, locs in sorted(known.items()):
+            if want_types and not any(fnmatch.fnmatchcase(t, w) for w in want_types):
+                continue
+            rows += [(t, loc) for loc in locs
+                     if not want_locs or any(fnmatch.fnmatchcase(loc, w) for w in want_locs)]
+        inner = "<instanceTypeOfferingSet>%s</instanceTypeOfferingSet>" % "".join(
+            "<item><instanceType>%s</instanceType><locationType>%s</locationType>"
+            "<location>%s</location></item>" % (t, ltype, loc) for t, loc in rows)
+        return ec2_ok(st, "DescribeInstanceTypeOfferings", inner)
+
+
+@behaviour
+class Capacity:
+    """InsufficientInstanceCapacity for chosen types in chosen AZs, HTTP 500
+    (a server error code in
+    https://docs.aws.amazon.com/AWSEC2/latest/APIReference/errors-overview.html),
+    with the message AWS gives (quoted in runs-on/runs-on issue #5)."""
+    name = "capacity"
+
+    def before(self, req, st):
+        if req.protocol != "ec2" or req.action != "RunInstances":
+            return None
+        spec = st.on(self.name) or {}
+        itype = req.params.get("InstanceType", "m1.small")
+        if itype not in (spec.get("types") or []):
+            return None
+        az = run_az(req, st)
+        azs = spec.get("azs") or []
+        if az is None or az not in azs:
+            return None
+        others = [z for z in offered_zones(req, st, itype) if z not in azs]
+        tail = ("by not specifying an Availability Zone in your request or choosing %s."
+                % ", ".join(others)) if others else "by not specifying an Availability Zone in your request."
+        return ec2_error(st, "InsufficientInstanceCapacity",
+                         "We currently do not have sufficient %s capacity in the Availability Zone "
+                         "you requested (%s). Our system will be working on provisioning additional "
+                         "capacity. You can currently get %s capacity %s" % (itype, az, itype, tail),
+                         status=500)
+
+
+def is_spot(req):
+    return (req.params.get("InstanceMarketOptions.MarketType") == "spot")
+
+
+@behaviour
+class VcpuLimit:
+    """On-demand vCPU limits per instance family (the "Running On-Demand …
+    instances" quotas, counted in vCPUs:
+    https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ec2-on-demand-instances.html#ec2-on-demand-instances-limits).
+    RunInstances whose vCPUs plus the pending/running ones of its family
+    exceed the limit answers VcpuLimitExceeded with AWS's message."""
+    name = "vcpu_limit"
+
+    def before(self, req, st):
+        if req.protocol != "ec2" or req.action != "RunInstances" or is_spot(req):
+            return None
+        limits = st.on(self.name) or {}
+        itype = req.params.get("InstanceType", "m1.small")
+        fam = family(itype)
+        if fam not in limits:
+            return None
+        want = vcpus(itype) * int(req.params.get("MinCount", "1") or 1)
+        used = 0
+        root = xml_root(ec2_ask(req, "DescribeInstances", {
+            "Filter.1.Name": "instance-state-name", "Filter.1.Value.1": "pending",
+            "Filter.1.Value.2": "running"}))
+        for inst in root.iter("item"):
+            t = inst.findtext("instanceType")
+            if t and family(t) == fam and inst.findtext("instanceLifecycle") != "spot":
+                used += vcpus(t)
+        if used + want <= int(limits[fam]):
+            return None
+        return ec2_error(st, "VcpuLimitExceeded",
+                         "You have requested more vCPU capacity than your current vCPU limit of %d "
+                         "allows for the instance bucket that the specified instance type belongs "
+                         "to. Please visit http://aws.amazon.com/contact-us/ec2-request to request "
+                         "an adjustment to this limit." % int(limits[fam]))
+
+
+# Service Quotas: codes and names as the Service Quotas console and API give
+# them (EC2: https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ec2-on-demand-instances.html
+# and .../using-spot-limits.html; SageMaker: the "… for notebook instance
+# usage" quotas, codes from a ListAWSDefaultServiceQuotas snapshot published
+# in a public quota-audit repository, e.g. L-619D6E43 = ml.p3.8xlarge).
+QUOTA_NAMES = {
+    "ec2/L-1216C47A": "Running On-Demand Standard (A, C, D, H, I, M, R, T, Z) instances",
+    "ec2/L-6E869C2A": "Running On-Demand DL instances",
+    "ec2/L-417A185B": "Running On-Demand P instances",
+    "ec2/L-DB2E81BA": "Running On-Demand G and VT instances",
+    "ec2/L-34B43A08": "All Standard (A, C, D, H, I, M, R, T, Z) Spot Instance Requests",
+    "ec2/L-85EED4F7": "All DL Spot Instance Requests",
+    "ec2/L-7212CCBC": "All P Spot Instance Requests",
+    "ec2/L-3819A6DF": "All G and VT Spot Instance Requests",
+    "sagemaker/L-619D6E43": "ml.p3.8xlarge for notebook instance usage",
+    "sagemaker/L-1F4A5AAB": "ml.p3.2xlarge for notebook instance usage",
+}
+SERVICE_NAMES = {"ec2": "Amazon Elastic Compute Cloud (Amazon EC2)", "sagemaker": "Amazon SageMaker"}
+
+
+@behaviour
+class Quotas:
+    """Service Quotas (JSON 1.1, X-Amz-Target ServiceQuotasV20190624.*)
+    answered from the switch: {"ec2/L-6E869C2A": 96, ...}."""
+    name = "quotas"
+
+    def quota(self, req, key, value):
+        svc, code = key.split("/", 1)
+        return {"ServiceCode": svc, "ServiceName": SERVICE_NAMES.get(svc, svc),
+                "QuotaArn": "arn:aws:servicequotas:%s:123456789012:%s/%s" % (req.region, svc, code),
+                "QuotaCode": code, "QuotaName": QUOTA_NAMES.get(key, code), "Value": float(value),
+                "Unit": "None", "Adjustable": True, "GlobalQuota": False}
+
+    def before(self, req, st):
+        if req.protocol != "json" or not (req.headers.get("X-Amz-Target") or "").startswith(
+                "ServiceQuotasV20190624."):
+            return None
+        q = st.on(self.name) or {}
+        body = req.json or {}
+        svc = body.get("ServiceCode", "")
+        if req.action in ("GetServiceQuota", "GetAWSDefaultServiceQuota"):
+            key = "%s/%s" % (svc, body.get("QuotaCode", ""))
+            if key not in q:
+                return json_error(st, "NoSuchResourceException",
+                                  "The request failed because the specified service quota "
+                                  "does not exist.")
+            return json_ok(st, {"Quota": self.quota(req, key, q[key])})
+        if req.action in ("ListServiceQuotas", "ListAWSDefaultServiceQuotas"):
+            return json_ok(st, {"Quotas": [self.quota(req, k, v) for k, v in sorted(q.items())
+                                           if k.startswith(svc + "/")]})
+        return None
+
+
+@behaviour
+class SagemakerLimit:
+    """SageMaker's per-type notebook instance quota ("ml.p3.8xlarge for
+    notebook instance usage"): CreateNotebookInstance over it answers
+    ResourceLimitExceeded with the account-level service limit message."""
+    name = "sagemaker_limit"
+
+    def before(self, req, st):
+        if req.protocol != "json" or req.action != "CreateNotebookInstance":
+            return None
+        limits = st.on(self.name) or {}
+        itype = (req.json or {}).get("InstanceType", "")
+        if itype not in limits:
+            return None
+        _, listed = json_ask(req, "sagemaker", "SageMaker.ListNotebookInstances", {})
+        used = sum(1 for n in listed.get("NotebookInstances", [])
+                   if n.get("InstanceType") == itype
+                   and n.get("NotebookInstanceStatus") not in ("Deleting", "Failed"))
+        if used + 1 <= int(limits[itype]):
+            return None
+        return json_error(st, "ResourceLimitExceeded",
+                          "The account-level service limit '%s for notebook instance usage' is %d "
+                          "Instances, with current utilization of %d Instances and a request delta "
+                          "of 1 Instances. Please use AWS Service Quotas to request an increase for "
+                          "this quota. If AWS Service Quotas is not available, contact AWS support "
+                          "to request an increase for this quota." % (itype, int(limits[itype]), used))
 
 # ---------------------------------------------------------------- server
 
