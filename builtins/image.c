@@ -87,20 +87,27 @@ image_login_user(const cJSON *image)
 	return "ubuntu";
 }
 
-/* A usual size of a family, for a suggestion that can be typed. */
-static const char *
-family_size(const char *fam)
+/* A type of a family, for a suggestion that can be typed: the sizes the
+ * big GPU families come in (P4 in a DLAMI description is p4d). */
+static char *
+family_type(const char *fam)
 {
-	static const struct { const char *fam, *size; } t[] = {
-		{ "P4d", "24xlarge" }, { "P4de", "24xlarge" },
-		{ "P5", "48xlarge" }, { "P5e", "48xlarge" },
-		{ "P5en", "48xlarge" }, { "P3dn", "24xlarge" },
-		{ "DL1", "24xlarge" }, { "Gr6", "4xlarge" },
+	static const struct { const char *fam, *type; } t[] = {
+		{ "P4", "p4d.24xlarge" }, { "P4d", "p4d.24xlarge" },
+		{ "P4de", "p4de.24xlarge" }, { "P5", "p5.48xlarge" },
+		{ "P5e", "p5e.48xlarge" }, { "P5en", "p5en.48xlarge" },
+		{ "P3dn", "p3dn.24xlarge" }, { "DL1", "dl1.24xlarge" },
+		{ "Gr6", "gr6.4xlarge" }, { "P6-B200", "p6-b200.48xlarge" },
 	};
+	char *r;
+
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
 		if (strcasecmp(t[i].fam, fam) == 0)
-			return t[i].size;
-	return "xlarge";
+			return xstrdup(t[i].type);
+	r = xasprintf("%s.xlarge", fam);
+	for (char *c = r; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	return r;
 }
 
 char *
@@ -141,9 +148,7 @@ image_nearest_type(const cJSON *image, const char *itype)
 		free(fam);
 		return NULL;
 	}
-	r = xasprintf("%s.%s", pick, family_size(pick));
-	for (char *c = r; *c; c++)
-		*c = (char)tolower((unsigned char)*c);
+	r = family_type(pick);
 	free(list);
 	free(fam);
 	return r;
@@ -168,9 +173,8 @@ name_matches(const char *name, const char *const *patterns)
 	return 0;
 }
 
-/* "2024-05-01T00:00:00.000Z" or "…:00Z" in the past. */
-static int
-deprecated(const cJSON *img, time_t now)
+int
+image_deprecated(const cJSON *img, time_t now)
 {
 	const char *t = str_of(img, "deprecationTime");
 	struct tm tm;
@@ -224,7 +228,7 @@ image_choose(const cJSON *images, const char *const *patterns,
 		if (!al && strcmp(image_login_user(img), "ec2-user") == 0)
 			continue;
 		out->matched++;
-		dep = deprecated(img, now);
+		dep = image_deprecated(img, now);
 		sup = image_supports(img, fam);
 		if (sup == 1 && newer(img, out->last_supported))
 			out->last_supported = img;

@@ -42,6 +42,9 @@ int image_supports(const cJSON *image, const char *family);
 /* The families an image's description lists ("G4dn, G5, P4d"), or NULL.
  * Caller frees. */
 char *image_supported_list(const cJSON *image);
+/* Whether the image's DeprecationTime ("2024-05-01T00:00:00.000Z") is
+ * at or before now. */
+int image_deprecated(const cJSON *image, time_t now);
 /* The SSH login user the image's OS uses: "ec2-user" for Amazon Linux,
  * else "ubuntu". Borrowed static string. */
 const char *image_login_user(const cJSON *image);

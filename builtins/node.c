@@ -581,8 +581,8 @@ node_pick_image(struct stack *st, const struct node_kind *k,
 			    "%.10s%s): use it with --ami %s%s", fam,
 			    istr(last, "name"), istr(last, "imageId"),
 			    istr(last, "creationDate"),
-			    cJSON_GetObjectItemCaseSensitive(last,
-			    "deprecationTime") ? ", deprecated" : "",
+			    image_deprecated(last, time(NULL)) ?
+			    ", deprecated" : "",
 			    istr(last, "imageId"), include_dep ? "" :
 			    " or --include-deprecated");
 		else
