@@ -714,6 +714,112 @@ class SagemakerLimit:
                           "this quota. If AWS Service Quotas is not available, contact AWS support "
                           "to request an increase for this quota." % (itype, int(limits[itype]), used))
 
+
+CATALOGUE_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "catalogue.json")
+_CATALOGUE = None
+
+
+def catalogue():
+    global _CATALOGUE
+    if _CATALOGUE is None:
+        with open(CATALOGUE_FILE) as f:
+            _CATALOGUE = json.load(f)
+    return _CATALOGUE
+
+
+def deprecation_time(img):
+    # Public AMIs are deprecated 2 years after creation by default:
+    # https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ami-deprecate.html
+    c = img["CreationDate"]
+    return "%04d%s" % (int(c[:4]) + 2, c[4:])
+
+
+@behaviour
+class Catalogue:
+    """DescribeImages from tests/strict/catalogue.json (Habana and GPU
+    DLAMIs, Ubuntu and Amazon Linux), deprecated images hidden unless
+    IncludeDeprecated=true or their ids are named, as AWS does; images the
+    account itself registered still come from moto. RunInstances with a
+    catalogue id needs nothing more: moto does not check image ids unless
+    MOTO_ENABLE_AMI_VALIDATION is set."""
+    name = "catalogue"
+    FIELDS = {"name": "Name", "owner-id": "OwnerId", "owner-alias": "ImageOwnerAlias",
+              "architecture": "Architecture", "image-id": "ImageId", "description": "Description"}
+    FIXED = {"state": "available", "is-public": "true", "image-type": "machine",
+             "root-device-type": "ebs", "virtualization-type": "hvm", "hypervisor": "xen",
+             "platform-details": "Linux/UNIX"}
+
+    def matches(self, img, req, as_of):
+        ids = req.plist("ImageId")
+        if ids and img["ImageId"] not in ids:
+            return False
+        owners = req.plist("Owner")
+        if owners and not (img["OwnerId"] in owners or (img.get("ImageOwnerAlias") or "") in owners):
+            return False
+        if not ids and req.params.get("IncludeDeprecated") != "true" and deprecation_time(img) <= as_of:
+            return False
+        for fname, values in req.filters().items():
+            if fname in self.FIELDS:
+                have = img.get(self.FIELDS[fname]) or ""
+            elif fname in self.FIXED:
+                have = self.FIXED[fname]
+            else:
+                continue        # a filter the catalogue does not model: ignored
+            if not any(fnmatch.fnmatchcase(have, v) for v in values):
+                return False
+        return True
+
+    def item(self, img):
+        e = xml_escape
+        alias = img.get("ImageOwnerAlias")
+        return ("<item><imageId>%s</imageId><imageLocation>%s/%s</imageLocation>"
+                "<imageState>available</imageState><imageOwnerId>%s</imageOwnerId>"
+                "<creationDate>%s</creationDate><isPublic>true</isPublic>"
+                "<architecture>%s</architecture><imageType>machine</imageType>%s"
+                "<name>%s</name><description>%s</description><rootDeviceType>ebs</rootDeviceType>"
+                "<rootDeviceName>%s</rootDeviceName><blockDeviceMapping><item><deviceName>%s"
+                "</deviceName><ebs><snapshotId>snap-%s</snapshotId><volumeSize>%d</volumeSize>"
+                "<deleteOnTermination>true</deleteOnTermination><volumeType>gp3</volumeType>"
+                "<encrypted>false</encrypted></ebs></item></blockDeviceMapping>"
+                "<virtualizationType>hvm</virtualizationType><hypervisor>xen</hypervisor>"
+                "<enaSupport>true</enaSupport><sriovNetSupport>simple</sriovNetSupport>"
+                "<platformDetails>Linux/UNIX</platformDetails><usageOperation>RunInstances"
+                "</usageOperation><deprecationTime>%s</deprecationTime></item>"
+                % (img["ImageId"], e(alias or img["OwnerId"]), e(img["Name"]), img["OwnerId"],
+                   img["CreationDate"], img["Architecture"],
+                   "<imageOwnerAlias>%s</imageOwnerAlias>" % alias if alias else "",
+                   e(img["Name"]), e(img["Description"]), img["RootDeviceName"],
+                   img["RootDeviceName"], img["ImageId"][4:], 100 if "Deep Learning" in img["Name"] else 8,
+                   deprecation_time(img)))
+
+    def before(self, req, st):
+        if req.protocol != "ec2" or req.action != "DescribeImages":
+            return None
+        spec = st.on(self.name)
+        cat = catalogue()
+        as_of = (spec.get("as_of") if isinstance(spec, dict) else None) or cat["as_of"]
+        mine = [self.item(img) for img in cat["images"] if self.matches(img, req, as_of)]
+        known = {img["ImageId"] for img in cat["images"]}
+        ids = req.plist("ImageId")
+        others = ""
+        if not ids or any(i not in known for i in ids):
+            # The account's own images (RegisterImage, CreateImage) from moto;
+            # moto's built-in public ones are not AWS's and stay hidden.
+            r = forward(req)
+            if r.status != 200:
+                return r
+            root = xml_root(r.body)
+            account = re.search(r"<ownerId>(\d{12})</ownerId>", ec2_ask(req, "DescribeSecurityGroups", {
+                "Filter.1.Name": "group-name", "Filter.1.Value.1": "default"}))
+            acct = account.group(1) if account else "123456789012"
+            keep = []
+            import xml.etree.ElementTree as ET
+            for it in root.iter("item"):
+                if it.find("imageId") is not None and it.findtext("imageOwnerId") == acct:
+                    keep.append(ET.tostring(it, encoding="unicode"))
+            others = "".join(keep)
+        return ec2_ok(st, "DescribeImages", "<imagesSet>%s%s</imagesSet>" % ("".join(mine), others))
+
 # ---------------------------------------------------------------- server
 
 class Handler(http.server.BaseHTTPRequestHandler):
