@@ -67,9 +67,13 @@ image_supports(const cJSON *image, const char *family)
 	if (list == NULL)
 		return -1;
 	for (tok = strtok_r(list, ", ", &save); tok != NULL;
-	    tok = strtok_r(NULL, ", ", &save))
-		if (strcasecmp(tok, family) == 0)
+	    tok = strtok_r(NULL, ", ", &save)) {
+		size_t n = strlen(tok);
+		/* Newer descriptions write P4 for the P4d family. */
+		if (strcasecmp(tok, family) == 0 || (strncasecmp(tok, family,
+		    n) == 0 && strcasecmp(family + n, "d") == 0))
 			found = 1;
+	}
 	free(list);
 	return found;
 }
