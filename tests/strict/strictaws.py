@@ -820,6 +820,178 @@ class Catalogue:
             others = "".join(keep)
         return ec2_ok(st, "DescribeImages", "<imagesSet>%s%s</imagesSet>" % ("".join(mine), others))
 
+
+@behaviour
+class SpotPersistent:
+    """Persistent spot requests relaunch. "If you terminate a running or
+    stopped Spot Instance that was launched by a persistent Spot request, the
+    Spot request returns to the open state so that a new Spot Instance can be
+    launched. To cancel a persistent Spot request and terminate its Spot
+    Instances, you must cancel the Spot request first and then terminate the
+    Spot Instances."
+    (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/terminating-a-spot-instance.html)
+    Spot launches by RunInstances (InstanceMarketOptions) get a request id
+    here (moto makes none), shown in DescribeInstances and
+    DescribeSpotInstanceRequests as AWS shows it; moto drops a cancelled
+    request, here it stays, "cancelled"."""
+    name = "spot_persistent"
+
+    def requests(self, st):
+        return st.memory(self.name)
+
+    def by_instance(self, st, iid):
+        return next((k for k, r in self.requests(st).items() if iid in r["instances"]), None)
+
+    def before(self, req, st):
+        if req.protocol != "ec2":
+            return None
+        reqs = self.requests(st)
+        if req.action == "CancelSpotInstanceRequests":
+            ids = req.plist("SpotInstanceRequestId")
+            if ids and all(i in reqs for i in ids):
+                items = ""
+                for i in ids:
+                    reqs[i]["state"] = "cancelled"
+                    items += ("<item><spotInstanceRequestId>%s</spotInstanceRequestId>"
+                              "<state>cancelled</state></item>" % i)
+                    if not reqs[i]["synthetic"]:
+                        ec2_ask(req, "CancelSpotInstanceRequests", {"SpotInstanceRequestId.1": i})
+                return ec2_ok(st, "CancelSpotInstanceRequests",
+                              "<spotInstanceRequestSet>%s</spotInstanceRequestSet>" % items)
+        if req.action == "DescribeSpotInstanceRequests" and reqs:
+            return self.describe(req, st)
+        return None
+
+    def describe(self, req, st):
+        reqs = self.requests(st)
+        r = forward(req)
+        if r.status != 200:
+            return r
+        import xml.etree.ElementTree as ET
+        root = xml_root(r.body)
+        items = []
+        sset = root.find("spotInstanceRequestSet")
+        for it in (list(sset) if sset is not None else []):
+            if it.findtext("spotInstanceRequestId") not in reqs:
+                items.append(ET.tostring(it, encoding="unicode"))
+        want = req.plist("SpotInstanceRequestId")
+        f = req.filters()
+        for rid, rec in sorted(reqs.items()):
+            if want and rid not in want:
+                continue
+            if "instance-id" in f and rec["current"] not in f["instance-id"]:
+                continue
+            if "state" in f and rec["state"] not in f["state"]:
+                continue
+            if "spot-instance-request-id" in f and rid not in f["spot-instance-request-id"]:
+                continue
+            code = {"active": "fulfilled", "open": "pending-fulfillment",
+                    "cancelled": "request-canceled-and-instance-running"}[rec["state"]]
+            tagset = "".join("<item><key>%s</key><value>%s</value></item>"
+                             % (xml_escape(k), xml_escape(v)) for k, v in rec["tags"])
+            items.append(
+                "<item><spotInstanceRequestId>%s</spotInstanceRequestId><spotPrice>%s</spotPrice>"
+                "<type>%s</type><state>%s</state><status><code>%s</code><updateTime>%s</updateTime>"
+                "<message>%s</message></status><instanceId>%s</instanceId><launchSpecification>"
+                "<imageId>%s</imageId><instanceType>%s</instanceType></launchSpecification>"
+                "<productDescription>Linux/UNIX</productDescription>"
+                "<instanceInterruptionBehavior>%s</instanceInterruptionBehavior>"
+                "<tagSet>%s</tagSet></item>"
+                % (rid, rec["price"], rec["type"], rec["state"], code, "2026-12-01T00:00:00.000Z",
+                   code, rec["current"], rec["image"], rec["itype"], rec["behavior"], tagset))
+        return ec2_ok(st, "DescribeSpotInstanceRequests",
+                      "<spotInstanceRequestSet>%s</spotInstanceRequestSet>" % "".join(items))
+
+    def after(self, req, st, resp):
+        if req.protocol != "ec2" or resp.status != 200:
+            return resp
+        reqs = self.requests(st)
+        body = resp.body.decode("utf-8", "replace")
+        if req.action == "RunInstances" and is_spot(req):
+            p = req.params
+            tags_ = []
+            i = 1
+            while "TagSpecification.%d.ResourceType" % i in p:
+                if p["TagSpecification.%d.ResourceType" % i] == "spot-instances-request":
+                    j = 1
+                    while "TagSpecification.%d.Tag.%d.Key" % (i, j) in p:
+                        tags_.append((p["TagSpecification.%d.Tag.%d.Key" % (i, j)],
+                                      p.get("TagSpecification.%d.Tag.%d.Value" % (i, j), "")))
+                        j += 1
+                i += 1
+            for iid in tags(body, "instanceId"):
+                rid = "sir-%08x" % st.rng.getrandbits(32)
+                reqs[rid] = {"synthetic": True, "instances": [iid], "current": iid,
+                             "state": "active", "tags": tags_,
+                             "type": p.get("InstanceMarketOptions.SpotOptions.SpotInstanceType",
+                                           "one-time"),
+                             "behavior": p.get("InstanceMarketOptions.SpotOptions."
+                                               "InstanceInterruptionBehavior", "terminate"),
+                             "price": p.get("InstanceMarketOptions.SpotOptions.MaxPrice", "13.110000"),
+                             "image": p.get("ImageId", ""), "itype": p.get("InstanceType", "m1.small"),
+                             "launch": {k: v for k, v in p.items()
+                                        if k not in ("Action", "Version", "ClientToken",
+                                                     "MinCount", "MaxCount")}}
+            return self.mark(resp, st)
+        if req.action == "RequestSpotInstances":
+            p = req.params
+            launch = {k[len("LaunchSpecification."):]: v for k, v in p.items()
+                      if k.startswith("LaunchSpecification.")}
+            launch["InstanceMarketOptions.MarketType"] = "spot"
+            for rid, iid in zip(tags(body, "spotInstanceRequestId"), tags(body, "instanceId")):
+                reqs[rid] = {"synthetic": False, "instances": [iid], "current": iid,
+                             "state": "active", "tags": [], "type": p.get("Type", "one-time"),
+                             "behavior": p.get("InstanceInterruptionBehavior", "terminate"),
+                             "price": p.get("SpotPrice", "13.110000"),
+                             "image": launch.get("ImageId", ""),
+                             "itype": launch.get("InstanceType", "m1.small"), "launch": launch}
+            return resp
+        if req.action == "TerminateInstances":
+            for iid in req.plist("InstanceId"):
+                rid = self.by_instance(st, iid)
+                if rid is None:
+                    continue
+                rec = reqs[rid]
+                if rec["type"] != "persistent" or rec["state"] == "cancelled" or rec["current"] != iid:
+                    continue
+                self.relaunch(req, st, rec, iid)
+            return resp
+        if req.action == "DescribeInstances" and reqs:
+            return self.mark(resp, st)
+        return resp
+
+    def relaunch(self, req, st, rec, old):
+        """The replacement: the same launch, the terminated instance's tags."""
+        root = xml_root(ec2_ask(req, "DescribeInstances", {"InstanceId.1": old}))
+        params = {k: v for k, v in rec["launch"].items() if not k.startswith("TagSpecification.")}
+        n = 0
+        for inst in root.iter("item"):
+            if inst.findtext("instanceId") != old:
+                continue
+            ts = inst.find("tagSet")
+            for t in (list(ts) if ts is not None else []):
+                n += 1
+                params["TagSpecification.1.Tag.%d.Key" % n] = t.findtext("key") or ""
+                params["TagSpecification.1.Tag.%d.Value" % n] = t.findtext("value") or ""
+        if n:
+            params["TagSpecification.1.ResourceType"] = "instance"
+        params.update({"MinCount": "1", "MaxCount": "1"})
+        new = tags(ec2_ask(req, "RunInstances", params), "instanceId")
+        if new:
+            rec["instances"].append(new[0])
+            rec["current"] = new[0]
+
+    def mark(self, resp, st):
+        """Put spotInstanceRequestId into instance items (after instanceId)."""
+        text = resp.body.decode("utf-8", "replace")
+        for rid, rec in self.requests(st).items():
+            for iid in rec["instances"]:
+                text = text.replace("<instanceId>%s</instanceId>" % iid,
+                                    "<instanceId>%s</instanceId><spotInstanceRequestId>%s"
+                                    "</spotInstanceRequestId>" % (iid, rid))
+        resp.body = text.encode()
+        return resp
+
 # ---------------------------------------------------------------- server
 
 class Handler(http.server.BaseHTTPRequestHandler):
