@@ -775,6 +775,17 @@ add_tags(struct stack *st, struct stack_create *c, cJSON *params)
 		cJSON_AddStringToObject(spec, "ResourceType", c->tag_type);
 		cJSON_AddItemToObject(spec, "Tag", stack_tags(st, c->role));
 		cJSON_AddItemToArray(specs, spec);
+		/* A spot launch makes a spot request too: tag it the same
+		 * (RunInstances takes "spot-instances-request" tags). */
+		if (cJSON_GetObjectItemCaseSensitive(params,
+		    "InstanceMarketOptions") != NULL) {
+			spec = cJSON_CreateObject();
+			cJSON_AddStringToObject(spec, "ResourceType",
+			    "spot-instances-request");
+			cJSON_AddItemToObject(spec, "Tag", stack_tags(st,
+			    c->role));
+			cJSON_AddItemToArray(specs, spec);
+		}
 		cJSON_DeleteItemFromObjectCaseSensitive(params,
 		    "TagSpecification");
 		cJSON_AddItemToObject(params, "TagSpecification", specs);

@@ -8,7 +8,8 @@ PLAIN_AMI=ami-dca37ea5
 m() { "$MLSH" --endpoint-url "$STRICT_URL" "$@"; }
 
 # counts WS: "vpc=N subnet=N instance=N notebook=N role=N profile=N spot=N"
-# (instances not terminated; spot requests open or active).
+# (instances not terminated; spot requests open or active, read through the
+# proxy: moto makes none for RunInstances, the proxy keeps them).
 counts() {
 	python3 - "$1" <<'PY'
 import boto3, os, sys
@@ -18,9 +19,11 @@ ec2, sm, iam = (boto3.client(n, **kw) for n in ("ec2", "sagemaker", "iam"))
 f = [{"Name": "tag:mlsh:workspace", "Values": [ws]}]
 live = [{"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]}]
 ids = [i["InstanceId"] for r in ec2.describe_instances(Filters=f + live)["Reservations"] for i in r["Instances"]]
-spot = [s for s in ec2.describe_spot_instance_requests()["SpotInstanceRequests"]
-        if s["State"] in ("open", "active") and any(t["Key"] == "mlsh:workspace" and t["Value"] == ws
-                                                  for t in s.get("Tags", []))]
+every = [i["InstanceId"] for r in ec2.describe_instances(Filters=f)["Reservations"] for i in r["Instances"]]
+sec2 = boto3.client("ec2", endpoint_url=os.environ["STRICT_URL"], region_name="us-east-1")
+spot = [s for s in sec2.describe_spot_instance_requests()["SpotInstanceRequests"]
+        if s["State"] in ("open", "active") and (s.get("InstanceId") in every or any(
+            t["Key"] == "mlsh:workspace" and t["Value"] == ws for t in s.get("Tags", [])))]
 nb = [n for n in sm.list_notebook_instances()["NotebookInstances"]
       if n["NotebookInstanceName"].startswith(ws + "-") and n["NotebookInstanceStatus"] != "Deleting"]
 print("vpc=%d subnet=%d instance=%d notebook=%d role=%d profile=%d spot=%d" % (
