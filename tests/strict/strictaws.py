@@ -992,6 +992,179 @@ class SpotPersistent:
         resp.body = text.encode()
         return resp
 
+
+@behaviour
+class Eni:
+    """Lingering network interfaces: an EFS mount target's or a SageMaker
+    notebook's ENI outlives the delete call for a while, so the next N
+    DeleteSubnet / DeleteSecurityGroup of its subnet / groups answer
+    DependencyViolation (terraform-provider-aws waits for these ENIs before
+    deleting subnets and security groups, e.g. its aws_subnet delete retries
+    DependencyViolation for the ec2 delete timeout)."""
+    name = "eni"
+
+    def before(self, req, st):
+        mem = st.memory(self.name)
+        if req.protocol == "rest-json" and req.method == "DELETE" and \
+                req.path.startswith("/2015-02-01/mount-targets/"):
+            mt = req.path.split("?")[0].rsplit("/", 1)[-1]
+            _, d = rest_ask(req, "elasticfilesystem", "/2015-02-01/mount-targets?MountTargetId=" + mt)
+            subnet = ((d.get("MountTargets") or [{}])[0]).get("SubnetId")
+            _, g = rest_ask(req, "elasticfilesystem", "/2015-02-01/mount-targets/%s/security-groups" % mt)
+            req.eni = [x for x in [subnet] + list(g.get("SecurityGroups") or []) if x]
+        elif req.protocol == "json" and req.action == "DeleteNotebookInstance":
+            _, d = json_ask(req, "sagemaker", "SageMaker.DescribeNotebookInstance",
+                            {"NotebookInstanceName": (req.json or {}).get("NotebookInstanceName", "")})
+            req.eni = [x for x in [d.get("SubnetId")] + list(d.get("SecurityGroups") or []) if x]
+        elif req.protocol == "ec2" and req.action == "DeleteSubnet":
+            sub = req.params.get("SubnetId", "")
+            if mem.get(sub, 0) > 0:
+                mem[sub] -= 1
+                return ec2_error(st, "DependencyViolation",
+                                 "The subnet '%s' has dependencies and cannot be deleted." % sub)
+        elif req.protocol == "ec2" and req.action == "DeleteSecurityGroup":
+            sg = req.params.get("GroupId", "")
+            if mem.get(sg, 0) > 0:
+                mem[sg] -= 1
+                return ec2_error(st, "DependencyViolation",
+                                 "resource %s has a dependent object" % sg)
+        return None
+
+    def after(self, req, st, resp):
+        if getattr(req, "eni", None) and resp.status < 300:
+            n = st.count(st.on(self.name))
+            for x in req.eni:
+                st.memory(self.name)[x] = n
+        return resp
+
+
+@behaviour
+class States:
+    """Non-instant states, in describes rather than seconds: new instances
+    are pending and terminating ones shutting-down
+    (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ec2-instance-lifecycle.html),
+    NAT gateways pending / deleting, EFS file systems and mount targets
+    creating, notebooks Pending / Stopping, for the next N describes that
+    show them. A state filter is applied to the shown state."""
+    name = "states"
+    CODES = {"pending": "0", "running": "16", "shutting-down": "32", "terminated": "48",
+             "stopping": "64", "stopped": "80"}
+
+    def arm(self, st, kind, rid, state):
+        st.memory(self.name)[(kind, rid)] = [state, st.count(st.on(self.name))]
+
+    def shown(self, st, kind, rid):
+        """The state to show instead of moto's, counting one describe."""
+        e = st.memory(self.name).get((kind, rid))
+        if not e or e[1] <= 0:
+            return None
+        e[1] -= 1
+        return e[0]
+
+    def active(self, st, kind):
+        return any(k[0] == kind and v[1] > 0 for k, v in st.memory(self.name).items())
+
+    def before(self, req, st):
+        if req.protocol == "ec2" and req.action == "DescribeInstances" and self.active(st, "i"):
+            return self.instances(req, st)
+        return None
+
+    def instances(self, req, st):
+        import xml.etree.ElementTree as ET
+        f = req.filters()
+        want = f.pop("instance-state-name", None)
+        params = {k: v for k, v in req.params.items()
+                  if not k.startswith("Filter.") and k not in ("Action", "Version")}
+        for n, (name, values) in enumerate(f.items(), 1):
+            params["Filter.%d.Name" % n] = name
+            for m, v in enumerate(values, 1):
+                params["Filter.%d.Value.%d" % (n, m)] = v
+        root = xml_root(ec2_ask(req, "DescribeInstances", params))
+        rset = root.find("reservationSet")
+        for res in (list(rset) if rset is not None else []):
+            iset = res.find("instancesSet")
+            for inst in (list(iset) if iset is not None else []):
+                state = self.shown(st, "i", inst.findtext("instanceId"))
+                el = inst.find("instanceState")
+                if state and el is not None:
+                    el.find("code").text = self.CODES[state]
+                    el.find("name").text = state
+                name = el.findtext("name") if el is not None else ""
+                if want and name not in want:
+                    iset.remove(inst)
+            if iset is not None and len(iset) == 0:
+                rset.remove(res)
+        # moto's DescribeInstances hides terminated instances after a while;
+        # AWS keeps them about an hour: not modelled.
+        return Resp(200, [("Content-Type", "text/xml;charset=UTF-8")],
+                    ET.tostring(root, encoding="utf-8"))
+
+    def after(self, req, st, resp):
+        if resp.status >= 300:
+            return resp
+        body = resp.body.decode("utf-8", "replace")
+        a = req.action
+        if req.protocol == "ec2":
+            if a == "RunInstances":
+                for i in tags(body, "instanceId"):
+                    self.arm(st, "i", i, "pending")
+            elif a == "TerminateInstances":
+                for i in req.plist("InstanceId"):
+                    self.arm(st, "i", i, "shutting-down")
+                body = re.sub(r"<currentState>\s*<code>\d+</code>\s*<name>terminated</name>\s*"
+                              r"</currentState>", "<currentState><code>32</code><name>"
+                              "shutting-down</name></currentState>", body)
+                resp.body = body.encode()
+            elif a == "CreateNatGateway":
+                for n in tags(body, "natGatewayId"):
+                    self.arm(st, "nat", n, "pending")
+            elif a == "DeleteNatGateway":
+                for n in tags(body, "natGatewayId"):
+                    self.arm(st, "nat", n, "deleting")
+            elif a == "DescribeNatGateways" and self.active(st, "nat"):
+                import xml.etree.ElementTree as ET
+                root = xml_root(resp.body)
+                for it in root.iter("item"):
+                    nid = it.findtext("natGatewayId")
+                    state = self.shown(st, "nat", nid) if nid else None
+                    if state and it.find("state") is not None:
+                        it.find("state").text = state
+                resp.body = ET.tostring(root, encoding="utf-8")
+        elif req.protocol == "rest-json":
+            try:
+                d = json.loads(resp.body or b"{}")
+            except ValueError:
+                return resp
+            path = req.path.split("?")[0]
+            if req.method == "POST" and path == "/2015-02-01/file-systems" and d.get("FileSystemId"):
+                self.arm(st, "fs", d["FileSystemId"], "creating")
+                d["LifeCycleState"] = "creating"
+            elif req.method == "POST" and path == "/2015-02-01/mount-targets" and d.get("MountTargetId"):
+                self.arm(st, "mt", d["MountTargetId"], "creating")
+                d["LifeCycleState"] = "creating"
+            elif req.method == "GET" and path == "/2015-02-01/file-systems":
+                for fs in d.get("FileSystems") or []:
+                    fs["LifeCycleState"] = self.shown(st, "fs", fs.get("FileSystemId")) or fs.get("LifeCycleState")
+            elif req.method == "GET" and path == "/2015-02-01/mount-targets":
+                for mt in d.get("MountTargets") or []:
+                    mt["LifeCycleState"] = self.shown(st, "mt", mt.get("MountTargetId")) or mt.get("LifeCycleState")
+            else:
+                return resp
+            resp.body = json.dumps(d).encode()
+        elif req.protocol == "json" and req.service == "sagemaker":
+            name = (req.json or {}).get("NotebookInstanceName")
+            if a in ("CreateNotebookInstance", "StartNotebookInstance"):
+                self.arm(st, "nb", name, "Pending")
+            elif a == "StopNotebookInstance":
+                self.arm(st, "nb", name, "Stopping")
+            elif a == "DescribeNotebookInstance":
+                state = self.shown(st, "nb", name)
+                if state:
+                    d = json.loads(resp.body or b"{}")
+                    d["NotebookInstanceStatus"] = state
+                    resp.body = json.dumps(d).encode()
+        return resp
+
 # ---------------------------------------------------------------- server
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -1057,9 +1230,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
                         break
             if resp is None:
                 resp = forward(req)
-                for b in BEHAVIOURS:
-                    if b.name in st.config and hasattr(b, "after"):
-                        resp = b.after(req, st, resp) or resp
+            # Every answer, moto's or a behaviour's, passes the others' after
+            # hooks (a DescribeInstances made by "states" still shows the spot
+            # request ids of "spot_persistent").
+            for b in BEHAVIOURS:
+                if b.name in st.config and hasattr(b, "after"):
+                    resp = b.after(req, st, resp) or resp
             st.log.append("%d %s %s %d%s" % (st.n, req.service or "-", req.action or "-",
                                             resp.status, " " + resp.switch if resp.switch else ""))
             self._send(resp)
