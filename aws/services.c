@@ -41,9 +41,18 @@ static const struct aws_service svc_efs = {
 	.protocol = AWS_PROTO_REST_JSON, .api_version = "2015-02-01",
 };
 
+/* Service Quotas: botocore data/service-quotas/2019-06-24 (endpoint
+ * servicequotas.<region>.amazonaws.com, target ServiceQuotasV20190624). */
+static const struct aws_service svc_servicequotas = {
+	.name = "servicequotas", .endpoint_prefix = "servicequotas",
+	.signing_name = "servicequotas", .env_name = "SERVICE_QUOTAS",
+	.protocol = AWS_PROTO_JSON, .api_version = "2019-06-24",
+	.target_prefix = "ServiceQuotasV20190624", .json_version = "1.1",
+};
+
 static const struct aws_service *const services[] = {
 	&svc_ec2, &svc_iam, &svc_sts, &svc_cloudwatch, &svc_sagemaker, &svc_ssm,
-	&svc_efs, NULL,
+	&svc_efs, &svc_servicequotas, NULL,
 };
 
 #include "efs_ops.inc"

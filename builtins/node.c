@@ -21,6 +21,8 @@
 #include <lua.h>
 #include "node.h"
 #include "iam.h"
+#include "image.h"
+#include "quota.h"
 #include "state.h"
 #include "userdata.h"
 
@@ -55,6 +57,17 @@ static int open_named(struct mlsh_ctx *, struct cmd_args *, struct stack *,
 
 static const struct mlsh_opt ls_opts[2];
 
+struct node_image {
+	char *id, *name, *date, *user;
+};
+static int node_pick_image(struct stack *, const struct node_kind *,
+    const char *itype, const char *ami_opt, int include_dep,
+    struct node_image *);
+static void node_image_release(struct node_image *);
+static int check_offered(struct stack *, const char *kind, const char *itype);
+static void capacity_hint(struct stack *, const struct node_launch *,
+    size_t n);
+
 /* ---- up ------------------------------------------------------------------ */
 
 static int
@@ -72,7 +85,10 @@ node_up(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	char **uds = NULL;
 	char *ami = NULL, kbuf[64];
 	const char *profile = NULL;
+	struct node_image img;
 	int rc = 1;
+
+	memset(&img, 0, sizeof img);
 
 	if (kname == NULL)
 		return cmd_usage_error(ctx, a, "which kind? (dl1, p3, or one "
@@ -146,10 +162,21 @@ node_up(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	if (stack_need(&st, "subnet-private", "vpc up") == NULL ||
 	    stack_need(&st, "sg-nodes", "vpc up") == NULL)
 		goto out;
-	if (ami_opt != NULL)
-		ami = xstrdup(ami_opt);
-	else if (node_resolve_ami(&st, k->name, k->ssm, k->owner,
-	    (const char *const *)k->patterns, &ami) != 0)
+	/* Everything that can refuse comes before anything is created. */
+	if (check_offered(&st, k->name, itype) != 0)
+		goto out;
+	if (node_pick_image(&st, k, itype, ami_opt,
+	    cmd_opt_bool(a, "include-deprecated"), &img) != 0)
+		goto out;
+	ami = xstrdup(img.id);
+	if (st.dry_run)
+		stack_plan(&st, "image", k->name, "%s \"%s\" (%s), login user %s",
+		    img.id, img.name, img.date, img.user);
+	if (!st.ctx->json)
+		shell_warn(ctx, "node: image %s \"%s\" (%s), login user %s",
+		    img.id, img.name, img.date, img.user);
+	if (!cmd_opt_bool(a, "skip-quota-check") && quota_check_instances(&st,
+	    make.v[0], itype, (int)make.n, cmd_opt_bool(a, "spot")) != 0)
 		goto out;
 	{
 		/* Spot is billed at the market price, at most on-demand's. */
@@ -190,6 +217,8 @@ node_up(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		goto out;
 	for (size_t i = 0; i < make.n; i++) {
 		stack_set_attr(&st, make.v[i], "kind", k->name);
+		stack_set_attr(&st, make.v[i], "ami_name", img.name);
+		stack_set_attr(&st, make.v[i], "login_user", img.user);
 		if (cmd_opt_bool(a, "spot"))
 			stack_set_attr(&st, make.v[i], "spot", "true");
 	}
@@ -202,6 +231,7 @@ out:
 	free(uds);
 	free(ls);
 	free(ami);
+	node_image_release(&img);
 	strlist_release(&have);
 	strlist_release(&make);
 	stack_close(&st);
@@ -371,6 +401,332 @@ node_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	return node_status(ctx, a, result);
 }
 
+/* ---- the image ------------------------------------------------------------ */
+
+static void
+node_image_release(struct node_image *im)
+{
+	free(im->id);
+	free(im->name);
+	free(im->date);
+	free(im->user);
+	memset(im, 0, sizeof *im);
+}
+
+static void
+image_take(struct node_image *im, const cJSON *img)
+{
+	const cJSON *v;
+
+	node_image_release(im);
+	v = cJSON_GetObjectItemCaseSensitive(img, "imageId");
+	im->id = xstrdup(cJSON_IsString(v) ? v->valuestring : "?");
+	v = cJSON_GetObjectItemCaseSensitive(img, "name");
+	im->name = xstrdup(cJSON_IsString(v) ? v->valuestring : "?");
+	v = cJSON_GetObjectItemCaseSensitive(img, "creationDate");
+	im->date = cJSON_IsString(v) ? xstrndup(v->valuestring, 10) :
+	    xstrdup("?");
+	im->user = xstrdup(image_login_user(img));
+}
+
+static const char *
+istr(const cJSON *img, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(img, key);
+	return cJSON_IsString(v) ? v->valuestring : "?";
+}
+
+/* The AMI id an SSM public parameter holds, or NULL. */
+static char *
+ssm_ami(struct stack *st, const char *param)
+{
+	cJSON *p = cJSON_CreateObject(), *res = NULL;
+	struct aws_error err;
+	const cJSON *v;
+	char *id = NULL;
+
+	cJSON_AddStringToObject(p, "Name", param);
+	if (stack_call(st, "ssm", "GetParameter", p, &res, &err) == 0) {
+		v = stack_path(res, "Parameter.Value");
+		if (cJSON_IsString(v) && strncmp(v->valuestring, "ami-", 4) == 0)
+			id = xstrdup(v->valuestring);
+	} else
+		aws_error_release(&err);
+	cJSON_Delete(p);
+	cJSON_Delete(res);
+	return id;
+}
+
+/* DescribeImages of owner whose names match any pattern. */
+static int
+describe_images(struct stack *st, const char *owner,
+    const char *const *patterns, const char *image_id, int deprecated,
+    cJSON **res)
+{
+	cJSON *p = cJSON_CreateObject();
+	struct aws_error err;
+	int rc;
+
+	if (image_id != NULL)
+		cJSON_AddStringToObject(p, "ImageId.1", image_id);
+	else {
+		if (owner != NULL)
+			cJSON_AddStringToObject(p, "Owner.1", owner);
+		cJSON_AddStringToObject(p, "Filter.1.Name", "name");
+		for (size_t i = 0; patterns[i] != NULL; i++) {
+			char key[48];
+			snprintf(key, sizeof key, "Filter.1.Value.%zu", i + 1);
+			cJSON_AddStringToObject(p, key, patterns[i]);
+		}
+	}
+	if (deprecated)
+		cJSON_AddStringToObject(p, "IncludeDeprecated", "true");
+	rc = stack_call(st, "ec2", "DescribeImages", p, res, &err);
+	cJSON_Delete(p);
+	if (rc != 0)
+		return stack_fail(st, "cannot list images", &err);
+	return 0;
+}
+
+/* The image for a node of kind k as itype: --ami as given (described for
+ * its name and user when EC2 knows it), else the kind's SSM parameter when
+ * its image supports the type, else the newest match of the kind's
+ * patterns by image_choose. -1 after cmd_error saying what was tried and
+ * what to do. */
+static int
+node_pick_image(struct stack *st, const struct node_kind *k,
+    const char *itype, const char *ami_opt, int include_dep,
+    struct node_image *out)
+{
+	const char *const *pats = (const char *const *)k->patterns;
+	struct image_pick pick;
+	cJSON *res = NULL, *res2 = NULL;
+	char *fam = image_family(itype);
+	int rc = -1;
+
+	memset(out, 0, sizeof *out);
+	if (ami_opt != NULL || k->ssm != NULL) {
+		char *id = ami_opt ? xstrdup(ami_opt) : NULL;
+		const cJSON *img = NULL;
+		if (id == NULL)
+			id = ssm_ami(st, k->ssm);
+		if (id != NULL && describe_images(st, NULL, NULL, id, 1,
+		    &res) == 0)
+			img = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(
+			    res, "imagesSet"), 0);
+		if (id != NULL && (ami_opt != NULL || (img != NULL &&
+		    image_supports(img, fam) != 0))) {
+			if (img != NULL)
+				image_take(out, img);
+			else {
+				out->id = xstrdup(id);
+				out->name = xstrdup("?");
+				out->date = xstrdup("?");
+				out->user = xstrdup("ubuntu");
+			}
+			free(id);
+			rc = 0;
+			goto done;
+		}
+		free(id);
+		cJSON_Delete(res);
+		res = NULL;
+	}
+	if (pats[0] == NULL) {
+		cmd_error(st->ctx, "no AMI for %s: the kind has no ami_name "
+		    "patterns; give one with --ami, or ami_name in node_kinds",
+		    k->name);
+		goto done;
+	}
+	if (describe_images(st, k->owner, pats, NULL, include_dep, &res) != 0)
+		goto done;
+	image_choose(cJSON_GetObjectItemCaseSensitive(res, "imagesSet"), pats,
+	    itype, include_dep, time(NULL), &pick);
+	if (pick.best != NULL) {
+		image_take(out, pick.best);
+		rc = 0;
+		goto done;
+	}
+	if (pick.unsupported == NULL) {
+		struct buf tried;
+		buf_init(&tried);
+		for (size_t i = 0; pats[i] != NULL; i++)
+			buf_printf(&tried, "%s'%s'", i ? ", " : "", pats[i]);
+		cmd_error(st->ctx, "no AMI for %s: tried %s (owner %s); give "
+		    "one with --ami, or ami_name in node_kinds", k->name,
+		    tried.data, k->owner ? k->owner : "any");
+		buf_release(&tried);
+		goto done;
+	}
+	/* Images match, but none lists the type: say which did last. */
+	{
+		const cJSON *u = pick.unsupported, *last = pick.last_supported;
+		char *list = image_supported_list(u);
+		char *near = image_nearest_type(u, itype);
+		struct buf b;
+		if (last == NULL && !include_dep && describe_images(st,
+		    k->owner, pats, NULL, 1, &res2) == 0) {
+			struct image_pick all;
+			image_choose(cJSON_GetObjectItemCaseSensitive(res2,
+			    "imagesSet"), pats, itype, 1, time(NULL), &all);
+			last = all.last_supported;
+		}
+		buf_init(&b);
+		buf_printf(&b, "no current image for %s supports %s: the "
+		    "newest, %s (%.10s), lists %s; ", k->name, itype,
+		    istr(u, "name"), istr(u, "creationDate"),
+		    list ? list : "other types");
+		if (last != NULL)
+			buf_printf(&b, "the last that listed %s is %s (%s, "
+			    "%.10s%s): use it with --ami %s%s", fam,
+			    istr(last, "name"), istr(last, "imageId"),
+			    istr(last, "creationDate"),
+			    image_deprecated(last, time(NULL)) ?
+			    ", deprecated" : "",
+			    istr(last, "imageId"), include_dep ? "" :
+			    " or --include-deprecated");
+		else
+			buf_printf(&b, "no image listing %s is left, not even "
+			    "a deprecated one", fam);
+		if (near != NULL)
+			buf_printf(&b, ", or a supported type (nearest: --type "
+			    "%s)", near);
+		cmd_error(st->ctx, "%s", b.data);
+		buf_release(&b);
+		free(list);
+		free(near);
+	}
+done:
+	cJSON_Delete(res);
+	cJSON_Delete(res2);
+	free(fam);
+	return rc;
+}
+
+/* ---- where a type can start ----------------------------------------------- */
+
+/* The AZs of the region offering itype (DescribeInstanceTypeOfferings),
+ * sorted. -1 after cmd_error. */
+static int
+type_azs(struct stack *st, const char *itype, struct strlist *out)
+{
+	cJSON *p = cJSON_CreateObject(), *items = NULL, *it;
+	struct aws_error err;
+	int rc;
+
+	cJSON_AddStringToObject(p, "LocationType", "availability-zone");
+	cJSON_AddStringToObject(p, "Filter.1.Name", "instance-type");
+	cJSON_AddStringToObject(p, "Filter.1.Value.1", itype);
+	memset(&err, 0, sizeof err);
+	st->ncalls++;
+	rc = aws_paginate(st->aws, "ec2", "DescribeInstanceTypeOfferings", p,
+	    "instanceTypeOfferingSet", 0, &items, &err);
+	cJSON_Delete(p);
+	if (rc != 0)
+		return stack_fail(st, "cannot list instance type offerings",
+		    &err);
+	cJSON_ArrayForEach(it, items) {
+		const cJSON *az = cJSON_GetObjectItemCaseSensitive(it, "location");
+		if (cJSON_IsString(az) && !strlist_has(out, az->valuestring))
+			strlist_add(out, az->valuestring);
+	}
+	strlist_sort(out);
+	cJSON_Delete(items);
+	return 0;
+}
+
+static char *
+join(const struct strlist *l, const char *sep)
+{
+	struct buf b;
+
+	buf_init(&b);
+	for (size_t i = 0; i < l->n; i++)
+		buf_printf(&b, "%s%s", i ? sep : "", l->v[i]);
+	if (b.data == NULL)
+		buf_printf(&b, "%s", "");
+	return b.data;
+}
+
+/* A kind whose type the workspace's AZ does not offer is refused before
+ * anything is created (RunInstances would fail with Unsupported after the
+ * role and profile exist). A type the region lists in no AZ at all is let
+ * through with a warning: the offerings may be incomplete (moto), and
+ * RunInstances will say. */
+static int
+check_offered(struct stack *st, const char *kind, const char *itype)
+{
+	const char *az = stack_attr(stack_rec(st, "subnet-private"), "az");
+	struct strlist azs;
+	int rc = 0;
+
+	if (az == NULL || *az == '<')
+		return 0;
+	strlist_init(&azs);
+	if (type_azs(st, itype, &azs) != 0)
+		rc = -1;
+	else if (azs.n == 0)
+		shell_warn(st->ctx, "node: warning: %s is offered in no "
+		    "availability zone of %s (DescribeInstanceTypeOfferings); "
+		    "trying anyway", itype, st->region);
+	else if (!strlist_has(&azs, az)) {
+		char *l = join(&azs, ", ");
+		cmd_error(st->ctx, "%s (%s) is not offered in %s, the "
+		    "workspace's availability zone; it is offered in %s of %s "
+		    "(a workspace for it: 'workspace NEW', then 'vpc up --types "
+		    "%s')", kind, itype, az, l, st->region, itype);
+		free(l);
+		rc = -1;
+	}
+	strlist_release(&azs);
+	return rc;
+}
+
+/* After a failed launch: InsufficientInstanceCapacity is AWS being out of
+ * that type in that AZ for now; name the AZs that offer it ("Insufficient
+ * instance capacity", https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/troubleshooting-launch.html#troubleshooting-launch-capacity). */
+static void
+capacity_hint(struct stack *st, const struct node_launch *ls, size_t n)
+{
+	const char *az = stack_attr(stack_rec(st, "subnet-private"), "az");
+	const char *name = st->args && st->args->builtin ?
+	    st->args->builtin->name : "node";
+	struct strlist azs, other;
+	char *old, *l;
+	size_t skip;
+
+	if (n == 0 || st->fail_code == NULL || strcmp(st->fail_code,
+	    "InsufficientInstanceCapacity") != 0 || st->ctx->error == NULL)
+		return;
+	old = xstrdup(st->ctx->error);
+	skip = strncmp(old, name, strlen(name)) == 0 &&
+	    strncmp(old + strlen(name), ": ", 2) == 0 ? strlen(name) + 2 : 0;
+	strlist_init(&azs);
+	strlist_init(&other);
+	if (type_azs(st, ls[0].instance_type, &azs) == 0) {
+		for (size_t i = 0; i < azs.n; i++)
+			if (az == NULL || strcmp(azs.v[i], az) != 0)
+				strlist_add(&other, azs.v[i]);
+		l = join(&other, ", ");
+		if (other.n > 0)
+			cmd_error(st->ctx, "%s; AWS has no %s capacity in %s "
+			    "now: try again later, or in a workspace in %s "
+			    "('vpc up --az %s')", old + skip,
+			    ls[0].instance_type, az ? az : "this zone", l,
+			    other.v[0]);
+		else
+			cmd_error(st->ctx, "%s; AWS has no %s capacity in %s "
+			    "now and no other zone of %s offers it: try again "
+			    "later", old + skip, ls[0].instance_type,
+			    az ? az : "this zone", st->region);
+		free(l);
+	} else
+		cmd_error(st->ctx, "%s", old + skip);
+	free(old);
+	strlist_release(&azs);
+	strlist_release(&other);
+}
+
 /* ---- launching (node.h) -------------------------------------------------- */
 
 static char *
@@ -484,36 +840,26 @@ node_launch_many(struct stack *st, const struct node_launch *ls, size_t n)
 		    ls[i].spot ? ", spot" : "");
 	}
 	/* A profile made a moment ago may be unknown to EC2 for a few
-	 * seconds: retry while it says so (same ClientToken, no duplicate). */
-	for (int attempt = 0; attempt < 8; attempt++) {
-		for (size_t i = 0; i < n; i++) {
-			cs[i] = (struct stack_create){
-				.role = ls[i].role, .type = "instance",
-				.service = "ec2", .action = "RunInstances",
-				.params = launch_params(st, &ls[i], root, subnet,
-				    sg, key),
-				.token_member = "ClientToken",
-				.tag_style = STACK_TAG_SPEC,
-				.tag_type = "instance",
-				.item_path = "instancesSet.0",
-				.id_key = "instanceId",
-				.attrs = stack_instance_attrs,
-				.summary = sums[i],
-			};
-		}
-		if (stack_create_many(st, cs, n) == 0)
-			break;
-		if (st->ctx->error == NULL || (strstr(st->ctx->error,
-		    "nstance Profile") == NULL && strstr(st->ctx->error,
-		    "iamInstanceProfile") == NULL) || attempt == 7)
-			goto out;
-		for (int t = 0; t < 50 && !mlsh_interrupted; t++)
-			usleep(100000);
-		if (mlsh_interrupted) {
-			cmd_error(st->ctx, "interrupted; the state is saved, "
-			    "run the command again to resume");
-			goto out;
-		}
+	 * seconds: stack_create_many retries that (same ClientToken, no
+	 * duplicate), bounded; see stack_retry_kind. */
+	for (size_t i = 0; i < n; i++) {
+		cs[i] = (struct stack_create){
+			.role = ls[i].role, .type = "instance",
+			.service = "ec2", .action = "RunInstances",
+			.params = launch_params(st, &ls[i], root, subnet, sg,
+			    key),
+			.token_member = "ClientToken",
+			.tag_style = STACK_TAG_SPEC,
+			.tag_type = "instance",
+			.item_path = "instancesSet.0",
+			.id_key = "instanceId",
+			.attrs = stack_instance_attrs,
+			.summary = sums[i],
+		};
+	}
+	if (stack_create_many(st, cs, n) != 0) {
+		capacity_hint(st, ls, n);
+		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
 		const char *s = stack_attr(stack_rec(st, ls[i].role), "state");
@@ -524,6 +870,18 @@ node_launch_many(struct stack *st, const struct node_launch *ls, size_t n)
 	if (nw > 0 && stack_wait_states(st, roles, nw, "running",
 	    NODE_WAIT_S) != 0)
 		goto out;
+	/* A spot node's request, for status and for down (which cancels it
+	 * before terminating). */
+	for (size_t i = 0; i < n && !st->dry_run; i++) {
+		struct aws_error err;
+		cJSON *rec = stack_rec(st, ls[i].role);
+		if (!ls[i].spot || rec == NULL)
+			continue;
+		memset(&err, 0, sizeof err);
+		if (stack_spot_lookup(st, rec, &err) < 0)
+			aws_error_release(&err);
+	}
+	stack_save(st);
 	rc = 0;
 out:
 	for (size_t i = 0; i < n; i++)
@@ -695,10 +1053,15 @@ lua_field_str(lua_State *L, const char *key)
 static void
 kinds_load(struct mlsh_ctx *ctx, struct node_kinds *ks)
 {
-	static const char *const dl1[] = { "Deep Learning AMI Habana*",
-	    "*Habana*Ubuntu*", NULL };
+	/* DLAMI names as AWS publishes them ("Deep Learning AMI Habana
+	 * PyTorch 1.13.1 SynapseAI 1.9.0 (Ubuntu 20.04) 20230509", "Deep
+	 * Learning OSS Nvidia Driver AMI GPU PyTorch 2.3.1 (Ubuntu 20.04)
+	 * 20240825"); image_choose skips TensorFlow and Amazon Linux ones
+	 * and those whose description does not list the type. */
+	static const char *const dl1[] = { "Deep Learning AMI Habana PyTorch*",
+	    "*Habana*PyTorch*", NULL };
 	static const char *const p3[] = { "Deep Learning AMI GPU PyTorch*",
-	    NULL };
+	    "Deep Learning OSS Nvidia Driver AMI GPU PyTorch*", NULL };
 	lua_State *L = ctx->L;
 	int top;
 
@@ -993,6 +1356,11 @@ static const struct mlsh_opt up_opts[] = {
 	{ "spot", 0, OPT_BOOL, NULL, NULL,
 	    "persistent spot instance (stops when interrupted)" },
 	{ "disk", 0, OPT_INT, NULL, "GB", "root volume size (default 200)" },
+	{ "include-deprecated", 0, OPT_BOOL, NULL, NULL,
+	    "let a deprecated image be chosen (the last one supporting the "
+	    "type)" },
+	{ "skip-quota-check", 0, OPT_BOOL, NULL, NULL,
+	    "do not read the EC2 vCPU quotas (Service Quotas) first" },
 	{ "kind", 'k', OPT_STRING, NULL, "KIND",
 	    "the kind, as an option (for Lua: node.up{kind=\"dl1\"})" },
 	{ "dry-run", 0, OPT_BOOL, NULL, NULL, "print the plan, change nothing" },

@@ -12,6 +12,7 @@
 #include <string.h>
 #include "node.h"
 #include "iam.h"
+#include "quota.h"
 #include "state.h"
 #include "userdata.h"
 
@@ -59,6 +60,27 @@ nb_adopt(struct stack *st, const char *role, const char *type,
 	return stack_save(st) == 0 ? 1 : -1;
 }
 
+/* SageMaker refuses a type over the account's limit with
+ * ResourceLimitExceeded: say which quota and how to ask for more. */
+static void
+limit_hint(struct stack *st, const char *itype)
+{
+	char *old;
+	size_t skip;
+
+	if (st->fail_code == NULL || strcmp(st->fail_code,
+	    "ResourceLimitExceeded") != 0 || st->ctx->error == NULL)
+		return;
+	old = xstrdup(st->ctx->error);
+	skip = strncmp(old, "notebook: ", 10) == 0 ? 10 : 0;
+	cmd_error(st->ctx, "%s; ask for more of the SageMaker quota '%s for "
+	    "notebook instance usage' in the Service Quotas console (or 'aws "
+	    "service-quotas list-service-quotas --service-code sagemaker' for "
+	    "its code, then request-service-quota-increase), or choose "
+	    "another --type", old + skip, itype);
+	free(old);
+}
+
 static int
 nb_up(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 {
@@ -97,6 +119,9 @@ nb_up(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		}
 		goto out;
 	}
+	if (!cmd_opt_bool(a, "skip-quota-check") &&
+	    quota_check_notebook(&st, itype) != 0)
+		goto out;
 	{
 		struct stack_price_item pi = { "notebook", itype, 1 };
 		if (stack_confirm_price(&st, &pi, 1) != 0)
@@ -186,8 +211,10 @@ nb_up(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		    "MinimumInstanceMetadataServiceVersion", "2");
 		r = stack_create_many(&st, &c, 1);
 		free(sum);
-		if (r != 0)
+		if (r != 0) {
+			limit_hint(&st, itype);
 			goto out;
+		}
 		if (!c.skipped) {
 			const char *arn = stack_id(&st, NB_ROLE);
 			char *keep = arn ? xstrdup(arn) : NULL;
@@ -732,6 +759,8 @@ static const struct mlsh_opt up_opts[] = {
 	{ "repo", 0, OPT_STRING, NULL, "URL",
 	    "default code repository (default " NB_REPO ")" },
 	{ "volume", 0, OPT_INT, NULL, "GB", "ML storage volume (default 50)" },
+	{ "skip-quota-check", 0, OPT_BOOL, NULL, NULL,
+	    "do not read the SageMaker notebook quota (Service Quotas) first" },
 	{ "dry-run", 0, OPT_BOOL, NULL, NULL, "print the plan, change nothing" },
 	{ "yes", 'y', OPT_BOOL, NULL, NULL, "do not ask before starting" },
 	{ NULL, 0, 0, NULL, NULL, NULL }

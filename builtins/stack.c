@@ -97,6 +97,7 @@ stack_close(struct stack *st)
 	cJSON_Delete(st->created);
 	cJSON_Delete(st->existing);
 	cJSON_Delete(st->removed);
+	free(st->fail_code);
 	memset(st, 0, sizeof *st);
 }
 
@@ -477,10 +478,116 @@ stack_plan(struct stack *st, const char *action, const char *role,
 	free(m);
 }
 
+/* --- retries AWS needs on top of the SDKs' standard mode --- */
+
+/* Whether a string value anywhere in params is the id (or name) of a
+ * record this workspace made less than STACK_FRESH_S seconds ago. */
+static int
+names_fresh_id(struct stack *st, const cJSON *params)
+{
+	const cJSON *v;
+
+	if (params == NULL)
+		return 0;
+	if (cJSON_IsString(params)) {
+		const cJSON *rec;
+		time_t now = time(NULL);
+		cJSON_ArrayForEach(rec, st->resources) {
+			const char *id = stack_attr(rec, "id");
+			const cJSON *c = cJSON_GetObjectItemCaseSensitive(rec,
+			    "created");
+			if (id != NULL && cJSON_IsNumber(c) &&
+			    now - (time_t)c->valuedouble <= STACK_FRESH_S &&
+			    strcmp(id, params->valuestring) == 0)
+				return 1;
+		}
+		return 0;
+	}
+	cJSON_ArrayForEach(v, params)
+		if (names_fresh_id(st, v))
+			return 1;
+	return 0;
+}
+
+int
+stack_retry_kind(struct stack *st, const cJSON *params,
+    const struct aws_error *e)
+{
+	const char *c = e->code, *m = e->message ? e->message : "";
+
+	if (c == NULL)
+		return STACK_RETRY_NO;
+	/* IAM is eventually consistent: a new instance profile is unknown to
+	 * EC2, and a new role cannot be assumed by SageMaker, for seconds
+	 * after the create. AWS gives generic codes here, so the message's
+	 * fixed part says which case it is. ("Eventual consistency in IAM",
+	 * https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_general.html;
+	 * hashicorp/terraform-provider-aws retries the same two messages.) */
+	if (strcmp(c, "InvalidParameterValue") == 0 &&
+	    (strstr(m, "Invalid IAM Instance Profile") != NULL ||
+	    strstr(m, "iamInstanceProfile") != NULL))
+		return STACK_RETRY_IAM;
+	if (strcmp(c, "ValidationException") == 0 &&
+	    strcasestr(m, "could not assume role") != NULL)
+		return STACK_RETRY_IAM;
+	/* EC2 is eventually consistent too: an id just returned by a create
+	 * may be unknown to the next call for a moment ("Eventual consistency",
+	 * https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html).
+	 * Retried only when the request names an id this workspace made
+	 * moments ago, never one the user typed. */
+	if (str_endswith(c, ".NotFound") && names_fresh_id(st, params))
+		return STACK_RETRY_FRESH_ID;
+	return STACK_RETRY_NO;
+}
+
+/* Bounds of the retries above, in seconds of waiting. */
+static int
+retry_limit_s(int kind)
+{
+	const char *v = getenv(kind == STACK_RETRY_IAM ? "MLSH_IAM_RETRY_S" :
+	    "MLSH_NOTFOUND_RETRY_S");
+	if (v != NULL && atoi(v) > 0)
+		return atoi(v);
+	return kind == STACK_RETRY_IAM ? 120 : 30;
+}
+
+static const char *
+retry_what(int kind)
+{
+	return kind == STACK_RETRY_IAM ? "the new IAM role/profile is not "
+	    "usable yet (IAM propagation)" : "a new id is not visible yet "
+	    "(EC2 eventual consistency)";
+}
+
+/* One wait between attempts: 0 go on, -1 past the bound or interrupted
+ * (the caller keeps the error it has). delay_ms doubles up to 4 s. */
+static int sleep_ms_interruptible(long ms);
+
+static int
+retry_wait(struct stack *st, int kind, const char *action, double t0,
+    long *delay_ms, int attempt)
+{
+	double waited = now_ms() - t0;
+
+	if (waited + *delay_ms > retry_limit_s(kind) * 1000.0)
+		return -1;
+	stack_progress(st, 0, "%s: %s; retry %d in %.1fs (%.0fs of at most "
+	    "%ds)", action, retry_what(kind), attempt, *delay_ms / 1000.0,
+	    waited / 1000, retry_limit_s(kind));
+	if (sleep_ms_interruptible(*delay_ms) != 0)
+		return -1;
+	*delay_ms = *delay_ms * 2 > 4000 ? 4000 : *delay_ms * 2;
+	return 0;
+}
+
 int
 stack_call(struct stack *st, const char *service, const char *action,
     const cJSON *params, cJSON **result, struct aws_error *err)
 {
+	double t0 = now_ms();
+	long delay = 250;
+	int kind, rc;
+
 	memset(err, 0, sizeof *err);
 	*result = NULL;
 	if (st->dry_run && strncmp(action, "Describe", 8) != 0 &&
@@ -489,8 +596,19 @@ stack_call(struct stack *st, const char *service, const char *action,
 		err->message = xstrdup("not sent in a dry run");
 		return -1;
 	}
-	st->ncalls++;
-	return aws_call(st->aws, service, action, params, result, err);
+	for (int attempt = 1;; attempt++) {
+		st->ncalls++;
+		rc = aws_call(st->aws, service, action, params, result, err);
+		if (rc == 0 || (kind = stack_retry_kind(st, params, err)) ==
+		    STACK_RETRY_NO || retry_wait(st, kind, action, t0, &delay,
+		    attempt) != 0) {
+			if (attempt > 1)
+				stack_progress(st, 1, NULL);
+			break;
+		}
+		aws_error_release(err);
+	}
+	return rc;
 }
 
 int
@@ -498,6 +616,8 @@ stack_fail(struct stack *st, const char *what, struct aws_error *err)
 {
 	char *line;
 
+	free(st->fail_code);
+	st->fail_code = err->code != NULL ? xstrdup(err->code) : NULL;
 	if (err->code != NULL && strcmp(err->code, "Interrupted") == 0) {
 		cmd_error(st->ctx, "interrupted (%s); the state is saved, run "
 		    "the command again to resume", what);
@@ -519,15 +639,51 @@ send_many(struct stack *st, struct aws_batch_item *items, size_t n)
 	if (n == 0)
 		return;
 	st->ncalls += (int)n;
-	if (!st->sequential && n > 1) {
+	if (!st->sequential && n > 1)
 		aws_call_many(st->aws, items, n);
-		return;
-	}
-	for (size_t i = 0; i < n; i++) {
-		memset(&items[i].err, 0, sizeof items[i].err);
-		items[i].result = NULL;
-		aws_call(st->aws, items[i].service, items[i].action,
-		    items[i].params, &items[i].result, &items[i].err);
+	else
+		for (size_t i = 0; i < n; i++) {
+			memset(&items[i].err, 0, sizeof items[i].err);
+			items[i].result = NULL;
+			aws_call(st->aws, items[i].service, items[i].action,
+			    items[i].params, &items[i].result, &items[i].err);
+		}
+	/* What failed only because AWS has not caught up with mlsh's own
+	 * creates is sent again, same parameters (same idempotency token),
+	 * bounded. */
+	{
+		double t0 = now_ms();
+		long delay = 250;
+		int retried = 0;
+		for (int attempt = 1;; attempt++) {
+			int kind = STACK_RETRY_NO;
+			const char *action = NULL;
+			for (size_t i = 0; i < n && kind == STACK_RETRY_NO; i++)
+				if (items[i].err.code != NULL &&
+				    (kind = stack_retry_kind(st,
+				    items[i].params, &items[i].err)) !=
+				    STACK_RETRY_NO)
+					action = items[i].action;
+			if (kind == STACK_RETRY_NO || retry_wait(st, kind,
+			    action, t0, &delay, attempt) != 0)
+				break;
+			retried = 1;
+			for (size_t i = 0; i < n; i++) {
+				if (items[i].err.code == NULL ||
+				    stack_retry_kind(st, items[i].params,
+				    &items[i].err) == STACK_RETRY_NO)
+					continue;
+				aws_error_release(&items[i].err);
+				cJSON_Delete(items[i].result);
+				items[i].result = NULL;
+				st->ncalls++;
+				aws_call(st->aws, items[i].service,
+				    items[i].action, items[i].params,
+				    &items[i].result, &items[i].err);
+			}
+		}
+		if (retried)
+			stack_progress(st, 1, NULL);
 	}
 }
 
@@ -619,6 +775,17 @@ add_tags(struct stack *st, struct stack_create *c, cJSON *params)
 		cJSON_AddStringToObject(spec, "ResourceType", c->tag_type);
 		cJSON_AddItemToObject(spec, "Tag", stack_tags(st, c->role));
 		cJSON_AddItemToArray(specs, spec);
+		/* A spot launch makes a spot request too: tag it the same
+		 * (RunInstances takes "spot-instances-request" tags). */
+		if (cJSON_GetObjectItemCaseSensitive(params,
+		    "InstanceMarketOptions") != NULL) {
+			spec = cJSON_CreateObject();
+			cJSON_AddStringToObject(spec, "ResourceType",
+			    "spot-instances-request");
+			cJSON_AddItemToObject(spec, "Tag", stack_tags(st,
+			    c->role));
+			cJSON_AddItemToArray(specs, spec);
+		}
 		cJSON_DeleteItemFromObjectCaseSensitive(params,
 		    "TagSpecification");
 		cJSON_AddItemToObject(params, "TagSpecification", specs);
@@ -948,6 +1115,22 @@ sleep_ms_interruptible(long ms)
 	return mlsh_interrupted ? -1 : 0;
 }
 
+/* Made by this workspace less than STACK_FRESH_S ago. */
+static int
+rec_fresh(const cJSON *rec)
+{
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(rec, "created");
+	return cJSON_IsNumber(c) && time(NULL) - (time_t)c->valuedouble <=
+	    STACK_FRESH_S;
+}
+
+static int
+gone_state(const char *s)
+{
+	return strcmp(s, "terminated") == 0 || strcmp(s, "deleted") == 0 ||
+	    strcmp(s, "Deleting") == 0 || strcmp(s, "shutting-down") == 0;
+}
+
 int
 stack_wait_state(struct stack *st, const char *role, const char *want,
     int timeout_s)
@@ -1004,6 +1187,16 @@ stack_wait_states(struct stack *st, const char *const *roles, size_t n,
 				goto out;
 			}
 			state = stack_attr(rec, "state");
+			if (r == STACK_GONE && rec_fresh(rec) && (state ==
+			    NULL || !gone_state(state)) && now_ms() - t0 <
+			    retry_limit_s(STACK_RETRY_FRESH_ID) * 1000.0) {
+				/* Not found, moments after mlsh made it: EC2
+				 * has not caught up yet (see stack_retry_kind). */
+				buf_printf(&line, "%s%s %s not visible yet",
+				    line.len ? ", " : "", roles[i],
+				    stack_attr(rec, "id"));
+				continue;
+			}
 			if (r == STACK_GONE) {
 				stack_progress(st, 1, NULL);
 				cmd_error(st->ctx, "%s %s is gone while "
@@ -1349,6 +1542,63 @@ stack_instance_attrs(cJSON *attrs, const cJSON *item)
 	copy_str(attrs, "public_ip", item, "ipAddress");
 	copy_str(attrs, "subnet", item, "subnetId");
 	copy_str(attrs, "ami", item, "imageId");
+	copy_str(attrs, "lifecycle", item, "instanceLifecycle");
+	copy_str(attrs, "spot_request", item, "spotInstanceRequestId");
+}
+
+static int
+rec_is_spot(const cJSON *rec)
+{
+	const char *l = stack_attr(rec, "lifecycle"), *s = stack_attr(rec,
+	    "spot");
+	return (l != NULL && strcmp(l, "spot") == 0) || (s != NULL &&
+	    strcmp(s, "true") == 0) || stack_attr(rec, "spot_request") != NULL;
+}
+
+int
+stack_spot_lookup(struct stack *st, cJSON *rec, struct aws_error *err)
+{
+	cJSON *p = cJSON_CreateObject(), *res = NULL, *it;
+	const char *sr = stack_attr(rec, "spot_request");
+	const char *id = stack_attr(rec, "id");
+	int rc, found = 0;
+
+	/* By its id when known; else every request, matched here by the
+	 * instance (filters are not something to count on everywhere). */
+	if (sr != NULL)
+		cJSON_AddStringToObject(p, "SpotInstanceRequestId.1", sr);
+	rc = stack_call(st, "ec2", "DescribeSpotInstanceRequests", p, &res,
+	    err);
+	cJSON_Delete(p);
+	if (rc != 0) {
+		if (stack_err_notfound(err)) {
+			aws_error_release(err);
+			return 0;
+		}
+		return -1;
+	}
+	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(res,
+	    "spotInstanceRequestSet")) {
+		const cJSON *rid = cJSON_GetObjectItemCaseSensitive(it,
+		    "spotInstanceRequestId");
+		const cJSON *iid = cJSON_GetObjectItemCaseSensitive(it,
+		    "instanceId");
+		const cJSON *state = cJSON_GetObjectItemCaseSensitive(it,
+		    "state");
+		if (!cJSON_IsString(rid) || (sr != NULL ? strcmp(sr,
+		    rid->valuestring) != 0 : !(cJSON_IsString(iid) && id &&
+		    strcmp(iid->valuestring, id) == 0)))
+			continue;
+		obj_set_str(rec_attrs(rec), "spot_request", rid->valuestring);
+		obj_set_str(rec_attrs(rec), "spot_state",
+		    cJSON_IsString(state) ? state->valuestring : NULL);
+		obj_set_str(rec_attrs(rec), "spot_instance",
+		    cJSON_IsString(iid) ? iid->valuestring : NULL);
+		found = 1;
+		break;
+	}
+	cJSON_Delete(res);
+	return found;
 }
 
 /* Instances come inside reservations: flatten. */
@@ -1450,7 +1700,44 @@ stack_refresh_by_id(struct stack *st, cJSON *rec, const char *service,
 int
 stack_instance_delete(struct stack *st, cJSON *rec, struct aws_error *err)
 {
-	int rc = stack_delete_by_id(st, "ec2", "TerminateInstances",
+	int rc;
+
+	/* A persistent spot request launches a new instance when its
+	 * instance terminates: cancel the request first, then terminate
+	 * ("Cancel a Spot Instance request",
+	 * https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/using-spot-instances-cancel.html). */
+	if (rec_is_spot(rec)) {
+		const char *state, *other;
+		int f = stack_spot_lookup(st, rec, err);
+		if (f < 0)
+			return -1;
+		state = stack_attr(rec, "spot_state");
+		if (f > 0 && state != NULL && (strcmp(state, "open") == 0 ||
+		    strcmp(state, "active") == 0 || strcmp(state,
+		    "disabled") == 0)) {
+			if (stack_delete_by_id(st, "ec2",
+			    "CancelSpotInstanceRequests",
+			    "SpotInstanceRequestId.1", stack_attr(rec,
+			    "spot_request"), err) != 0 &&
+			    !stack_err_notfound(err))
+				return -1;
+			aws_error_release(err);
+			stack_set_attr(st, rec->string, "spot_state",
+			    "cancelled");
+			stack_save(st);
+		}
+		/* The request's instance now, when AWS replaced ours. */
+		other = stack_attr(rec, "spot_instance");
+		if (f > 0 && other != NULL && strcmp(other,
+		    stack_attr(rec, "id")) != 0) {
+			if (stack_delete_by_id(st, "ec2", "TerminateInstances",
+			    "InstanceId.1", other, err) != 0 &&
+			    !stack_err_notfound(err))
+				return -1;
+			aws_error_release(err);
+		}
+	}
+	rc = stack_delete_by_id(st, "ec2", "TerminateInstances",
 	    "InstanceId.1", stack_attr(rec, "id"), err);
 
 	/* Its host key pins go with it (by instance id: another workspace

@@ -101,6 +101,9 @@ struct stack {
 	cJSON *existing;		/* roles found already there */
 	cJSON *removed;			/* roles deleted by this command */
 	int ncalls;			/* AWS calls sent by this command */
+	char *fail_code;		/* the AWS error code stack_fail last
+					 * recorded ("InsufficientInstanceCapacity"),
+					 * for callers that add advice; or NULL */
 	double started_ms;
 };
 
@@ -214,7 +217,19 @@ int stack_step_many(struct stack *, struct stack_step *, size_t n);
  * params. Does not record an error: the caller decides. */
 int stack_call(struct stack *, const char *service, const char *action,
     const cJSON *params, cJSON **result, struct aws_error *err);
-/* Record err as the command's error: "<what>: <aws error line>". -1. */
+/* Errors that mean AWS has not caught up with mlsh's own creates yet, which
+ * stack_call and the creates/steps retry with backoff (0.25 s doubling to
+ * 4 s), same parameters and idempotency token, for a bounded time:
+ * STACK_RETRY_IAM (EC2 "Invalid IAM Instance Profile", SageMaker "Could not
+ * assume role"; 120 s, MLSH_IAM_RETRY_S) and STACK_RETRY_FRESH_ID (a
+ * *.NotFound for a request naming an id the workspace recorded less than
+ * STACK_FRESH_S ago; 30 s, MLSH_NOTFOUND_RETRY_S). */
+enum { STACK_RETRY_NO, STACK_RETRY_IAM, STACK_RETRY_FRESH_ID };
+#define STACK_FRESH_S	300
+int stack_retry_kind(struct stack *, const cJSON *params,
+    const struct aws_error *);
+/* Record err as the command's error: "<what>: <aws error line>" (and its
+ * code in st->fail_code). -1. */
 int stack_fail(struct stack *, const char *what, struct aws_error *err);
 /* Append a line to the plan (dry run) or, when not dry, nothing. */
 void stack_plan(struct stack *, const char *action, const char *role,
@@ -354,6 +369,10 @@ int stack_err_notfound(const struct aws_error *);
 /* Instances (jump, nodes, grafana): attrs from a RunInstances/Describe item:
  * state, az, private_ip, public_ip, instance_type. */
 void stack_instance_attrs(cJSON *attrs, const cJSON *item);
+/* A spot instance's request (DescribeSpotInstanceRequests): attrs
+ * spot_request, spot_state ("open", "active", "cancelled" …) and
+ * spot_instance (the request's instance now). 1 found, 0 none, -1 err. */
+int stack_spot_lookup(struct stack *, cJSON *rec, struct aws_error *err);
 /* a.b.0.c in a cJSON tree; NULL when absent. Borrowed. */
 const cJSON *stack_path(const cJSON *, const char *path);
 /* The types' common delete: ACTION with {id_param: id} on service. */

@@ -85,6 +85,33 @@ row(struct stack *st, const char *role, const cJSON *rec)
 	return o;
 }
 
+/* A spot node's request under it: `down` cancels it before terminating,
+ * else a persistent request would start the node again. */
+static void
+spot_row(cJSON *rows, const char *role, const cJSON *rec)
+{
+	const char *sr = stack_attr(rec, "spot_request");
+	const char *state = stack_attr(rec, "spot_state");
+	cJSON *o;
+	char *name;
+
+	if (sr == NULL)
+		return;
+	o = cJSON_CreateObject();
+	name = xasprintf("%s spot request", role);
+	cJSON_AddStringToObject(o, "role", name);
+	cJSON_AddStringToObject(o, "id", sr);
+	cJSON_AddStringToObject(o, "state", state ? state : "-");
+	cJSON_AddStringToObject(o, "type", "spot-request (persistent)");
+	cJSON_AddStringToObject(o, "private_ip", "-");
+	cJSON_AddStringToObject(o, "public_ip", "-");
+	cJSON_AddStringToObject(o, "usd_per_hour", "-");
+	cJSON_AddStringToObject(o, "age", "-");
+	cJSON_AddStringToObject(o, "accrued", "-");
+	cJSON_AddItemToArray(rows, o);
+	free(name);
+}
+
 cJSON *
 stack_status_rows(struct stack *st, const struct strlist *only)
 {
@@ -98,6 +125,7 @@ stack_status_rows(struct stack *st, const struct strlist *only)
 		if (only != NULL && !strlist_has(only, r))
 			continue;
 		cJSON_AddItemToArray(rows, row(st, r, stack_rec(st, r)));
+		spot_row(rows, r, stack_rec(st, r));
 	}
 	strlist_release(&roles);
 	return rows;

@@ -181,9 +181,9 @@ pick_az(struct stack *st, const char *types_csv)
 	cJSON *p = cJSON_CreateObject(), *items = NULL, *it;
 	struct aws_error err;
 	char *dup = xstrdup(types_csv), *tok, *save = NULL, *found = NULL;
-	int k = 1;
+	int k = 1, best_first = 0;
 	size_t best = 0;
-	struct buf why;
+	struct buf why, cannot;
 
 	strlist_init(&types);
 	strlist_init(&azs);
@@ -222,10 +222,12 @@ pick_az(struct stack *st, const char *types_csv)
 	}
 	strlist_sort(&azs);
 	/* The AZ offering the most of the types (the first of equals),
-	 * among those offering the jump host's type. */
+	 * among those offering the jump host's type; one that offers the
+	 * first type (the training type the workspace is for: dl1) wins over
+	 * any that does not. */
 	for (size_t i = 0; i < azs.n; i++) {
 		size_t have = 0;
-		int jump = 0;
+		int jump = 0, first = 0;
 		cJSON_ArrayForEach(it, items) {
 			const cJSON *az = cJSON_GetObjectItemCaseSensitive(it,
 			    "location");
@@ -248,20 +250,30 @@ pick_az(struct stack *st, const char *types_csv)
 				    strcmp(az->valuestring, azs.v[i]) == 0 &&
 				    strcmp(ty->valuestring, types.v[t]) == 0) {
 					have++;
+					if (t == 0)
+						first = 1;
 					break;
 				}
 			}
 		}
-		if (have > best) {
+		if (have > best && first >= best_first) {
 			best = have;
+			best_first = first;
+			free(found);
+			found = xstrdup(azs.v[i]);
+		} else if (first > best_first) {
+			best = have;
+			best_first = first;
 			free(found);
 			found = xstrdup(azs.v[i]);
 		}
 	}
 	if (best < types.n) {
 		buf_init(&why);
+		buf_init(&cannot);
 		for (size_t t = 0; t < types.n; t++) {
 			struct buf where;
+			int there = 0;
 			buf_init(&where);
 			cJSON_ArrayForEach(it, items) {
 				const cJSON *az = cJSON_GetObjectItemCaseSensitive(
@@ -269,9 +281,22 @@ pick_az(struct stack *st, const char *types_csv)
 				const cJSON *ty = cJSON_GetObjectItemCaseSensitive(
 				    it, "instanceType");
 				if (cJSON_IsString(az) && cJSON_IsString(ty) &&
-				    strcmp(ty->valuestring, types.v[t]) == 0)
+				    strcmp(ty->valuestring, types.v[t]) == 0) {
 					buf_printf(&where, "%s%s", where.len ?
 					    " " : "", az->valuestring);
+					if (found != NULL && strcmp(
+					    az->valuestring, found) == 0)
+						there = 1;
+				}
+			}
+			if (!there) {
+				/* The built-in kinds are named after their
+				 * type's family: p3.8xlarge is `node p3`. */
+				const char *dot = strchr(types.v[t], '.');
+				buf_printf(&cannot, "%s%.*s (%s)", cannot.len ?
+				    ", " : "", dot ? (int)(dot - types.v[t]) :
+				    (int)strlen(types.v[t]), types.v[t],
+				    types.v[t]);
 			}
 			buf_printf(&why, "%s%s %s", why.len ? "; " : "",
 			    types.v[t], where.len ? "only in" :
@@ -286,11 +311,12 @@ pick_az(struct stack *st, const char *types_csv)
 			    types_csv, why.data);
 		else
 			shell_warn(st->ctx, "vpc: warning: no availability zone "
-			    "of %s offers all of %s: %s; using %s (nodes of the "
-			    "missing types cannot start there; --az or --types "
-			    "to choose)", st->region, types_csv, why.data,
-			    found);
+			    "of %s offers all of %s: %s; using %s, where node "
+			    "kind%s %s cannot start (--az or --types to "
+			    "choose)", st->region, types_csv, why.data, found,
+			    strchr(cannot.data, ',') ? "s" : "", cannot.data);
 		buf_release(&why);
+		buf_release(&cannot);
 	}
 	cJSON_Delete(items);
 	strlist_release(&types);
