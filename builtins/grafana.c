@@ -13,6 +13,7 @@
 #define GRAFANA_ROLE	"grafana"
 #define GRAFANA_TYPE	"t3.small"
 #define GRAFANA_PORT	3000
+#define GRAFANA_DISK_GB	20
 
 /* Canonical's Ubuntu LTS: the SSM parameter, else the newest image. */
 #define UBUNTU_SSM "/aws/service/canonical/ubuntu/server/22.04/stable/" \
@@ -49,7 +50,7 @@ grafana_up(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		return 0;
 	}
 	if (stack_need(&st, "subnet-private", "vpc up") == NULL ||
-	    stack_need(&st, "sg-nodes", "vpc up") == NULL)
+	    stack_need(&st, "sg-grafana", "vpc up") == NULL)
 		goto out;
 	/* The dashboard, checked and made compact for the 16 KB user-data. */
 	if ((d = cJSON_Parse(userdata_file("scripts/grafana-dashboard.json")))
@@ -67,8 +68,9 @@ grafana_up(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	    UBUNTU_OWNER, ubuntu, &ami) != 0)
 		goto out;
 	{
-		struct stack_price_item pi = { "grafana", itype, 1 };
-		if (stack_confirm_price(&st, &pi, 1) != 0)
+		struct stack_price_item pi[2] = { { "grafana", itype, 1 },
+		    { "its root volume", "ebs-gp3-gb-month", GRAFANA_DISK_GB } };
+		if (stack_confirm_price(&st, pi, 2) != 0)
 			goto out;
 	}
 	if (iam_ensure(&st, &spec, NULL, &profile) != 0)
@@ -82,7 +84,8 @@ grafana_up(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	l.ami = ami;
 	l.profile = profile;
 	l.user_data = ud;
-	l.disk_gb = 20;
+	l.disk_gb = GRAFANA_DISK_GB;
+	l.sg_role = "sg-grafana";
 	if (node_launch_many(&st, &l, 1) != 0)
 		goto out;
 	*result = stack_result(&st);
