@@ -263,7 +263,10 @@ grafana_password(struct stack *st, int make)
 		return NULL;
 	g = cJSON_GetObjectItemCaseSensitive(root, "grafana");
 	pw = cJSON_GetObjectItemCaseSensitive(g, "admin_password");
-	if (cJSON_IsString(pw) && strlen(pw->valuestring) >= 16)
+	/* Kept while a grafana record (even a pending launch) exists; one
+	 * left by a `down` that removed the instance is not reused. */
+	if (cJSON_IsString(pw) && strlen(pw->valuestring) >= 16 &&
+	    (!make || stack_rec(st, GRAFANA_ROLE) != NULL))
 		return pw->valuestring;
 	if (!make)
 		return NULL;

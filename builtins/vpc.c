@@ -1287,6 +1287,12 @@ vpc_sg_delete(struct stack *st, cJSON *rec, struct aws_error *err)
 				}
 				cJSON_AddStringToObject(rp,
 				    "IpPermissions.1.Groups.1.GroupId", id);
+				/* AWS matches without it; moto wants the
+				 * description as well. */
+				if (stack_attr(pair, "description") != NULL)
+					cJSON_AddStringToObject(rp,
+					    "IpPermissions.1.Groups.1.Description",
+					    stack_attr(pair, "description"));
 				st->ncalls++;
 				if (aws_call(st->aws, "ec2",
 				    "RevokeSecurityGroupIngress", rp, &rr,
