@@ -210,9 +210,9 @@ t_ok 'notebook up --dry-run changes nothing' '
 	m -c "notebook up --dry-run" 2>&1 | grep -q "CreateNotebookInstance " &&
 	! awscli sagemaker describe-notebook-instance --notebook-instance-name $W-notebook >/dev/null 2>&1'
 t_ok 'notebook up' 'm -c "notebook up" 2>&1 | grep -q "notebook .* created"'
-t_ok 'the notebook: private subnet, nodes SG, no direct internet, lifecycle config, model repository' '
+t_ok 'the notebook: private subnet, its own SG (sg-notebook), no direct internet, lifecycle config, model repository' '
 	awscli sagemaker describe-notebook-instance --notebook-instance-name $W-notebook |
-	py "assert d[\"SubnetId\"]==\"$(rec $W subnet-private id)\", d; assert d[\"SecurityGroups\"]==[\"$(rec $W sg-nodes id)\"];
+	py "assert d[\"SubnetId\"]==\"$(rec $W subnet-private id)\", d; assert d[\"SecurityGroups\"]==[\"$(rec $W sg-notebook id)\"];
 assert d[\"DirectInternetAccess\"]==\"Disabled\"; assert d[\"NotebookInstanceLifecycleConfigName\"]==\"$W-onstart\";
 assert d[\"DefaultCodeRepository\"]==\"https://github.com/DMW2151/msls-pytorch-dcgan\"; assert d[\"InstanceType\"]==\"ml.p3.8xlarge\";
 assert d[\"RoleArn\"].endswith(\"/mlsh-$W-notebook\"); assert d[\"NotebookInstanceStatus\"]==\"InService\""'
