@@ -15,6 +15,30 @@ money(double v, int hourly)
 	return hourly ? xasprintf("$%.4f", v) : xasprintf("$%.2f", v);
 }
 
+/* One row: role[/suffix], what, $/h and accrued. */
+static void
+add_row(cJSON *rows, const char *role, const char *suffix, const char *what,
+    double h, double c)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *s;
+
+	if (suffix != NULL && *suffix != '\0') {
+		s = xasprintf("%s/%s", role, suffix);
+		cJSON_AddStringToObject(o, "role", s);
+		free(s);
+	} else
+		cJSON_AddStringToObject(o, "role", role);
+	cJSON_AddStringToObject(o, "type", what);
+	s = money(h, 1);
+	cJSON_AddStringToObject(o, "usd_per_hour", s);
+	free(s);
+	s = money(c, 0);
+	cJSON_AddStringToObject(o, "accrued", s);
+	free(s);
+	cJSON_AddItemToArray(rows, o);
+}
+
 static int
 cost_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 {
@@ -43,23 +67,32 @@ cost_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	strlist_init(&roles);
 	stack_roles(&st, 0, &roles);
 	for (size_t i = 0; i < roles.n; i++) {
-		cJSON *rec = stack_rec(&st, roles.v[i]), *o;
+		cJSON *rec = stack_rec(&st, roles.v[i]);
+		struct stack_cost_part parts[STACK_COST_PARTS];
 		double h = stack_rec_hourly(ctx, rec);
 		double c = stack_rec_accrued(ctx, rec);
-		const char *ty = stack_attr(rec, "instance_type");
+		size_t np;
 		if (h == 0 && c <= 0)
 			continue;	/* free resources: VPC, subnets … */
-		o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "role", roles.v[i]);
-		cJSON_AddStringToObject(o, "type", ty ? ty :
-		    stack_attr(rec, "type"));
-		s = money(h, 1);
-		cJSON_AddStringToObject(o, "usd_per_hour", s);
-		free(s);
-		s = money(c, 0);
-		cJSON_AddStringToObject(o, "accrued", s);
-		free(s);
-		cJSON_AddItemToArray(rows, o);
+		np = stack_rec_parts(ctx, rec, parts);
+		if (np <= 1 || h < 0 || c < 0 || stack_type_find(stack_attr(
+		    rec, "type")) == NULL || stack_type_find(stack_attr(rec,
+		    "type"))->price != stack_price_default) {
+			/* One row: a single price, or its own price function
+			 * (EFS by size). */
+			const char *ty = stack_attr(rec, "instance_type");
+			if (np == 1 && ty == NULL)
+				ty = parts[0].what;
+			add_row(rows, roles.v[i], "", ty ? ty :
+			    stack_attr(rec, "type"), h, c);
+		} else {
+			/* A row per part, the accrued cost shared out at the
+			 * parts' current rates. */
+			for (size_t k = 0; k < np; k++)
+				add_row(rows, roles.v[i], parts[k].suffix,
+				    parts[k].what, parts[k].usd_per_hour,
+				    h > 0 ? c * parts[k].usd_per_hour / h : 0);
+		}
 		if (h < 0 || c < 0)
 			unknown = 1;
 		else {
@@ -68,6 +101,19 @@ cost_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		}
 	}
 	strlist_release(&roles);
+	/* What the NAT gateway costs per GB it carries: not metered here. */
+	if (stack_id(&st, "nat") != NULL) {
+		double gb = stack_price(ctx, "nat-gb");
+		cJSON *o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "role", "nat/data");
+		cJSON_AddStringToObject(o, "type", "NAT data processing "
+		    "(not metered: add it per GB)");
+		s = gb < 0 ? xstrdup("unknown") : xasprintf("$%.3f/GB", gb);
+		cJSON_AddStringToObject(o, "usd_per_hour", s);
+		free(s);
+		cJSON_AddStringToObject(o, "accrued", "not metered");
+		cJSON_AddItemToArray(rows, o);
+	}
 	{
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "role", "total");
@@ -99,7 +145,11 @@ const struct mlsh_cmd cmd_cost_entry = {
 	    "date), overridden by a Lua table `prices` in ~/.mlshrc "
 	    "(prices = {[\"t3.nano\"] = 0.006}) or by "
 	    "$XDG_STATE_HOME/mlsh/prices.json ({\"us-east-1\": {...}}). "
-	    "EFS storage is priced per GB-month on its current size.",
+	    "EFS storage is priced per GB-month on its current size. Public "
+	    "IPv4 addresses ($0.005/h each since February 2024: the jump "
+	    "host's and the NAT gateway's Elastic IP) and the instances' root "
+	    "volumes (EBS per GB-month) have rows of their own; the NAT "
+	    "gateway's $0.045/GB data processing is shown but not metered.",
 	.opts = cost_opts,
 	.min_args = 0,
 	.max_args = 0,

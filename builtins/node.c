@@ -184,8 +184,10 @@ node_up(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		    make.n > 1 ? "s" : "", make.v[0],
 		    make.n > 1 ? "…" : "", cmd_opt_bool(a, "spot") ?
 		    ", spot at most" : "");
-		struct stack_price_item pi = { what, itype, (int)make.n };
-		int r = stack_confirm_price(&st, &pi, 1);
+		struct stack_price_item pi[2] = { { what, itype, (int)make.n },
+		    { "root volumes", "ebs-gp3-gb-month",
+		    (int)(disk * (long long)make.n) } };
+		int r = stack_confirm_price(&st, pi, 2);
 		free(what);
 		if (r != 0)
 			goto out;
@@ -819,7 +821,8 @@ node_launch_many(struct stack *st, const struct node_launch *ls, size_t n)
 	int rc = -1;
 
 	if ((subnet = stack_need(st, "subnet-private", "vpc up")) == NULL ||
-	    (sg = stack_need(st, "sg-nodes", "vpc up")) == NULL)
+	    (sg = stack_need(st, n > 0 && ls[0].sg_role != NULL ?
+	    ls[0].sg_role : "sg-nodes", "vpc up")) == NULL)
 		return -1;
 	key = stack_id(st, "key");
 	if (n > 0 && ls[0].disk_gb > 0)
@@ -864,6 +867,12 @@ node_launch_many(struct stack *st, const struct node_launch *ls, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		const char *s = stack_attr(stack_rec(st, ls[i].role), "state");
 		stack_set_attr(st, ls[i].role, "ami", ls[i].ami);
+		if (ls[i].disk_gb > 0) {	/* cost counts the root volume */
+			char gb[16];
+			snprintf(gb, sizeof gb, "%d", ls[i].disk_gb);
+			stack_set_attr(st, ls[i].role, "disk_gb", gb);
+			stack_set_attr(st, ls[i].role, "disk_type", "gp3");
+		}
 		if (st->dry_run || s == NULL || strcmp(s, "running") != 0)
 			roles[nw++] = ls[i].role;
 	}

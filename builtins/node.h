@@ -14,11 +14,13 @@ struct node_launch {
 	const char *user_data;		/* rendered script */
 	int disk_gb;			/* root volume; 0: the AMI's default */
 	int spot;			/* persistent spot, stops on interruption */
+	const char *sg_role;		/* security group role; NULL: "sg-nodes"
+					 * (the first launch's counts for all) */
 };
 
 /* RunInstances for every launch that is not recorded yet (in parallel, one
  * journaled intent each), then wait until all are running. Needs the
- * "subnet-private" and "sg-nodes" records (vpc up); uses "key" when there.
+ * "subnet-private" and the group's record (vpc up); uses "key" when there.
  * -1 after cmd_error. */
 int node_launch_many(struct stack *, const struct node_launch *, size_t n);
 

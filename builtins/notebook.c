@@ -108,7 +108,7 @@ nb_up(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		goto out;
 	}
 	if ((subnet = stack_need(&st, "subnet-private", "vpc up")) == NULL ||
-	    (sg = stack_need(&st, "sg-nodes", "vpc up")) == NULL)
+	    (sg = stack_need(&st, "sg-notebook", "vpc up")) == NULL)
 		goto out;
 	/* Adopt one made by a run that died before recording it. */
 	if ((r = nb_adopt(&st, NB_ROLE, "notebook", "DescribeNotebookInstance",

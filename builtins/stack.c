@@ -1867,7 +1867,18 @@ static const struct price_row prices_us_east_1[] = {
 	{ "t3.medium", 0.0416 },
 	{ "t3.large", 0.0832 },
 	{ "nat-gateway", 0.045 },
+	/* Every public IPv4 address, Elastic or auto-assigned, in use or
+	 * not, since 1 Feb 2024: "New – AWS Public IPv4 Address Charge +
+	 * Public IP Insights", https://aws.amazon.com/blogs/aws/
+	 * new-aws-public-ipv4-address-charge-public-ip-insights/ */
 	{ "eip", 0.005 },
+	{ "public-ipv4", 0.005 },
+	/* https://aws.amazon.com/ebs/pricing/ (us-east-1) */
+	{ "ebs-gp3-gb-month", 0.08 },
+	{ "ebs-gp2-gb-month", 0.10 },
+	/* https://aws.amazon.com/vpc/pricing/: per GB through a NAT gateway;
+	 * not metered by mlsh, shown by `cost` as a note. */
+	{ "nat-gb", 0.045 },
 	{ "efs-gb-month", 0.30 },
 	{ "efs-one-zone-gb-month", 0.16 },
 	{ NULL, 0 }
@@ -1989,7 +2000,8 @@ stack_prices_table(struct mlsh_ctx *ctx)
 		const char *src;
 		double v = price_src(ctx, rows[i].key, &src);
 		const char *unit = str_endswith(rows[i].key, "-gb-month") ?
-		    "$/GB-month" : "$/h";
+		    "$/GB-month" : str_endswith(rows[i].key, "-gb") ? "$/GB" :
+		    "$/h";
 		cJSON_AddStringToObject(o, "key", rows[i].key);
 		cJSON_AddNumberToObject(o, "price", v);
 		cJSON_AddStringToObject(o, "unit", unit);
@@ -1999,21 +2011,79 @@ stack_prices_table(struct mlsh_ctx *ctx)
 	return arr;
 }
 
-double
-stack_price_default(struct mlsh_ctx *ctx, const cJSON *rec)
+/* Hours in a month, as AWS prices GB-months: 730. */
+#define HOURS_PER_MONTH	730.0
+
+size_t
+stack_rec_parts(struct mlsh_ctx *ctx, const cJSON *rec,
+    struct stack_cost_part *parts)
 {
 	const char *state = stack_attr(rec, "state");
 	const char *key = stack_attr(rec, "price_key");
+	const char *type = stack_attr(rec, "type");
+	int stopped = state != NULL && (strcmp(state, "stopped") == 0 ||
+	    strcmp(state, "Stopped") == 0 || strcmp(state, "stopping") == 0);
+	int gone = state != NULL && (strcmp(state, "terminated") == 0 ||
+	    strcmp(state, "deleted") == 0 || strcmp(state, "gone") == 0 ||
+	    strcmp(state, "shutting-down") == 0);
+	size_t n = 0;
 
 	if (key == NULL)
 		key = stack_attr(rec, "instance_type");
-	if (key == NULL)
+	if (key == NULL || gone)
 		return 0;
-	if (state != NULL && (strcmp(state, "stopped") == 0 ||
-	    strcmp(state, "terminated") == 0 || strcmp(state, "Stopped") == 0 ||
-	    strcmp(state, "deleted") == 0))
-		return 0;
-	return stack_price(ctx, key);
+	memset(parts, 0, STACK_COST_PARTS * sizeof *parts);
+	snprintf(parts[n].what, sizeof parts[n].what, "%s",
+	    strcmp(key, "eip") == 0 ? "public IPv4 (Elastic IP)" : key);
+	parts[n].suffix = "";
+	parts[n].usd_per_hour = stopped ? 0 : stack_price(ctx, key);
+	n++;
+	if (type == NULL || strcmp(type, "instance") != 0)
+		return n;
+	/* An instance's public address is charged while it has one (a
+	 * stopped instance gives its auto-assigned address back). */
+	if (!stopped && stack_attr(rec, "public_ip") != NULL &&
+	    *stack_attr(rec, "public_ip") != '\0' &&
+	    strcmp(stack_attr(rec, "public_ip"), "-") != 0) {
+		snprintf(parts[n].what, sizeof parts[n].what, "public IPv4");
+		parts[n].suffix = "public-ipv4";
+		parts[n].usd_per_hour = stack_price(ctx, "public-ipv4");
+		n++;
+	}
+	/* Its root volume, stopped or not: EBS is billed per provisioned
+	 * GB-month until the volume is deleted (with the instance). */
+	{
+		const char *gb = stack_attr(rec, "disk_gb");
+		const char *vt = stack_attr(rec, "disk_type");
+		double g = gb != NULL ? atof(gb) : 0;
+		if (g > 0) {
+			char *k = xasprintf("ebs-%s-gb-month", vt ? vt : "gp3");
+			double p = stack_price(ctx, k);
+			snprintf(parts[n].what, sizeof parts[n].what,
+			    "EBS %s %.0f GB", vt ? vt : "gp3", g);
+			parts[n].suffix = "ebs";
+			parts[n].usd_per_hour = p < 0 ? -1 : p * g /
+			    HOURS_PER_MONTH;
+			free(k);
+			n++;
+		}
+	}
+	return n;
+}
+
+double
+stack_price_default(struct mlsh_ctx *ctx, const cJSON *rec)
+{
+	struct stack_cost_part parts[STACK_COST_PARTS];
+	size_t n = stack_rec_parts(ctx, rec, parts);
+	double sum = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (parts[i].usd_per_hour < 0)
+			return -1;
+		sum += parts[i].usd_per_hour;
+	}
+	return sum;
 }
 
 double
@@ -2076,6 +2146,16 @@ stack_confirm_price(struct stack *st, const struct stack_price_item *items,
 	for (size_t i = 0; i < n; i++) {
 		double p = stack_price(st->ctx, items[i].key);
 		int c = items[i].count > 0 ? items[i].count : 1;
+		if (str_endswith(items[i].key, "-gb-month")) {
+			/* count is GB: the hourly share of the month */
+			if (p >= 0) {
+				total += p * c / HOURS_PER_MONTH;
+				buf_printf(&b, "%s%s (%d GB) $%.4g/h", i ? ", " :
+				    "", items[i].what, c,
+				    p * c / HOURS_PER_MONTH);
+				continue;
+			}
+		}
 		if (p < 0) {
 			unknown = 1;
 			buf_printf(&b, "%s%s (%s) price unknown", i ? ", " : "",

@@ -51,8 +51,10 @@
  *
  * Roles `vpc up` records (others build on them): "vpc", "subnet-public",
  * "subnet-private", "igw", "rt-public", "rt-private", "eip", "nat",
- * "sg-jump" (22 from --allow), "sg-nodes" (all from the VPC CIDR),
- * "sg-efs" (2049 from the VPC CIDR), "key" (the key pair: id = key name),
+ * "sg-jump" (22 from --allow), "sg-nodes" (22 from sg-jump, all from
+ * sg-nodes), "sg-notebook" (22 from sg-jump), "sg-grafana" (22 and 3000
+ * from sg-jump), "sg-efs" (2049 from sg-nodes and sg-notebook), "key" (the
+ * key pair: id = key name),
  * "jump" (type "instance"). `efs up`: "efs" (attrs "dns_name"),
  * "mount-target". Nodes and grafana are type "instance" too (already in
  * stack_types.def); roles "dl1-1", "p3-1", "grafana" ….
@@ -291,6 +293,20 @@ int stack_resolve_ami(struct stack *, const char *ssm_param,
 double stack_price(struct mlsh_ctx *, const char *key);
 /* The built-in table's date for the region ("2022-01"), or "unknown". */
 const char *stack_prices_date(struct mlsh_ctx *);
+/* What a record's $/h is made of: its price key (instance type, NAT
+ * gateway, Elastic IP …) and, for an instance, its public IPv4 address
+ * ("public-ipv4") and its root volume ("ebs-<type>-gb-month" × attrs.disk_gb
+ * / 730 h, attrs.disk_type default gp3). Stopped: only the volume; gone:
+ * nothing. Returns how many parts (at most STACK_COST_PARTS); a part whose
+ * price is unknown has usd_per_hour -1. */
+#define STACK_COST_PARTS 3
+struct stack_cost_part {
+	char what[48];			/* "t3.nano", "public IPv4", "EBS gp3 20 GB" */
+	const char *suffix;		/* "" (the record itself), "public-ipv4", "ebs" */
+	double usd_per_hour;
+};
+size_t stack_rec_parts(struct mlsh_ctx *, const cJSON *rec,
+    struct stack_cost_part *parts);
 /* The whole table for the region: [{"key","usd_per_hour","source"}]. */
 cJSON *stack_prices_table(struct mlsh_ctx *);
 /* $/h of one record now (0 for free or stopped resources, -1 unknown):
@@ -302,7 +318,8 @@ double stack_hourly_rate(struct mlsh_ctx *);
 
 struct stack_price_item {
 	const char *what;		/* "jump host", "dl1-1" */
-	const char *key;		/* price key: "t3.nano", "nat-gateway" */
+	const char *key;		/* price key: "t3.nano", "nat-gateway";
+					 * a "-gb-month" key counts GB */
 	int count;
 };
 /* Show what is about to start and its $/h before starting it; on a tty ask

@@ -16,6 +16,10 @@
 #define DEFAULT_CIDR	"10.0.0.0/16"
 #define DEFAULT_TYPES	"dl1.24xlarge,p3.8xlarge"
 #define JUMP_TYPE	"t3.nano"
+/* The jump host keeps its image's root volume: Canonical's hvm-ssd/ebs-gp2
+ * server images have an 8 GiB gp2 root (cost counts it). */
+#define JUMP_DISK_GB	8
+#define JUMP_DISK_TYPE	"gp2"
 #define UBUNTU_OWNER	"099720109477"
 #define UBUNTU_SSM	"/aws/service/canonical/ubuntu/server/22.04/stable/" \
 			"current/amd64/hvm/ebs-gp2/ami-id"
@@ -26,8 +30,8 @@
 /* The roles vpc up makes, in creation order (vpc down deletes them). */
 static const char *const vpc_roles[] = {
 	"vpc", "eip", "key", "subnet-public", "subnet-private", "igw",
-	"rt-public", "rt-private", "sg-jump", "sg-nodes", "sg-efs", "nat",
-	"jump", NULL
+	"rt-public", "rt-private", "sg-jump", "sg-nodes", "sg-notebook",
+	"sg-grafana", "sg-efs", "nat", "jump", NULL
 };
 
 /* --- small helpers --- */
@@ -428,6 +432,95 @@ ingress(const char *group, const char *proto, int from, int to,
 	return p;
 }
 
+/* A rule whose source is another group (or the group itself): the address
+ * of whatever carries src, never a range. */
+static cJSON *
+ingress_group(const char *group, const char *proto, int from, int to,
+    const char *src, const char *desc)
+{
+	cJSON *p = obj("GroupId", group);
+	cJSON_AddStringToObject(p, "IpPermissions.1.IpProtocol", proto);
+	if (from >= 0) {
+		cJSON_AddNumberToObject(p, "IpPermissions.1.FromPort", from);
+		cJSON_AddNumberToObject(p, "IpPermissions.1.ToPort", to);
+	}
+	cJSON_AddStringToObject(p, "IpPermissions.1.Groups.1.GroupId", src);
+	cJSON_AddStringToObject(p, "IpPermissions.1.Groups.1.Description",
+	    desc);
+	return p;
+}
+
+/* The rules of the security groups, one step each. The jump host is the only
+ * door: every other group admits SSH (and Grafana's 3000) from sg-jump alone;
+ * the nodes admit each other on every port (collective communication opens
+ * ports of its own choosing), and EFS admits NFS from the groups that mount
+ * it (nodes, notebook; Grafana does not mount EFS). Egress stays open. */
+static const struct sg_rule {
+	const char *role, *step, *proto;
+	int from, to;
+	const char *src, *desc;
+} sg_rules[] = {
+	{ "sg-nodes", "ingress-ssh-jump", "tcp", 22, 22, "sg-jump",
+	    "ssh from the jump host" },
+	{ "sg-nodes", "ingress-self", "-1", -1, -1, "sg-nodes",
+	    "all traffic between nodes (multi-node training)" },
+	{ "sg-notebook", "ingress-ssh-jump", "tcp", 22, 22, "sg-jump",
+	    "ssh from the jump host" },
+	{ "sg-grafana", "ingress-ssh-jump", "tcp", 22, 22, "sg-jump",
+	    "ssh from the jump host" },
+	{ "sg-grafana", "ingress-grafana-jump", "tcp", 3000, 3000, "sg-jump",
+	    "grafana through the jump host" },
+	{ "sg-efs", "ingress-nfs-nodes", "tcp", 2049, 2049, "sg-nodes",
+	    "NFS from the nodes" },
+	{ "sg-efs", "ingress-nfs-notebook", "tcp", 2049, 2049, "sg-notebook",
+	    "NFS from the notebook" },
+};
+#define NSG_RULES (sizeof sg_rules / sizeof sg_rules[0])
+#define NSG 5		/* the groups: jump, nodes, notebook, grafana, efs */
+
+/* Workspaces made before the groups referred to each other admitted the whole
+ * VPC range; take those rules away when vpc up runs again. */
+static int
+legacy_revoke(struct stack *st, const char *role, const char *step,
+    const char *proto, int port, const char *cidr)
+{
+	cJSON *rec = stack_rec(st, role), *steps, *p, *res = NULL;
+	struct aws_error err;
+	int rc = 0;
+
+	steps = cJSON_GetObjectItemCaseSensitive(rec, "steps");
+	if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(steps, step)) ||
+	    stack_id(st, role) == NULL)
+		return 0;
+	if (port < 0)
+		stack_plan(st, "RevokeSecurityGroupIngress", role, "all "
+		    "traffic from %s (the old VPC-wide rule)", cidr);
+	else
+		stack_plan(st, "RevokeSecurityGroupIngress", role, "%s %d "
+		    "from %s (the old VPC-wide rule)", proto, port, cidr);
+	if (st->dry_run)
+		return 0;
+	p = ingress(stack_id(st, role), proto, port, port, cidr, "");
+	cJSON_DeleteItemFromObjectCaseSensitive(p,
+	    "IpPermissions.1.IpRanges.1.Description");
+	if (stack_call(st, "ec2", "RevokeSecurityGroupIngress", p, &res,
+	    &err) != 0) {
+		if (err.code != NULL && (strcmp(err.code,
+		    "InvalidPermission.NotFound") == 0 ||
+		    stack_err_notfound(&err)))
+			aws_error_release(&err);
+		else
+			rc = stack_fail(st, role, &err);
+	}
+	if (rc == 0) {
+		cJSON_DeleteItemFromObjectCaseSensitive(steps, step);
+		stack_save(st);
+	}
+	cJSON_Delete(res);
+	cJSON_Delete(p);
+	return rc;
+}
+
 /* --- vpc up --- */
 
 static int
@@ -516,7 +609,7 @@ vpc_up(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	}
 	/* What costs money. */
 	{
-		struct stack_price_item pi[3];
+		struct stack_price_item pi[5];
 		size_t n = 0;
 		if (stack_id(&st, "nat") == NULL)
 			pi[n++] = (struct stack_price_item){ "NAT gateway",
@@ -524,9 +617,14 @@ vpc_up(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		if (stack_id(&st, "eip") == NULL)
 			pi[n++] = (struct stack_price_item){ "Elastic IP",
 			    "eip", 1 };
-		if (stack_id(&st, "jump") == NULL)
+		if (stack_id(&st, "jump") == NULL) {
 			pi[n++] = (struct stack_price_item){ "jump host",
 			    JUMP_TYPE, 1 };
+			pi[n++] = (struct stack_price_item){ "its public IPv4",
+			    "public-ipv4", 1 };
+			pi[n++] = (struct stack_price_item){ "its root volume",
+			    "ebs-" JUMP_DISK_TYPE "-gb-month", JUMP_DISK_GB };
+		}
 		if (stack_confirm_price(&st, pi, n) != 0)
 			goto out;
 	}
@@ -589,16 +687,22 @@ vpc_up(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 
 	/* 2. Subnets, gateway, route tables, security groups: all at once. */
 	{
-		struct stack_create c[8];
+		struct stack_create c[10];
 		cJSON *sp = obj("VpcId", vpc), *pp = obj("VpcId", vpc);
 		char *s1 = xasprintf("%s in %s (public)", pub_cidr, az);
 		char *s2 = xasprintf("%s in %s (private)", priv_cidr, az);
-		char *g[3];
-		const char *roles[3] = { "sg-jump", "sg-nodes", "sg-efs" };
-		const char *desc[3] = {
+		char *g[NSG];
+		/* One group per role; creation order is also a safe delete
+		 * order reversed (each refers only to groups made before it,
+		 * or to itself). */
+		const char *roles[NSG] = { "sg-jump", "sg-nodes",
+		    "sg-notebook", "sg-grafana", "sg-efs" };
+		const char *desc[NSG] = {
 			"mlsh jump host: ssh from the allowed address only",
-			"mlsh nodes: all traffic from inside the VPC",
-			"mlsh EFS: NFS from inside the VPC" };
+			"mlsh nodes: ssh from the jump host, all between nodes",
+			"mlsh notebook: ssh from the jump host",
+			"mlsh grafana: ssh and 3000 from the jump host",
+			"mlsh EFS: NFS from the nodes and the notebook" };
 		size_t n = 0;
 
 		cJSON_AddStringToObject(sp, "CidrBlock", pub_cidr);
@@ -634,7 +738,7 @@ vpc_up(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		    .tag_style = STACK_TAG_SPEC, .tag_type = "route-table",
 		    .item_path = "routeTable", .id_key = "routeTableId",
 		    .attrs = plain_attrs, .summary = "private" };
-		for (int i = 0; i < 3; i++) {
+		for (int i = 0; i < NSG; i++) {
 			cJSON *p = obj("VpcId", vpc);
 			g[i] = stack_name(&st, roles[i]);
 			cJSON_AddStringToObject(p, "GroupName", g[i]);
@@ -650,19 +754,18 @@ vpc_up(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		rc = stack_create_many(&st, c, n);
 		free(s1);
 		free(s2);
-		for (int i = 0; i < 3; i++)
+		for (int i = 0; i < NSG; i++)
 			free(g[i]);
 		if (rc != 0)
 			goto fail;
 	}
 	/* Their wiring: attach, associations, ingress rules. */
 	{
-		struct stack_step s[6];
+		struct stack_step s[4 + NSG_RULES];
+		char *sums[NSG_RULES];
 		cJSON *p;
 		char *sum22 = xasprintf("tcp 22 from %s", allow ? allow :
 		    "(recorded)");
-		char *sumall = xasprintf("all traffic from %s", cidr);
-		char *sumnfs = xasprintf("tcp 2049 from %s", cidr);
 		size_t n = 0;
 
 		p = obj("InternetGatewayId", stack_id(&st, "igw"));
@@ -688,21 +791,29 @@ vpc_up(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 			    ingress(stack_id(&st, "sg-jump"), "tcp", 22, 22,
 			    allow, "ssh from the allowed address"),
 			    "InvalidPermission.Duplicate", sum22 };
-		s[n++] = (struct stack_step){ "sg-nodes", "ingress-vpc", "ec2",
-		    "AuthorizeSecurityGroupIngress",
-		    ingress(stack_id(&st, "sg-nodes"), "-1", -1, -1, cidr,
-		    "all traffic inside the VPC"),
-		    "InvalidPermission.Duplicate", sumall };
-		s[n++] = (struct stack_step){ "sg-efs", "ingress-nfs", "ec2",
-		    "AuthorizeSecurityGroupIngress",
-		    ingress(stack_id(&st, "sg-efs"), "tcp", 2049, 2049, cidr,
-		    "NFS inside the VPC"), "InvalidPermission.Duplicate",
-		    sumnfs };
+		for (size_t i = 0; i < NSG_RULES; i++) {
+			const struct sg_rule *r = &sg_rules[i];
+			if (r->from < 0)
+				sums[i] = xasprintf("all traffic from %s",
+				    r->src);
+			else
+				sums[i] = xasprintf("%s %d from %s", r->proto,
+				    r->from, r->src);
+			s[n++] = (struct stack_step){ r->role, r->step, "ec2",
+			    "AuthorizeSecurityGroupIngress",
+			    ingress_group(stack_id(&st, r->role), r->proto,
+			    r->from, r->to, stack_id(&st, r->src), r->desc),
+			    "InvalidPermission.Duplicate", sums[i] };
+		}
 		rc = stack_step_many(&st, s, n);
 		free(sum22);
-		free(sumall);
-		free(sumnfs);
+		for (size_t i = 0; i < NSG_RULES; i++)
+			free(sums[i]);
 		if (rc != 0)
+			goto fail;
+		if (legacy_revoke(&st, "sg-nodes", "ingress-vpc", "-1", -1,
+		    cidr) != 0 || legacy_revoke(&st, "sg-efs", "ingress-nfs",
+		    "tcp", 2049, cidr) != 0)
 			goto fail;
 	}
 	{
@@ -838,6 +949,14 @@ vpc_up(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		if (allow != NULL)
 			stack_set_attr(&st, "sg-jump", "allow", allow);
 		stack_set_attr(&st, "vpc", "az", az);
+		if (stack_id(&st, "jump") != NULL && stack_attr(stack_rec(&st,
+		    "jump"), "disk_gb") == NULL) {
+			char gb[16];
+			snprintf(gb, sizeof gb, "%d", JUMP_DISK_GB);
+			stack_set_attr(&st, "jump", "disk_gb", gb);
+			stack_set_attr(&st, "jump", "disk_type",
+			    JUMP_DISK_TYPE);
+		}
 		stack_save(&st);
 	}
 	*result = stack_result(&st);
@@ -1144,12 +1263,86 @@ vpc_nat_list(struct stack *st, cJSON *out, struct aws_error *err)
 	return 0;
 }
 
+/* AWS refuses to delete a group that a rule of another group refers to
+ * ("If you attempt to delete a security group that is associated with an
+ * instance or network interface, is referenced by another security group in
+ * the same VPC, … the operation fails with DependencyViolation":
+ * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DeleteSecurityGroup.html).
+ * moto does not check, so do not rely on the order alone: revoke every rule
+ * that names this group (in any group, itself included) and then delete it.
+ * A group still used by a network interface answers DependencyViolation,
+ * which stack_delete retries. */
 int
 vpc_sg_delete(struct stack *st, cJSON *rec, struct aws_error *err)
 {
-	return stack_delete_by_id(st, "ec2",
-	    "DeleteSecurityGroup", "GroupId",
-	    stack_attr(rec, "id"), err);
+	const char *id = stack_attr(rec, "id");
+	cJSON *p = obj("Filter.1.Name", "ip-permission.group-id"), *res = NULL;
+	const cJSON *g, *perm, *pair;
+	int rc = 0;
+
+	cJSON_AddStringToObject(p, "Filter.1.Value.1", id);
+	if (aws_call(st->aws, "ec2", "DescribeSecurityGroups", p, &res,
+	    err) != 0) {
+		cJSON_Delete(p);
+		return -1;
+	}
+	cJSON_Delete(p);
+	cJSON_ArrayForEach(g, stack_path(res, "securityGroupInfo")) {
+		const char *gid = stack_attr(g, "groupId");
+		cJSON_ArrayForEach(perm, stack_path(g, "ipPermissions")) {
+			const char *proto = stack_attr(perm, "ipProtocol");
+			const cJSON *from = stack_path(perm, "fromPort");
+			const cJSON *to = stack_path(perm, "toPort");
+			cJSON_ArrayForEach(pair, stack_path(perm, "groups")) {
+				cJSON *rp, *rr = NULL;
+				const char *src = stack_attr(pair, "groupId");
+				if (gid == NULL || proto == NULL ||
+				    src == NULL || strcmp(src, id) != 0)
+					continue;
+				rp = obj("GroupId", gid);
+				cJSON_AddStringToObject(rp,
+				    "IpPermissions.1.IpProtocol", proto);
+				if (strcmp(proto, "-1") != 0 && from != NULL &&
+				    to != NULL) {
+					cJSON_AddItemToObject(rp,
+					    "IpPermissions.1.FromPort",
+					    cJSON_Duplicate(from, 1));
+					cJSON_AddItemToObject(rp,
+					    "IpPermissions.1.ToPort",
+					    cJSON_Duplicate(to, 1));
+				}
+				cJSON_AddStringToObject(rp,
+				    "IpPermissions.1.Groups.1.GroupId", id);
+				/* AWS matches without it; moto wants the
+				 * description as well. */
+				if (stack_attr(pair, "description") != NULL)
+					cJSON_AddStringToObject(rp,
+					    "IpPermissions.1.Groups.1.Description",
+					    stack_attr(pair, "description"));
+				st->ncalls++;
+				if (aws_call(st->aws, "ec2",
+				    "RevokeSecurityGroupIngress", rp, &rr,
+				    err) != 0) {
+					if (err->code != NULL && (strcmp(
+					    err->code,
+					    "InvalidPermission.NotFound") == 0 ||
+					    stack_err_notfound(err)))
+						aws_error_release(err);
+					else
+						rc = -1;
+				}
+				cJSON_Delete(rr);
+				cJSON_Delete(rp);
+				if (rc != 0)
+					goto out;
+			}
+		}
+	}
+	rc = stack_delete_by_id(st, "ec2", "DeleteSecurityGroup", "GroupId",
+	    id, err);
+out:
+	cJSON_Delete(res);
+	return rc;
 }
 
 int
@@ -1257,8 +1450,10 @@ static const struct mlsh_cmd vpc_subcmds[] = {
 	    .help = "Creates what is missing, in parallel where independent: "
 	    "VPC (DNS hostnames on), public and private subnet in one AZ, "
 	    "internet gateway, Elastic IP and NAT gateway, route tables, "
-	    "security groups (jump: ssh from --allow only; nodes: all from the "
-	    "VPC; efs: 2049 from the VPC), your key pair and a t3.nano jump "
+	    "security groups (jump: ssh from --allow only; nodes, notebook, "
+	    "grafana: ssh (and grafana's 3000) from the jump host's group only; "
+	    "nodes: all traffic between nodes; efs: 2049 from the nodes' and "
+	    "notebook's groups), your key pair and a t3.nano jump "
 	    "host with IMDSv2 required. Re-running it creates nothing new; "
 	    "after a crash it resumes.",
 	    .opts = up_opts, .min_args = 0, .max_args = 0,

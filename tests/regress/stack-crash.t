@@ -56,10 +56,10 @@ t_ok 'status shows the interrupted create as pending' '
 
 t_ok 're-run finishes the stack with exactly one of each resource' '
 	m -c "vpc up --allow 203.0.113.7/32 --types dl1.24xlarge" >"$T/rerun.out" 2>"$T/rerun.err" &&
-	[ "$(counts)" = "vpc=1 subnet=2 igw=1 rt=2 eip=1 nat=1 sg=3 key=1 instance=1 efs=0" ] &&
+	[ "$(counts)" = "vpc=1 subnet=2 igw=1 rt=2 eip=1 nat=1 sg=5 key=1 instance=1 efs=0" ] &&
 	! grep -q "\"pending\"" "$STATE"' 
 t_ok 'a third run creates nothing' '
-	m -c "vpc up --types dl1.24xlarge" 2>&1 | grep -q "nothing new: all 13"'
+	m -c "vpc up --types dl1.24xlarge" 2>&1 | grep -q "nothing new: all 15"'
 t_ok 'down after a crash-resume leaves nothing tagged' '
 	m -c down >/dev/null 2>&1 &&
 	[ "$(counts)" = "vpc=0 subnet=0 igw=0 rt=0 eip=0 nat=0 sg=0 key=0 instance=0 efs=0" ]'
@@ -97,7 +97,7 @@ t_ok 'Ctrl-C during vpc up stops promptly with a resumable state' '
 	python3 -c "import json; json.load(open(\"$XDG_STATE_HOME/mlsh/tint.json\"))" && grep -q "\"pending\"" "$XDG_STATE_HOME/mlsh/tint.json"'
 t_ok 'after Ctrl-C, the re-run finishes and down cleans up' '
 	"$MLSH" --endpoint-url "$MOTO_URL" -w tint -c "vpc up --allow 203.0.113.7/32 --types dl1.24xlarge" >/dev/null 2>&1 &&
-	[ "$(counts tint)" = "vpc=1 subnet=2 igw=1 rt=2 eip=1 nat=1 sg=3 key=1 instance=1 efs=0" ] &&
+	[ "$(counts tint)" = "vpc=1 subnet=2 igw=1 rt=2 eip=1 nat=1 sg=5 key=1 instance=1 efs=0" ] &&
 	"$MLSH" --endpoint-url "$MOTO_URL" -w tint -c down >/dev/null 2>&1 &&
 	[ "$(counts tint)" = "vpc=0 subnet=0 igw=0 rt=0 eip=0 nat=0 sg=0 key=0 instance=0 efs=0" ]'
 

@@ -155,7 +155,7 @@ t_ok 'node dl1-1 stop stops it' '
 t_ok 'node dl1-1 start starts it' '
 	m -c "node dl1-1 start" | grep -q "^state *running" &&
 	instance "$I" "assert i[\"State\"][\"Name\"]==\"running\""'
-t_ok 'node dl1-1 status asks AWS' 'm --json -c "node dl1-1 status" | py "assert d[\"state\"]==\"running\" and d[\"usd_per_hour\"]==13.11"'
+t_ok 'node dl1-1 status asks AWS' 'm --json -c "node dl1-1 status" | py "assert d[\"state\"]==\"running\" and abs(d[\"usd_per_hour\"]-(13.11+200*0.08/730))<1e-6, d"'
 t_ok 'node dl1-1 down terminates it; the role stays for dl1-2' '
 	m -c "node dl1-1 down" >/dev/null 2>&1 &&
 	instance "$I" "assert i[\"State\"][\"Name\"]==\"terminated\"" &&
@@ -210,9 +210,9 @@ t_ok 'notebook up --dry-run changes nothing' '
 	m -c "notebook up --dry-run" 2>&1 | grep -q "CreateNotebookInstance " &&
 	! awscli sagemaker describe-notebook-instance --notebook-instance-name $W-notebook >/dev/null 2>&1'
 t_ok 'notebook up' 'm -c "notebook up" 2>&1 | grep -q "notebook .* created"'
-t_ok 'the notebook: private subnet, nodes SG, no direct internet, lifecycle config, model repository' '
+t_ok 'the notebook: private subnet, its own SG (sg-notebook), no direct internet, lifecycle config, model repository' '
 	awscli sagemaker describe-notebook-instance --notebook-instance-name $W-notebook |
-	py "assert d[\"SubnetId\"]==\"$(rec $W subnet-private id)\", d; assert d[\"SecurityGroups\"]==[\"$(rec $W sg-nodes id)\"];
+	py "assert d[\"SubnetId\"]==\"$(rec $W subnet-private id)\", d; assert d[\"SecurityGroups\"]==[\"$(rec $W sg-notebook id)\"];
 assert d[\"DirectInternetAccess\"]==\"Disabled\"; assert d[\"NotebookInstanceLifecycleConfigName\"]==\"$W-onstart\";
 assert d[\"DefaultCodeRepository\"]==\"https://github.com/DMW2151/msls-pytorch-dcgan\"; assert d[\"InstanceType\"]==\"ml.p3.8xlarge\";
 assert d[\"RoleArn\"].endswith(\"/mlsh-$W-notebook\"); assert d[\"NotebookInstanceStatus\"]==\"InService\""'

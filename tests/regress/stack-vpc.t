@@ -35,8 +35,8 @@ t_ok '--dry-run prints the plan and changes nothing (AWS and state file)' '
 
 t_ok 'vpc up creates the network, shows the price first' '
 	m -c "vpc up --allow 203.0.113.7/32 --types dl1.24xlarge" >"$T/up.out" 2>"$T/up.err" &&
-	grep -q "starting NAT gateway \$0.045/h, Elastic IP \$0.005/h, jump host (t3.nano) \$0.0052/h: total \$0.0552/h" "$T/up.err" &&
-	[ "$(counts)" = "vpc=1 subnet=2 igw=1 rt=2 eip=1 nat=1 sg=3 key=1 instance=1 efs=0" ]'
+	grep -q "starting NAT gateway \$0.045/h, Elastic IP \$0.005/h, jump host (t3.nano) \$0.0052/h, its public IPv4 \$0.005/h, its root volume (8 GB) \$0.001096/h: total \$0.0613/h" "$T/up.err" &&
+	[ "$(counts)" = "vpc=1 subnet=2 igw=1 rt=2 eip=1 nat=1 sg=5 key=1 instance=1 efs=0" ]'
 
 sid() { python3 -c "import json;print(json.load(open('$STATE'))['resources']['$1']['id'])"; }
 t_ok 'both subnets in one AZ (the one offering dl1.24xlarge), inside the VPC CIDR' '
@@ -56,13 +56,12 @@ assert i[\"MetadataOptions\"][\"HttpTokens\"]==\"required\"
 assert i[\"InstanceType\"]==\"t3.nano\"
 assert [g[\"GroupId\"] for g in i[\"NetworkInterfaces\"][0][\"Groups\"]]==[\"$(sid sg-jump)\"]
 assert i[\"KeyName\"]==\"$WS-key\""'
-t_ok 'security groups: 22 only from --allow, 2049 and all from the VPC CIDR only' '
+t_ok 'security groups: 22 only from --allow; everything else only from groups (tests/regress/sg.t reads every rule)' '
 	awscli ec2 describe-security-groups --filters "$F" | py "
 g={s[\"GroupName\"]: s[\"IpPermissions\"] for s in d[\"SecurityGroups\"]}
 def rules(n): return sorted((p[\"IpProtocol\"], p.get(\"FromPort\"), r[\"CidrIp\"]) for p in g[n] for r in p[\"IpRanges\"])
 assert rules(\"$WS-sg-jump\")==[(\"tcp\",22,\"203.0.113.7/32\")], rules(\"$WS-sg-jump\")
-assert rules(\"$WS-sg-efs\")==[(\"tcp\",2049,\"10.0.0.0/16\")], rules(\"$WS-sg-efs\")
-assert rules(\"$WS-sg-nodes\")==[(\"-1\",None,\"10.0.0.0/16\")], rules(\"$WS-sg-nodes\")
+for n in (\"efs\", \"nodes\", \"notebook\", \"grafana\"): assert rules(\"$WS-sg-\"+n)==[], (n, g[\"$WS-sg-\"+n])
 assert all(r[\"CidrIp\"]!=\"0.0.0.0/0\" for s in g.values() for p in s for r in p[\"IpRanges\"])"'
 t_ok 'routes: public 0.0.0.0/0 -> igw, private 0.0.0.0/0 -> nat, each associated with its subnet' '
 	awscli ec2 describe-route-tables --filters "$F" | py "
@@ -81,7 +80,7 @@ t_ok 'the internet gateway is attached to the VPC' '
 assert d[\"InternetGateways\"][0][\"Attachments\"][0][\"VpcId\"]==\"$(sid vpc)\""'
 t_ok 'every resource has Name=<ws>-<role> and the workspace tag' '
 	python3 -c "import json;[print(k, v[\"id\"]) for k, v in json.load(open(\"$STATE\"))[\"resources\"].items()]" > "$T/roles" &&
-	[ $(wc -l <"$T/roles") -eq 13 ] &&
+	[ $(wc -l <"$T/roles") -eq 15 ] &&
 	awscli ec2 describe-tags --filters "Name=key,Values=Name" > "$T/tags" &&
 	awscli ec2 describe-key-pairs --key-names "$WS-key" | py "
 assert {\"Key\":\"Name\",\"Value\":\"$WS-key\"} in d[\"KeyPairs\"][0][\"Tags\"]" &&
@@ -91,7 +90,7 @@ assert {\"Key\":\"Name\",\"Value\":\"$WS-key\"} in d[\"KeyPairs\"][0][\"Tags\"]"
 
 t_ok 'a second vpc up creates nothing and says so' '
 	before=$(counts) && out=$(m -c "vpc up --types dl1.24xlarge" 2>&1) &&
-	grep -q "nothing new: all 13 resources already exist" <<<"$out" && [ "$(counts)" = "$before" ]'
+	grep -q "nothing new: all 15 resources already exist" <<<"$out" && [ "$(counts)" = "$before" ]'
 
 t_ok 'a new --allow swaps the ssh rule (the address changed), nothing else' '
 	before=$(counts) && m -c "vpc up --allow 198.51.100.9/32 --types dl1.24xlarge" >/dev/null 2>&1 &&
@@ -117,13 +116,13 @@ t_ok 'a second efs up creates nothing' '
 
 t_ok 'status: one row per resource with role, id, state, type, IPs, $/h, age, accrued' '
 	m --json -c status | py "
-r={x[\"role\"]: x for x in d}; assert len(r)==15, sorted(r)
-assert r[\"jump\"][\"state\"]==\"running\" and r[\"jump\"][\"public_ip\"]!=\"-\" and r[\"jump\"][\"usd_per_hour\"]==\"\$0.0052\"
+r={x[\"role\"]: x for x in d}; assert len(r)==17, sorted(r)
+assert r[\"jump\"][\"state\"]==\"running\" and r[\"jump\"][\"public_ip\"]!=\"-\" and r[\"jump\"][\"usd_per_hour\"]==\"\$0.0113\", r[\"jump\"]
 assert r[\"nat\"][\"usd_per_hour\"]==\"\$0.0450\" and r[\"mount-target\"][\"state\"]==\"available\"
 assert all(k in r[\"vpc\"] for k in (\"id\",\"type\",\"private_ip\",\"age\",\"accrued\"))"'
 t_ok 'cost: per resource and total; unknown price shows unknown, never $0' '
 	m --json -c cost | py "
-r={x[\"role\"]: x for x in d}; assert r[\"total\"][\"usd_per_hour\"]==\"\$0.0552\", r[\"total\"]" &&
+r={x[\"role\"]: x for x in d}; assert r[\"total\"][\"usd_per_hour\"]==\"\$0.0613\", r[\"total\"]" &&
 	m --json -c "cost --prices" | py "
 p={x[\"key\"]: x for x in d}; assert p[\"dl1.24xlarge\"][\"price\"]==13.11 and p[\"p3.8xlarge\"][\"price\"]==12.24
 assert p[\"ml.p3.8xlarge\"][\"price\"]==12.45 and p[\"t3.nano\"][\"as_of\"]==\"2022-01\"" &&
@@ -166,7 +165,7 @@ t_ok 'status --recover rebuilds a lost state file from the tags' '
 	m --json -c status | py "print(sorted((x[\"role\"], x[\"id\"]) for x in d))" > "$T/st.before" &&
 	mv "$STATE" "$T/state.saved" && m -c "status --recover" >/dev/null 2>"$T/rec.err" &&
 	m --json -c status | py "print(sorted((x[\"role\"], x[\"id\"]) for x in d))" > "$T/st.after" &&
-	diff "$T/st.before" "$T/st.after" && grep -q "recovered 15 resources" "$T/rec.err"'
+	diff "$T/st.before" "$T/st.after" && grep -q "recovered 17 resources" "$T/rec.err"'
 
 t_ok 'efs down in a script needs --force' '
 	out=$(m -c "efs down" 2>&1); [ $? -eq 1 ] && grep -q "^efs: this deletes the file system fs-.* pass --force in scripts" <<<"$out"'
@@ -180,7 +179,7 @@ t_ok 'down --dry-run plans every delete in dependency order and changes nothing'
 	case "$order" in "jump nat mount-target "*" vpc ") ;; *) echo "$order"; exit 1;; esac'
 t_ok 'down removes everything: zero resources tagged with the workspace, type by type' '
 	m -c down >"$T/down.out" 2>"$T/down.err" &&
-	grep -q "the workspace cost" "$T/down.err" && [ $(grep -c " removed " "$T/down.out") -eq 15 ] &&
+	grep -q "the workspace cost" "$T/down.err" && [ $(grep -c " removed " "$T/down.out") -eq 17 ] &&
 	[ "$(counts)" = "vpc=0 subnet=0 igw=0 rt=0 eip=0 nat=0 sg=0 key=0 instance=0 efs=0" ]'
 t_ok 'a second down removes nothing and says so' '
 	out=$(m -c down 2>&1) && grep -q "nothing to remove" <<<"$out"'

@@ -242,7 +242,8 @@ test_embedded(void)
 		struct userdata_var v[] = { { "WORKSPACE", "w" },
 		    { "NODE", "n" }, { "REGION", "r" }, { "EFS_ID", "" },
 		    { "EFS_DNS", "" }, { "EFS_IP", "" }, { "NAMESPACE", "mlsh" },
-		    { "METRICS", "echo m" }, { "DASHBOARD", "{}" } };
+		    { "METRICS", "echo m" }, { "DASHBOARD", "{}" },
+		    { "ADMIN_PASSWORD", "0123456789abcdefABCDEF-_" } };
 		for (size_t i = 0; paths[i] != NULL; i++) {
 			char *cause = NULL;
 			char *o = userdata_render(userdata_file(paths[i]), v,
