@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
+#include "builtins/checkip.h"
 #include "lab/lab.h"
 #include "state.h"
 #include "aws/aws.h"
@@ -134,7 +135,9 @@ lab_socket(void *arg, const char *host, int port, char **cause)
 		}
 	}
 	if (rc != 0) {
-		*cause = xasprintf("%s:%d: %s", host, port, strerror(errno));
+		/* remote/ prefixes "jump HOST:PORT". */
+		*cause = xstrdup(errno == ETIMEDOUT ? "connection timed out "
+		    "after 10 s" : strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -415,6 +418,19 @@ target_connect(struct mlsh_ctx *ctx, struct rmt_session *s, const char *node,
 	}
 	if (said)
 		fputc('\n', stderr);
+	/* A jump host that does not answer at all: most often its security
+	 * group does not admit this address (AWS drops, so it times out). */
+	if (str_startswith(cause, "jump ") && strcasestr(cause, "timed out") !=
+	    NULL) {
+		char *hint = checkip_jump_hint(ctx);
+
+		if (hint != NULL) {
+			cmd_error(ctx, "%s: %s", cause, hint);
+			free(hint);
+			free(cause);
+			return -1;
+		}
+	}
 	cmd_error(ctx, "%s", cause);
 	free(cause);
 	return -1;

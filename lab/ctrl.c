@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "lab/fw.h"
 #include "lab/lab.h"
 #include "lab/lab_int.h"
 #include "util.h"
@@ -92,26 +93,53 @@ open_in_ns(void *p, curlsocktype purpose, struct curl_sockaddr *a)
 }
 
 static size_t
-discard(char *p, size_t s, size_t n, void *a)
+keep(char *p, size_t s, size_t n, void *a)
 {
-	(void)p;
-	(void)a;
+	struct buf *b = a;
+
+	if (b == NULL)
+		return s * n;	/* not wanted: discarded */
+	if (b->len + s * n > 65536)
+		return 0;
+	buf_add(b, p, s * n);
 	return s * n;
 }
+
+static int ns_http(const char *state, const char *method, const char *url,
+    long timeout_ms, char **body, char **cause);
 
 static int
 ctrl_http(const char *state, const char *method, const char *path,
     long timeout_ms, char **cause)
 {
+	char *url = xasprintf("%s%s", LAB_CTRL_URL, path);
+	int rc = ns_http(state, method, url, timeout_ms, NULL, cause);
+
+	free(url);
+	return rc;
+}
+
+int
+lab_http_get(const char *state, const char *url, long timeout_ms,
+    char **body, char **cause)
+{
+	return ns_http(state, "GET", url, timeout_ms, body, cause);
+}
+
+/* One request from the client namespace (body NULL: discarded). */
+static int
+ns_http(const char *state, const char *method, const char *url,
+    long timeout_ms, char **body, char **cause)
+{
 	struct nsarg ns;
+	struct buf b;
 	CURL *c;
 	CURLcode rc;
 	long status = 0;
-	char *url;
 
 	if ((ns.fd = lab_client_netns_fd(state, cause)) < 0)
 		return -1;
-	url = xasprintf("%s%s", LAB_CTRL_URL, path);
+	buf_init(&b);
 	c = curl_easy_init();
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
@@ -120,21 +148,29 @@ ctrl_http(const char *state, const char *method, const char *path,
 	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_in_ns);
 	curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &ns);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, body != NULL ? &b : NULL);
 	rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_cleanup(c);
 	close(ns.fd);
-	free(url);
 	if (rc != CURLE_OK) {
-		*cause = xasprintf("control plane: %s", curl_easy_strerror(rc));
+		*cause = xasprintf("%s: %s", url, curl_easy_strerror(rc));
+		buf_release(&b);
 		return -1;
 	}
 	if (status >= 400) {
-		*cause = xasprintf("control plane: HTTP %ld", status);
+		*cause = xasprintf("%s: HTTP %ld", url, status);
+		buf_release(&b);
 		return -1;
 	}
+	if (body != NULL)
+		*body = buf_detach_release(&b);
+	else
+		buf_release(&b);
 	return 0;
 }
 
@@ -147,17 +183,58 @@ lab_ctrl_alive(const char *state)
 	return rc == 0;
 }
 
-/* Whether the control plane's process runs (the core namespace holds no
- * other), answering or not: a busy moto must not get a twin. */
+/* Whether the control plane's process runs (its recorded PID, alive in the
+ * core namespace), answering or not: a busy moto must not get a twin. */
 static int
 ctrl_running(const char *state)
 {
-	char *core = lab_core_netns(state);
-	pid_t *pids = NULL;
-	size_t n = 0;
-	int rc = lab_netns_pids(core, &pids, &n) == 0 && n > 0;
+	char *core = lab_core_netns(state), *p = lab_path(state, "pids/moto.pid");
+	char *line = lab_read_line(p);
+	pid_t pid = line != NULL ? (pid_t)atol(line) : 0;
+	int rc = pid > 1 && lab_pid_in_netns(pid, core);
 
-	free(pids);
+	free(line);
+	free(p);
+	free(core);
+	return rc;
+}
+
+/*
+ * The lab's checkip: like https://checkip.amazonaws.com, the caller's
+ * address as the server sees it, one line of text. It listens on the
+ * internet side of the core only (LAB_CHECKIP_URL), so the lab client learns
+ * 198.18.0.2, the address a host's security group sees it come from.
+ */
+static const char checkip_py[] =
+"import http.server\n"
+"class H(http.server.BaseHTTPRequestHandler):\n"
+"    def do_GET(self):\n"
+"        b = (self.client_address[0] + '\\n').encode()\n"
+"        self.send_response(200)\n"
+"        self.send_header('Content-Type', 'text/plain')\n"
+"        self.send_header('Content-Length', str(len(b)))\n"
+"        self.end_headers()\n"
+"        self.wfile.write(b)\n"
+"    def log_message(self, *a):\n"
+"        pass\n"
+"http.server.ThreadingHTTPServer(('" LAB_CTRL_ADDR "', " LAB_CHECKIP_PORT_S
+"), H).serve_forever()\n";
+
+static int
+checkip_start(const char *state, const char *python, char **cause)
+{
+	char *argv[] = { (char *)(python != NULL ? python : "python3"), "-c",
+	    (char *)checkip_py, NULL };
+	char *core = lab_core_netns(state), *p = lab_path(state,
+	    "pids/checkip.pid");
+	char *line = lab_read_line(p);
+	pid_t pid = line != NULL ? (pid_t)atol(line) : 0;
+	int rc = 0;
+
+	if (!(pid > 1 && lab_pid_in_netns(pid, core)))
+		rc = lab_spawn_core(state, "checkip", argv, NULL, cause);
+	free(line);
+	free(p);
 	free(core);
 	return rc;
 }
@@ -208,6 +285,8 @@ lab_ctrl_start(const char *state, const char *python, int timeout_ms,
 	free(port);
 	free(catpath);
 	if (rc != 0)
+		return -1;
+	if (checkip_start(state, python, cause) != 0)
 		return -1;
 wait:
 	deadline = now_ms() + timeout_ms;
@@ -558,13 +637,62 @@ reconcile_efs(const char *state, struct aws_client *c, struct strlist *seen,
 	cJSON_Delete(r);
 }
 
+/* Security groups and route tables: each host's ruleset derived from this
+ * poll's answers and loaded when it changed (lab/fw.h). Nothing is loaded
+ * when a Describe call fails: a transient error must not seal a host. A
+ * failure is logged once per host and cause (logged holds what was). */
+static void
+reconcile_fw(const char *state, struct aws_client *c, const cJSON *items,
+    const struct lab_want *want, const cJSON **winst, size_t n,
+    struct strlist *logged, FILE *log)
+{
+	cJSON *sgs = NULL, *rts = NULL;
+	struct aws_error err;
+
+	memset(&err, 0, sizeof err);
+	if (aws_paginate(c, "ec2", "DescribeSecurityGroups", NULL,
+	    "securityGroupInfo", 20, &sgs, &err) != 0 ||
+	    aws_paginate(c, "ec2", "DescribeRouteTables", NULL,
+	    "routeTableSet", 20, &rts, &err) != 0) {
+		aws_error_release(&err);
+		cJSON_Delete(sgs);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *id = want[i].spec.instance_id;
+		char *rules = lab_fw_ruleset(winst[i], items, sgs, rts);
+		char *cause = NULL, *line;
+		int changed = 0;
+
+		if (lab_host_state(state, id) == NULL) {
+			free(rules);
+			continue;	/* its creation failed: logged there */
+		}
+		if (lab_fw_apply(state, id, rules, &changed, &cause) == 0) {
+			if (changed)
+				logf_(log, "%s: security groups applied", id);
+		} else {
+			line = xasprintf("%s: firewall: %s", id, cause);
+			if (!strlist_has(logged, line)) {
+				logf_(log, "%s", line);
+				strlist_add(logged, line);
+			}
+			free(line);
+			free(cause);
+		}
+		free(rules);
+	}
+	cJSON_Delete(sgs);
+	cJSON_Delete(rts);
+}
+
 int
 lab_reconciler_run(const char *state, FILE *log)
 {
 	struct aws_client *c;
 	struct known **known = NULL;
 	size_t nknown = 0;
-	struct strlist efs_seen;
+	struct strlist efs_seen, fw_logged;
 	char *cause = NULL, *region, *p, num[32];
 	struct sigaction sa;
 	int fails = 0;
@@ -592,6 +720,7 @@ lab_reconciler_run(const char *state, FILE *log)
 	lab_write_file(p, num, strlen(num), 0600, &cause);
 	free(p);
 	strlist_init(&efs_seen);
+	strlist_init(&fw_logged);
 	logf_(log, "reconciler %ld up, region %s", (long)getpid(),
 	    region ? region : "us-east-1");
 
@@ -599,6 +728,7 @@ lab_reconciler_run(const char *state, FILE *log)
 		cJSON *items = NULL, *inst;
 		struct aws_error err;
 		struct lab_want *want = NULL;
+		const cJSON **winst = NULL;
 		size_t nwant = 0;
 		struct strlist errs;
 
@@ -637,6 +767,9 @@ lab_reconciler_run(const char *state, FILE *log)
 				}
 				want = xreallocarray(want, nwant + 1,
 				    sizeof *want);
+				winst = xreallocarray(winst, nwant + 1,
+				    sizeof *winst);
+				winst[nwant] = inst;
 				memset(&want[nwant], 0, sizeof *want);
 				s = &want[nwant].spec;
 				s->instance_id = k->id;
@@ -662,7 +795,11 @@ lab_reconciler_run(const char *state, FILE *log)
 			for (size_t i = 0; i < errs.n; i++)
 				logf_(log, "%s", errs.v[i]);
 		strlist_release(&errs);
+		if (nwant > 0)
+			reconcile_fw(state, c, items, want, winst, nwant,
+			    &fw_logged, log);
 		free(want);
+		free(winst);
 		cJSON_Delete(items);
 		reconcile_efs(state, c, &efs_seen, log);
 		usleep(200 * 1000);
@@ -672,6 +809,7 @@ lab_reconciler_run(const char *state, FILE *log)
 		known_free(known[i]);
 	free(known);
 	strlist_release(&efs_seen);
+	strlist_release(&fw_logged);
 	aws_client_free(c);
 	free(region);
 	return 0;
