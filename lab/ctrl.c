@@ -178,7 +178,9 @@ int
 lab_ctrl_alive(const char *state)
 {
 	char *cause = NULL;
-	int rc = ctrl_http(state, "GET", "/moto-api/", 3000, &cause);
+	/* Generous: moto builds a region's EC2 backend on the reconciler's
+	 * first call and answers nothing else for seconds meanwhile. */
+	int rc = ctrl_http(state, "GET", "/moto-api/", 10000, &cause);
 	free(cause);
 	return rc == 0;
 }
@@ -286,13 +288,12 @@ lab_ctrl_start(const char *state, const char *python, int timeout_ms,
 	free(catpath);
 	if (rc != 0)
 		return -1;
-	if (checkip_start(state, python, cause) != 0)
-		return -1;
 wait:
 	deadline = now_ms() + timeout_ms;
 	while (now_ms() < deadline) {
+		/* checkip after moto answers: its start does not slow moto's. */
 		if (lab_ctrl_alive(state))
-			return 0;
+			return checkip_start(state, python, cause);
 		if (!ctrl_running(state)) {
 			char *log = lab_path(state, "moto.log");
 			*cause = xasprintf("the control plane (moto) exited; "
@@ -637,38 +638,52 @@ reconcile_efs(const char *state, struct aws_client *c, struct strlist *seen,
 	cJSON_Delete(r);
 }
 
-/* Security groups and route tables: each host's ruleset derived from this
- * poll's answers and loaded when it changed (lab/fw.h). Nothing is loaded
- * when a Describe call fails: a transient error must not seal a host. A
- * failure is logged once per host and cause (logged holds what was). */
-static void
-reconcile_fw(const char *state, struct aws_client *c, const cJSON *items,
-    const struct lab_want *want, const cJSON **winst, size_t n,
-    struct strlist *logged, FILE *log)
+/* Security groups and route tables (lab/fw.h): every wanted host's ruleset
+ * derived from this poll's answers. NULL rules (and 0) when a Describe call
+ * failed: a transient error must not seal a host. */
+static int
+derive_fw(struct aws_client *c, const cJSON *items, const cJSON **winst,
+    size_t n, char ***rulesp)
 {
 	cJSON *sgs = NULL, *rts = NULL;
 	struct aws_error err;
+	char **rules;
 
+	*rulesp = NULL;
 	memset(&err, 0, sizeof err);
+	if (n == 0)
+		return 0;
 	if (aws_paginate(c, "ec2", "DescribeSecurityGroups", NULL,
 	    "securityGroupInfo", 20, &sgs, &err) != 0 ||
 	    aws_paginate(c, "ec2", "DescribeRouteTables", NULL,
 	    "routeTableSet", 20, &rts, &err) != 0) {
 		aws_error_release(&err);
 		cJSON_Delete(sgs);
-		return;
+		return 0;
 	}
+	rules = xcalloc(n, sizeof *rules);
+	for (size_t i = 0; i < n; i++)
+		rules[i] = lab_fw_ruleset(winst[i], items, sgs, rts);
+	cJSON_Delete(sgs);
+	cJSON_Delete(rts);
+	*rulesp = rules;
+	return 1;
+}
+
+/* Load each host's ruleset when it changed (a new host got it at creation).
+ * A failure is logged once per host and cause (logged holds what was). */
+static void
+apply_fw(const char *state, const struct lab_want *want, char **rules,
+    size_t n, struct strlist *logged, FILE *log)
+{
 	for (size_t i = 0; i < n; i++) {
 		const char *id = want[i].spec.instance_id;
-		char *rules = lab_fw_ruleset(winst[i], items, sgs, rts);
 		char *cause = NULL, *line;
 		int changed = 0;
 
-		if (lab_host_state(state, id) == NULL) {
-			free(rules);
+		if (lab_host_state(state, id) == NULL)
 			continue;	/* its creation failed: logged there */
-		}
-		if (lab_fw_apply(state, id, rules, &changed, &cause) == 0) {
+		if (lab_fw_apply(state, id, rules[i], &changed, &cause) == 0) {
 			if (changed)
 				logf_(log, "%s: security groups applied", id);
 		} else {
@@ -680,10 +695,7 @@ reconcile_fw(const char *state, struct aws_client *c, const cJSON *items,
 			free(line);
 			free(cause);
 		}
-		free(rules);
 	}
-	cJSON_Delete(sgs);
-	cJSON_Delete(rts);
 }
 
 int
@@ -729,6 +741,7 @@ lab_reconciler_run(const char *state, FILE *log)
 		struct aws_error err;
 		struct lab_want *want = NULL;
 		const cJSON **winst = NULL;
+		char **rules = NULL;
 		size_t nwant = 0;
 		struct strlist errs;
 
@@ -790,14 +803,20 @@ lab_reconciler_run(const char *state, FILE *log)
 					nwant++;
 			}
 		}
+		if (derive_fw(c, items, winst, nwant, &rules))
+			for (size_t i = 0; i < nwant; i++)
+				want[i].spec.firewall = rules[i];
 		strlist_init(&errs);
 		if (lab_apply(state, want, nwant, &errs) > 0)
 			for (size_t i = 0; i < errs.n; i++)
 				logf_(log, "%s", errs.v[i]);
 		strlist_release(&errs);
-		if (nwant > 0)
-			reconcile_fw(state, c, items, want, winst, nwant,
-			    &fw_logged, log);
+		if (rules != NULL) {
+			apply_fw(state, want, rules, nwant, &fw_logged, log);
+			for (size_t i = 0; i < nwant; i++)
+				free(rules[i]);
+			free(rules);
+		}
 		free(want);
 		free(winst);
 		cJSON_Delete(items);

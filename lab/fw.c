@@ -112,20 +112,32 @@ int
 lab_fw_apply(const char *state, const char *id, const char *ruleset,
     int *changed, char **cause)
 {
+	int lock, rc;
+
+	*changed = 0;
+	if ((lock = lab_lock(state, cause)) == -1)
+		return -1;
+	rc = lab_fw_apply_locked(state, id, ruleset, changed, cause);
+	lab_unlock(lock);
+	return rc;
+}
+
+int
+lab_fw_apply_locked(const char *state, const char *id, const char *ruleset,
+    int *changed, char **cause)
+{
 	char *path = NULL, *tmp = NULL, *log = NULL, *old, *c = NULL, *name;
 	char *ns = NULL, *nft = NULL;
 	struct lab_proc p = { .utsns_fd = -1, .mntns_fd = -1, .out_fd = -1,
 	    .netns_fd = -1, .rc_fd = -1 };
 	char *argv[4];
-	int lock, status = 0, rc = -1;
+	int status = 0, rc = -1;
 
 	*changed = 0;
 	if (!lab_id_ok(id)) {
 		*cause = xasprintf("bad instance id \"%s\"", id);
 		return -1;
 	}
-	if ((lock = lab_lock(state, cause)) == -1)
-		return -1;
 	path = lab_path(state, "hosts/%s/fw.nft", id);
 	old = file_read(path, NULL, &c);
 	free(c);
@@ -189,7 +201,6 @@ out:
 		close(p.netns_fd);
 	if (p.out_fd != -1)
 		close(p.out_fd);
-	lab_unlock(lock);
 	free(path);
 	free(tmp);
 	free(log);
