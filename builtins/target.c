@@ -400,9 +400,11 @@ target_connect(struct mlsh_ctx *ctx, struct rmt_session *s, const char *node,
 				fputc('\n', stderr);
 			return 0;
 		}
-		/* Only "not up yet" is worth waiting for. */
+		/* Only "not up yet" is worth waiting for (in the lab, a host
+		 * the reconciler has not made yet is unreachable). */
 		if (strstr(cause, "refused") == NULL &&
-		    strstr(cause, "connect failed") == NULL)
+		    strstr(cause, "connect failed") == NULL &&
+		    !(ctx->lab && strstr(cause, "unreachable") != NULL))
 			break;
 		if (now_ms() >= deadline || mlsh_interrupted)
 			break;
