@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
+#include "builtins/checkip.h"
 #include "lab/lab.h"
 #include "state.h"
 #include "aws/aws.h"
@@ -142,7 +143,9 @@ lab_socket(void *arg, const char *host, int port, char **cause)
 		}
 	}
 	if (rc != 0) {
-		*cause = xasprintf("%s:%d: %s", host, port, strerror(errno));
+		/* remote/ prefixes "jump HOST:PORT". */
+		*cause = xstrdup(errno == ETIMEDOUT ? "connection timed out "
+		    "after 10 s" : strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -443,9 +446,11 @@ target_connect(struct mlsh_ctx *ctx, struct rmt_session *s, const char *node,
 				fputc('\n', stderr);
 			return 0;
 		}
-		/* Only "not up yet" is worth waiting for. */
+		/* Only "not up yet" is worth waiting for (in the lab, a host
+		 * the reconciler has not made yet is unreachable). */
 		if (strstr(cause, "refused") == NULL &&
-		    strstr(cause, "connect failed") == NULL)
+		    strstr(cause, "connect failed") == NULL &&
+		    !(ctx->lab && strstr(cause, "unreachable") != NULL))
 			break;
 		if (now_ms() >= deadline || mlsh_interrupted)
 			break;
@@ -461,6 +466,19 @@ target_connect(struct mlsh_ctx *ctx, struct rmt_session *s, const char *node,
 	}
 	if (said)
 		fputc('\n', stderr);
+	/* A jump host that does not answer at all: most often its security
+	 * group does not admit this address (AWS drops, so it times out). */
+	if (str_startswith(cause, "jump ") && strcasestr(cause, "timed out") !=
+	    NULL) {
+		char *hint = checkip_jump_hint(ctx);
+
+		if (hint != NULL) {
+			cmd_error(ctx, "%s: %s", cause, hint);
+			free(hint);
+			free(cause);
+			return -1;
+		}
+	}
 	cmd_error(ctx, "%s", cause);
 	free(cause);
 	return -1;

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <strings.h>
 #include "stack.h"
-#include "aws/httpget.h"
+#include "builtins/checkip.h"
 #include "state.h"
 
 #define DEFAULT_CIDR	"10.0.0.0/16"
@@ -25,7 +25,6 @@
 			"current/amd64/hvm/ebs-gp2/ami-id"
 #define UBUNTU_NAME	"ubuntu/images/hvm-ssd*/ubuntu-*-22.04-amd64-server-*"
 #define UBUNTU_ANY	"ubuntu/images/hvm-ssd*/ubuntu-*-amd64-server-*"
-#define CHECKIP_URL	"https://checkip.amazonaws.com"
 
 /* The roles vpc up makes, in creation order (vpc down deletes them). */
 static const char *const vpc_roles[] = {
@@ -70,35 +69,22 @@ is_private_cidr(const char *cidr)
 	    len >= 12) || (a == 192 && b == 168 && len >= 16);
 }
 
-/* The caller's public address as a /32 from the checkip service. */
+/* The caller's public address as a /32 from the checkip service (the
+ * lab's own in the lab: builtins/checkip.c). */
 static char *
 checkip(struct mlsh_ctx *ctx)
 {
-	const char *url = getenv("MLSH_CHECKIP_URL");
-	char *body = NULL, *cause = NULL, *p;
-	unsigned a, b, c, d;
-	char tail;
+	char *cause = NULL, *addr = checkip_address(ctx, &cause), *r;
 
-	if (url == NULL || *url == '\0')
-		url = CHECKIP_URL;
-	if (aws_http_get_text(url, 5000, &body, &cause) != 0) {
+	if (addr == NULL) {
 		cmd_error(ctx, "cannot find your public address (%s); pass "
 		    "--allow CIDR", cause);
 		free(cause);
 		return NULL;
 	}
-	for (p = body + strlen(body); p > body && isspace((unsigned char)p[-1]);
-	    p--)
-		*--p = '\0';
-	if (sscanf(body, "%u.%u.%u.%u%c", &a, &b, &c, &d, &tail) != 4 ||
-	    a > 255 || b > 255 || c > 255 || d > 255) {
-		cmd_error(ctx, "cannot find your public address (%s answered "
-		    "'%.40s'); pass --allow CIDR", url, body);
-		free(body);
-		return NULL;
-	}
-	free(body);
-	return xasprintf("%u.%u.%u.%u/32", a, b, c, d);
+	r = xasprintf("%s/32", addr);
+	free(addr);
+	return r;
 }
 
 static char *

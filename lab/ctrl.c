@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "lab/fw.h"
 #include "lab/lab.h"
 #include "lab/lab_int.h"
 #include "util.h"
@@ -92,26 +93,53 @@ open_in_ns(void *p, curlsocktype purpose, struct curl_sockaddr *a)
 }
 
 static size_t
-discard(char *p, size_t s, size_t n, void *a)
+keep(char *p, size_t s, size_t n, void *a)
 {
-	(void)p;
-	(void)a;
+	struct buf *b = a;
+
+	if (b == NULL)
+		return s * n;	/* not wanted: discarded */
+	if (b->len + s * n > 65536)
+		return 0;
+	buf_add(b, p, s * n);
 	return s * n;
 }
+
+static int ns_http(const char *state, const char *method, const char *url,
+    long timeout_ms, char **body, char **cause);
 
 static int
 ctrl_http(const char *state, const char *method, const char *path,
     long timeout_ms, char **cause)
 {
+	char *url = xasprintf("%s%s", LAB_CTRL_URL, path);
+	int rc = ns_http(state, method, url, timeout_ms, NULL, cause);
+
+	free(url);
+	return rc;
+}
+
+int
+lab_http_get(const char *state, const char *url, long timeout_ms,
+    char **body, char **cause)
+{
+	return ns_http(state, "GET", url, timeout_ms, body, cause);
+}
+
+/* One request from the client namespace (body NULL: discarded). */
+static int
+ns_http(const char *state, const char *method, const char *url,
+    long timeout_ms, char **body, char **cause)
+{
 	struct nsarg ns;
+	struct buf b;
 	CURL *c;
 	CURLcode rc;
 	long status = 0;
-	char *url;
 
 	if ((ns.fd = lab_client_netns_fd(state, cause)) < 0)
 		return -1;
-	url = xasprintf("%s%s", LAB_CTRL_URL, path);
+	buf_init(&b);
 	c = curl_easy_init();
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
@@ -120,21 +148,29 @@ ctrl_http(const char *state, const char *method, const char *path,
 	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_in_ns);
 	curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &ns);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http");
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, keep);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, body != NULL ? &b : NULL);
 	rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_cleanup(c);
 	close(ns.fd);
-	free(url);
 	if (rc != CURLE_OK) {
-		*cause = xasprintf("control plane: %s", curl_easy_strerror(rc));
+		*cause = xasprintf("%s: %s", url, curl_easy_strerror(rc));
+		buf_release(&b);
 		return -1;
 	}
 	if (status >= 400) {
-		*cause = xasprintf("control plane: HTTP %ld", status);
+		*cause = xasprintf("%s: HTTP %ld", url, status);
+		buf_release(&b);
 		return -1;
 	}
+	if (body != NULL)
+		*body = buf_detach_release(&b);
+	else
+		buf_release(&b);
 	return 0;
 }
 
@@ -142,22 +178,65 @@ int
 lab_ctrl_alive(const char *state)
 {
 	char *cause = NULL;
-	int rc = ctrl_http(state, "GET", "/moto-api/", 3000, &cause);
+	/* Generous: moto builds a region's EC2 backend on the reconciler's
+	 * first call and answers nothing else for seconds meanwhile. */
+	int rc = ctrl_http(state, "GET", "/moto-api/", 10000, &cause);
 	free(cause);
 	return rc == 0;
 }
 
-/* Whether the control plane's process runs (the core namespace holds no
- * other), answering or not: a busy moto must not get a twin. */
+/* Whether the control plane's process runs (its recorded PID, alive in the
+ * core namespace), answering or not: a busy moto must not get a twin. */
 static int
 ctrl_running(const char *state)
 {
-	char *core = lab_core_netns(state);
-	pid_t *pids = NULL;
-	size_t n = 0;
-	int rc = lab_netns_pids(core, &pids, &n) == 0 && n > 0;
+	char *core = lab_core_netns(state), *p = lab_path(state, "pids/moto.pid");
+	char *line = lab_read_line(p);
+	pid_t pid = line != NULL ? (pid_t)atol(line) : 0;
+	int rc = pid > 1 && lab_pid_in_netns(pid, core);
 
-	free(pids);
+	free(line);
+	free(p);
+	free(core);
+	return rc;
+}
+
+/*
+ * The lab's checkip: like https://checkip.amazonaws.com, the caller's
+ * address as the server sees it, one line of text. It listens on the
+ * internet side of the core only (LAB_CHECKIP_URL), so the lab client learns
+ * 198.18.0.2, the address a host's security group sees it come from.
+ */
+static const char checkip_py[] =
+"import http.server\n"
+"class H(http.server.BaseHTTPRequestHandler):\n"
+"    def do_GET(self):\n"
+"        b = (self.client_address[0] + '\\n').encode()\n"
+"        self.send_response(200)\n"
+"        self.send_header('Content-Type', 'text/plain')\n"
+"        self.send_header('Content-Length', str(len(b)))\n"
+"        self.end_headers()\n"
+"        self.wfile.write(b)\n"
+"    def log_message(self, *a):\n"
+"        pass\n"
+"http.server.ThreadingHTTPServer(('" LAB_CTRL_ADDR "', " LAB_CHECKIP_PORT_S
+"), H).serve_forever()\n";
+
+static int
+checkip_start(const char *state, const char *python, char **cause)
+{
+	char *argv[] = { (char *)(python != NULL ? python : "python3"), "-c",
+	    (char *)checkip_py, NULL };
+	char *core = lab_core_netns(state), *p = lab_path(state,
+	    "pids/checkip.pid");
+	char *line = lab_read_line(p);
+	pid_t pid = line != NULL ? (pid_t)atol(line) : 0;
+	int rc = 0;
+
+	if (!(pid > 1 && lab_pid_in_netns(pid, core)))
+		rc = lab_spawn_core(state, "checkip", argv, NULL, cause);
+	free(line);
+	free(p);
 	free(core);
 	return rc;
 }
@@ -245,8 +324,9 @@ lab_ctrl_start(const char *state, const char *python, const char *strict,
 wait:
 	deadline = now_ms() + timeout_ms;
 	while (now_ms() < deadline) {
+		/* checkip after moto answers: its start does not slow moto's. */
 		if (lab_ctrl_alive(state))
-			return 0;
+			return checkip_start(state, python, cause);
 		if (!ctrl_running(state)) {
 			char *log = lab_path(state, "moto.log");
 			*cause = xasprintf("the control plane (moto) exited; "
@@ -591,13 +671,73 @@ reconcile_efs(const char *state, struct aws_client *c, struct strlist *seen,
 	cJSON_Delete(r);
 }
 
+/* Security groups and route tables (lab/fw.h): every wanted host's ruleset
+ * derived from this poll's answers. NULL rules (and 0) when a Describe call
+ * failed: a transient error must not seal a host. */
+static int
+derive_fw(struct aws_client *c, const cJSON *items, const cJSON **winst,
+    size_t n, char ***rulesp)
+{
+	cJSON *sgs = NULL, *rts = NULL;
+	struct aws_error err;
+	char **rules;
+
+	*rulesp = NULL;
+	memset(&err, 0, sizeof err);
+	if (n == 0)
+		return 0;
+	if (aws_paginate(c, "ec2", "DescribeSecurityGroups", NULL,
+	    "securityGroupInfo", 20, &sgs, &err) != 0 ||
+	    aws_paginate(c, "ec2", "DescribeRouteTables", NULL,
+	    "routeTableSet", 20, &rts, &err) != 0) {
+		aws_error_release(&err);
+		cJSON_Delete(sgs);
+		return 0;
+	}
+	rules = xcalloc(n, sizeof *rules);
+	for (size_t i = 0; i < n; i++)
+		rules[i] = lab_fw_ruleset(winst[i], items, sgs, rts);
+	cJSON_Delete(sgs);
+	cJSON_Delete(rts);
+	*rulesp = rules;
+	return 1;
+}
+
+/* Load each host's ruleset when it changed (a new host got it at creation).
+ * A failure is logged once per host and cause (logged holds what was). */
+static void
+apply_fw(const char *state, const struct lab_want *want, char **rules,
+    size_t n, struct strlist *logged, FILE *log)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *id = want[i].spec.instance_id;
+		char *cause = NULL, *line;
+		int changed = 0;
+
+		if (lab_host_state(state, id) == NULL)
+			continue;	/* its creation failed: logged there */
+		if (lab_fw_apply(state, id, rules[i], &changed, &cause) == 0) {
+			if (changed)
+				logf_(log, "%s: security groups applied", id);
+		} else {
+			line = xasprintf("%s: firewall: %s", id, cause);
+			if (!strlist_has(logged, line)) {
+				logf_(log, "%s", line);
+				strlist_add(logged, line);
+			}
+			free(line);
+			free(cause);
+		}
+	}
+}
+
 int
 lab_reconciler_run(const char *state, FILE *log)
 {
 	struct aws_client *c;
 	struct known **known = NULL;
 	size_t nknown = 0;
-	struct strlist efs_seen;
+	struct strlist efs_seen, fw_logged;
 	char *cause = NULL, *region, *p, num[32];
 	struct sigaction sa;
 	int fails = 0;
@@ -625,6 +765,7 @@ lab_reconciler_run(const char *state, FILE *log)
 	lab_write_file(p, num, strlen(num), 0600, &cause);
 	free(p);
 	strlist_init(&efs_seen);
+	strlist_init(&fw_logged);
 	logf_(log, "reconciler %ld up, region %s", (long)getpid(),
 	    region ? region : "us-east-1");
 
@@ -632,6 +773,8 @@ lab_reconciler_run(const char *state, FILE *log)
 		cJSON *items = NULL, *inst;
 		struct aws_error err;
 		struct lab_want *want = NULL;
+		const cJSON **winst = NULL;
+		char **rules = NULL;
 		size_t nwant = 0;
 		struct strlist errs;
 
@@ -670,6 +813,9 @@ lab_reconciler_run(const char *state, FILE *log)
 				}
 				want = xreallocarray(want, nwant + 1,
 				    sizeof *want);
+				winst = xreallocarray(winst, nwant + 1,
+				    sizeof *winst);
+				winst[nwant] = inst;
 				memset(&want[nwant], 0, sizeof *want);
 				s = &want[nwant].spec;
 				s->instance_id = k->id;
@@ -690,12 +836,22 @@ lab_reconciler_run(const char *state, FILE *log)
 					nwant++;
 			}
 		}
+		if (derive_fw(c, items, winst, nwant, &rules))
+			for (size_t i = 0; i < nwant; i++)
+				want[i].spec.firewall = rules[i];
 		strlist_init(&errs);
 		if (lab_apply(state, want, nwant, &errs) > 0)
 			for (size_t i = 0; i < errs.n; i++)
 				logf_(log, "%s", errs.v[i]);
 		strlist_release(&errs);
+		if (rules != NULL) {
+			apply_fw(state, want, rules, nwant, &fw_logged, log);
+			for (size_t i = 0; i < nwant; i++)
+				free(rules[i]);
+			free(rules);
+		}
 		free(want);
+		free(winst);
 		cJSON_Delete(items);
 		reconcile_efs(state, c, &efs_seen, log);
 		usleep(200 * 1000);
@@ -705,6 +861,7 @@ lab_reconciler_run(const char *state, FILE *log)
 		known_free(known[i]);
 	free(known);
 	strlist_release(&efs_seen);
+	strlist_release(&fw_logged);
 	aws_client_free(c);
 	free(region);
 	return 0;

@@ -11,22 +11,31 @@
 #define LAB_CTRL_PORT 5000
 #define LAB_MOTO_PORT 5001	/* moto behind the strict proxy, core loopback */
 #define LAB_CTRL_URL "http://198.18.0.1:5000"	/* from the client namespace */
+/* The lab's checkip (answers the caller's address, as checkip.amazonaws.com
+ * does), on the internet side of the core. */
+#define LAB_CHECKIP_PORT_S "8080"
+#define LAB_CHECKIP_URL "http://198.18.0.1:" LAB_CHECKIP_PORT_S "/"
 #define LAB_ACCESS_KEY "mlsh-lab"
 #define LAB_SECRET_KEY "mlsh-lab-secret"
 
 /* Start moto in the core namespace with the lab's image catalogue
- * (MOTO_AMIS_PATH) and wait until it answers (timeout_ms). python is the
- * interpreter that has moto ("python3" when NULL). With strict (the path of
- * tests/strict/strictaws.py), moto listens on the core namespace's loopback
- * (LAB_MOTO_PORT) and the strict AWS proxy, every switch on, takes the
- * control plane's address in front of it; the state directory's file
- * "strict" says so. */
+ * (MOTO_AMIS_PATH), and the lab's checkip beside it, and wait until moto
+ * answers (timeout_ms). python is the interpreter that has moto ("python3"
+ * when NULL). With strict (the path of tests/strict/strictaws.py), moto
+ * listens on the core namespace's loopback (LAB_MOTO_PORT) and the strict AWS
+ * proxy, every switch on, takes the control plane's address in front of it;
+ * the state directory's file "strict" says so. */
 int lab_ctrl_start(const char *state_dir, const char *python,
     const char *strict, int timeout_ms, char **cause);
 /* Whether the control plane is the strict AWS proxy (lab up --strict). */
 int lab_ctrl_strict(const char *state_dir);
 /* Whether the control plane answers (one quick request). */
 int lab_ctrl_alive(const char *state_dir);
+/* GET url from the lab's client namespace (the only place lab addresses are
+ * reachable from): 0 with *body (allocated, at most 64 KiB) on a 2xx/3xx
+ * answer, else -1 with *cause. Bounded by timeout_ms. */
+int lab_http_get(const char *state_dir, const char *url, long timeout_ms,
+    char **body, char **cause);
 /* Empty moto (POST /moto-api/reset). */
 int lab_ctrl_reset(const char *state_dir, char **cause);
 /* The image catalogue the lab gives moto, as JSON text (caller frees). */

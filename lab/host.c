@@ -196,6 +196,14 @@ lab_host_create(const char *state, const struct lab_host_spec *s, char **cause)
 
 	if (h.public_ip != NULL && public_up(state, &h, cause) == -1)
 		goto out;
+	/* Its security groups before its sshd: never a moment open. */
+	if (s->firewall != NULL) {
+		int changed;
+
+		if (lab_fw_apply_locked(state, s->instance_id, s->firewall,
+		    &changed, cause) == -1)
+			goto out;
+	}
 
 	if (host_files(state, &h, s, cause) == -1)
 		goto out;

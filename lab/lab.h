@@ -23,6 +23,11 @@
  * no route to any VPC CIDR, so a private host is reachable only through a host
  * with a public IP (ssh -J). Nothing is ever added to the root namespace.
  *
+ * Each host filters what reaches it and what it sends as its security groups
+ * and its subnet's route table say (nftables in the host's own namespace,
+ * derived by the reconciler: lab/fw.h). The core also answers checkip
+ * (LAB_CHECKIP_URL in lab/ctrl.h) with the caller's address.
+ *
  * Every function returns 0, or -1 with *cause set to an allocated message; none
  * prints or exits. All need root (CAP_NET_ADMIN + CAP_SYS_ADMIN). Calls on one
  * state directory are serialised with a lock file. */
@@ -83,6 +88,9 @@ struct lab_host_spec {
 	const char *hostname;		/* NULL: "ip-10-0-1-5" */
 	int ctrl_port;			/* the control plane's port; 0: none */
 	const char *region;		/* AWS_DEFAULT_REGION on the host; NULL: none */
+	const char *firewall;		/* nftables ruleset loaded in the host's
+					 * namespace before anything runs there
+					 * (lab/fw.h); NULL: none */
 };
 
 /* Make the host and start its sshd; run the user-data once, in the

@@ -71,6 +71,10 @@ int lab_subnet_ensure(const char *state, const char *vpc_id,
     const char *subnet_id, const char *cidr, int *indexp, char **cause);
 char *lab_vpc_netns(const char *state, int vpc_index);
 
+/* fw.c, for host.c: lab_fw_apply with the lab's lock held. */
+int lab_fw_apply_locked(const char *state, const char *instance_id,
+    const char *ruleset, int *changed, char **cause);
+
 /* host.c, for net.c */
 int lab_host_destroy_locked(const char *state, const char *instance_id,
     char **cause);

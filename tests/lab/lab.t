@@ -27,6 +27,16 @@ vpc=$(m --json -c "api ec2 CreateVpc CidrBlock=10.0.0.0/16" | py 'print(d["vpc"]
 pub=$(m --json -c "api ec2 CreateSubnet VpcId=$vpc CidrBlock=10.0.1.0/24" | py 'print(d["subnet"]["subnetId"])')
 priv=$(m --json -c "api ec2 CreateSubnet VpcId=$vpc CidrBlock=10.0.2.0/24" | py 'print(d["subnet"]["subnetId"])')
 m -c "api ec2 ImportKeyPair KeyName=lab-t PublicKeyMaterial=$K" >/dev/null
+# The lab enforces security groups and route tables as AWS does: the public
+# subnet needs its route to an internet gateway, and the instances (in the
+# VPC's default group) SSH from the client. AWS's default group admits its
+# own members; moto's lacks that rule, so it is added here.
+igw=$(m --json -c "api ec2 CreateInternetGateway" | py 'print(d["internetGateway"]["internetGatewayId"])')
+m -c "api ec2 AttachInternetGateway InternetGatewayId=$igw VpcId=$vpc" >/dev/null
+rtb=$(m --json -c "api ec2 DescribeRouteTables Filter.1.Name=vpc-id Filter.1.Value.1=$vpc" | py 'print(d["routeTableSet"][0]["routeTableId"])')
+m -c "api ec2 CreateRoute RouteTableId=$rtb DestinationCidrBlock=0.0.0.0/0 GatewayId=$igw" >/dev/null
+dsg=$(m --json -c "api ec2 DescribeSecurityGroups Filter.1.Name=vpc-id Filter.1.Value.1=$vpc Filter.2.Name=group-name Filter.2.Value.1=default" | py 'print(d["securityGroupInfo"][0]["groupId"])')
+m -c "api ec2 AuthorizeSecurityGroupIngress GroupId=$dsg IpPermissions.1.IpProtocol=tcp IpPermissions.1.FromPort=22 IpPermissions.1.ToPort=22 IpPermissions.1.IpRanges.1.CidrIp=198.18.0.2/32 IpPermissions.2.IpProtocol=-1 IpPermissions.2.Groups.1.GroupId=$dsg" >/dev/null
 run() { # subnet public(true/false) -> "id ip"
 	m --json -c "api ec2 RunInstances ImageId=ami-0a1b2c3d4e5f60001 MinCount=1 MaxCount=1 InstanceType=t3.nano KeyName=lab-t UserData=$UD NetworkInterface.1.DeviceIndex=0 NetworkInterface.1.SubnetId=$1 NetworkInterface.1.AssociatePublicIpAddress=$2" |
 		py 'i=d["instancesSet"][0]; print(i["instanceId"], i["privateIpAddress"])'
