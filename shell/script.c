@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lexer.h"
+#include "luajson.h"
 
 #define EXIT_MARKER "\001mlsh-exit"
 
@@ -48,90 +49,6 @@ script_interrupt(void)
 		    LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
 }
 
-/* cJSON -> Lua */
-static void
-push_json(lua_State *L, const cJSON *v, int depth)
-{
-	const cJSON *e;
-	int i = 1;
-
-	luaL_checkstack(L, 4, "result too deep");
-	if (v == NULL || cJSON_IsNull(v) || depth > 64)
-		lua_pushnil(L);
-	else if (cJSON_IsBool(v))
-		lua_pushboolean(L, cJSON_IsTrue(v));
-	else if (cJSON_IsNumber(v)) {
-		double d = v->valuedouble;
-		if (d == floor(d) && fabs(d) < 9.007199254740992e15)
-			lua_pushinteger(L, (lua_Integer)d);
-		else
-			lua_pushnumber(L, d);
-	} else if (cJSON_IsString(v))
-		lua_pushstring(L, v->valuestring);
-	else if (cJSON_IsArray(v)) {
-		lua_createtable(L, cJSON_GetArraySize(v), 0);
-		cJSON_ArrayForEach(e, v) {
-			push_json(L, e, depth + 1);
-			lua_rawseti(L, -2, i++);
-		}
-	} else {
-		lua_newtable(L);
-		cJSON_ArrayForEach(e, v) {
-			push_json(L, e, depth + 1);
-			lua_setfield(L, -2, e->string);
-		}
-	}
-}
-
-/* Lua -> cJSON, for `lua` results. A table with only 1..n keys is an array. */
-static cJSON *
-to_json(lua_State *L, int idx, int depth)
-{
-	idx = lua_absindex(L, idx);
-	switch (lua_type(L, idx)) {
-	case LUA_TBOOLEAN:
-		return cJSON_CreateBool(lua_toboolean(L, idx));
-	case LUA_TNUMBER:
-		return cJSON_CreateNumber(lua_tonumber(L, idx));
-	case LUA_TSTRING:
-		return cJSON_CreateString(lua_tostring(L, idx));
-	case LUA_TTABLE: {
-		lua_Integer n = (lua_Integer)lua_rawlen(L, idx), count = 0;
-		cJSON *r;
-		if (depth > 32)
-			return cJSON_CreateString("<table>");
-		lua_pushnil(L);
-		while (lua_next(L, idx) != 0) {
-			count++;
-			lua_pop(L, 1);
-		}
-		if (count > 0 && count == n) {
-			r = cJSON_CreateArray();
-			for (lua_Integer i = 1; i <= n; i++) {
-				lua_rawgeti(L, idx, i);
-				cJSON_AddItemToArray(r, to_json(L, -1, depth + 1));
-				lua_pop(L, 1);
-			}
-			return r;
-		}
-		r = cJSON_CreateObject();
-		lua_pushnil(L);
-		while (lua_next(L, idx) != 0) {
-			lua_pushvalue(L, -2);
-			const char *k = lua_tostring(L, -1);
-			cJSON_AddItemToObject(r, k ? k : "?",
-			    to_json(L, -2, depth + 1));
-			lua_pop(L, 2);
-		}
-		return r;
-	}
-	case LUA_TNIL:
-		return cJSON_CreateNull();
-	default:
-		return cJSON_CreateString(luaL_typename(L, idx));
-	}
-}
-
 /* One Lua value as a command word. */
 static char *
 word_of(lua_State *L, int idx, const char *what)
@@ -149,16 +66,33 @@ word_of(lua_State *L, int idx, const char *what)
 	}
 }
 
+/* A conversion's failure as a Lua error (luaL_error does not return). */
+static int
+raise_cause(lua_State *L, const char *what, char *cause)
+{
+	lua_pushfstring(L, "%s: %s", what, cause);
+	free(cause);
+	return lua_error(L);
+}
+
 void
 script_push_json(void *L, const cJSON *v)
 {
-	push_json(L, v, 0);
+	char *cause = NULL;
+
+	if (luajson_push(L, v, &cause) != 0)
+		raise_cause(L, "result", cause);
 }
 
 cJSON *
 script_to_json(void *L, int idx)
 {
-	return to_json(L, idx, 0);
+	char *cause = NULL;
+	cJSON *r = luajson_from(L, idx, &cause);
+
+	if (r == NULL)
+		raise_cause(L, "argument", cause);
+	return r;
 }
 
 /* The closure behind every builtin: upvalues are the entry and subcommand. */
@@ -241,8 +175,13 @@ l_builtin(lua_State *L)
 			return luaL_error(L, "%s: exit status %d", b->name, st);
 		return luaL_error(L, "%s", ctx->error);
 	}
-	push_json(L, result, 0);
-	cJSON_Delete(result);
+	{
+		char *cause = NULL;
+		int pst = luajson_push(L, result, &cause);
+		cJSON_Delete(result);
+		if (pst != 0)
+			return raise_cause(L, b->name, cause);
+	}
 	return 1;
 }
 
@@ -480,8 +419,15 @@ script_run_string(struct mlsh_ctx *ctx, const char *chunk, const char *name,
 	}
 	if (docall(ctx, 0, LUA_MULTRET) != LUA_OK)
 		goto fail;
-	if (lua_gettop(L) > top && !lua_isnil(L, top + 1))
-		*result = to_json(L, top + 1, 0);
+	if (lua_gettop(L) > top && !lua_isnil(L, top + 1)) {
+		char *cause = NULL;
+		if ((*result = luajson_from(L, top + 1, &cause)) == NULL) {
+			lua_settop(L, top);
+			cmd_error(ctx, "result: %s", cause);
+			free(cause);
+			return 1;
+		}
+	}
 	lua_settop(L, top);
 	return 0;
 fail:

@@ -135,7 +135,9 @@ int script_run_file(struct mlsh_ctx *, const char *path, int argc, char **argv,
     char **cause);
 int script_run_string(struct mlsh_ctx *, const char *chunk, const char *name,
     cJSON **result);
-/* Lua <-> cJSON for builtins' own Lua functions (L is a lua_State *). */
+/* Lua <-> cJSON for builtins' own Lua functions (L is a lua_State *),
+ * through luajson.c: a value too deep, too large or cyclic raises a Lua error
+ * (so free what you hold first; JSON from cJSON's parser always fits). */
 void script_push_json(void *L, const cJSON *);
 cJSON *script_to_json(void *L, int idx);
 /* Render one command's parsed form as a Lua statement for `history save`. */
