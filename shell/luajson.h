@@ -19,8 +19,11 @@
  * fits, and the C recursion stays small. */
 #define LUAJSON_MAX_DEPTH CJSON_NESTING_LIMIT
 /* Values in one conversion: a table shared by many others (t = {t, t} in a
- * loop) would otherwise expand exponentially. */
+ * loop) would otherwise expand exponentially. (The fuzz build lowers it to
+ * reach it quickly.) */
+#ifndef LUAJSON_MAX_VALUES
 #define LUAJSON_MAX_VALUES 1000000
+#endif
 
 /* Push v (NULL is nil) as one Lua value. 0, or -1 with *cause and nothing
  * pushed. */
