@@ -45,6 +45,7 @@ on_sigint(int sig)
 {
 	(void)sig;
 	mlsh_interrupted = 1;
+	mlsh_line_interrupted = 1;
 	script_interrupt();
 }
 
@@ -119,14 +120,21 @@ run_stdin(void)
 {
 	char *line = NULL;
 	size_t cap = 0;
-	ssize_t n;
+	ssize_t n = 0;
 	int st = 0;
 
 	while (!ctx.exit_requested && (n = getline(&line, &cap, stdin)) >= 0) {
+		/* Ctrl-C ends the input too, as it ends sh reading a script. */
+		if (mlsh_line_interrupted) {
+			st = 130;
+			break;
+		}
 		if (n > 0 && line[n - 1] == '\n')
 			line[--n] = '\0';
 		st = shell_run_line(&ctx, line, (size_t)n);
 	}
+	if (n < 0 && mlsh_line_interrupted)
+		st = 130;	/* while waiting for a line */
 	free(line);
 	return ctx.exit_requested ? ctx.exit_status : st;
 }

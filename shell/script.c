@@ -31,22 +31,73 @@ getctx(lua_State *L)
 	return the_ctx;
 }
 
-/* Ctrl-C while Lua runs: make the next instruction raise an error. */
+/* Instructions between two looks at the interrupt flag. */
+#define HOOK_COUNT 1000
+
+/* Ends with suffix: coroutine.wrap prefixes "file:line: " to an error it
+ * passes on. */
+static int
+ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+	return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* The error value at idx is Ctrl-C's or exit()'s: not a failure to catch. */
+static int
+is_stop(lua_State *L, int idx)
+{
+	const char *m;
+
+	if (lua_type(L, idx) != LUA_TSTRING)
+		return 0;
+	m = lua_tostring(L, idx);
+	return ends_with(m, EXIT_MARKER) ||
+	    (mlsh_line_interrupted && ends_with(m, "interrupted"));
+}
+
+/*
+ * The hook every thread runs: the main thread from script_init, and every
+ * coroutine, since lua_newthread copies the creating thread's hook. After
+ * Ctrl-C (or exit()) it raises at once, and then again at every instruction
+ * of that thread, so neither pcall, xpcall nor mlsh.pcall can catch it and go
+ * on: the error reaches the top and the script or chunk ends.
+ */
 static void
 stop_hook(lua_State *L, lua_Debug *ar)
 {
+	const char *why;
+
 	(void)ar;
-	lua_sethook(L, NULL, 0, 0);
-	lua_pushstring(L, "interrupted");
+	if (mlsh_line_interrupted)
+		why = "interrupted";
+	else if (the_ctx != NULL && the_ctx->exit_requested)
+		why = EXIT_MARKER;
+	else
+		return;
+	lua_sethook(L, stop_hook, LUA_MASKCOUNT, 1);
+	lua_pushstring(L, why);
 	lua_error(L);
+}
+
+/* Called by the C functions that run commands, which may run in a
+ * coroutine: once Ctrl-C or exit() happened, the caller's next instruction
+ * raises, whatever pcall it is in. */
+static void
+stop_soon(lua_State *L)
+{
+	if (mlsh_line_interrupted || (the_ctx != NULL &&
+	    the_ctx->exit_requested))
+		lua_sethook(L, stop_hook, LUA_MASKCOUNT, 1);
 }
 
 void
 script_interrupt(void)
 {
+	/* Sooner than the next HOOK_COUNT instructions; a running coroutine
+	 * gets there by its own hook. (lua_sethook is signal-safe.) */
 	if (running_L != NULL)
-		lua_sethook(running_L, stop_hook,
-		    LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+		lua_sethook(running_L, stop_hook, LUA_MASKCOUNT, 1);
 }
 
 /* One Lua value as a command word. */
@@ -164,6 +215,7 @@ l_builtin(lua_State *L)
 
 	st = shell_run_argv(ctx, (int)words.n, words.v, &result);
 	strlist_release(&words);
+	stop_soon(L);
 	if (ctx->exit_requested) {
 		cJSON_Delete(result);
 		lua_pushstring(L, EXIT_MARKER);
@@ -197,6 +249,7 @@ l_run(lua_State *L)
 	ctx->lua_depth++;
 	st = shell_run_line(ctx, line, len);
 	ctx->lua_depth--;
+	stop_soon(L);
 	if (ctx->exit_requested) {
 		lua_pushstring(L, EXIT_MARKER);
 		return lua_error(L);
@@ -215,9 +268,10 @@ l_pcall(lua_State *L)
 
 	luaL_checktype(L, 1, LUA_TFUNCTION);
 	if (lua_pcall(L, n - 1, LUA_MULTRET, 0) != LUA_OK) {
-		if (lua_isstring(L, -1) &&
-		    strcmp(lua_tostring(L, -1), EXIT_MARKER) == 0)
-			return lua_error(L);	/* exit() is not an error */
+		if (is_stop(L, -1)) {
+			stop_soon(L);
+			return lua_error(L);	/* Ctrl-C, exit(): not errors */
+		}
 		lua_pushnil(L);
 		lua_insert(L, -2);
 		return 2;
@@ -299,6 +353,7 @@ script_init(struct mlsh_ctx *ctx)
 		return -1;
 	the_ctx = ctx;
 	luaL_openlibs(L);
+	lua_sethook(L, stop_hook, LUA_MASKCOUNT, HOOK_COUNT);
 	luaL_newlib(L, mlsh_lib);
 	lua_pushstring(L, MLSH_VERSION);
 	lua_setfield(L, -2, "version");
@@ -320,9 +375,12 @@ static int
 msghandler(lua_State *L)
 {
 	const char *msg = lua_tostring(L, 1);
-	if (msg != NULL && (strcmp(msg, EXIT_MARKER) == 0 ||
-	    (mlsh_interrupted && strcmp(msg, "interrupted") == 0)))
-		return 1;	/* no traceback for exit() or Ctrl-C */
+	if (is_stop(L, 1)) {
+		/* No traceback for exit() or Ctrl-C, nor a position. */
+		lua_pushstring(L, ends_with(msg, EXIT_MARKER) ? EXIT_MARKER :
+		    "interrupted");
+		return 1;
+	}
 	if (msg == NULL) {
 		if (luaL_callmeta(L, 1, "__tostring") &&
 		    lua_type(L, -1) == LUA_TSTRING)
@@ -348,7 +406,10 @@ docall(struct mlsh_ctx *ctx, int nargs, int nres)
 	st = lua_pcall(L, nargs, nres, base);
 	ctx->lua_depth--;
 	running_L = saved;
-	lua_sethook(L, NULL, 0, 0);
+	/* Back at the top: the hook at its usual pace again (an interrupt
+	 * left it at every instruction). */
+	if (saved == NULL)
+		lua_sethook(L, stop_hook, LUA_MASKCOUNT, HOOK_COUNT);
 	lua_remove(L, base);
 	return st;
 }
@@ -365,7 +426,7 @@ report(struct mlsh_ctx *ctx, char **cause)
 	}
 	*cause = xstrdup(msg ? msg : "error");
 	lua_pop(ctx->L, 1);
-	return mlsh_interrupted ? 130 : 1;
+	return mlsh_line_interrupted ? 130 : 1;
 }
 
 int
@@ -438,7 +499,7 @@ fail:
 	cmd_error(ctx, "%s", lua_tostring(L, -1) ? lua_tostring(L, -1) :
 	    "error");
 	lua_settop(L, top);
-	return mlsh_interrupted ? 130 : 1;
+	return mlsh_line_interrupted ? 130 : 1;
 }
 
 char *

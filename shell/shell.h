@@ -15,8 +15,14 @@
 struct state;
 struct aws_client;
 
-/* Set by the SIGINT handler; cleared before each command. */
+/* Set by the SIGINT handler. mlsh_interrupted tells the running command to
+ * stop; a command may clear it when Ctrl-C is its normal end (train attach
+ * detaches). mlsh_line_interrupted only the REPL clears, before its prompt:
+ * while it is set no further command runs (shell_run_argv refuses), so an
+ * interrupt ends the whole line, script, -c list or standard input, as in
+ * sh, and Lua code cannot go on (script.c). */
 extern volatile sig_atomic_t mlsh_interrupted;
+extern volatile sig_atomic_t mlsh_line_interrupted;
 
 struct mlsh_var {
 	char *name;
