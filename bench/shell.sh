@@ -12,3 +12,10 @@ cc -O2 -std=c11 -D_GNU_SOURCE -I. -Ishell $(pkg-config --cflags libcjson) -inclu
 	-o "$tmp/complete" bench/complete.c build/libmlsh.a \
 	$(pkg-config --libs libedit libcurl openssl libcjson libssh2 lua5.4 expat) -lm &&
 	echo "  completion (target < 5000 us):" && "$tmp/complete"
+# Lexing is linear: one 7 MB line of 1 M commands read from stdin (issue 10
+# item 13: the old lexer took 99 s on such a line).
+python3 -c 'import sys; sys.stdout.write("set a b;" * 900000 + "\n")' >"$tmp/big"
+t0=$(date +%s%N)
+"$M" --norc <"$tmp/big" >/dev/null
+t1=$(date +%s%N)
+echo "  one 7 MB line of 900000 commands: $(( (t1 - t0) / 1000000 )) ms"

@@ -40,7 +40,9 @@ void lex_result_release(struct lex_result *);
 
 /* Lex the next command of line starting at *pos, expanding variables now (so
  * `set x 1; echo $x` sees the new value), and advance *pos past it. Returns
- * 1 with *out filled, 0 at the end of the line, -1 with *cause. */
+ * 1 with *out filled, 0 at the end of the line, -1 with *cause. The first
+ * call (*pos == 0) checks the whole line for NUL bytes; each call reads only
+ * the command it returns, so lexing a line this way is linear. */
 int lex_one(const char *line, size_t len, size_t *pos, lex_lookup_fn,
     void *arg, struct lex_cmd *out, char **cause);
 

@@ -17,12 +17,13 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-"usage: mlsh [options] [-c LINE | FILE.mlsh [ARG…]]\n"
+"usage: mlsh [options] [-c LINE | BUILTIN [ARG…] | FILE.mlsh [ARG…]]\n"
 "\n"
 "An interactive shell for ML training infrastructure on AWS.\n"
 "With no LINE or FILE, mlsh reads commands: a prompt with line editing\n"
 "on a terminal, else one command per line from standard input.\n"
-"'mlsh BUILTIN ARGS…' runs one builtin (e.g. 'mlsh lab up').\n"
+"'mlsh BUILTIN ARGS…' runs one builtin (e.g. 'mlsh lab up'); a script is\n"
+"named by a path with '/' or a .mlsh suffix (./deploy, deploy.mlsh).\n"
 "\n"
 "options:\n"
 "  -c LINE             run LINE and exit with its status\n"
@@ -46,6 +47,7 @@ on_sigint(int sig)
 {
 	(void)sig;
 	mlsh_interrupted = 1;
+	mlsh_line_interrupted = 1;
 	script_interrupt();
 }
 
@@ -54,6 +56,18 @@ is_file(const char *path)
 {
 	struct stat st;
 	return stat(path, &st) == 0 && !S_ISDIR(st.st_mode);
+}
+
+/* A script is named by a path with a '/' or a .mlsh suffix; a bare word is a
+ * builtin. A file in the current directory never shadows a builtin (`mlsh
+ * status` with ./status present ran the file as Lua). A #! script always
+ * reaches us with a '/' (the kernel passes the path it ran). */
+static int
+is_script_name(const char *arg)
+{
+	size_t n = strlen(arg);
+	return strchr(arg, '/') != NULL ||
+	    (n > 5 && strcmp(arg + n - 5, ".mlsh") == 0);
 }
 
 static int
@@ -108,14 +122,21 @@ run_stdin(void)
 {
 	char *line = NULL;
 	size_t cap = 0;
-	ssize_t n;
+	ssize_t n = 0;
 	int st = 0;
 
 	while (!ctx.exit_requested && (n = getline(&line, &cap, stdin)) >= 0) {
+		/* Ctrl-C ends the input too, as it ends sh reading a script. */
+		if (mlsh_line_interrupted) {
+			st = 130;
+			break;
+		}
 		if (n > 0 && line[n - 1] == '\n')
 			line[--n] = '\0';
 		st = shell_run_line(&ctx, line, (size_t)n);
 	}
+	if (n < 0 && mlsh_line_interrupted)
+		st = 130;	/* while waiting for a line */
 	free(line);
 	return ctx.exit_requested ? ctx.exit_status : st;
 }
@@ -268,12 +289,22 @@ main(int argc, char **argv)
 			if (ctx.exit_requested)
 				st = ctx.exit_status;
 		}
-	} else if (optind < argc && !is_file(argv[optind]) &&
-	    is_builtin(argv[optind])) {
+	} else if (optind < argc && is_builtin(argv[optind])) {
 		/* mlsh BUILTIN ARGS…: one command, its words as given. */
 		st = shell_run_argv(&ctx, argc - optind, argv + optind, NULL);
 		if (ctx.exit_requested)
 			st = ctx.exit_status;
+	} else if (optind < argc && !is_script_name(argv[optind])) {
+		const char *a = argv[optind];
+		if (is_file(a))
+			fprintf(stderr, "mlsh: %s: not a builtin; to run the "
+			    "script in the current directory, write ./%s\n", a,
+			    a);
+		else
+			fprintf(stderr, "mlsh: %s: no such builtin (a script "
+			    "needs a path with '/' or a .mlsh suffix, e.g. "
+			    "./%s; 'mlsh help' lists the builtins)\n", a, a);
+		st = 2;
 	} else if (optind < argc) {
 		char *cause = NULL;
 		st = script_run_file(&ctx, argv[optind], argc - optind - 1,

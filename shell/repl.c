@@ -182,7 +182,9 @@ repl_run(struct mlsh_ctx *ctx)
 			rmt_session_tick(ctx->remote);
 		free(prompt_text);
 		prompt_text = shell_prompt(ctx);
+		/* A new line: a Ctrl-C before it is spent. */
 		mlsh_interrupted = 0;
+		mlsh_line_interrupted = 0;
 		line = el_gets(el, &count);
 		if (line == NULL && count < 0 && errno == EINTR) {
 			/* Ctrl-C at the prompt: drop the line, new prompt. */

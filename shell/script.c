@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lexer.h"
+#include "luajson.h"
 
 #define EXIT_MARKER "\001mlsh-exit"
 
@@ -30,106 +31,73 @@ getctx(lua_State *L)
 	return the_ctx;
 }
 
-/* Ctrl-C while Lua runs: make the next instruction raise an error. */
+/* Instructions between two looks at the interrupt flag. */
+#define HOOK_COUNT 1000
+
+/* Ends with suffix: coroutine.wrap prefixes "file:line: " to an error it
+ * passes on. */
+static int
+ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+	return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* The error value at idx is Ctrl-C's or exit()'s: not a failure to catch. */
+static int
+is_stop(lua_State *L, int idx)
+{
+	const char *m;
+
+	if (lua_type(L, idx) != LUA_TSTRING)
+		return 0;
+	m = lua_tostring(L, idx);
+	return ends_with(m, EXIT_MARKER) ||
+	    (mlsh_line_interrupted && ends_with(m, "interrupted"));
+}
+
+/*
+ * The hook every thread runs: the main thread from script_init, and every
+ * coroutine, since lua_newthread copies the creating thread's hook. After
+ * Ctrl-C (or exit()) it raises at once, and then again at every instruction
+ * of that thread, so neither pcall, xpcall nor mlsh.pcall can catch it and go
+ * on: the error reaches the top and the script or chunk ends.
+ */
 static void
 stop_hook(lua_State *L, lua_Debug *ar)
 {
+	const char *why;
+
 	(void)ar;
-	lua_sethook(L, NULL, 0, 0);
-	lua_pushstring(L, "interrupted");
+	if (mlsh_line_interrupted)
+		why = "interrupted";
+	else if (the_ctx != NULL && the_ctx->exit_requested)
+		why = EXIT_MARKER;
+	else
+		return;
+	lua_sethook(L, stop_hook, LUA_MASKCOUNT, 1);
+	lua_pushstring(L, why);
 	lua_error(L);
+}
+
+/* Called by the C functions that run commands, which may run in a
+ * coroutine: once Ctrl-C or exit() happened, the caller's next instruction
+ * raises, whatever pcall it is in. */
+static void
+stop_soon(lua_State *L)
+{
+	if (mlsh_line_interrupted || (the_ctx != NULL &&
+	    the_ctx->exit_requested))
+		lua_sethook(L, stop_hook, LUA_MASKCOUNT, 1);
 }
 
 void
 script_interrupt(void)
 {
+	/* Sooner than the next HOOK_COUNT instructions; a running coroutine
+	 * gets there by its own hook. (lua_sethook is signal-safe.) */
 	if (running_L != NULL)
-		lua_sethook(running_L, stop_hook,
-		    LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
-}
-
-/* cJSON -> Lua */
-static void
-push_json(lua_State *L, const cJSON *v, int depth)
-{
-	const cJSON *e;
-	int i = 1;
-
-	luaL_checkstack(L, 4, "result too deep");
-	if (v == NULL || cJSON_IsNull(v) || depth > 64)
-		lua_pushnil(L);
-	else if (cJSON_IsBool(v))
-		lua_pushboolean(L, cJSON_IsTrue(v));
-	else if (cJSON_IsNumber(v)) {
-		double d = v->valuedouble;
-		if (d == floor(d) && fabs(d) < 9.007199254740992e15)
-			lua_pushinteger(L, (lua_Integer)d);
-		else
-			lua_pushnumber(L, d);
-	} else if (cJSON_IsString(v))
-		lua_pushstring(L, v->valuestring);
-	else if (cJSON_IsArray(v)) {
-		lua_createtable(L, cJSON_GetArraySize(v), 0);
-		cJSON_ArrayForEach(e, v) {
-			push_json(L, e, depth + 1);
-			lua_rawseti(L, -2, i++);
-		}
-	} else {
-		lua_newtable(L);
-		cJSON_ArrayForEach(e, v) {
-			push_json(L, e, depth + 1);
-			lua_setfield(L, -2, e->string);
-		}
-	}
-}
-
-/* Lua -> cJSON, for `lua` results. A table with only 1..n keys is an array. */
-static cJSON *
-to_json(lua_State *L, int idx, int depth)
-{
-	idx = lua_absindex(L, idx);
-	switch (lua_type(L, idx)) {
-	case LUA_TBOOLEAN:
-		return cJSON_CreateBool(lua_toboolean(L, idx));
-	case LUA_TNUMBER:
-		return cJSON_CreateNumber(lua_tonumber(L, idx));
-	case LUA_TSTRING:
-		return cJSON_CreateString(lua_tostring(L, idx));
-	case LUA_TTABLE: {
-		lua_Integer n = (lua_Integer)lua_rawlen(L, idx), count = 0;
-		cJSON *r;
-		if (depth > 32)
-			return cJSON_CreateString("<table>");
-		lua_pushnil(L);
-		while (lua_next(L, idx) != 0) {
-			count++;
-			lua_pop(L, 1);
-		}
-		if (count > 0 && count == n) {
-			r = cJSON_CreateArray();
-			for (lua_Integer i = 1; i <= n; i++) {
-				lua_rawgeti(L, idx, i);
-				cJSON_AddItemToArray(r, to_json(L, -1, depth + 1));
-				lua_pop(L, 1);
-			}
-			return r;
-		}
-		r = cJSON_CreateObject();
-		lua_pushnil(L);
-		while (lua_next(L, idx) != 0) {
-			lua_pushvalue(L, -2);
-			const char *k = lua_tostring(L, -1);
-			cJSON_AddItemToObject(r, k ? k : "?",
-			    to_json(L, -2, depth + 1));
-			lua_pop(L, 2);
-		}
-		return r;
-	}
-	case LUA_TNIL:
-		return cJSON_CreateNull();
-	default:
-		return cJSON_CreateString(luaL_typename(L, idx));
-	}
+		lua_sethook(running_L, stop_hook, LUA_MASKCOUNT, 1);
 }
 
 /* One Lua value as a command word. */
@@ -149,16 +117,33 @@ word_of(lua_State *L, int idx, const char *what)
 	}
 }
 
+/* A conversion's failure as a Lua error (luaL_error does not return). */
+static int
+raise_cause(lua_State *L, const char *what, char *cause)
+{
+	lua_pushfstring(L, "%s: %s", what, cause);
+	free(cause);
+	return lua_error(L);
+}
+
 void
 script_push_json(void *L, const cJSON *v)
 {
-	push_json(L, v, 0);
+	char *cause = NULL;
+
+	if (luajson_push(L, v, &cause) != 0)
+		raise_cause(L, "result", cause);
 }
 
 cJSON *
 script_to_json(void *L, int idx)
 {
-	return to_json(L, idx, 0);
+	char *cause = NULL;
+	cJSON *r = luajson_from(L, idx, &cause);
+
+	if (r == NULL)
+		raise_cause(L, "argument", cause);
+	return r;
 }
 
 /* The closure behind every builtin: upvalues are the entry and subcommand. */
@@ -230,6 +215,7 @@ l_builtin(lua_State *L)
 
 	st = shell_run_argv(ctx, (int)words.n, words.v, &result);
 	strlist_release(&words);
+	stop_soon(L);
 	if (ctx->exit_requested) {
 		cJSON_Delete(result);
 		lua_pushstring(L, EXIT_MARKER);
@@ -241,8 +227,13 @@ l_builtin(lua_State *L)
 			return luaL_error(L, "%s: exit status %d", b->name, st);
 		return luaL_error(L, "%s", ctx->error);
 	}
-	push_json(L, result, 0);
-	cJSON_Delete(result);
+	{
+		char *cause = NULL;
+		int pst = luajson_push(L, result, &cause);
+		cJSON_Delete(result);
+		if (pst != 0)
+			return raise_cause(L, b->name, cause);
+	}
 	return 1;
 }
 
@@ -258,6 +249,7 @@ l_run(lua_State *L)
 	ctx->lua_depth++;
 	st = shell_run_line(ctx, line, len);
 	ctx->lua_depth--;
+	stop_soon(L);
 	if (ctx->exit_requested) {
 		lua_pushstring(L, EXIT_MARKER);
 		return lua_error(L);
@@ -276,9 +268,10 @@ l_pcall(lua_State *L)
 
 	luaL_checktype(L, 1, LUA_TFUNCTION);
 	if (lua_pcall(L, n - 1, LUA_MULTRET, 0) != LUA_OK) {
-		if (lua_isstring(L, -1) &&
-		    strcmp(lua_tostring(L, -1), EXIT_MARKER) == 0)
-			return lua_error(L);	/* exit() is not an error */
+		if (is_stop(L, -1)) {
+			stop_soon(L);
+			return lua_error(L);	/* Ctrl-C, exit(): not errors */
+		}
 		lua_pushnil(L);
 		lua_insert(L, -2);
 		return 2;
@@ -360,6 +353,7 @@ script_init(struct mlsh_ctx *ctx)
 		return -1;
 	the_ctx = ctx;
 	luaL_openlibs(L);
+	lua_sethook(L, stop_hook, LUA_MASKCOUNT, HOOK_COUNT);
 	luaL_newlib(L, mlsh_lib);
 	lua_pushstring(L, MLSH_VERSION);
 	lua_setfield(L, -2, "version");
@@ -381,9 +375,12 @@ static int
 msghandler(lua_State *L)
 {
 	const char *msg = lua_tostring(L, 1);
-	if (msg != NULL && (strcmp(msg, EXIT_MARKER) == 0 ||
-	    (mlsh_interrupted && strcmp(msg, "interrupted") == 0)))
-		return 1;	/* no traceback for exit() or Ctrl-C */
+	if (is_stop(L, 1)) {
+		/* No traceback for exit() or Ctrl-C, nor a position. */
+		lua_pushstring(L, ends_with(msg, EXIT_MARKER) ? EXIT_MARKER :
+		    "interrupted");
+		return 1;
+	}
 	if (msg == NULL) {
 		if (luaL_callmeta(L, 1, "__tostring") &&
 		    lua_type(L, -1) == LUA_TSTRING)
@@ -409,7 +406,10 @@ docall(struct mlsh_ctx *ctx, int nargs, int nres)
 	st = lua_pcall(L, nargs, nres, base);
 	ctx->lua_depth--;
 	running_L = saved;
-	lua_sethook(L, NULL, 0, 0);
+	/* Back at the top: the hook at its usual pace again (an interrupt
+	 * left it at every instruction). */
+	if (saved == NULL)
+		lua_sethook(L, stop_hook, LUA_MASKCOUNT, HOOK_COUNT);
 	lua_remove(L, base);
 	return st;
 }
@@ -426,7 +426,7 @@ report(struct mlsh_ctx *ctx, char **cause)
 	}
 	*cause = xstrdup(msg ? msg : "error");
 	lua_pop(ctx->L, 1);
-	return mlsh_interrupted ? 130 : 1;
+	return mlsh_line_interrupted ? 130 : 1;
 }
 
 int
@@ -480,8 +480,15 @@ script_run_string(struct mlsh_ctx *ctx, const char *chunk, const char *name,
 	}
 	if (docall(ctx, 0, LUA_MULTRET) != LUA_OK)
 		goto fail;
-	if (lua_gettop(L) > top && !lua_isnil(L, top + 1))
-		*result = to_json(L, top + 1, 0);
+	if (lua_gettop(L) > top && !lua_isnil(L, top + 1)) {
+		char *cause = NULL;
+		if ((*result = luajson_from(L, top + 1, &cause)) == NULL) {
+			lua_settop(L, top);
+			cmd_error(ctx, "result: %s", cause);
+			free(cause);
+			return 1;
+		}
+	}
 	lua_settop(L, top);
 	return 0;
 fail:
@@ -492,7 +499,7 @@ fail:
 	cmd_error(ctx, "%s", lua_tostring(L, -1) ? lua_tostring(L, -1) :
 	    "error");
 	lua_settop(L, top);
-	return mlsh_interrupted ? 130 : 1;
+	return mlsh_line_interrupted ? 130 : 1;
 }
 
 char *

@@ -17,6 +17,7 @@
 #include "builtins/stack.h"
 
 volatile sig_atomic_t mlsh_interrupted;
+volatile sig_atomic_t mlsh_line_interrupted;
 
 void
 shell_init(struct mlsh_ctx *ctx)
@@ -245,6 +246,13 @@ shell_run_argv(struct mlsh_ctx *ctx, int argc, char **argv, cJSON **resultp)
 	if (argc == 0)
 		return 0;
 	set_error(ctx, NULL);
+	if (mlsh_line_interrupted) {
+		/* After Ctrl-C nothing more runs until the prompt: a Lua
+		 * script that caught the interruption cannot go on to start
+		 * the next (costly) thing. */
+		set_error(ctx, xstrdup("interrupted"));
+		return 130;
+	}
 	st = cmd_parse(argc, argv, &a, &cause);
 	if (st == 2) {
 		set_error(ctx, cause);
@@ -318,7 +326,14 @@ shell_run_line(struct mlsh_ctx *ctx, const char *line, size_t len)
 		}
 		if (got == 0)
 			break;
-		mlsh_interrupted = 0;
+		if (mlsh_line_interrupted) {
+			/* Ctrl-C ends the whole line, as in sh: `vpc up …; node
+			 * dl1 up --yes` interrupted during vpc up must not
+			 * start the node. The line's status says it was cut. */
+			lex_cmd_release(&c);
+			st = 130;
+			break;
+		}
 		if (c.shell != NULL) {
 			st = run_sh(ctx, c.shell);
 			if (st == 0 && ctx->lua_depth == 0)

@@ -15,8 +15,14 @@
 struct state;
 struct aws_client;
 
-/* Set by the SIGINT handler; cleared before each command. */
+/* Set by the SIGINT handler. mlsh_interrupted tells the running command to
+ * stop; a command may clear it when Ctrl-C is its normal end (train attach
+ * detaches). mlsh_line_interrupted only the REPL clears, before its prompt:
+ * while it is set no further command runs (shell_run_argv refuses), so an
+ * interrupt ends the whole line, script, -c list or standard input, as in
+ * sh, and Lua code cannot go on (script.c). */
 extern volatile sig_atomic_t mlsh_interrupted;
+extern volatile sig_atomic_t mlsh_line_interrupted;
 
 struct mlsh_var {
 	char *name;
@@ -135,7 +141,9 @@ int script_run_file(struct mlsh_ctx *, const char *path, int argc, char **argv,
     char **cause);
 int script_run_string(struct mlsh_ctx *, const char *chunk, const char *name,
     cJSON **result);
-/* Lua <-> cJSON for builtins' own Lua functions (L is a lua_State *). */
+/* Lua <-> cJSON for builtins' own Lua functions (L is a lua_State *),
+ * through luajson.c: a value too deep, too large or cyclic raises a Lua error
+ * (so free what you hold first; JSON from cJSON's parser always fits). */
 void script_push_json(void *L, const cJSON *);
 cJSON *script_to_json(void *L, int idx);
 /* Quote a string as a Lua literal. Caller frees. */

@@ -44,6 +44,15 @@ sleep 0.5
 tmux send-keys -t "$S" C-c
 t_ok 'Ctrl-C stops a running Lua loop and returns to the prompt' \
 	'wait_for "lua: interrupted$" && sleep 0.2 && last_line | grep -q "> $"'
+tmux send-keys -t "$S" "lua 'print(\"loop\" .. \"ing\") while true do pcall(function() while true do end end) end'; echo second-cmd" Enter
+wait_for "^looping$"
+tmux send-keys -t "$S" C-c
+t_ok 'Ctrl-C ends the whole line: a pcall loop stops and the next command never runs' \
+	'for _ in $(seq 1 50); do [ "$(screen | grep -c "lua: interrupted$")" = 2 ] && break; sleep 0.1; done
+	[ "$(screen | grep -c "lua: interrupted$")" = 2 ] && sleep 0.3 && ! screen | grep -q "^second-cmd" &&
+	last_line | grep -q "> $"'
+tmux send-keys -t "$S" 'echo next line runs' Enter
+t_ok 'the next line runs as usual' 'wait_for "^next line runs$"'
 tmux send-keys -t "$S" 'echo still here' Enter
 t_ok 'the shell is still alive' 'wait_for "^still here$"'
 tmux send-keys -t "$S" 'half typed' C-c

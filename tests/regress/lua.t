@@ -58,6 +58,28 @@ t_out 'source runs a script in the session' 'sourced' \
 t_ok 'source of a broken script fails with its location' '
 	out=$("$MLSH" -c "source broken.mlsh" 2>&1); [ $? -eq 1 ] && grep -q "^source: broken.mlsh:3:" <<<"$out"'
 
+# The Lua -> JSON bridge: deep tables (a crash at ~16 levels), cycles,
+# exponential sharing: a result or a clear one-line error.
+cat > "$T/deep.lua" <<'LUA'
+local t = {} local c = t
+for i = 1, tonumber(os.getenv("DEPTH")) - 1 do c.a = {} c = c.a end
+c.a = "bottom"
+return t
+LUA
+deep() { DEPTH=$1 DL="$T/deep.lua" "$MLSH" --norc --json -c "lua 'return dofile(os.getenv(\"DL\"))'"; }
+t_ok 'a table nested 999 deep prints whole' '
+	deep 999 | python3 -c "import json,sys; sys.setrecursionlimit(5000); d=json.load(sys.stdin); n=0
+while isinstance(d, dict): d=d[\"a\"]; n+=1
+assert (n, d) == (999, \"bottom\"), (n, d)"'
+t_err 'a table nested deeper than 1000 levels: one line' 'lua: result: table nested deeper than 1000 levels' 1 'deep 1001'
+t_err 'a cyclic table: one line' 'lua: result: a table contains itself (a cycle)' 1 \
+	"\"\$MLSH\" --norc -c \"lua 'local t = {} t.me = t return t'\""
+t_err 'a table shared exponentially: refused, not endless' 'lua: result: more than 1000000 values' 1 \
+	"\"\$MLSH\" --norc -c \"lua 'local t = {} for i = 1, 60 do t = {t, t} end return t'\""
+t_ok 'a cyclic argument to api.call is an error Lua can catch' '
+	printf "local t = {} t.t = t\nlocal ok, err = pcall(api.call, \"ec2\", \"DescribeVpcs\", t)\nassert(not ok and err:find(\"a table contains itself\"), err)\nprint(\"caught\")\n" > cyc.mlsh &&
+	[ "$("$MLSH" --norc cyc.mlsh)" = caught ]'
+
 # ~/.mlshrc
 printf 'set("fromrc", "yes")\n' > "$HOME/.mlshrc"
 t_out '~/.mlshrc runs at start-up' 'yes' '"$MLSH" -c "echo \$fromrc"'

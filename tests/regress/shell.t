@@ -58,6 +58,19 @@ t_out 'vars shows variables and settings' 'trace x' '"$MLSH" -c "set trace on; s
 t_err 'settings are checked' "set: trace must be on or off, not 'maybe' (usage: set NAME VALUE)" 2 '"$MLSH" -c "set trace maybe"'
 t_err 'unset of an unknown variable' "unset: no variable 'nope'" 1 '"$MLSH" -c "unset nope"'
 
+# A builtin name is always the builtin; a script needs a path or .mlsh.
+printf 'print("ran the file")\n' > "$T/status"
+cp "$T/status" "$T/foo"
+t_ok 'a file named like a builtin does not shadow it' '
+	out=$("$MLSH" --norc status 2>&1); ! grep -q "ran the file" <<<"$out" &&
+	grep -q "status" <<<"$out"'
+t_out 'the file runs when named by a path' 'ran the file' '"$MLSH" --norc ./status'
+t_err 'a bare word that names a file: use ./' \
+	'mlsh: foo: not a builtin; to run the script in the current directory, write ./foo' 2 '"$MLSH" --norc foo'
+t_err 'a bare word that is nothing' \
+	"mlsh: nothing: no such builtin (a script needs a path with '/' or a .mlsh suffix, e.g. ./nothing; 'mlsh help' lists the builtins)" \
+	2 '"$MLSH" --norc nothing'
+
 # Region and profile.
 t_out 'region from the environment' 'us-west-2' 'AWS_REGION=us-west-2 "$MLSH" -c "region --json" | python3 -c "import json,sys; print(json.load(sys.stdin)[\"region\"])"'
 t_out '--region wins' 'eu-west-1' 'AWS_REGION=us-west-2 "$MLSH" --region eu-west-1 -c "echo x" >/dev/null; AWS_REGION=us-west-2 "$MLSH" --region eu-west-1 -c "region --json" | python3 -c "import json,sys; print(json.load(sys.stdin)[\"region\"])"'

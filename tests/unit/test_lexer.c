@@ -1,6 +1,9 @@
 /* Unit tests: the command language (quoting, comments, ';', $VAR, !cmd). */
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include "lexer.h"
 #include "unit.h"
 #include "util.h"
@@ -185,6 +188,92 @@ test_one(void)
 	T_EQ_INT(lex_one(s, strlen(s), &pos, vars, NULL, &c, &cause), 0);
 }
 
+static void
+on_fault(int sig)
+{
+	static const char m[] = "FAIL test_one_reads_only_its_command: lex_one "
+	    "read past the command it returned\n";
+	(void)sig;
+	(void)!write(2, m, sizeof m - 1);
+	_exit(1);
+}
+
+/* After the first call (which checks the whole line for NUL), lex_one reads
+ * only the command it returns: the line ends right before a page that
+ * cannot be read, and the length says the line goes on into it. Any read
+ * past the ';' of the returned command faults. This is what keeps a line of
+ * many commands linear (it used to rescan the rest of the line each time). */
+static void
+test_one_reads_only_its_command(void)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	char *m = mmap(NULL, 2 * (size_t)pg, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	const char *cmd = "echo 'a;b' \"$X\";";
+	size_t cl = strlen(cmd), pos;
+	char *line, *cause = NULL;
+	struct lex_cmd c;
+
+	T_OK(m != MAP_FAILED);
+	if (m == MAP_FAILED)
+		return;
+	T_OK(mprotect(m + pg, (size_t)pg, PROT_NONE) == 0);
+	line = m + pg - 2 * cl;
+	memcpy(line, cmd, cl);
+	memcpy(line + cl, cmd, cl);
+	pos = cl;		/* the second command, as a later call sees it */
+	signal(SIGSEGV, on_fault);
+	T_EQ_INT(lex_one(line, 2 * cl + 100, &pos, vars, NULL, &c, &cause), 1);
+	signal(SIGSEGV, SIG_DFL);
+	T_EQ_INT(pos, 2 * cl);
+	T_EQ_INT(c.n, 3);
+	T_EQ_STR(c.w[1].text, "a;b");
+	T_EQ_STR(c.w[2].text, "a b");
+	lex_cmd_release(&c);
+	munmap(m, 2 * (size_t)pg);
+}
+
+static void
+on_alarm(int sig)
+{
+	static const char m[] = "FAIL test_one_big_line: lexing an 8 MB line "
+	    "of commands took minutes (quadratic?)\n";
+	(void)sig;
+	(void)!write(2, m, sizeof m - 1);
+	_exit(1);
+}
+
+/* 4 M commands on one 8 MB line, one lex_one call each. Linear, this takes
+ * about a second; the old rescanning lexer read ~16 TB. The alarm is only
+ * there to turn that into a failure instead of a hang. */
+static void
+test_one_big_line(void)
+{
+	size_t n = 4u << 20, len = 2 * n, pos = 0, got = 0;
+	char *s = xmalloc(len + 1), *cause = NULL;
+	struct lex_cmd c;
+	int r;
+
+	for (size_t i = 0; i < n; i++) {
+		s[2 * i] = (char)('a' + i % 26);
+		s[2 * i + 1] = ';';
+	}
+	s[len] = '\0';
+	signal(SIGALRM, on_alarm);
+	alarm(300);
+	while ((r = lex_one(s, len, &pos, vars, NULL, &c, &cause)) == 1) {
+		if (c.n != 1 || c.w[0].text[0] != (char)('a' + got % 26))
+			break;
+		got++;
+		lex_cmd_release(&c);
+	}
+	alarm(0);
+	T_EQ_INT(r, 0);
+	T_EQ_INT(got, n);
+	T_EQ_INT(pos, len);
+	free(s);
+}
+
 int
 main(void)
 {
@@ -196,5 +285,7 @@ main(void)
 	T_RUN(test_big_and_binary);
 	T_RUN(test_partial);
 	T_RUN(test_one);
+	T_RUN(test_one_reads_only_its_command);
+	T_RUN(test_one_big_line);
 	T_DONE();
 }
