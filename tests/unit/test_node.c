@@ -158,7 +158,8 @@ test_completion(void)
 	COMP("node up ", "dl1 p3");
 	COMP("node dl1-1 stop ", "");
 	/* The verb's own flags and values, after the object. */
-	COMP("node dl1 up --s", "--spot");
+	COMP("node dl1 up --sp", "--spot");
+	COMP("node dl1 up --s", "--skip-quota-check --spot");
 	COMP("node dl1 up --type p3.", "p3.16xlarge p3.2xlarge p3.8xlarge");
 	COMP("node dl1 up --type=dl", "--type=dl1.24xlarge");
 	COMP("node dl1-1 stop --", "--dry-run --help --json");
