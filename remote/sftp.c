@@ -53,6 +53,7 @@ static int get_at(struct rmt_session *, const char *node, const char *remote,
 
 #define NAME_BUF 8192		/* longest name a listing may hold, + 1 */
 #define TREE_DEPTH 256		/* a listing that nests deeper is refused */
+#define MAX_REFUSED 1000	/* a listing with more unsafe names is refused */
 
 int
 rmt_stat(struct rmt_session *s, const char *node, const char *path,
@@ -716,7 +717,7 @@ read_dir(struct rmt_session *s, struct rmt_conn *c, LIBSSH2_SFTP *sftp,
 	LIBSSH2_SFTP_ATTRIBUTES a;
 	LIBSSH2_SFTP_HANDLE *h;
 	char *name = xmalloc(NAME_BUF), *longname = xmalloc(2 * NAME_BUF);
-	int r, ret = 0;
+	int r, ret = 0, nbad = 0;
 
 	h = sftp_open(c, sftp, path, 0, 0, LIBSSH2_SFTP_OPENDIR);
 	if (h == NULL) {
@@ -740,6 +741,12 @@ read_dir(struct rmt_session *s, struct rmt_conn *c, LIBSSH2_SFTP *sftp,
 				break;
 		if (r == 0 && a.flags == ~0UL && longname[0] == '\1')
 			break;
+		if (x != NULL && x->cancel != NULL && x->cancel(x->arg)) {
+			*cause = xasprintf("%s: listing of \"%s\" cancelled", c->label,
+			    path);
+			ret = -1;
+			break;
+		}
 		if (r == LIBSSH2_ERROR_BUFFER_TOO_SMALL) {
 			/* libssh2 cannot step over it: the listing ends here */
 			*cause = xasprintf("%s: cannot read directory \"%s\": the server "
@@ -762,7 +769,15 @@ read_dir(struct rmt_session *s, struct rmt_conn *c, LIBSSH2_SFTP *sftp,
 				break;
 		}
 		if (len == 0 || i < len) {
-			char *shown = printable(name, len);
+			char *shown;
+			if (++nbad > MAX_REFUSED) {
+				*cause = xasprintf("%s: cannot read directory \"%s\": "
+				    "more than %d unsafe names", c->label, path,
+				    MAX_REFUSED);
+				ret = -1;
+				break;
+			}
+			shown = printable(name, len);
 			if (x != NULL) {
 				x->refused++;
 				if (x->skipped != NULL) {

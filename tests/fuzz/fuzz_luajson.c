@@ -100,7 +100,9 @@ build(lua_State *L, struct input *in)
 		int top = lua_gettop(L);
 		unsigned op = byte(in) % 13;
 
-		if (top >= 200 && op <= 5)
+		/* Every op that pushes (the scalars, tables, dup, wrap, the
+		 * cycle's temporaries) stays within the room asked for. */
+		if (top >= 200 && (op <= 5 || op == 8 || op == 9 || op == 11))
 			op = 10;
 		switch (op) {
 		case 0:
