@@ -28,7 +28,7 @@ struct target_strings {
 	struct strlist jump_fps;
 	/* Nodes resolved so far: address → instance id, the name their keys
 	 * are pinned under (given to the session when it is made). */
-	struct strlist alias_ip, alias_id;
+	struct strlist alias_ip, alias_id, alias_user;	/* user "" → the default */
 	int netns_fd;
 };
 static struct target_strings ts = { .netns_fd = -1 };
@@ -277,25 +277,34 @@ target_config(struct mlsh_ctx *ctx)
 	return cfg;
 }
 
-/* A node's key is pinned under its instance id: remember it for the
- * session (made now or later). */
+/* A node's key is pinned under its instance id, and it logs in as the user
+ * its image has (ubuntu, ec2-user): remember both for the session (made now
+ * or later). */
 static void
-node_alias(struct mlsh_ctx *ctx, const char *ip, const char *id)
+node_alias(struct mlsh_ctx *ctx, const char *ip, const char *id,
+    const char *user)
 {
 	size_t i;
 
+	if (user == NULL)
+		user = "";
 	for (i = 0; i < ts.alias_ip.n; i++)
 		if (strcmp(ts.alias_ip.v[i], ip) == 0)
 			break;
 	if (i == ts.alias_ip.n) {
 		strlist_add(&ts.alias_ip, ip);
 		strlist_add(&ts.alias_id, id);
-	} else if (strcmp(ts.alias_id.v[i], id) != 0) {
+		strlist_add(&ts.alias_user, user);
+	} else {
 		free(ts.alias_id.v[i]);
 		ts.alias_id.v[i] = xstrdup(id);
+		free(ts.alias_user.v[i]);
+		ts.alias_user.v[i] = xstrdup(user);
 	}
-	if (ctx->remote != NULL)
+	if (ctx->remote != NULL) {
 		rmt_hostkey_alias(ctx->remote, ip, 22, id);
+		rmt_node_user(ctx->remote, ip, *user ? user : NULL);
+	}
 }
 
 struct rmt_session *
@@ -308,9 +317,13 @@ target_session(struct mlsh_ctx *ctx)
 	if ((cfg = target_config(ctx)) == NULL)
 		return NULL;
 	ctx->remote = rmt_session_new(cfg);
-	for (size_t i = 0; i < ts.alias_ip.n; i++)
+	for (size_t i = 0; i < ts.alias_ip.n; i++) {
 		rmt_hostkey_alias(ctx->remote, ts.alias_ip.v[i], 22,
 		    ts.alias_id.v[i]);
+		if (*ts.alias_user.v[i] != '\0')
+			rmt_node_user(ctx->remote, ts.alias_ip.v[i],
+			    ts.alias_user.v[i]);
+	}
 	return ctx->remote;
 }
 
@@ -348,7 +361,7 @@ target_resolve(struct mlsh_ctx *ctx, const char *name, char **node)
 		return cmd_error(ctx, "node '%s' has no private address yet "
 		    "('status --refresh' reads it)", name), -1;
 	if (field(rec, "id") != NULL)
-		node_alias(ctx, ip, field(rec, "id"));
+		node_alias(ctx, ip, field(rec, "id"), attr(rec, "login_user"));
 	*node = xstrdup(ip);
 	return 0;
 }
@@ -532,6 +545,7 @@ target_reset(struct mlsh_ctx *ctx)
 	ctx->remote = NULL;
 	strlist_release(&ts.alias_ip);
 	strlist_release(&ts.alias_id);
+	strlist_release(&ts.alias_user);
 	free(ctx->remote_cfg);
 	ctx->remote_cfg = NULL;
 }

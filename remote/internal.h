@@ -60,6 +60,7 @@ struct rmt_session {
 	struct rmt_expect *expect;
 	size_t nexpect;
 	struct strlist labels;		/* node, label, node, label … (rmt_label_node) */
+	struct strlist users;		/* node, user, … (rmt_node_user) */
 };
 
 #define RMT_TIMEOUT (-1000)		/* our own "rc" for a deadline that passed */

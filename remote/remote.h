@@ -117,6 +117,10 @@ void rmt_hostkey_alias(struct rmt_session *, const char *host, int port,
  * knows a node as "dl1-1"; its private address means little to the user).
  * Applies to its connection now and later. */
 void rmt_label_node(struct rmt_session *, const char *node, const char *label);
+/* Log in to node as user (its image's login user, e.g. ec2-user on Amazon
+ * Linux) instead of the configured one; NULL goes back to the default.
+ * Applies to connections made after the call. */
+void rmt_node_user(struct rmt_session *, const char *node, const char *user);
 /* The SHA256 fingerprint of node's host key (connects if needed). */
 char *rmt_hostkey_fingerprint(struct rmt_session *, const char *node, char **cause);
 /* How many times connections were (re-)established, for tests and status. */

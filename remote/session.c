@@ -95,6 +95,7 @@ rmt_session_free(struct rmt_session *s)
 	}
 	free(s->expect);
 	strlist_release(&s->labels);
+	strlist_release(&s->users);
 	free((char *)s->cfg.jump_host);
 	free((char *)s->cfg.user);
 	free((char *)s->cfg.node_user);
@@ -103,21 +104,44 @@ rmt_session_free(struct rmt_session *s)
 	free(s);
 }
 
-void
-rmt_label_node(struct rmt_session *s, const char *node, const char *label)
+/* key, value, key, value …: set key's value (NULL removes it). */
+static void
+pairs_set(struct strlist *l, const char *key, const char *value)
 {
 	size_t i;
 
-	for (i = 0; i + 1 < s->labels.n; i += 2)
-		if (strcmp(s->labels.v[i], node) == 0)
+	for (i = 0; i + 1 < l->n; i += 2)
+		if (strcmp(l->v[i], key) == 0)
 			break;
-	if (i + 1 < s->labels.n) {
-		free(s->labels.v[i + 1]);
-		s->labels.v[i + 1] = xstrdup(label);
-	} else {
-		strlist_add(&s->labels, node);
-		strlist_add(&s->labels, label);
+	if (i + 1 < l->n) {
+		free(l->v[i + 1]);
+		l->v[i + 1] = xstrdup(value != NULL ? value : "");
+	} else if (value != NULL) {
+		strlist_add(l, key);
+		strlist_add(l, value);
 	}
+}
+
+/* key's value, or NULL (an empty value counts as none). */
+static const char *
+pairs_get(const struct strlist *l, const char *key)
+{
+	for (size_t i = 0; key != NULL && i + 1 < l->n; i += 2)
+		if (strcmp(l->v[i], key) == 0)
+			return *l->v[i + 1] != '\0' ? l->v[i + 1] : NULL;
+	return NULL;
+}
+
+void
+rmt_node_user(struct rmt_session *s, const char *node, const char *user)
+{
+	pairs_set(&s->users, node, user);
+}
+
+void
+rmt_label_node(struct rmt_session *s, const char *node, const char *label)
+{
+	pairs_set(&s->labels, node, label);
 	for (struct rmt_conn *c = s->nodes; c != NULL; c = c->next)
 		if (c->node != NULL && strcmp(c->node, node) == 0) {
 			free(c->label);
@@ -448,6 +472,17 @@ rmt_tcp_connect(const char *host, int port, int timeout_ms, char **cause)
 	return fd;
 }
 
+/* Who logs in to node: its own user (rmt_node_user), else the config's. */
+static const char *
+node_user(struct rmt_session *s, const char *node)
+{
+	const char *u = pairs_get(&s->users, node);
+
+	if (u != NULL)
+		return u;
+	return s->cfg.node_user ? s->cfg.node_user : s->cfg.user;
+}
+
 static struct rmt_conn *
 conn_new(struct rmt_session *s, const char *node, const char *host, int port)
 {
@@ -459,13 +494,9 @@ conn_new(struct rmt_session *s, const char *node, const char *host, int port)
 	c->port = port;
 	c->fd = -1;
 	buf_init(&c->out);
-	for (size_t i = 0; node != NULL && i + 1 < s->labels.n; i += 2)
-		if (strcmp(s->labels.v[i], node) == 0) {
-			c->label = xstrdup(s->labels.v[i + 1]);
-			break;
-		}
-	if (c->label != NULL)
-		;	/* the shell's name for the node (rmt_label_node) */
+	if (pairs_get(&s->labels, node) != NULL)
+		/* the shell's name for the node (rmt_label_node) */
+		c->label = xstrdup(pairs_get(&s->labels, node));
 	else if (node == NULL)
 		c->label = xasprintf("jump %s:%d", host, port);
 	else if (port == 22)
@@ -770,8 +801,7 @@ node_open(struct rmt_session *s, const char *node, char **cause)
 	deadline = now_ms() + s->cfg.connect_timeout_ms;
 	if (handshake(c, deadline, cause) == -1 ||
 	    rmt_hostkey_check(c, cause) == -1 ||
-	    rmt_auth(c, s->cfg.node_user ? s->cfg.node_user : s->cfg.user,
-	    deadline, cause) == -1) {
+	    rmt_auth(c, node_user(s, node), deadline, cause) == -1) {
 		node_unlink(s, c);
 		conn_free(c);
 		return NULL;

@@ -16,7 +16,8 @@
  *     forward HOST PORT            listen; print "port N"; serve until stdin EOF
  * Node "-" means the jump host.  Environment: DRIVER_EXPECT="HOST PORT FP"
  * (published fingerprint), DRIVER_ALIAS="HOST PORT ALIAS[;...]" (the name
- * a host's key is pinned under), DRIVER_PASSPHRASE, DRIVER_STDIN, DRIVER_PTY. */
+ * a host's key is pinned under), DRIVER_NODE_USER="HOST:PORT USER" (that
+ * node's login user), DRIVER_PASSPHRASE, DRIVER_STDIN, DRIVER_PTY. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -203,6 +204,11 @@ main(int argc, char **argv)
 				rmt_hostkey_alias(s, host, port, alias);
 		}
 		free(list);
+	}
+	if (getenv("DRIVER_NODE_USER") != NULL) {	/* "HOST:PORT USER" */
+		char node[256], user[64];
+		if (sscanf(getenv("DRIVER_NODE_USER"), "%255s %63s", node, user) == 2)
+			rmt_node_user(s, node, user);
 	}
 	if (getenv("DRIVER_EXPECT") != NULL) {	/* "HOST PORT FP" */
 		char host[256], fp[256];

@@ -77,6 +77,12 @@ t_out '10 MB both ways at once through cat (no flow-control deadlock)' "$SUM10" 
 # PTY.
 t_ok 'pty exec: tty is a /dev/pts device' "$D pty $NODE 80 24 tty | grep -q '^/dev/pts/[0-9]'"
 t_out 'pty exec: stty size is the requested size' '33 101' "$D pty $NODE 101 33 'stty size' | tr -d '\\r'"
+# A node logs in as its image's user (ec2-user on Amazon Linux), the jump
+# host as the configured one (root here). sshd refuses the locked account
+# daemon: the refusal names the user the node was asked for.
+t_ok 'a node-specific login user is used for that node only' "
+	DRIVER_NODE_USER='$NODE daemon' $D exec $NODE 'id -un' 2>&1 | grep -q 'authentication refused for daemon' &&
+	DRIVER_NODE_USER='$NODE daemon' $D exec - 'id -un' | grep -qx root"
 t_ok 'cancel without a pty closes the channel at once' \
 	"s=\$(date +%s); $D cancel $NODE 300 'sleep 20' 2>&1 | grep -q cancelled && test \$((\$(date +%s) - s)) -lt 5"
 # The ^C reaches either sleep (exit-signal INT) or, on a loaded machine, the
