@@ -307,6 +307,19 @@ node_alias(struct mlsh_ctx *ctx, const char *ip, const char *id,
 	}
 }
 
+void
+target_node_login(struct mlsh_ctx *ctx, const char *ip, const char **alias,
+    const char **user)
+{
+	(void)ctx;
+	*alias = *user = NULL;
+	for (size_t i = 0; i < ts.alias_ip.n; i++)
+		if (strcmp(ts.alias_ip.v[i], ip) == 0) {
+			*alias = ts.alias_id.v[i];
+			*user = *ts.alias_user.v[i] ? ts.alias_user.v[i] : NULL;
+		}
+}
+
 struct rmt_session *
 target_session(struct mlsh_ctx *ctx)
 {

@@ -34,6 +34,11 @@ const struct rmt_config *target_config(struct mlsh_ctx *);
  * ("no node 'dl1-9' in workspace 'x' (nodes: dl1-1, p3-1)", "node 'dl1-1' is
  * stopped; 'node dl1-1 start' starts it"). */
 int target_resolve(struct mlsh_ctx *, const char *name, char **node);
+/* For a node address target_resolve gave: the name its key is pinned under
+ * (instance id) and its login user; NULL when not known (borrowed, valid
+ * until the next target_reset). */
+void target_node_login(struct mlsh_ctx *, const char *ip, const char **alias,
+    const char **user);
 
 /* Connect to node (NULL: the jump host) now, waiting up to timeout_s while
  * its sshd is not up yet (a host that just started refuses connections for

@@ -53,14 +53,22 @@ tunnel_open(struct mlsh_ctx *ctx, const char *target, int lport, int rport)
 	struct tunnel *t;
 	char *node = NULL, *cause = NULL;
 	struct rmt_forward *fwd;
+	struct rmt_forward_via via = { NULL, NULL, NULL };
 
 	if (target_resolve(ctx, target, &node) != 0 ||
 	    (cfg = target_config(ctx)) == NULL) {
 		free(node);
 		return NULL;
 	}
-	if (rmt_forward_start(cfg, lport, node ? node : "127.0.0.1", rport,
-	    &fwd, &cause) != 0) {
+	/* A node's port is reached through the node's own SSH connection, as
+	 * `ssh -J jump -L lport:localhost:rport node` does: its security group
+	 * admits SSH from the jump host and nothing else, and a server
+	 * listening on the node's loopback only is reachable too. */
+	if (node != NULL)
+		target_node_login(ctx, node, &via.alias, &via.user);
+	via.node = node;
+	if (rmt_forward_start(cfg, lport, node != NULL ? &via : NULL,
+	    "127.0.0.1", rport, &fwd, &cause) != 0) {
 		cmd_error(ctx, "%s", cause);
 		free(cause);
 		free(node);

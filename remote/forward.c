@@ -1,7 +1,8 @@
 /* forward.c: local port forwarding (ssh -L) on 127.0.0.1.
  *
  * Threading: each forwarder has its own rmt_session (its own jump
- * connection) and is the only thread that ever touches it, so no libssh2
+ * connection, and its own connection to the node it forwards through, if
+ * any) and is the only thread that ever touches it, so no libssh2
  * object is shared between threads and nothing needs a lock except the
  * stats.  The thread runs a poll() loop over the listener, the accepted
  * sockets and the jump socket; each accepted connection gets its own
@@ -40,6 +41,7 @@ struct fconn {
 
 struct rmt_forward {
 	struct rmt_session *s;
+	char *via;			/* node the channels open on; NULL: the jump */
 	char *target;
 	int tport;
 	int lfd, port;
@@ -56,7 +58,8 @@ static void *forward_main(void *);
 static void fconn_close(struct rmt_forward *, struct fconn *, int failed);
 
 int
-rmt_forward_start(const struct rmt_config *cfg, int lport, const char *target_host,
+rmt_forward_start(const struct rmt_config *cfg, int lport,
+    const struct rmt_forward_via *via, const char *target_host,
     int target_port, struct rmt_forward **fp, char **cause)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET };
@@ -90,7 +93,20 @@ rmt_forward_start(const struct rmt_config *cfg, int lport, const char *target_ho
 		goto fail;
 	}
 	f->s = rmt_session_new(cfg);
-	if (rmt_connect(f->s, NULL, cause) == -1)
+	if (via != NULL) {
+		char *host = NULL;
+		int port;
+
+		f->via = xstrdup(via->node);
+		rmt_parse_node(f->via, &host, &port);
+		if (via->alias != NULL)
+			rmt_hostkey_alias(f->s, host, port, via->alias);
+		free(host);
+		if (via->user != NULL)
+			rmt_node_user(f->s, f->via, via->user);
+	}
+	/* Connect now: host-key and login problems show at once. */
+	if (rmt_connect(f->s, f->via, cause) == -1)
 		goto fail;
 	if ((errno = pthread_create(&f->th, NULL, forward_main, f)) != 0) {
 		*cause = xasprintf("tunnel: cannot start a thread: %s", strerror(errno));
@@ -107,6 +123,7 @@ fail:
 	}
 	rmt_session_free(f->s);
 	pthread_mutex_destroy(&f->mu);
+	free(f->via);
 	free(f->target);
 	free(f);
 	return -1;
@@ -150,6 +167,7 @@ rmt_forward_stop(struct rmt_forward *f)
 	close(f->wake[1]);
 	pthread_mutex_destroy(&f->mu);
 	free(f->st.last_error);
+	free(f->via);
 	free(f->target);
 	free(f);
 }
@@ -301,7 +319,7 @@ forward_main(void *arg)
 	size_t npfd = 0;
 
 	while (!stopping(f)) {
-		struct rmt_conn *j = f->s->jump;
+		struct rmt_conn *j = rmt_conn_cached(f->s, f->via);
 		struct fconn *c, **pp;
 		int progress = 0, pending = 0;
 		size_t n = 0, count = 0;
@@ -339,7 +357,7 @@ forward_main(void *arg)
 				waiting |= c->state == F_OPENING;
 			if (waiting) {
 				struct rmt_conn *old = j;
-				j = rmt_conn_get(f->s, NULL, &cause);
+				j = rmt_conn_get(f->s, f->via, &cause);
 				if (j != old)	/* channels died with the old session */
 					for (c = f->conns; c != NULL; c = c->next)
 						if (c->state != F_OPENING) {
@@ -422,11 +440,9 @@ forward_main(void *arg)
 		pfd[n++] = (struct pollfd){ .fd = f->lfd, .events = POLLIN };
 		jidx = -1;
 		if (j != NULL) {
-			short ev = POLLIN;
 			jidx = (int)n;
-			if (libssh2_session_block_directions(j->ssh) & LIBSSH2_SESSION_BLOCK_OUTBOUND)
-				ev |= POLLOUT;
-			pfd[n++] = (struct pollfd){ .fd = j->fd, .events = ev };
+			pfd[n].events = rmt_conn_poll(j, &pfd[n].fd);
+			n++;
 		}
 		for (c = f->conns; c != NULL; c = c->next) {
 			short ev = 0;
@@ -447,6 +463,8 @@ forward_main(void *arg)
 			/* the jump went away: fail its connections now, reconnect
 			 * for the next client */
 			j->broken = 1;
+			if (j->jump != NULL)
+				j->jump->broken = 1;
 			for (c = f->conns; c != NULL; c = c->next)
 				if (c->state == F_OPEN)
 					fconn_close(f, c, 1);

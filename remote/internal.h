@@ -70,6 +70,13 @@ void rmt_global_init(void);
 
 /* The connection for node (NULL → jump), opened or re-opened as needed. */
 struct rmt_conn *rmt_conn_get(struct rmt_session *, const char *node, char **cause);
+/* "HOST", "HOST:PORT", "[v6]:PORT" → host (allocated) and port (22). */
+void rmt_parse_node(const char *node, char **host, int *port);
+/* The cached connection to node (NULL: the jump), or NULL; never connects. */
+struct rmt_conn *rmt_conn_cached(struct rmt_session *, const char *node);
+/* The socket that carries c (a node's bytes travel on its jump connection)
+ * and the poll events it needs now; pushes what node sessions buffered. */
+short rmt_conn_poll(struct rmt_conn *c, int *fd);
 /* After an operation on c failed before anything was sent: 1 when the
  * failure was the connection (now marked broken, worth one retry). */
 int rmt_conn_failed(struct rmt_conn *);

@@ -261,9 +261,18 @@ int rmt_get_tree(struct rmt_session *, const char *node, const char *remote,
  * reconnects it, from the forwarder's thread: cfg's hooks (open_socket,
  * passphrase, new_hostkey) must then be callable from that thread; give
  * passphrase NULL there rather than prompt from the background. */
+/* via: forward through that node's own SSH connection (as ssh -J jump -L
+ * …:target:… node), so target is as seen from the node (127.0.0.1: the
+ * node itself) and the node's security group need admit only SSH from the
+ * jump host; NULL: from the jump host itself. */
+struct rmt_forward_via {
+	const char *node;		/* "host" or "host:port" */
+	const char *alias;		/* its known_hosts name (instance id), or NULL */
+	const char *user;		/* its login user, or NULL: cfg's */
+};
 int rmt_forward_start(const struct rmt_config *, int lport,
-    const char *target_host, int target_port, struct rmt_forward **,
-    char **cause);
+    const struct rmt_forward_via *via, const char *target_host,
+    int target_port, struct rmt_forward **, char **cause);
 int rmt_forward_port(const struct rmt_forward *);
 struct rmt_forward_stats {
 	unsigned accepted;		/* connections accepted */

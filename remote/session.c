@@ -162,8 +162,8 @@ rmt_connect(struct rmt_session *s, const char *node, char **cause)
 }
 
 /* Parse "HOST" or "HOST:PORT" (and "[v6]:PORT"). */
-static void
-parse_node(const char *node, char **host, int *port)
+void
+rmt_parse_node(const char *node, char **host, int *port)
 {
 	const char *colon = strrchr(node, ':');
 
@@ -348,12 +348,19 @@ rmt_deadline(struct rmt_session *s, int ms)
 	return now_ms() + (ms > 0 ? ms : s->cfg.io_timeout_ms);
 }
 
-int
-rmt_wait(struct rmt_conn *c, struct pollfd *extra, int nextra, int timeout_ms)
+struct rmt_conn *
+rmt_conn_cached(struct rmt_session *s, const char *node)
+{
+	if (node == NULL)
+		return s->jump;
+	return node_find(s, node);
+}
+
+short
+rmt_conn_poll(struct rmt_conn *c, int *fd)
 {
 	struct rmt_conn *j = c->jump != NULL ? c->jump : c;
-	struct pollfd pfd[8];
-	int dirs, n = 0;
+	short ev = POLLIN;
 
 	/* Bytes a node session gave us must reach the jump session; a pending
 	 * partial packet there blocks every other sender.  A flush stuck on
@@ -362,11 +369,19 @@ rmt_wait(struct rmt_conn *c, struct pollfd *extra, int nextra, int timeout_ms)
 	for (struct rmt_conn *nc = c->s->nodes; nc != NULL; nc = nc->next)
 		if (nc->jump == j && nc->tunnel != NULL && !nc->tunnel_err)
 			tunnel_flush(nc);
-	dirs = libssh2_session_block_directions(j->ssh);
-	pfd[n].fd = j->fd;
-	pfd[n].events = POLLIN;
-	if (dirs & LIBSSH2_SESSION_BLOCK_OUTBOUND)
-		pfd[n].events |= POLLOUT;
+	if (libssh2_session_block_directions(j->ssh) & LIBSSH2_SESSION_BLOCK_OUTBOUND)
+		ev |= POLLOUT;
+	*fd = j->fd;
+	return ev;
+}
+
+int
+rmt_wait(struct rmt_conn *c, struct pollfd *extra, int nextra, int timeout_ms)
+{
+	struct pollfd pfd[8];
+	int n = 0;
+
+	pfd[n].events = rmt_conn_poll(c, &pfd[n].fd);
 	n++;
 	for (int i = 0; i < nextra && n < 8; i++)
 		pfd[n++] = extra[i];
@@ -749,7 +764,7 @@ node_open(struct rmt_session *s, const char *node, char **cause)
 	char *host;
 	int port;
 
-	parse_node(node, &host, &port);
+	rmt_parse_node(node, &host, &port);
 	buf_init(&msg);
 	for (int attempt = 0; attempt < 2 && ch == NULL; attempt++) {
 		if ((j = jump_get(s, cause)) == NULL) {

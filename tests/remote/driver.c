@@ -17,7 +17,8 @@
  * Node "-" means the jump host.  Environment: DRIVER_EXPECT="HOST PORT FP"
  * (published fingerprint), DRIVER_ALIAS="HOST PORT ALIAS[;...]" (the name
  * a host's key is pinned under), DRIVER_NODE_USER="HOST:PORT USER" (that
- * node's login user), DRIVER_PASSPHRASE, DRIVER_STDIN, DRIVER_PTY. */
+ * node's login user), DRIVER_FORWARD_VIA=HOST:PORT (forward through that
+ * node), DRIVER_PASSPHRASE, DRIVER_STDIN, DRIVER_PTY. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -308,7 +309,10 @@ main(int argc, char **argv)
 		struct rmt_forward *f;
 		struct rmt_forward_stats fs;
 		char line[256];
-		if (rmt_forward_start(&cfg, 0, argv[1], atoi(argv[2]), &f, &cause) == -1)
+		struct rmt_forward_via via = { getenv("DRIVER_FORWARD_VIA"), NULL,
+		    NULL };
+		if (rmt_forward_start(&cfg, 0, via.node != NULL ? &via : NULL,
+		    argv[1], atoi(argv[2]), &f, &cause) == -1)
 			die("forward", cause);
 		printf("port %d\n", rmt_forward_port(f));
 		fflush(stdout);

@@ -196,6 +196,24 @@ for _ in $(seq 1 300); do kill -0 "$FWD" 2>/dev/null || break; sleep 0.05; done
 t_ok 'forwarder stops cleanly and counted every connection' \
 	"grep -q '^accepted 21 failed 0 active 0' '$T/fwd.out' || { cat '$T/fwd.out'; false; }"
 
+# Through the node (ssh -J jump -L …:127.0.0.1:… node): the channels open on
+# the node's own connection, so only its sshd need be reachable from the jump.
+mkfifo "$T/fwdv.in"
+DRIVER_FORWARD_VIA=$NODE $D forward 127.0.0.1 "$HPORT" <"$T/fwdv.in" >"$T/fwdv.out" 2>&1 &
+FWDV=$!; PIDS="$PIDS $FWDV"
+exec 7>"$T/fwdv.in"
+for _ in $(seq 1 100); do grep -q '^port ' "$T/fwdv.out" && break; sleep 0.05; done
+VPORT=$(awk '/^port /{print $2}' "$T/fwdv.out")
+t_ok 'forward through the node: 10 concurrent requests and 10 MB arrive intact' '
+	[ -n "'"$VPORT"'" ] &&
+	for i in $(seq 1 10); do curl -s --max-time 20 "http://127.0.0.1:'"$VPORT"'/index.html" >"v.$i" & done; wait
+	test "$(cat v.* | grep -c hello-from-node)" = 10 &&
+	test "$(curl -s --max-time 30 http://127.0.0.1:'"$VPORT"'/ten | sha256sum | cut -c1-64)" = '"$SUM10"
+exec 7>&-
+for _ in $(seq 1 300); do kill -0 "$FWDV" 2>/dev/null || break; sleep 0.05; done
+t_ok 'forward through the node: stops cleanly and counted every connection' '
+	grep -q "^accepted 11 failed 0" "$T/fwdv.out" || { cat "$T/fwdv.out"; false; }'
+
 # Reconnect: the jump sshd (and its connections) go away between two execs.
 rm -f "$T/ready" "$T/go"
 $D twice - 'echo up' "$T/ready" "$T/go" >"$T/twice.out" 2>&1 &

@@ -133,7 +133,7 @@ forward_listens_on_loopback_only_and_checks_the_jump(void)
 	char *cause = NULL;
 
 	/* the jump is unreachable: start fails, nothing is left listening */
-	T_EQ_INT(rmt_forward_start(&cfg, 0, "127.0.0.1", 80, &f, &cause), -1);
+	T_EQ_INT(rmt_forward_start(&cfg, 0, NULL, "127.0.0.1", 80, &f, &cause), -1);
 	T_EQ_STR(cause, "jump 127.0.0.1:1: connection refused");
 	T_OK(f == NULL);
 	free(cause);
