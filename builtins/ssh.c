@@ -246,11 +246,10 @@ cp_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		return cmd_usage_error(ctx, a, "exactly one side must be "
 		    "TARGET:PATH");
 	}
+	/* errors say "dl1-1", not the node's private address (target.c labels
+	 * every node it resolves) */
 	ok = target_resolve(ctx, srem ? st : dt, &node) == 0 &&
 	    (s = target_session(ctx)) != NULL;
-	/* errors say "dl1-1", not the node's private address */
-	if (ok && node != NULL)
-		rmt_label_node(s, node, srem ? st : dt);
 	if (!ok || target_connect(ctx, s, node, srem ? st : dt, 30) != 0) {
 		free(st);
 		free(dt);

@@ -28,7 +28,9 @@ struct target_strings {
 	struct strlist jump_fps;
 	/* Nodes resolved so far: address → instance id, the name their keys
 	 * are pinned under (given to the session when it is made). */
-	struct strlist alias_ip, alias_id, alias_user;	/* user "" → the default */
+	/* per node address: its pin name, login user ("" → the default) and
+	 * the name the user knows it by (dl1-1), for its errors */
+	struct strlist alias_ip, alias_id, alias_user, alias_name;
 	int netns_fd;
 };
 static struct target_strings ts = { .netns_fd = -1 };
@@ -277,15 +279,18 @@ target_config(struct mlsh_ctx *ctx)
 	return cfg;
 }
 
-/* A node's key is pinned under its instance id, and it logs in as the user
- * its image has (ubuntu, ec2-user): remember both for the session (made now
- * or later). */
+/* A node's key is pinned under its instance id, it logs in as the user its
+ * image has (ubuntu, ec2-user), and its errors name it as the user does
+ * (dl1-1, not its private address): remember these for the session (made
+ * now or later). */
 static void
 node_alias(struct mlsh_ctx *ctx, const char *ip, const char *id,
-    const char *user)
+    const char *user, const char *name)
 {
 	size_t i;
 
+	if (id == NULL)
+		id = "";
 	if (user == NULL)
 		user = "";
 	for (i = 0; i < ts.alias_ip.n; i++)
@@ -295,15 +300,20 @@ node_alias(struct mlsh_ctx *ctx, const char *ip, const char *id,
 		strlist_add(&ts.alias_ip, ip);
 		strlist_add(&ts.alias_id, id);
 		strlist_add(&ts.alias_user, user);
+		strlist_add(&ts.alias_name, name);
 	} else {
 		free(ts.alias_id.v[i]);
 		ts.alias_id.v[i] = xstrdup(id);
 		free(ts.alias_user.v[i]);
 		ts.alias_user.v[i] = xstrdup(user);
+		free(ts.alias_name.v[i]);
+		ts.alias_name.v[i] = xstrdup(name);
 	}
 	if (ctx->remote != NULL) {
-		rmt_hostkey_alias(ctx->remote, ip, 22, id);
+		if (*id != '\0')
+			rmt_hostkey_alias(ctx->remote, ip, 22, id);
 		rmt_node_user(ctx->remote, ip, *user ? user : NULL);
+		rmt_label_node(ctx->remote, ip, name);
 	}
 }
 
@@ -315,7 +325,7 @@ target_node_login(struct mlsh_ctx *ctx, const char *ip, const char **alias,
 	*alias = *user = NULL;
 	for (size_t i = 0; i < ts.alias_ip.n; i++)
 		if (strcmp(ts.alias_ip.v[i], ip) == 0) {
-			*alias = ts.alias_id.v[i];
+			*alias = *ts.alias_id.v[i] ? ts.alias_id.v[i] : NULL;
 			*user = *ts.alias_user.v[i] ? ts.alias_user.v[i] : NULL;
 		}
 }
@@ -331,11 +341,14 @@ target_session(struct mlsh_ctx *ctx)
 		return NULL;
 	ctx->remote = rmt_session_new(cfg);
 	for (size_t i = 0; i < ts.alias_ip.n; i++) {
-		rmt_hostkey_alias(ctx->remote, ts.alias_ip.v[i], 22,
-		    ts.alias_id.v[i]);
+		if (*ts.alias_id.v[i] != '\0')
+			rmt_hostkey_alias(ctx->remote, ts.alias_ip.v[i], 22,
+			    ts.alias_id.v[i]);
 		if (*ts.alias_user.v[i] != '\0')
 			rmt_node_user(ctx->remote, ts.alias_ip.v[i],
 			    ts.alias_user.v[i]);
+		rmt_label_node(ctx->remote, ts.alias_ip.v[i],
+		    ts.alias_name.v[i]);
 	}
 	return ctx->remote;
 }
@@ -373,8 +386,7 @@ target_resolve(struct mlsh_ctx *ctx, const char *name, char **node)
 	if ((ip = attr(rec, "private_ip")) == NULL)
 		return cmd_error(ctx, "node '%s' has no private address yet "
 		    "('status --refresh' reads it)", name), -1;
-	if (field(rec, "id") != NULL)
-		node_alias(ctx, ip, field(rec, "id"), attr(rec, "login_user"));
+	node_alias(ctx, ip, field(rec, "id"), attr(rec, "login_user"), name);
 	*node = xstrdup(ip);
 	return 0;
 }
@@ -559,6 +571,7 @@ target_reset(struct mlsh_ctx *ctx)
 	strlist_release(&ts.alias_ip);
 	strlist_release(&ts.alias_id);
 	strlist_release(&ts.alias_user);
+	strlist_release(&ts.alias_name);
 	free(ctx->remote_cfg);
 	ctx->remote_cfg = NULL;
 }
