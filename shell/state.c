@@ -210,9 +210,6 @@ state_write_file(const char *path, const char *text, size_t len,
 char *
 state_read_file(const char *path, size_t *lenp, char **cause)
 {
-	struct buf b;
-	char chunk[8192];
-	ssize_t n;
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 
 	if (fd < 0) {
@@ -223,25 +220,7 @@ state_read_file(const char *path, size_t *lenp, char **cause)
 			*cause = xasprintf("%s: %s", path, strerror(errno));
 		return NULL;
 	}
-	buf_init(&b);
-	for (;;) {
-		n = read(fd, chunk, sizeof chunk);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			*cause = xasprintf("%s: %s", path, strerror(errno));
-			close(fd);
-			buf_release(&b);
-			return NULL;
-		}
-		if (n == 0)
-			break;
-		buf_add(&b, chunk, (size_t)n);
-	}
-	close(fd);
-	if (lenp != NULL)
-		*lenp = b.len;
-	return b.data;
+	return fd_read_all(fd, path, lenp, cause);
 }
 
 static char *

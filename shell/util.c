@@ -333,15 +333,22 @@ str_endswith(const char *s, const char *suffix)
 char *
 file_read(const char *path, size_t *lenp, char **cause)
 {
-	struct buf b;
-	char chunk[8192];
-	ssize_t n;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0) {
 		*cause = xasprintf("%s: %s", path, strerror(errno));
 		return NULL;
 	}
+	return fd_read_all(fd, path, lenp, cause);
+}
+
+char *
+fd_read_all(int fd, const char *path, size_t *lenp, char **cause)
+{
+	struct buf b;
+	char chunk[8192];
+	ssize_t n;
+
 	buf_init(&b);
 	for (;;) {
 		n = read(fd, chunk, sizeof chunk);

@@ -68,6 +68,8 @@ int str_startswith(const char *, const char *);
 int str_endswith(const char *, const char *);
 /* Read a whole file; returns NULL and sets *cause on error. */
 char *file_read(const char *path, size_t *lenp, char **cause);
+/* Read fd to its end and close it (path names it in *cause). */
+char *fd_read_all(int fd, const char *path, size_t *lenp, char **cause);
 /* mkdir -p with the given mode for the created directories. */
 int mkdir_p(const char *path, int mode, char **cause);
 /* Monotonic clock in milliseconds. */
