@@ -43,12 +43,6 @@ checkip_address(struct mlsh_ctx *ctx, char **cause)
 	    (a >> 8) & 255, a & 255);
 }
 
-static const char *
-jstr(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
 
 char *
 checkip_jump_hint(struct mlsh_ctx *ctx)
@@ -83,12 +77,12 @@ checkip_jump_hint(struct mlsh_ctx *ctx)
 	/* Its own groups and its interfaces' (where moto lists them). */
 	cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(inst,
 	    "groupSet"))
-		add_group(p, jstr(g, "groupId"), &n);
+		add_group(p, json_string(g, "groupId"), &n);
 	cJSON_ArrayForEach(eni, cJSON_GetObjectItemCaseSensitive(inst,
 	    "networkInterfaceSet"))
 		cJSON_ArrayForEach(g, cJSON_GetObjectItemCaseSensitive(eni,
 		    "groupSet"))
-			add_group(p, jstr(g, "groupId"), &n);
+			add_group(p, json_string(g, "groupId"), &n);
 	if (n == 0 || aws_call(shell_aws(ctx), "ec2", "DescribeSecurityGroups",
 	    p, &sgs, &err) != 0)
 		goto out;
@@ -103,7 +97,7 @@ checkip_jump_hint(struct mlsh_ctx *ctx)
 				continue;
 			cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(
 			    perm, "ipRanges")) {
-				const char *c = jstr(r, "cidrIp");
+				const char *c = json_string(r, "cidrIp");
 
 				if (c == NULL || addr_parse(c, &net, &len) != 0)
 					continue;
@@ -149,8 +143,8 @@ add_group(cJSON *params, const char *id, int *n)
 static int
 covers_ssh(const cJSON *perm)
 {
-	const char *proto = jstr(perm, "ipProtocol");
-	const char *from = jstr(perm, "fromPort"), *to = jstr(perm, "toPort");
+	const char *proto = json_string(perm, "ipProtocol");
+	const char *from = json_string(perm, "fromPort"), *to = json_string(perm, "toPort");
 
 	if (proto == NULL || strcmp(proto, "-1") == 0)
 		return 1;

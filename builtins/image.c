@@ -18,12 +18,6 @@
 #include <strings.h>
 #include "util.h"
 
-static const char *
-str_of(const cJSON *o, const char *key)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
 
 char *
 image_family(const char *itype)
@@ -45,7 +39,7 @@ image_family(const char *itype)
 char *
 image_supported_list(const cJSON *image)
 {
-	const char *d = str_of(image, "description"), *p, *end;
+	const char *d = json_string(image, "description"), *p, *end;
 	static const char key[] = "Supported EC2 instances:";
 
 	if (d == NULL || (p = strcasestr(d, key)) == NULL)
@@ -81,7 +75,7 @@ image_supports(const cJSON *image, const char *family)
 const char *
 image_login_user(const cJSON *image)
 {
-	const char *n = str_of(image, "name"), *d = str_of(image, "description");
+	const char *n = json_string(image, "name"), *d = json_string(image, "description");
 	const char *s[2] = { n, d };
 
 	for (int i = 0; i < 2; i++)
@@ -180,7 +174,7 @@ name_matches(const char *name, const char *const *patterns)
 int
 image_deprecated(const cJSON *img, time_t now)
 {
-	const char *t = str_of(img, "deprecationTime");
+	const char *t = json_string(img, "deprecationTime");
 	struct tm tm;
 
 	if (t == NULL || *t == '\0')
@@ -194,16 +188,16 @@ image_deprecated(const cJSON *img, time_t now)
 static int
 newer(const cJSON *a, const cJSON *b)
 {
-	const char *da = str_of(a, "creationDate"), *db;
+	const char *da = json_string(a, "creationDate"), *db;
 	int c;
 
 	if (b == NULL)
 		return 1;
-	db = str_of(b, "creationDate");
+	db = json_string(b, "creationDate");
 	c = strcmp(da ? da : "", db ? db : "");
 	if (c == 0)
-		c = strcmp(str_of(a, "name") ? str_of(a, "name") : "",
-		    str_of(b, "name") ? str_of(b, "name") : "");
+		c = strcmp(json_string(a, "name") ? json_string(a, "name") : "",
+		    json_string(b, "name") ? json_string(b, "name") : "");
 	return c > 0;
 }
 
@@ -219,8 +213,8 @@ image_choose(const cJSON *images, const char *const *patterns,
 
 	memset(out, 0, sizeof *out);
 	cJSON_ArrayForEach(img, images) {
-		const char *name = str_of(img, "name");
-		const char *state = str_of(img, "imageState");
+		const char *name = json_string(img, "name");
+		const char *state = json_string(img, "imageState");
 		int dep, sup;
 
 		if (name == NULL || !name_matches(name, patterns))

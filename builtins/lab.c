@@ -172,12 +172,6 @@ row(const char *what, const char *id, const char *state, const char *priv,
 	return o;
 }
 
-static const char *
-jstr(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
 
 static cJSON *
 lab_table(struct mlsh_ctx *ctx)
@@ -217,11 +211,11 @@ lab_table(struct mlsh_ctx *ctx)
 		cJSON_ArrayForEach(res, items)
 			cJSON_ArrayForEach(inst, cJSON_GetObjectItem(res,
 			    "instancesSet"))
-				if (jstr(inst, "instanceId") &&
-				    strcmp(jstr(inst, "instanceId"),
+				if (json_string(inst, "instanceId") &&
+				    strcmp(json_string(inst, "instanceId"),
 				    hosts.v[i]) == 0) {
-					priv = jstr(inst, "privateIpAddress");
-					pub = jstr(inst, "ipAddress");
+					priv = json_string(inst, "privateIpAddress");
+					pub = json_string(inst, "ipAddress");
 				}
 		cJSON_AddItemToArray(arr, row("host", hosts.v[i],
 		    lab_host_state(ctx->lab_dir, hosts.v[i]), priv, pub,

@@ -486,12 +486,6 @@ on_term(int sig)
 	stop_daemon = 1;
 }
 
-static const char *
-jstr(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-	return cJSON_IsString(v) ? v->valuestring : NULL;
-}
 
 static void
 logf_(FILE *log, const char *fmt, ...)
@@ -549,8 +543,8 @@ first_str(struct aws_client *c, const char *action, const char *key,
 		cJSON_AddStringToObject(p, "IncludePublicKey", "true");
 	if (aws_call(c, "ec2", action, p, &r, &err) == 0) {
 		e = cJSON_GetArrayItem(cJSON_GetObjectItem(r, set), 0);
-		if (jstr(e, field) != NULL)
-			out = xstrdup(jstr(e, field));
+		if (json_string(e, field) != NULL)
+			out = xstrdup(json_string(e, field));
 	}
 	aws_error_release(&err);
 	cJSON_Delete(p);
@@ -562,7 +556,7 @@ static struct known *
 learn(struct aws_client *c, const cJSON *inst, FILE *log)
 {
 	struct known *k = xcalloc(1, sizeof *k);
-	const char *id = jstr(inst, "instanceId");
+	const char *id = json_string(inst, "instanceId");
 	cJSON *p = cJSON_CreateObject(), *r = NULL;
 	struct aws_error err;
 
@@ -571,7 +565,7 @@ learn(struct aws_client *c, const cJSON *inst, FILE *log)
 	cJSON_AddStringToObject(p, "InstanceId", id);
 	cJSON_AddStringToObject(p, "Attribute", "userData");
 	if (aws_call(c, "ec2", "DescribeInstanceAttribute", p, &r, &err) == 0) {
-		const char *v = jstr(cJSON_GetObjectItem(r, "userData"),
+		const char *v = json_string(cJSON_GetObjectItem(r, "userData"),
 		    "value");
 		if (v != NULL && *v != '\0')
 			k->user_data = b64decode(v, &k->user_data_len);
@@ -581,17 +575,17 @@ learn(struct aws_client *c, const cJSON *inst, FILE *log)
 	aws_error_release(&err);
 	cJSON_Delete(p);
 	cJSON_Delete(r);
-	if (jstr(inst, "keyName") != NULL)
+	if (json_string(inst, "keyName") != NULL)
 		k->pubkey = first_str(c, "DescribeKeyPairs", "KeyName.1",
-		    jstr(inst, "keyName"), "keySet", "publicKey");
-	if (jstr(inst, "subnetId") != NULL)
+		    json_string(inst, "keyName"), "keySet", "publicKey");
+	if (json_string(inst, "subnetId") != NULL)
 		k->subnet_cidr = first_str(c, "DescribeSubnets", "SubnetId.1",
-		    jstr(inst, "subnetId"), "subnetSet", "cidrBlock");
-	if (jstr(inst, "vpcId") != NULL)
+		    json_string(inst, "subnetId"), "subnetSet", "cidrBlock");
+	if (json_string(inst, "vpcId") != NULL)
 		k->vpc_cidr = first_str(c, "DescribeVpcs", "VpcId.1",
-		    jstr(inst, "vpcId"), "vpcSet", "cidrBlock");
+		    json_string(inst, "vpcId"), "vpcSet", "cidrBlock");
 	logf_(log, "%s: new instance in %s (%s), key %s, user-data %zu bytes",
-	    id, jstr(inst, "subnetId") ? jstr(inst, "subnetId") : "?",
+	    id, json_string(inst, "subnetId") ? json_string(inst, "subnetId") : "?",
 	    k->subnet_cidr ? k->subnet_cidr : "?", k->pubkey ? "yes" : "none",
 	    k->user_data_len);
 	return k;
@@ -623,7 +617,7 @@ reconcile_efs(const char *state, struct aws_client *c, struct strlist *seen,
 		return;
 	}
 	cJSON_ArrayForEach(fs, cJSON_GetObjectItem(r, "FileSystems")) {
-		const char *id = jstr(fs, "FileSystemId");
+		const char *id = json_string(fs, "FileSystemId");
 		cJSON *p, *mr = NULL, *mt;
 		if (id == NULL)
 			continue;
@@ -643,8 +637,8 @@ reconcile_efs(const char *state, struct aws_client *c, struct strlist *seen,
 		    &err) == 0) {
 			cJSON_ArrayForEach(mt, cJSON_GetObjectItem(mr,
 			    "MountTargets")) {
-				const char *ip = jstr(mt, "IpAddress");
-				const char *vpc = jstr(mt, "VpcId");
+				const char *ip = json_string(mt, "IpAddress");
+				const char *vpc = json_string(mt, "VpcId");
 				char *key;
 				if (ip == NULL || vpc == NULL)
 					continue;
@@ -793,8 +787,8 @@ lab_reconciler_run(const char *state, FILE *log)
 		cJSON_ArrayForEach(res, items) {
 			cJSON_ArrayForEach(inst, cJSON_GetObjectItem(res,
 			    "instancesSet")) {
-				const char *id = jstr(inst, "instanceId");
-				const char *st = jstr(cJSON_GetObjectItem(inst,
+				const char *id = json_string(inst, "instanceId");
+				const char *st = json_string(cJSON_GetObjectItem(inst,
 				    "instanceState"), "name");
 				struct known *k = NULL;
 				struct lab_host_spec *s;
@@ -819,12 +813,12 @@ lab_reconciler_run(const char *state, FILE *log)
 				memset(&want[nwant], 0, sizeof *want);
 				s = &want[nwant].spec;
 				s->instance_id = k->id;
-				s->vpc_id = jstr(inst, "vpcId");
+				s->vpc_id = json_string(inst, "vpcId");
 				s->vpc_cidr = k->vpc_cidr;
-				s->subnet_id = jstr(inst, "subnetId");
+				s->subnet_id = json_string(inst, "subnetId");
 				s->subnet_cidr = k->subnet_cidr;
-				s->private_ip = jstr(inst, "privateIpAddress");
-				s->public_ip = jstr(inst, "ipAddress");
+				s->private_ip = json_string(inst, "privateIpAddress");
+				s->public_ip = json_string(inst, "ipAddress");
 				s->ssh_public_key = k->pubkey;
 				s->user_data = k->user_data;
 				s->user_data_len = k->user_data_len;

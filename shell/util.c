@@ -1,4 +1,6 @@
 /* util.c: allocation wrappers, buffers, string lists. */
+#include <cjson/cJSON.h>
+
 #include "util.h"
 
 #include <errno.h>
@@ -340,6 +342,14 @@ file_read(const char *path, size_t *lenp, char **cause)
 		return NULL;
 	}
 	return fd_read_all(fd, path, lenp, cause);
+}
+
+const char *
+json_string(const cJSON *o, const char *key)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
 char *

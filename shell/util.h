@@ -8,6 +8,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+struct cJSON;
+
 #if defined(__GNUC__)
 #define MLSH_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #else
@@ -70,6 +72,8 @@ int str_endswith(const char *, const char *);
 char *file_read(const char *path, size_t *lenp, char **cause);
 /* Read fd to its end and close it (path names it in *cause). */
 char *fd_read_all(int fd, const char *path, size_t *lenp, char **cause);
+/* o[key] when it is a string, else NULL (borrowed from o). */
+const char *json_string(const struct cJSON *o, const char *key);
 /* mkdir -p with the given mode for the created directories. */
 int mkdir_p(const char *path, int mode, char **cause);
 /* Monotonic clock in milliseconds. */
