@@ -1,20 +1,33 @@
 # stack-lib.sh: helpers for the stack-*.t tests (sourced after lib.sh, with
 # awscli and py defined).
 
-# Resources carrying the workspace tag, by kind (live ones only). moto ignores
-# tag filters on DescribeNatGateways: those are filtered here.
+# Resources carrying the workspace tag, by kind (live ones only), read with
+# boto3 in one python3 process (ten AWS CLI processes took ~1.2 s each).
+# moto ignores tag filters on DescribeNatGateways: those are filtered here.
 counts() {
-	local w=${1:-$WS} f="Name=tag:mlsh:workspace,Values=${1:-$WS}"
-	printf 'vpc=%s ' "$(awscli ec2 describe-vpcs --filters "$f" | py 'print(len(d["Vpcs"]))')"
-	printf 'subnet=%s ' "$(awscli ec2 describe-subnets --filters "$f" | py 'print(len(d["Subnets"]))')"
-	printf 'igw=%s ' "$(awscli ec2 describe-internet-gateways --filters "$f" | py 'print(len(d["InternetGateways"]))')"
-	printf 'rt=%s ' "$(awscli ec2 describe-route-tables --filters "$f" | py 'print(len(d["RouteTables"]))')"
-	printf 'eip=%s ' "$(awscli ec2 describe-addresses --filters "$f" | py 'print(len(d["Addresses"]))')"
-	printf 'nat=%s ' "$(awscli ec2 describe-nat-gateways --filter "$f" | py "print(len([n for n in d['NatGateways'] if n['State'] not in ('deleted','deleting') and {'Key':'mlsh:workspace','Value':'$w'} in n.get('Tags',[])]))")"
-	printf 'sg=%s ' "$(awscli ec2 describe-security-groups --filters "$f" | py 'print(len(d["SecurityGroups"]))')"
-	printf 'key=%s ' "$(awscli ec2 describe-key-pairs --filters "$f" | py 'print(len(d["KeyPairs"]))')"
-	printf 'instance=%s ' "$(awscli ec2 describe-instances --filters "$f" Name=instance-state-name,Values=pending,running,stopping,stopped | py 'print(sum(len(r["Instances"]) for r in d["Reservations"]))')"
-	printf 'efs=%s\n' "$(awscli efs describe-file-systems | py "print(len([f for f in d['FileSystems'] if {'Key':'mlsh:workspace','Value':'$w'} in f.get('Tags',[])]))")"
+	python3 - "${1:-$WS}" <<'PY'
+import boto3, os, sys
+w = sys.argv[1]
+kw = dict(endpoint_url=os.environ["MOTO_URL"], region_name="us-east-1")
+ec2, efs = boto3.client("ec2", **kw), boto3.client("efs", **kw)
+f = [{"Name": "tag:mlsh:workspace", "Values": [w]}]
+tag = {"Key": "mlsh:workspace", "Value": w}
+live = [{"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]}]
+n = {
+    "vpc": len(ec2.describe_vpcs(Filters=f)["Vpcs"]),
+    "subnet": len(ec2.describe_subnets(Filters=f)["Subnets"]),
+    "igw": len(ec2.describe_internet_gateways(Filters=f)["InternetGateways"]),
+    "rt": len(ec2.describe_route_tables(Filters=f)["RouteTables"]),
+    "eip": len(ec2.describe_addresses(Filters=f)["Addresses"]),
+    "nat": len([g for g in ec2.describe_nat_gateways(Filter=f)["NatGateways"]
+                if g["State"] not in ("deleted", "deleting") and tag in g.get("Tags", [])]),
+    "sg": len(ec2.describe_security_groups(Filters=f)["SecurityGroups"]),
+    "key": len(ec2.describe_key_pairs(Filters=f)["KeyPairs"]),
+    "instance": sum(len(r["Instances"]) for r in ec2.describe_instances(Filters=f + live)["Reservations"]),
+    "efs": len([x for x in efs.describe_file_systems()["FileSystems"] if tag in x.get("Tags", [])]),
+}
+print(" ".join("%s=%d" % kv for kv in n.items()))
+PY
 }
 
 
