@@ -30,7 +30,7 @@ t_err 'node dl1 up there is refused before anything is created' \
 	m -w $W -c "node dl1 up --ami $PLAIN_AMI"'
 
 t_ok 'nothing was made for it' '
-	[ "$(counts $W)" = "vpc=1 subnet=2 instance=1 notebook=0 role=0 profile=0 spot=0" ]'
+	[ "$(counts $W)" = "vpc=1 subnet=2 instance=1 notebook=0 role=0 profile=0 spot=0" ] || { counts $W; false; }'
 
 t_ok 'InsufficientInstanceCapacity: the error names the zones that offer the type' '
 	strict_set "{\"capacity\": {\"azs\": [\"us-east-1b\"], \"types\": [\"p3.8xlarge\"]}}" &&

@@ -24,12 +24,17 @@ sec2 = boto3.client("ec2", endpoint_url=os.environ["STRICT_URL"], region_name="u
 spot = [s for s in sec2.describe_spot_instance_requests()["SpotInstanceRequests"]
         if s["State"] in ("open", "active") and (s.get("InstanceId") in every or any(
             t["Key"] == "mlsh:workspace" and t["Value"] == ws for t in s.get("Tags", [])))]
+# moto ignores PathPrefix on ListInstanceProfiles: the paths are checked here
+# (other tests' profiles live in the same moto).
+prefix = "/mlsh/%s/" % ws
+def mine(items):
+    return [x for x in items if x.get("Path", "").startswith(prefix)]
 nb = [n for n in sm.list_notebook_instances()["NotebookInstances"]
       if n["NotebookInstanceName"].startswith(ws + "-") and n["NotebookInstanceStatus"] != "Deleting"]
 print("vpc=%d subnet=%d instance=%d notebook=%d role=%d profile=%d spot=%d" % (
     len(ec2.describe_vpcs(Filters=f)["Vpcs"]), len(ec2.describe_subnets(Filters=f)["Subnets"]), len(ids),
-    len(nb), len(iam.list_roles(PathPrefix="/mlsh/%s/" % ws)["Roles"]),
-    len(iam.list_instance_profiles(PathPrefix="/mlsh/%s/" % ws)["InstanceProfiles"]), len(spot)))
+    len(nb), len(mine(iam.list_roles(PathPrefix=prefix)["Roles"])),
+    len(mine(iam.list_instance_profiles(PathPrefix=prefix)["InstanceProfiles"])), len(spot)))
 PY
 }
 NONE="vpc=0 subnet=0 instance=0 notebook=0 role=0 profile=0 spot=0"

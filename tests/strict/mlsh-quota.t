@@ -8,6 +8,9 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 export MLSH="${MLSH:-$ROOT/mlsh}" TESTS_DIR="${TESTS_DIR:-$ROOT/tests}"
 . "$TESTS_DIR/lib.sh"
 . "$TESTS_DIR/strict/lib.sh"
+# vCPU quotas are account-wide: instances other tests left in the shared moto
+# would count. This test gets an account (moto and proxy) of its own.
+unset MOTO_URL STRICT_URL
 strict_start
 . "$TESTS_DIR/strict/mlsh-lib.sh"
 W=sq$$
