@@ -20,11 +20,14 @@ t_ok 'the network and Grafana come up in the lab' '
 	m -c "workspace gft; vpc up --allow 198.18.0.2/32 --yes; grafana up --yes" >/dev/null 2>"$T/up.err" ||
 	{ cat "$T/up.err"; false; }'
 id=$(python3 -c "import json; print(json.load(open('$STATE'))['resources']['grafana']['id'])")
-console=$(m --json -c "lab status" | python3 -c "import json,sys; print(next(r['detail'] for r in json.load(sys.stdin) if r.get('id')=='$id'))" 2>/dev/null)
-# The user-data's apt steps: 3 attempts, 5 s and 10 s apart, each failing
-# at once without a network: the FAILED line within ~30 s; allow 180.
+# The host's console log, once the reconciler has made the host (asked
+# again until lab status names it). The user-data's apt steps: 3 attempts,
+# 5 s and 10 s apart, each failing at once without a network: the FAILED
+# line within ~30 s; allow 180.
+console=
 for _ in $(seq 1 60); do
-	grep -q "mlsh-grafana: FAILED" "$console" 2>/dev/null && break
+	[ -n "$console" ] || console=$(m --json -c "lab status" | python3 -c "import json,sys; print(next(r['detail'] for r in json.load(sys.stdin) if r.get('id')=='$id'))" 2>/dev/null)
+	[ -n "$console" ] && grep -q "mlsh-grafana: FAILED" "$console" 2>/dev/null && break
 	sleep 3
 done
 t_ok 'the user-data retried apt and wrote each failure and the verdict to the console' '
