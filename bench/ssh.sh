@@ -26,7 +26,8 @@ cleanup() {
 trap cleanup EXIT
 
 B=${B:-build}
-LIBS="$(pkg-config --libs libssh2 openssl) -lpthread -lm"
+# shell/util.c reads cJSON (json_string).
+LIBS="$(pkg-config --libs libssh2 openssl libcjson) -lpthread -lm"
 cc -std=c11 -D_GNU_SOURCE -O2 -I. -Ishell -o "$W/driver" tests/remote/driver.c remote/*.c \
 	shell/util.c $LIBS || exit 1
 

@@ -19,7 +19,8 @@ trap cleanup EXIT
 
 B=${B:-build}
 DRV=$T/driver
-LIBS="$(pkg-config --libs libssh2 openssl) -lpthread -lm"
+# shell/util.c reads cJSON (json_string).
+LIBS="$(pkg-config --libs libssh2 openssl libcjson) -lpthread -lm"
 if [ -f "$B/libmlsh.a" ] && nm "$B/libmlsh.a" 2>/dev/null | grep -q ' T rmt_known_hosts_lookup$'; then
 	${DRIVER_CC:-cc} -std=c11 -D_GNU_SOURCE -Wall -Wextra -I. -Ishell -o "$DRV" tests/remote/driver.c \
 		"$B/libmlsh.a" $(pkg-config --libs libedit libcurl libcjson lua5.4 expat 2>/dev/null) $LIBS \
