@@ -402,38 +402,42 @@ plain_attrs(cJSON *at, const cJSON *it)
 	cJSON_AddStringToObject(at, "state", "available");
 }
 
+/* One ingress rule: from a range (src a CIDR) or, with by_group, from another
+ * group (or the group itself): the address of whatever carries src, never a
+ * range. */
+static cJSON *
+ingress_rule(const char *group, const char *proto, int from, int to,
+    int by_group, const char *src, const char *desc)
+{
+	const char *list = by_group ? "Groups" : "IpRanges";
+	char key[64];
+	cJSON *p = obj("GroupId", group);
+
+	cJSON_AddStringToObject(p, "IpPermissions.1.IpProtocol", proto);
+	if (from >= 0) {
+		cJSON_AddNumberToObject(p, "IpPermissions.1.FromPort", from);
+		cJSON_AddNumberToObject(p, "IpPermissions.1.ToPort", to);
+	}
+	snprintf(key, sizeof key, "IpPermissions.1.%s.1.%s", list,
+	    by_group ? "GroupId" : "CidrIp");
+	cJSON_AddStringToObject(p, key, src);
+	snprintf(key, sizeof key, "IpPermissions.1.%s.1.Description", list);
+	cJSON_AddStringToObject(p, key, desc);
+	return p;
+}
+
 static cJSON *
 ingress(const char *group, const char *proto, int from, int to,
     const char *cidr, const char *desc)
 {
-	cJSON *p = obj("GroupId", group);
-	cJSON_AddStringToObject(p, "IpPermissions.1.IpProtocol", proto);
-	if (from >= 0) {
-		cJSON_AddNumberToObject(p, "IpPermissions.1.FromPort", from);
-		cJSON_AddNumberToObject(p, "IpPermissions.1.ToPort", to);
-	}
-	cJSON_AddStringToObject(p, "IpPermissions.1.IpRanges.1.CidrIp", cidr);
-	cJSON_AddStringToObject(p, "IpPermissions.1.IpRanges.1.Description",
-	    desc);
-	return p;
+	return ingress_rule(group, proto, from, to, 0, cidr, desc);
 }
 
-/* A rule whose source is another group (or the group itself): the address
- * of whatever carries src, never a range. */
 static cJSON *
 ingress_group(const char *group, const char *proto, int from, int to,
     const char *src, const char *desc)
 {
-	cJSON *p = obj("GroupId", group);
-	cJSON_AddStringToObject(p, "IpPermissions.1.IpProtocol", proto);
-	if (from >= 0) {
-		cJSON_AddNumberToObject(p, "IpPermissions.1.FromPort", from);
-		cJSON_AddNumberToObject(p, "IpPermissions.1.ToPort", to);
-	}
-	cJSON_AddStringToObject(p, "IpPermissions.1.Groups.1.GroupId", src);
-	cJSON_AddStringToObject(p, "IpPermissions.1.Groups.1.Description",
-	    desc);
-	return p;
+	return ingress_rule(group, proto, from, to, 1, src, desc);
 }
 
 /* The rules of the security groups, one step each. The jump host is the only
