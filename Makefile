@@ -21,10 +21,10 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -MMD -MP \
-            -I. -Ishell -DMLSH_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
+            -I. -DMLSH_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
 LDLIBS   += $(PKG_LIBS) -lm
 
-LIB_SRCS := $(filter-out shell/main.c, $(wildcard shell/*.c builtins/*.c aws/*.c remote/*.c lab/*.c))
+LIB_SRCS := $(filter-out shell/main.c, $(wildcard lib/*.c shell/*.c stack/*.c builtins/*.c aws/*.c remote/*.c lab/*.c))
 GEN_SRCS := builtins/api_actions.inc
 B        := build
 ifeq ($(ASAN),1)
@@ -53,7 +53,7 @@ $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-# Scripts carried in the binary (builtins/userdata.c): user-data, the
+# Scripts carried in the binary (stack/userdata.c): user-data, the
 # notebook's OnStart, the Grafana dashboard. They stay reviewable in scripts/.
 EMBED := scripts/userdata/node.sh scripts/userdata/metrics.sh \
          scripts/userdata/grafana.sh scripts/notebook-onstart.sh \
@@ -61,8 +61,8 @@ EMBED := scripts/userdata/node.sh scripts/userdata/metrics.sh \
 $(B)/gen/embedded.inc: $(EMBED) scripts/embed.sh
 	@mkdir -p $(dir $@)
 	sh scripts/embed.sh $(EMBED) > $@.tmp && mv $@.tmp $@
-$(B)/builtins/userdata.o: $(B)/gen/embedded.inc
-$(B)/builtins/userdata.o: CFLAGS += -I$(B)/gen
+$(B)/stack/userdata.o: $(B)/gen/embedded.inc
+$(B)/stack/userdata.o: CFLAGS += -I$(B)/gen
 
 $(B)/tests/%: tests/unit/%.c $(B)/libmlsh.a
 	@mkdir -p $(dir $@)

@@ -11,8 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "creds.h"
-#include "internal.h"
+#include "aws/creds.h"
+#include "aws/internal.h"
 
 #define AWS_DEFAULT_ATTEMPTS	3
 #define AWS_DEFAULT_TIMEOUT_MS	30000L

@@ -9,7 +9,7 @@
  *
  * Not thread-safe: the in-memory cache is a plain list, as the client is used
  * from one thread. */
-#include "creds.h"
+#include "aws/creds.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -31,8 +31,8 @@
 #include <curl/curl.h>
 #include <openssl/evp.h>
 
-#include "ini.h"
-#include "util.h"
+#include "aws/ini.h"
+#include "lib/util.h"
 
 #define EXPIRY_MARGIN		300	/* refresh 5 min before expiry */
 #define MAX_CHAIN		8	/* role_arn -> source_profile depth */

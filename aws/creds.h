@@ -8,8 +8,8 @@
 #ifndef MLSH_CREDS_H
 #define MLSH_CREDS_H
 
-#include "aws.h"
-#include "util.h"
+#include "aws/aws.h"
+#include "lib/util.h"
 
 /* A value of the named profile: config file ("[profile NAME]", or "[default]")
  * first for config keys, credentials file ("[NAME]") first for keys. Caller

@@ -14,8 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "internal.h"
-#include "sigv4.h"
+#include "aws/internal.h"
+#include "aws/sigv4.h"
 
 #ifndef MLSH_VERSION
 #define MLSH_VERSION "dev"

@@ -1,10 +1,10 @@
 /* httpget.c: a bounded GET for a small text answer. */
-#include "httpget.h"
+#include "aws/httpget.h"
 
 #include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
-#include "util.h"
+#include "lib/util.h"
 
 static size_t
 on_data(char *p, size_t size, size_t n, void *arg)

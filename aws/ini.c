@@ -1,5 +1,5 @@
 /* ini.c: the AWS shared config/credentials file format (see ini.h). */
-#include "ini.h"
+#include "aws/ini.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -7,7 +7,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "util.h"
+#include "lib/util.h"
 
 static struct ini_section *section_get(struct ini *, const char *, size_t);
 static void section_set(struct ini_section *, const char *, char *);

@@ -10,8 +10,8 @@
 
 #include <curl/curl.h>
 
-#include "aws.h"
-#include "util.h"
+#include "aws/aws.h"
+#include "lib/util.h"
 
 /* --- services.c --- */
 

@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
-#include "xml.h"
+#include "aws/internal.h"
+#include "aws/xml.h"
 
 static void flatten(struct buf *, int ec2, const char *key, const cJSON *);
 static int build_rest(const struct aws_service *, const char *action,

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "aws/internal.h"
 
 /* Names and versions as in botocore's data/<svc>/<version>/service-2.json. */
 static const struct aws_service svc_ec2 = {
@@ -55,7 +55,7 @@ static const struct aws_service *const services[] = {
 	&svc_efs, &svc_servicequotas, NULL,
 };
 
-#include "efs_ops.inc"
+#include "aws/efs_ops.inc"
 
 const struct aws_service *
 aws_service_find(const char *name)

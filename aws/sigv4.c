@@ -24,7 +24,7 @@
  *  - payload hash: req->payload_hash, else an X-Amz-Content-SHA256 header
  *    (S3's UNSIGNED-PAYLOAD), else the SHA-256 of the body.
  */
-#include "sigv4.h"
+#include "aws/sigv4.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +33,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "util.h"
+#include "lib/util.h"
 
 #define SIGV4_ALGORITHM "AWS4-HMAC-SHA256"
 

@@ -7,8 +7,8 @@
 
 #include <expat.h>
 
-#include "util.h"
-#include "xml.h"
+#include "lib/util.h"
+#include "aws/xml.h"
 
 #define AWSXML_MAX_DEPTH 256
 

@@ -1,8 +1,8 @@
 /* bench/complete.c: completion latency, straight through the engine. */
 #include <stdio.h>
 #include <stdlib.h>
-#include "complete.h"
-#include "shell.h"
+#include "shell/complete.h"
+#include "shell/shell.h"
 
 int
 main(void)

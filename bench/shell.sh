@@ -8,7 +8,7 @@ t0=$(date +%s%N)
 for _ in $(seq $n); do "$M" --norc -c exit; done
 t1=$(date +%s%N)
 echo "  mlsh -c exit: $(( (t1 - t0) / n / 1000 )) us per run (mean of $n; target < 20000)"
-cc -O2 -std=c11 -D_GNU_SOURCE -I. -Ishell $(pkg-config --cflags libcjson) -include string.h \
+cc -O2 -std=c11 -D_GNU_SOURCE -I. $(pkg-config --cflags libcjson) -include string.h \
 	-o "$tmp/complete" bench/complete.c build/libmlsh.a \
 	$(pkg-config --libs libedit libcurl openssl libcjson libssh2 lua5.4 expat) -lm &&
 	echo "  completion (target < 5000 us):" && "$tmp/complete"

@@ -26,10 +26,10 @@ cleanup() {
 trap cleanup EXIT
 
 B=${B:-build}
-# shell/util.c reads cJSON (json_string).
+# lib/util.c reads cJSON (json_string).
 LIBS="$(pkg-config --libs libssh2 openssl libcjson) -lpthread -lm"
-cc -std=c11 -D_GNU_SOURCE -O2 -I. -Ishell -o "$W/driver" tests/remote/driver.c remote/*.c \
-	shell/util.c $LIBS || exit 1
+cc -std=c11 -D_GNU_SOURCE -O2 -I. -o "$W/driver" tests/remote/driver.c remote/*.c \
+	lib/util.c $LIBS || exit 1
 
 sshd_setup "$W/sd" >/dev/null
 sshd_start jump && sshd_start node || exit 1

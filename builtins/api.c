@@ -7,9 +7,9 @@
 #include <string.h>
 #include <lauxlib.h>
 #include <lua.h>
-#include "shell.h"
+#include "shell/shell.h"
 #include "aws/aws.h"
-#include "api_actions.inc"
+#include "builtins/api_actions.inc"
 
 static int
 action_index(const char *service, const char *action, size_t *svc)

@@ -3,7 +3,7 @@
 #ifndef MLSH_CHECKIP_H
 #define MLSH_CHECKIP_H
 
-#include "shell.h"
+#include "shell/shell.h"
 
 /* The address a checkip service answers ("203.0.113.7", allocated), or
  * NULL with *cause. The service is MLSH_CHECKIP_URL, else

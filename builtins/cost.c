@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "stack.h"
+#include "stack/stack.h"
 
 static char *
 money(double v, int hourly)

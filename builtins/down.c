@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "stack.h"
+#include "stack/stack.h"
 
 static int
 down_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)

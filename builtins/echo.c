@@ -3,7 +3,7 @@
  * Printing is echo's effect, not its result, so it prints from Lua too
  * (echo("x") in a replayed session prints as the session did). */
 #include <stdio.h>
-#include "shell.h"
+#include "shell/shell.h"
 
 static int
 echo_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)

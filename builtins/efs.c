@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "stack.h"
+#include "stack/stack.h"
 
 static void
 fs_attrs(cJSON *at, const cJSON *it)

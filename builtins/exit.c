@@ -1,6 +1,6 @@
 /* exit: leave the shell (or end a script) with a status. */
 #include <stdlib.h>
-#include "shell.h"
+#include "shell/shell.h"
 
 static int
 exit_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)

@@ -12,10 +12,10 @@
 #include <openssl/evp.h>
 #include "builtins/tunnel.h"
 #include "lab/lab.h"
-#include "node.h"
-#include "iam.h"
-#include "state.h"
-#include "userdata.h"
+#include "builtins/node.h"
+#include "stack/iam.h"
+#include "lib/state.h"
+#include "stack/userdata.h"
 
 #define GRAFANA_ROLE	"grafana"
 #define GRAFANA_TYPE	"t3.small"

@@ -1,7 +1,7 @@
 /* help: the builtins and their usage, straight from the table. */
 #include <stdlib.h>
 #include <string.h>
-#include "shell.h"
+#include "shell/shell.h"
 
 static void
 help_complete(struct mlsh_ctx *ctx, const struct cmd_args *a, const char *opt,

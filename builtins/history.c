@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include "shell.h"
+#include "shell/shell.h"
 
 static int
 history_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)

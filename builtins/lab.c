@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "shell.h"
+#include "shell/shell.h"
 #include "aws/aws.h"
 #include "lab/ctrl.h"
 #include "lab/lab.h"

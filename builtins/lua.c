@@ -1,6 +1,6 @@
 /* lua, source: run Lua code in the session's interpreter. */
 #include <stdlib.h>
-#include "shell.h"
+#include "shell/shell.h"
 
 static int
 lua_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)

@@ -19,12 +19,12 @@
 #include <unistd.h>
 #include <lauxlib.h>
 #include <lua.h>
-#include "node.h"
-#include "iam.h"
-#include "image.h"
-#include "quota.h"
-#include "state.h"
-#include "userdata.h"
+#include "builtins/node.h"
+#include "stack/iam.h"
+#include "stack/image.h"
+#include "stack/quota.h"
+#include "lib/state.h"
+#include "stack/userdata.h"
 
 #define NODE_MAX_COUNT	16
 #define NODE_WAIT_S	900

@@ -10,11 +10,11 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
-#include "node.h"
-#include "iam.h"
-#include "quota.h"
-#include "state.h"
-#include "userdata.h"
+#include "builtins/node.h"
+#include "stack/iam.h"
+#include "stack/quota.h"
+#include "lib/state.h"
+#include "stack/userdata.h"
 
 #define NB_ROLE		"notebook"
 #define NB_LC_ROLE	"notebook-lc"

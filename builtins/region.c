@@ -2,7 +2,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
-#include "shell.h"
+#include "shell/shell.h"
 #include "aws/aws.h"
 #include "aws/creds.h"
 

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "builtins/target.h"
-#include "state.h"
+#include "lib/state.h"
 
 static void
 ssh_complete(struct mlsh_ctx *ctx, const struct cmd_args *a, const char *opt,

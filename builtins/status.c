@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "stack.h"
+#include "stack/stack.h"
 
 static char *
 age_text(double seconds)

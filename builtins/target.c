@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include "builtins/checkip.h"
 #include "lab/lab.h"
-#include "state.h"
+#include "lib/state.h"
 #include "aws/aws.h"
 #include <openssl/evp.h>
 

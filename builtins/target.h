@@ -17,7 +17,7 @@
 #ifndef MLSH_TARGET_H
 #define MLSH_TARGET_H
 
-#include "shell.h"
+#include "shell/shell.h"
 #include "remote/remote.h"
 
 /* The session (made on first use). NULL after cmd_error when the workspace

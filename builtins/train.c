@@ -35,10 +35,10 @@
 #include <unistd.h>
 #include <lauxlib.h>
 #include <lua.h>
-#include "shell.h"
-#include "state.h"
-#include "builtins/progress.h"
-#include "builtins/stack.h"
+#include "shell/shell.h"
+#include "lib/state.h"
+#include "shell/progress.h"
+#include "stack/stack.h"
 #include "builtins/target.h"
 
 #define CHUNK_MAX	(1024 * 1024)	/* bytes per poll */
@@ -428,7 +428,7 @@ cache_runs(struct mlsh_ctx *ctx, const struct strlist *names, int replace)
 		strlist_add(&all, names->v[i]);
 	strlist_sort(&all);
 	strlist_uniq(&all);
-	/* Atomic and 0600 like every state file (shell/state.c). */
+	/* Atomic and 0600 like every state file (lib/state.c). */
 	buf_init(&text);
 	for (size_t i = 0; i < all.n; i++)
 		buf_printf(&text, "%s\n", all.v[i]);

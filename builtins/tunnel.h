@@ -3,7 +3,7 @@
 #ifndef MLSH_TUNNEL_H
 #define MLSH_TUNNEL_H
 
-#include "shell.h"
+#include "shell/shell.h"
 
 /* Open a forward 127.0.0.1:lport (0: any free port) -> target:rport.
  * Returns the tunnel's result object (id, local, remote), or NULL after

@@ -2,7 +2,7 @@
  * environment) and the shell's settings (trace). */
 #include <stdlib.h>
 #include <string.h>
-#include "shell.h"
+#include "shell/shell.h"
 
 /* Settings are variables the shell itself reads. */
 static const char *const on_off[] = { "on", "off", NULL };

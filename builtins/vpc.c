@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include "stack.h"
+#include "stack/stack.h"
 #include "builtins/checkip.h"
-#include "state.h"
+#include "lib/state.h"
 
 #define DEFAULT_CIDR	"10.0.0.0/16"
 #define DEFAULT_TYPES	"dl1.24xlarge,p3.8xlarge"

@@ -3,8 +3,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
-#include "shell.h"
-#include "state.h"
+#include "shell/shell.h"
+#include "lib/state.h"
 
 static void
 ws_complete(struct mlsh_ctx *ctx, const struct cmd_args *a, const char *opt,

@@ -15,7 +15,7 @@
 #include "lab/fw.h"
 #include "lab/lab.h"
 #include "lab/lab_int.h"
-#include "util.h"
+#include "lib/util.h"
 
 /*
  * The catalogue: images whose names match what mlsh looks up (Ubuntu for the

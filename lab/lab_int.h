@@ -4,7 +4,7 @@
 
 #include <sys/types.h>
 
-#include "util.h"
+#include "lib/util.h"
 
 /* How to run a program: in which namespaces, with which output. */
 struct lab_proc {

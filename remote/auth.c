@@ -1,5 +1,5 @@
 /* auth.c: public-key authentication, ssh-agent first, then the key file. */
-#include "internal.h"
+#include "remote/internal.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -5,7 +5,7 @@
  * PTY we type ^C, which the remote terminal turns into SIGINT; otherwise,
  * and when that is not enough, the channel is closed, and the remote command
  * sees EOF on stdin and EPIPE/SIGPIPE on output. */
-#include "internal.h"
+#include "remote/internal.h"
 
 #include <errno.h>
 #include <signal.h>

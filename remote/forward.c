@@ -10,7 +10,7 @@
  * in non-blocking mode, so new connections queue while one opens.  If the
  * jump connection drops, open connections are closed and the next accepted
  * one reconnects. */
-#include "internal.h"
+#include "remote/internal.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

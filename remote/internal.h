@@ -6,8 +6,8 @@
 #include <libssh2_sftp.h>
 #include <poll.h>
 
-#include "remote.h"
-#include "util.h"
+#include "remote/remote.h"
+#include "lib/util.h"
 
 /* One SSH connection: the jump host, or a node reached through it. */
 struct rmt_conn {

@@ -39,7 +39,7 @@
  * file created 0600 in the same directory, fsync, rename; lines mlsh does
  * not understand are kept byte for byte.  Nothing is ever written through a
  * symbolic link (O_NOFOLLOW; a symlinked file is an error). */
-#include "internal.h"
+#include "remote/internal.h"
 
 #include <ctype.h>
 #include <errno.h>

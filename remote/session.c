@@ -8,7 +8,7 @@
  * happens in rmt_wait(), which polls the jump socket; so everything runs in
  * the calling thread and a node session can only make progress when its
  * caller drives it, which is exactly when someone waits for it. */
-#include "internal.h"
+#include "remote/internal.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>

@@ -12,7 +12,7 @@
  * reach the terminal, and NUL), local files and directories below the
  * destination are opened relative to their parent's descriptor with
  * O_NOFOLLOW, and modes keep only their 0777 bits. */
-#include "internal.h"
+#include "remote/internal.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -1,5 +1,5 @@
 /* cmd.c: lookup, option parsing, usage and help — all from the table. */
-#include "cmd.h"
+#include "shell/cmd.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -8,7 +8,7 @@
 #define MLSH_CMD_H
 
 #include <cjson/cJSON.h>
-#include "util.h"
+#include "lib/util.h"
 
 struct mlsh_ctx;
 

@@ -1,13 +1,13 @@
 /* complete.c: the completion engine. */
-#include "complete.h"
+#include "shell/complete.h"
 
 #include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include "cmd.h"
-#include "lexer.h"
-#include "shell.h"
+#include "shell/cmd.h"
+#include "shell/lexer.h"
+#include "shell/shell.h"
 
 static const char *
 lookup(void *arg, const char *name)

@@ -9,7 +9,7 @@
 #define MLSH_COMPLETE_H
 
 #include <stddef.h>
-#include "util.h"
+#include "lib/util.h"
 
 struct mlsh_ctx;
 

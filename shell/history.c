@@ -3,7 +3,7 @@
  * $XDG_STATE_HOME/mlsh/history, one line per entry, mode 0600, no
  * consecutive duplicates, at most HISTORY_MAX entries (oldest dropped). Only
  * lines typed at the REPL are recorded. */
-#include "shell.h"
+#include "shell/shell.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -14,8 +14,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "lexer.h"
-#include "state.h"
+#include "shell/lexer.h"
+#include "lib/state.h"
 
 static void
 history_trim(struct mlsh_ctx *ctx)

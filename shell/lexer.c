@@ -1,10 +1,10 @@
 /* lexer.c: quoting, comments, separators and $VAR expansion. */
-#include "lexer.h"
+#include "shell/lexer.h"
 
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
-#include "util.h"
+#include "lib/util.h"
 
 static void
 cmd_push_word(struct lex_cmd *c, struct buf *w, size_t start, size_t end)

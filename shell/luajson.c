@@ -3,14 +3,14 @@
  * Both directions recurse once per nesting level and ask Lua for the stack
  * slots each level uses: without lua_checkstack a table nested ~16 deep
  * wrote past the end of the Lua stack. */
-#include "luajson.h"
+#include "shell/luajson.h"
 
 #include <lauxlib.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "util.h"
+#include "lib/util.h"
 
 struct conv {
 	size_t values;

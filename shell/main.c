@@ -7,9 +7,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "shell.h"
+#include "shell/shell.h"
 #include "aws/aws.h"
-#include "state.h"
+#include "lib/state.h"
 
 static struct mlsh_ctx ctx;
 

@@ -1,10 +1,10 @@
 /* output.c: tables and JSON. */
-#include "output.h"
+#include "shell/output.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <wchar.h>
-#include "util.h"
+#include "lib/util.h"
 
 /* Values, keys and headers come from servers: all go through the one
  * sanitiser (util.c), so none can move the cursor or break the table. */

@@ -11,8 +11,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
-#include "complete.h"
-#include "shell.h"
+#include "shell/complete.h"
+#include "shell/shell.h"
 #include "remote/remote.h"
 
 static struct mlsh_ctx *rctx;

@@ -8,7 +8,7 @@
  * words and goes through the same parser as a typed line, returns the
  * structured result as Lua values and raises a Lua error on failure.
  * mlsh.pcall(f, …) returns nil, err instead; mlsh.run(line) runs a raw line. */
-#include "shell.h"
+#include "shell/shell.h"
 
 #include <lauxlib.h>
 #include <lua.h>
@@ -16,8 +16,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "lexer.h"
-#include "luajson.h"
+#include "shell/lexer.h"
+#include "shell/luajson.h"
 
 #define EXIT_MARKER "\001mlsh-exit"
 

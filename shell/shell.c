@@ -1,5 +1,5 @@
 /* shell.c: the context, variables, and the one path every command takes. */
-#include "shell.h"
+#include "shell/shell.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -11,10 +11,10 @@
 #include "aws/creds.h"
 #include "lab/ctrl.h"
 #include "builtins/target.h"
-#include "lexer.h"
-#include "output.h"
-#include "state.h"
-#include "builtins/stack.h"
+#include "shell/lexer.h"
+#include "shell/output.h"
+#include "lib/state.h"
+#include "stack/stack.h"
 
 volatile sig_atomic_t mlsh_interrupted;
 volatile sig_atomic_t mlsh_line_interrupted;

@@ -10,7 +10,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <cjson/cJSON.h>
-#include "cmd.h"
+#include "shell/cmd.h"
 
 struct state;
 struct aws_client;

@@ -22,7 +22,7 @@
 #include <string.h>
 
 #include "shell/luajson.h"
-#include "shell/util.h"
+#include "lib/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

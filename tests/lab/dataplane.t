@@ -59,7 +59,7 @@ trap 'exit 130' INT TERM
 # fw.c (security groups as nftables rules) reads cJSON.
 build_driver() {
 	${DRIVER_CC:-cc} -std=c11 -D_GNU_SOURCE -Wall -O1 -g -I"$ROOT" -I"$ROOT/shell" -o "$DRV" \
-		"$here/driver.c" $(ls "$ROOT"/lab/*.c | grep -v '/ctrl\.c$') "$ROOT/shell/util.c" \
+		"$here/driver.c" $(ls "$ROOT"/lab/*.c | grep -v '/ctrl\.c$') "$ROOT/lib/util.c" \
 		$(pkg-config --libs libcjson 2>/dev/null || echo -lcjson) -lm
 }
 t_ok 'driver builds' 'build_driver'

@@ -22,7 +22,7 @@
 #include <sys/wait.h>
 
 #include "lab/lab.h"
-#include "util.h"
+#include "lib/util.h"
 
 static char *
 value(const char *v, size_t *lenp)

@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 #include "remote/remote.h"
-#include "util.h"
+#include "lib/util.h"
 
 static void
 die(const char *what, char *cause)

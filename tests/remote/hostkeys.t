@@ -19,15 +19,15 @@ trap cleanup EXIT
 
 B=${B:-build}
 DRV=$T/driver
-# shell/util.c reads cJSON (json_string).
+# lib/util.c reads cJSON (json_string).
 LIBS="$(pkg-config --libs libssh2 openssl libcjson) -lpthread -lm"
 if [ -f "$B/libmlsh.a" ] && nm "$B/libmlsh.a" 2>/dev/null | grep -q ' T rmt_known_hosts_lookup$'; then
-	${DRIVER_CC:-cc} -std=c11 -D_GNU_SOURCE -Wall -Wextra -I. -Ishell -o "$DRV" tests/remote/driver.c \
+	${DRIVER_CC:-cc} -std=c11 -D_GNU_SOURCE -Wall -Wextra -I. -o "$DRV" tests/remote/driver.c \
 		"$B/libmlsh.a" $(pkg-config --libs libedit libcurl libcjson lua5.4 expat 2>/dev/null) $LIBS \
 		2>"$T/cc.err"
 fi
-[ -x "$DRV" ] || cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -I. -Ishell -o "$DRV" tests/remote/driver.c \
-	remote/*.c shell/util.c $LIBS 2>"$T/cc.err"
+[ -x "$DRV" ] || cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -I. -o "$DRV" tests/remote/driver.c \
+	remote/*.c lib/util.c $LIBS 2>"$T/cc.err"
 [ -x "$DRV" ] || { t_report 1 'driver builds' "$(cat "$T/cc.err")"; t_done; exit 1; }
 
 # A jump host, and nodes offering: ed25519 only, ECDSA only, both; "same"

@@ -24,16 +24,16 @@ trap cleanup EXIT
 # The driver: against build/libmlsh.a when it carries remote/, else from source.
 B=${B:-build}
 DRV=${REMOTE_DRIVER:-$T/driver}
-# shell/util.c reads cJSON (json_string).
+# lib/util.c reads cJSON (json_string).
 LIBS="$(pkg-config --libs libssh2 openssl libcjson) -lpthread -lm"
 if [ -f "$B/libmlsh.a" ] && nm "$B/libmlsh.a" 2>/dev/null | grep -q ' T rmt_session_new$'; then
-	${DRIVER_CC:-cc} -std=c11 -D_GNU_SOURCE -Wall -Wextra -I. -Ishell -o "$DRV" tests/remote/driver.c \
+	${DRIVER_CC:-cc} -std=c11 -D_GNU_SOURCE -Wall -Wextra -I. -o "$DRV" tests/remote/driver.c \
 		"$B/libmlsh.a" $(pkg-config --libs libedit libcurl libcjson lua5.4 expat 2>/dev/null) $LIBS \
 		2>"$T/cc.err"
 fi
 if [ ! -x "$DRV" ]; then
-	cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -I. -Ishell -o "$DRV" tests/remote/driver.c \
-		remote/*.c shell/util.c $LIBS 2>"$T/cc.err"
+	cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -I. -o "$DRV" tests/remote/driver.c \
+		remote/*.c lib/util.c $LIBS 2>"$T/cc.err"
 fi
 t_ok 'driver builds' "test -x '$DRV'" || true
 [ -x "$DRV" ] || { cat "$T/cc.err"; t_done; exit 1; }

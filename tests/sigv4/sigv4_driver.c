@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "aws/sigv4.h"
-#include "util.h"
+#include "lib/util.h"
 
 #define DRIVER_FIXED_FIELDS	13
 #define DRIVER_MAX_LINES	1000000

@@ -1,7 +1,7 @@
 /* Unit tests: lookup and option parsing from the table's specs. */
 #include <stdlib.h>
 #include <string.h>
-#include "cmd.h"
+#include "shell/cmd.h"
 #include "unit.h"
 
 static const char *const colours[] = { "red", "green", NULL };

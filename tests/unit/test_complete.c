@@ -4,9 +4,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "complete.h"
-#include "shell.h"
-#include "state.h"
+#include "shell/complete.h"
+#include "shell/shell.h"
+#include "lib/state.h"
 #include "unit.h"
 
 static struct mlsh_ctx ctx;

@@ -22,7 +22,7 @@
 #include "aws/aws.h"
 #include "aws/creds.h"
 #include "aws/ini.h"
-#include "util.h"
+#include "lib/util.h"
 
 #define SECRET	"wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY"
 #define TOKEN	"FwoGZXIvYXdzSESSIONTOKEN"

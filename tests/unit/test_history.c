@@ -4,7 +4,7 @@
 #include <lua.h>
 #include <stdlib.h>
 #include <string.h>
-#include "shell.h"
+#include "shell/shell.h"
 #include "unit.h"
 
 static struct mlsh_ctx ctx;

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "builtins/image.h"
-#include "builtins/quota.h"
+#include "stack/image.h"
+#include "stack/quota.h"
 #include "unit.h"
 
 /* 2026-01-01T00:00:00Z */

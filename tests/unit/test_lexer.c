@@ -4,9 +4,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
-#include "lexer.h"
+#include "shell/lexer.h"
 #include "unit.h"
-#include "util.h"
+#include "lib/util.h"
 
 static const char *
 vars(void *arg, const char *name)

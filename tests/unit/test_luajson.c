@@ -5,9 +5,9 @@
 #include <lualib.h>
 #include <stdlib.h>
 #include <string.h>
-#include "luajson.h"
+#include "shell/luajson.h"
 #include "unit.h"
-#include "util.h"
+#include "lib/util.h"
 
 static lua_State *L;
 

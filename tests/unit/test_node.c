@@ -3,10 +3,10 @@
  * templates (builtins/userdata.c). */
 #include <stdlib.h>
 #include <string.h>
-#include "builtins/userdata.h"
-#include "complete.h"
-#include "shell.h"
-#include "state.h"
+#include "stack/userdata.h"
+#include "shell/complete.h"
+#include "shell/shell.h"
+#include "lib/state.h"
 #include "unit.h"
 
 static struct mlsh_ctx ctx;

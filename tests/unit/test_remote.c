@@ -9,7 +9,7 @@
 
 #include "remote/remote.h"
 #include "unit.h"
-#include "util.h"
+#include "lib/util.h"
 
 #include <openssl/evp.h>
 

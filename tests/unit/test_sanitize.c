@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "aws/aws.h"
-#include "util.h"
+#include "lib/util.h"
 #include "unit.h"
 
 static void

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 
 #include "aws/sigv4.h"
-#include "util.h"
+#include "lib/util.h"
 #include "unit.h"
 
 #define SUITE_CASES	34

@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "state.h"
+#include "lib/state.h"
 #include "unit.h"
 
 static char dir[] = "/tmp/mlsh-state.XXXXXX";

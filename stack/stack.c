@@ -2,7 +2,7 @@
  * their journal in the workspace state, creates in parallel with tags and
  * idempotency, plans for --dry-run, waits with progress, deletes in
  * dependency order, AMI resolution, prices. */
-#include "stack.h"
+#include "stack/stack.h"
 #include "builtins/target.h"
 
 #include <math.h>
@@ -16,12 +16,12 @@
 #include <unistd.h>
 #include <lauxlib.h>
 #include <lua.h>
-#include "state.h"
+#include "lib/state.h"
 
 const struct stack_type stack_types[] = {
 #define STACK_TYPE(name, order, del, refresh, list, price) \
 	{ name, order, del, refresh, list, price },
-#include "stack_types.def"
+#include "stack/stack_types.def"
 #undef STACK_TYPE
 	{ NULL, 0, NULL, NULL, NULL, NULL }
 };

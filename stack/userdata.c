@@ -2,8 +2,8 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
-#include "userdata.h"
-#include "util.h"
+#include "stack/userdata.h"
+#include "lib/util.h"
 
 #include "embedded.inc"	/* generated from scripts/ by scripts/embed.sh */
 

@@ -14,7 +14,7 @@
 #ifndef MLSH_QUOTA_H
 #define MLSH_QUOTA_H
 
-#include "stack.h"
+#include "stack/stack.h"
 
 /* count more instances of itype (spot or on-demand) for what ("dl1-1").
  * 0 fits, or could not be checked (warned); -1 after cmd_error. */

@@ -10,7 +10,7 @@
  * SageMaker notebook limits are per instance type, named "<type> for
  * notebook instance usage" (their codes differ per type, so the quota is
  * found by name with ListServiceQuotas). */
-#include "quota.h"
+#include "stack/quota.h"
 
 #include <ctype.h>
 #include <stdlib.h>

@@ -9,7 +9,7 @@
 #define MLSH_STATE_H
 
 #include <cjson/cJSON.h>
-#include "util.h"
+#include "lib/util.h"
 
 #define STATE_SCHEMA 1
 

@@ -2,8 +2,8 @@
  * iam.h), and the "iam-role" / "instance-profile" types of the stack. */
 #include <stdlib.h>
 #include <string.h>
-#include "iam.h"
-#include "state.h"
+#include "stack/iam.h"
+#include "lib/state.h"
 
 static void role_attrs(cJSON *attrs, const cJSON *item);
 static void profile_attrs(cJSON *attrs, const cJSON *item);

@@ -9,14 +9,14 @@
  * their DeprecationTime are hidden by DescribeImages unless
  * IncludeDeprecated is set
  * (https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/ami-deprecate.html). */
-#include "image.h"
+#include "stack/image.h"
 
 #include <ctype.h>
 #include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include "util.h"
+#include "lib/util.h"
 
 
 char *

@@ -1,5 +1,5 @@
 /* progress.c: epoch/step progress, ETA and cost to finish from log lines. */
-#include "builtins/progress.h"
+#include "shell/progress.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "util.h"
+#include "lib/util.h"
 
 #define TS_PATTERN \
 	"^\\[([0-9]{4})-([0-9]{2})-([0-9]{2})[ T]([0-9]{2}):([0-9]{2}):([0-9]{2})"

@@ -1,5 +1,5 @@
 /* state.c: atomic, locked, versioned JSON state per workspace. */
-#include "state.h"
+#include "lib/state.h"
 
 #include <ctype.h>
 #include <dirent.h>

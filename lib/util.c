@@ -1,7 +1,7 @@
 /* util.c: allocation wrappers, buffers, string lists. */
 #include <cjson/cJSON.h>
 
-#include "util.h"
+#include "lib/util.h"
 
 #include <errno.h>
 #include <fcntl.h>

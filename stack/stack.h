@@ -78,7 +78,7 @@
 #define MLSH_STACK_H
 
 #include <cjson/cJSON.h>
-#include "shell.h"
+#include "shell/shell.h"
 #include "aws/aws.h"
 
 struct state;
@@ -362,7 +362,7 @@ struct stack_type {
 	int refresh(struct stack *, cJSON *, struct aws_error *); \
 	int list(struct stack *, cJSON *, struct aws_error *); \
 	double price(struct mlsh_ctx *, const cJSON *);
-#include "stack_types.def"
+#include "stack/stack_types.def"
 #undef STACK_TYPE
 
 double stack_price_default(struct mlsh_ctx *, const cJSON *rec);

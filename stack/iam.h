@@ -11,7 +11,7 @@
 #ifndef MLSH_IAM_H
 #define MLSH_IAM_H
 
-#include "stack.h"
+#include "stack/stack.h"
 
 #define IAM_POLICY_CLOUDWATCH_AGENT \
 	"arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"
