@@ -37,7 +37,7 @@
 #include <lua.h>
 #include "shell/shell.h"
 #include "lib/state.h"
-#include "shell/progress.h"
+#include "stack/progress.h"
 #include "stack/stack.h"
 #include "builtins/target.h"
 

@@ -2,7 +2,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include "unit.h"
-#include "shell/progress.h"
+#include "stack/progress.h"
 
 #define DCGAN "[2022-01-24 10:00:00] [3/16][450/7463] Loss_D: 0.41 " \
 	"Loss_G: 2.9 D(x): 0.8 D(G(z)): 0.1 / 0.2"

@@ -1,5 +1,5 @@
 /* progress.c: epoch/step progress, ETA and cost to finish from log lines. */
-#include "shell/progress.h"
+#include "stack/progress.h"
 
 #include <ctype.h>
 #include <math.h>
