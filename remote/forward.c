@@ -9,7 +9,8 @@
  * direct-tcpip channel.  libssh2 can open one channel at a time per session
  * in non-blocking mode, so new connections queue while one opens.  If the
  * jump connection drops, open connections are closed and the next accepted
- * one reconnects. */
+ * one reconnects.  A stop closes whatever is still open and counts it, so
+ * the final stats always balance (accepted == closed). */
 #include "remote/internal.h"
 
 #include <arpa/inet.h>
@@ -50,8 +51,11 @@ struct rmt_forward {
 	pthread_mutex_t mu;
 	struct rmt_forward_stats st;	/* under mu */
 	int stop;			/* under mu */
+	int halted;			/* thread joined, connections counted */
 	struct fconn *conns;
 	struct fconn *opening;		/* its channel open is under way */
+	struct pollfd *pfd;		/* the thread's poll set */
+	size_t npfd;
 };
 
 static void *forward_main(void *);
@@ -144,28 +148,34 @@ rmt_forward_stats(struct rmt_forward *f, struct rmt_forward_stats *st)
 	pthread_mutex_unlock(&f->mu);
 }
 
+/* Stop the thread; it closes and counts every connection still open before
+ * it ends.  Then no client can connect: the listener goes too. */
 void
-rmt_forward_stop(struct rmt_forward *f)
+rmt_forward_halt(struct rmt_forward *f)
 {
-	struct fconn *c, *next;
-
-	if (f == NULL)
+	if (f == NULL || f->halted)
 		return;
 	pthread_mutex_lock(&f->mu);
 	f->stop = 1;
 	pthread_mutex_unlock(&f->mu);
 	(void)!write(f->wake[1], "x", 1);
 	pthread_join(f->th, NULL);
-	for (c = f->conns; c != NULL; c = next) {
-		next = c->next;
-		close(c->fd);
-		free(c);	/* channels go with the session */
-	}
-	rmt_session_free(f->s);
+	f->halted = 1;
 	close(f->lfd);
+	f->lfd = -1;
+}
+
+void
+rmt_forward_stop(struct rmt_forward *f)
+{
+	if (f == NULL)
+		return;
+	rmt_forward_halt(f);
+	rmt_session_free(f->s);
 	close(f->wake[0]);
 	close(f->wake[1]);
 	pthread_mutex_destroy(&f->mu);
+	free(f->pfd);
 	free(f->st.last_error);
 	free(f->via);
 	free(f->target);
@@ -291,186 +301,226 @@ fconn_close(struct rmt_forward *f, struct fconn *c, int failed)
 	c->closing_since = now_ms();
 	pthread_mutex_lock(&f->mu);
 	f->st.active--;
+	f->st.closed++;
 	if (failed)
 		f->st.failed++;
 	pthread_mutex_unlock(&f->mu);
 }
 
-/* Forget every connection (the jump session they rode on is gone). */
+/* At stop: every connection still open is closed (its client sees the socket
+ * close) and counted, so a stopped forwarder always reports active 0 and
+ * closed == accepted, however far the thread had got with each one.  Not a
+ * failure: the user asked for it.  Their channels go with the session. */
 static void
-drop_all(struct rmt_forward *f)
+close_all(struct rmt_forward *f)
 {
 	struct fconn *c, *next;
 
 	for (c = f->conns; c != NULL; c = next) {
 		next = c->next;
 		if (c->state != F_CLOSING)
-			fconn_close(f, c, 1);
+			fconn_close(f, c, 0);
 		free(c);
 	}
 	f->conns = NULL;
+	f->opening = NULL;
+}
+
+/* Accept what the listener has queued (at most 64 a pass); channels open in
+ * arrival order.  Returns 1 when one came. */
+static int
+accept_new(struct rmt_forward *f)
+{
+	struct fconn *c, **pp;
+	int progress = 0;
+
+	for (int i = 0; i < 64; i++) {
+		struct sockaddr_in sa;
+		socklen_t len = sizeof sa;
+		int fd = accept4(f->lfd, (struct sockaddr *)&sa, &len,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd == -1)
+			break;
+		c = xcalloc(1, sizeof *c);
+		c->fd = fd;
+		c->peer_port = ntohs(sa.sin_port);
+		c->state = F_OPENING;
+		for (pp = &f->conns; *pp != NULL; pp = &(*pp)->next)
+			;
+		*pp = c;
+		pthread_mutex_lock(&f->mu);
+		f->st.accepted++;
+		f->st.active++;
+		pthread_mutex_unlock(&f->mu);
+		progress = 1;
+	}
+	return progress;
+}
+
+/* The jump connection to open channels on: checked (and re-opened) when a
+ * new client needs a channel and no channel open is under way; NULL when
+ * there is none this pass (the next pass reconnects). */
+static struct rmt_conn *
+jump_for(struct rmt_forward *f)
+{
+	struct rmt_conn *j = rmt_conn_cached(f->s, f->via), *old;
+	struct fconn *c;
+	char *cause = NULL;
+	int waiting = 0;
+
+	if (f->opening == NULL) {
+		for (c = f->conns; c != NULL; c = c->next)
+			waiting |= c->state == F_OPENING;
+		if (waiting) {
+			old = j;
+			j = rmt_conn_get(f->s, f->via, &cause);
+			if (j != old)	/* channels died with the old session */
+				for (c = f->conns; c != NULL; c = c->next)
+					if (c->state != F_OPENING) {
+						if (c->state == F_OPEN)
+							fconn_close(f, c, 1);
+						c->ch = NULL;
+					}
+			if (j == NULL) {
+				set_error(f, cause);
+				for (c = f->conns; c != NULL; c = c->next)
+					if (c->state == F_OPENING)
+						fconn_close(f, c, 1);
+			}
+		}
+	}
+	if (j != NULL && j->broken) {
+		j = NULL;
+		f->opening = NULL;
+	}
+	return j;
+}
+
+/* Open c's channel; libssh2 opens one at a time per session, so an open
+ * that would block is resumed first on the next pass. */
+static int
+open_channel(struct rmt_forward *f, struct rmt_conn *j, struct fconn *c)
+{
+	c->ch = libssh2_channel_direct_tcpip_ex(j->ssh, f->target, f->tport,
+	    "127.0.0.1", c->peer_port);
+	f->opening = NULL;
+	if (c->ch != NULL) {
+		c->state = F_OPEN;
+		return 1;
+	}
+	if (again(libssh2_session_last_errno(j->ssh))) {
+		f->opening = c;
+		return 0;
+	}
+	rmt_conn_failed(j);
+	set_error(f, rmt_conn_error(j, "channel refused"));
+	fconn_close(f, c, 1);
+	return 1;
+}
+
+/* One pass over the connections on jump j: open channels, move bytes, free
+ * closed channels, forget finished connections.  Returns 1 on progress;
+ * *pending is set when a channel holds data poll() cannot see. */
+static int
+serve(struct rmt_forward *f, struct rmt_conn *j, int *pending)
+{
+	struct fconn *c, **pp;
+	int progress = 0, next, r;
+
+	if (j != NULL)
+		libssh2_keepalive_send(j->ssh, &next);
+	for (c = f->conns; c != NULL && j != NULL; c = c->next) {
+		if (c->state == F_OPENING && (f->opening == NULL || f->opening == c))
+			progress |= open_channel(f, j, c);
+		if (c->state == F_OPEN) {
+			r = pump(f, c);
+			if (r < 0)
+				fconn_close(f, c, 0);
+			if (r != 0)
+				progress = 1;
+			else if (c->downoff == c->downlen && libssh2_poll_channel_read(c->ch, 0))
+				*pending = 1;
+		}
+		if (c->state == F_CLOSING && c->ch != NULL) {
+			r = libssh2_channel_free(c->ch);
+			if (!again(r) || now_ms() - c->closing_since > FWD_CLOSE_MS)
+				c->ch = NULL;	/* a stuck one goes with the session */
+		}
+	}
+	for (pp = &f->conns; *pp != NULL;) {
+		c = *pp;
+		if (c->state == F_CLOSING && c->ch == NULL) {
+			*pp = c->next;
+			free(c);
+		} else
+			pp = &c->next;
+	}
+	return progress;
+}
+
+/* Sleep until the wake pipe, the listener, the jump socket or a client
+ * socket is ready, one slice at most.  A hang-up on the jump socket fails
+ * the connections it carried now; the next client reconnects. */
+static void
+wait_events(struct rmt_forward *f, struct rmt_conn *j, int pending)
+{
+	struct fconn *c;
+	size_t n = 0, count = 0;
+	int jidx = -1;
+	char b[16];
+
+	for (c = f->conns; c != NULL; c = c->next)
+		count++;
+	if (f->npfd < count + 3) {
+		f->npfd = count + 16;
+		f->pfd = xreallocarray(f->pfd, f->npfd, sizeof *f->pfd);
+	}
+	f->pfd[n++] = (struct pollfd){ .fd = f->wake[0], .events = POLLIN };
+	f->pfd[n++] = (struct pollfd){ .fd = f->lfd, .events = POLLIN };
+	if (j != NULL) {
+		jidx = (int)n;
+		f->pfd[n].events = rmt_conn_poll(j, &f->pfd[n].fd);
+		n++;
+	}
+	for (c = f->conns; c != NULL; c = c->next) {
+		short ev = 0;
+		if (c->state != F_OPEN)
+			continue;
+		if (!c->local_eof && c->uplen == 0)
+			ev |= POLLIN;
+		if (c->downoff < c->downlen)
+			ev |= POLLOUT;
+		if (ev)
+			f->pfd[n++] = (struct pollfd){ .fd = c->fd, .events = ev };
+	}
+	if (poll(f->pfd, n, pending ? 0 : RMT_SLICE_MS) > 0 &&
+	    (f->pfd[0].revents & POLLIN))
+		(void)!read(f->wake[0], b, sizeof b);
+	if (jidx >= 0 && (f->pfd[jidx].revents & (POLLHUP | POLLERR))) {
+		j->broken = 1;
+		if (j->jump != NULL)
+			j->jump->broken = 1;
+		for (c = f->conns; c != NULL; c = c->next)
+			if (c->state == F_OPEN)
+				fconn_close(f, c, 1);
+	}
 }
 
 static void *
 forward_main(void *arg)
 {
 	struct rmt_forward *f = arg;
-	struct pollfd *pfd = NULL;
-	size_t npfd = 0;
+	struct rmt_conn *j;
+	int progress, pending;
 
 	while (!stopping(f)) {
-		struct rmt_conn *j = rmt_conn_cached(f->s, f->via);
-		struct fconn *c, **pp;
-		int progress = 0, pending = 0;
-		size_t n = 0, count = 0;
-		int jidx;
-		char *cause = NULL;
-
-		/* accept */
-		for (int i = 0; i < 64; i++) {
-			struct sockaddr_in sa;
-			socklen_t len = sizeof sa;
-			int fd = accept4(f->lfd, (struct sockaddr *)&sa, &len,
-			    SOCK_NONBLOCK | SOCK_CLOEXEC);
-			if (fd == -1)
-				break;
-			c = xcalloc(1, sizeof *c);
-			c->fd = fd;
-			c->peer_port = ntohs(sa.sin_port);
-			c->state = F_OPENING;
-			/* append: channels open in arrival order */
-			for (pp = &f->conns; *pp != NULL; pp = &(*pp)->next)
-				;
-			*pp = c;
-			pthread_mutex_lock(&f->mu);
-			f->st.accepted++;
-			f->st.active++;
-			pthread_mutex_unlock(&f->mu);
-			progress = 1;
-		}
-
-		/* the jump connection, checked (and re-opened) when a new client
-		 * needs a channel and no channel open is under way */
-		if (f->opening == NULL) {
-			int waiting = 0;
-			for (c = f->conns; c != NULL; c = c->next)
-				waiting |= c->state == F_OPENING;
-			if (waiting) {
-				struct rmt_conn *old = j;
-				j = rmt_conn_get(f->s, f->via, &cause);
-				if (j != old)	/* channels died with the old session */
-					for (c = f->conns; c != NULL; c = c->next)
-						if (c->state != F_OPENING) {
-							if (c->state == F_OPEN)
-								fconn_close(f, c, 1);
-							c->ch = NULL;
-						}
-				if (j == NULL) {
-					set_error(f, cause);
-					for (c = f->conns; c != NULL; c = c->next)
-						if (c->state == F_OPENING)
-							fconn_close(f, c, 1);
-				}
-			}
-		}
-		if (j != NULL && j->broken) {
-			j = NULL;	/* the next pass reconnects */
-			f->opening = NULL;
-		}
-
-		if (j != NULL) {
-			int next;
-			libssh2_keepalive_send(j->ssh, &next);
-		}
-		for (c = f->conns; c != NULL; c = c->next) {
-			if (j == NULL)
-				break;
-			if (c->state == F_OPENING && (f->opening == NULL || f->opening == c)) {
-				c->ch = libssh2_channel_direct_tcpip_ex(j->ssh, f->target, f->tport,
-				    "127.0.0.1", c->peer_port);
-				f->opening = NULL;
-				if (c->ch != NULL) {
-					c->state = F_OPEN;
-					progress = 1;
-				} else if (again(libssh2_session_last_errno(j->ssh))) {
-					f->opening = c;
-				} else {
-					rmt_conn_failed(j);
-					set_error(f, rmt_conn_error(j, "channel refused"));
-					fconn_close(f, c, 1);
-					progress = 1;
-				}
-			}
-			if (c->state == F_OPEN) {
-				int r = pump(f, c);
-				if (r < 0) {
-					fconn_close(f, c, 0);
-					progress = 1;
-				} else if (r > 0)
-					progress = 1;
-				else if (c->downoff == c->downlen && libssh2_poll_channel_read(c->ch, 0))
-					pending = 1;
-			}
-			if (c->state == F_CLOSING && c->ch != NULL) {
-				int r = libssh2_channel_free(c->ch);
-				if (!again(r) || now_ms() - c->closing_since > FWD_CLOSE_MS)
-					c->ch = NULL;	/* a stuck one goes with the session */
-			}
-		}
-		/* reap */
-		for (pp = &f->conns; *pp != NULL;) {
-			c = *pp;
-			if (c->state == F_CLOSING && c->ch == NULL) {
-				*pp = c->next;
-				free(c);
-			} else
-				pp = &c->next;
-		}
-		if (progress)
-			continue;
-
-		/* wait */
-		for (c = f->conns; c != NULL; c = c->next)
-			count++;
-		if (npfd < count + 3) {
-			npfd = count + 16;
-			pfd = xreallocarray(pfd, npfd, sizeof *pfd);
-		}
-		pfd[n++] = (struct pollfd){ .fd = f->wake[0], .events = POLLIN };
-		pfd[n++] = (struct pollfd){ .fd = f->lfd, .events = POLLIN };
-		jidx = -1;
-		if (j != NULL) {
-			jidx = (int)n;
-			pfd[n].events = rmt_conn_poll(j, &pfd[n].fd);
-			n++;
-		}
-		for (c = f->conns; c != NULL; c = c->next) {
-			short ev = 0;
-			if (c->state != F_OPEN)
-				continue;
-			if (!c->local_eof && c->uplen == 0)
-				ev |= POLLIN;
-			if (c->downoff < c->downlen)
-				ev |= POLLOUT;
-			if (ev)
-				pfd[n++] = (struct pollfd){ .fd = c->fd, .events = ev };
-		}
-		if (poll(pfd, n, pending ? 0 : RMT_SLICE_MS) > 0 && (pfd[0].revents & POLLIN)) {
-			char b[16];
-			(void)!read(f->wake[0], b, sizeof b);
-		}
-		if (jidx >= 0 && (pfd[jidx].revents & (POLLHUP | POLLERR))) {
-			/* the jump went away: fail its connections now, reconnect
-			 * for the next client */
-			j->broken = 1;
-			if (j->jump != NULL)
-				j->jump->broken = 1;
-			for (c = f->conns; c != NULL; c = c->next)
-				if (c->state == F_OPEN)
-					fconn_close(f, c, 1);
-		}
+		pending = 0;
+		progress = accept_new(f);
+		j = jump_for(f);
+		progress |= serve(f, j, &pending);
+		if (!progress)
+			wait_events(f, j, pending);
 	}
-	drop_all(f);
-	free(pfd);
+	close_all(f);
 	return NULL;
 }

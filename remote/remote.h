@@ -278,11 +278,18 @@ struct rmt_forward_stats {
 	unsigned accepted;		/* connections accepted */
 	unsigned active;		/* open right now */
 	unsigned failed;		/* channel refused or broken */
+	unsigned closed;		/* ended, failed ones included */
 	uint64_t bytes_out, bytes_in;	/* local → remote, remote → local */
 	char *last_error;		/* allocated or NULL */
 };
+/* accepted == active + closed at every moment. */
 void rmt_forward_stats(struct rmt_forward *, struct rmt_forward_stats *);
-void rmt_forward_stop(struct rmt_forward *);	/* joins and frees */
+/* Stop serving: the thread ends, every connection still open is closed and
+ * counted (active 0, closed == accepted: rmt_forward_stats afterwards gives
+ * the final counts), the listener closes.  rmt_forward_stop halts if need
+ * be, then frees. */
+void rmt_forward_halt(struct rmt_forward *);
+void rmt_forward_stop(struct rmt_forward *);
 
 /* Helpers shared with the shell. */
 /* SHA256 fingerprint ("SHA256:base64") of a raw SSH key blob. */

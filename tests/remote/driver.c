@@ -13,7 +13,8 @@
  *     put NODE LOCAL REMOTE [resume] [verify]
  *     get NODE REMOTE LOCAL [resume] [verify]
  *     puttree NODE LOCAL REMOTE / gettree NODE REMOTE LOCAL / walk NODE ROOT
- *     forward HOST PORT            listen; print "port N"; serve until stdin EOF
+ *     forward HOST PORT            listen; print "port N"; serve until stdin
+ *                                  EOF, stop, print the final counts
  * Node "-" means the jump host.  Environment: DRIVER_EXPECT="HOST PORT FP"
  * (published fingerprint), DRIVER_ALIAS="HOST PORT ALIAS[;...]" (the name
  * a host's key is pinned under), DRIVER_NODE_USER="HOST:PORT USER" (that
@@ -318,9 +319,11 @@ main(int argc, char **argv)
 		fflush(stdout);
 		while (fgets(line, sizeof line, stdin) != NULL)
 			;
+		rmt_forward_halt(f);	/* the final counts, after the stop */
 		rmt_forward_stats(f, &fs);
-		printf("accepted %u failed %u active %u error %s\n", fs.accepted, fs.failed,
-		    fs.active, fs.last_error ? fs.last_error : "-");
+		printf("accepted %u failed %u active %u closed %u error %s\n",
+		    fs.accepted, fs.failed, fs.active, fs.closed,
+		    fs.last_error ? fs.last_error : "-");
 		free(fs.last_error);
 		rmt_forward_stop(f);
 	} else {
