@@ -12,21 +12,11 @@ export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABL
 export AWS_SHARED_CREDENTIALS_FILE="$T/empty" AWS_CONFIG_FILE="$T/empty"
 unset AWS_ENDPOINT_URL
 
-moto_pid=""
-cleanup() { [ -n "$moto_pid" ] && kill "$moto_pid" 2>/dev/null && wait "$moto_pid" 2>/dev/null; moto_pid=""; }
-trap cleanup EXIT
-
 if [ ! -x "$DRV" ]; then
 	t_report 1 "driver $DRV is built" "run make ${B:-build}/tests/test_aws_moto"
 	t_done; exit
 fi
-if [ -z "${MOTO_URL:-}" ]; then
-	port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-	python3 -m moto.server -H 127.0.0.1 -p "$port" >"$T/moto.log" 2>&1 &
-	moto_pid=$!
-	MOTO_URL="http://127.0.0.1:$port"
-	for _ in $(seq 1 100); do curl -s -o /dev/null "$MOTO_URL/moto-api/" && break; sleep 0.1; done
-fi
+[ -n "${MOTO_URL:-}" ] || t_moto || { t_done; exit 1; }
 
 u="rb$$"	# names unique to this run in a shared moto
 call() { "$DRV" call --endpoint "$MOTO_URL" "$@"; }
@@ -73,5 +63,5 @@ t_out 'efs: a file system made by the CLI, read by mlsh with a query-string memb
 	cli efs create-file-system --creation-token "cli-$u" >/dev/null &&
 	call efs DescribeFileSystems "{\"CreationToken\":\"cli-'$u'\"}" | get FileSystems/0/CreationToken'
 
-cleanup
+t_bg_stop_all
 t_done

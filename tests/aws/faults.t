@@ -13,28 +13,16 @@ export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABL
 export AWS_SHARED_CREDENTIALS_FILE="$T/empty" AWS_CONFIG_FILE="$T/empty"
 unset AWS_ENDPOINT_URL
 
-pids=()
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	pids=()
-}
-trap cleanup EXIT
-
 if [ ! -x "$DRV" ]; then
 	t_report 1 "driver $DRV is built" "run make ${B:-build}/tests/test_aws_moto"
 	t_done; exit
 fi
 
-port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-python3 -m moto.server -H 127.0.0.1 -p "$port" >"$T/moto.log" 2>&1 &
-pids+=($!)
-MOTO="http://127.0.0.1:$port"
-for _ in $(seq 1 100); do curl -s -o /dev/null "$MOTO/moto-api/" && break; sleep 0.1; done
-python3 "$TESTS_DIR/aws/faultproxy.py" --target "$MOTO" --port-file "$T/proxy.port" \
-	2>"$T/proxy.log" &
-pids+=($!)
-for _ in $(seq 1 100); do [ -s "$T/proxy.port" ] && break; sleep 0.1; done
+t_moto || { t_done; exit 1; }
+MOTO=$MOTO_URL
+t_bg proxy '[ -s "$T/proxy.port" ]' \
+	python3 "$TESTS_DIR/aws/faultproxy.py" --target "$MOTO" --port-file "$T/proxy.port" ||
+	{ t_done; exit 1; }
 PROXY="http://127.0.0.1:$(cat "$T/proxy.port")"
 
 script() { curl -sf -X POST --data "$1" "$PROXY/__fault__/script" >/dev/null; }
@@ -138,5 +126,5 @@ t_ok 'a wait for a state that holds ends at once' '
 	elapsed waitfor efs DescribeFileSystems "{}" FileSystems/0/LifeCycleState available 5000 &&
 	[ "$(cat "$T/elapsed")" -lt 2000 ]'
 
-cleanup
+t_bg_stop_all
 t_done

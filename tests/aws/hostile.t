@@ -13,10 +13,8 @@ export AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 export AWS_SHARED_CREDENTIALS_FILE="$T/empty" AWS_CONFIG_FILE="$T/empty"
 unset AWS_ENDPOINT_URL MLSH_MAX_BODY
 
-python3 "$TESTS_DIR/aws/hostile.py" --port-file "$T/port" 2>"$T/hostile.log" &
-hpid=$!
-trap 'kill $hpid 2>/dev/null; wait $hpid 2>/dev/null' EXIT
-for _ in $(seq 1 100); do [ -s "$T/port" ] && break; sleep 0.1; done
+t_bg hostile '[ -s "$T/port" ]' python3 "$TESTS_DIR/aws/hostile.py" --port-file "$T/port" ||
+	{ t_done; exit 1; }
 EP="http://127.0.0.1:$(cat "$T/port")"
 m() { "$MLSH" --norc --endpoint-url "$EP" "$@"; }
 # No ESC, BEL or C1 byte (raw 0x9b or UTF-8 c2 9b) in a file.

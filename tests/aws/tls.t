@@ -13,31 +13,16 @@ export AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 export AWS_SHARED_CREDENTIALS_FILE="$T/empty" AWS_CONFIG_FILE="$T/empty"
 unset AWS_ENDPOINT_URL AWS_CA_BUNDLE
 
-pids=()
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	pids=()
-}
-trap cleanup EXIT
-
 if [ ! -x "$DRV" ]; then
 	t_report 1 "driver $DRV is built" "run make ${B:-build}/tests/test_aws_moto"
 	t_done; exit
 fi
-if [ -z "${MOTO_URL:-}" ]; then
-	port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-	python3 -m moto.server -H 127.0.0.1 -p "$port" >"$T/moto.log" 2>&1 &
-	pids+=($!)
-	MOTO_URL="http://127.0.0.1:$port"
-	for _ in $(seq 1 100); do curl -s -o /dev/null "$MOTO_URL/moto-api/" && break; sleep 0.1; done
-fi
+[ -n "${MOTO_URL:-}" ] || t_moto || { t_done; exit 1; }
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/key.pem" -out "$T/cert.pem" \
 	-days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>"$T/openssl.log"
-python3 "$TESTS_DIR/aws/faultproxy.py" --target "$MOTO_URL" --port-file "$T/proxy.port" \
-	--tls-cert "$T/cert.pem" --tls-key "$T/key.pem" 2>"$T/proxy.log" &
-pids+=($!)
-for _ in $(seq 1 100); do [ -s "$T/proxy.port" ] && break; sleep 0.1; done
+t_bg proxy '[ -s "$T/proxy.port" ]' \
+	python3 "$TESTS_DIR/aws/faultproxy.py" --target "$MOTO_URL" --port-file "$T/proxy.port" \
+	--tls-cert "$T/cert.pem" --tls-key "$T/key.pem" || { t_done; exit 1; }
 HTTPS="https://127.0.0.1:$(cat "$T/proxy.port")"
 call() { "$DRV" call --endpoint "$HTTPS" "$@"; }
 
@@ -61,5 +46,5 @@ AWS_CA_BUNDLE="$T/cert.pem" call --repeat 30 sts GetCallerIdentity 2>&1 >/dev/nu
 AWS_CA_BUNDLE="$T/cert.pem" call --repeat 30 --fresh sts GetCallerIdentity 2>&1 >/dev/null |
 	sed 's/^# /# fresh client per call: /'
 
-cleanup
+t_bg_stop_all
 t_done

@@ -177,6 +177,8 @@ if command -v tmux >/dev/null; then
 		wait_for 50 sh -c "tmux capture-pane -p -t tr | grep -q attach-exit=0" &&
 		screen | grep -q "detached from prog" && [ "$(state_of prog)" = running ]'
 	tmux kill-server 2>/dev/null
+else
+	t_skip 'attach on a tty: tmux is not installed (make deps)'
 fi
 m -c "train stop --grace 1 prog" >/dev/null
 t_ok 'a custom train_pattern' '

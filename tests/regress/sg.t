@@ -11,10 +11,9 @@ STATE="$XDG_STATE_HOME/mlsh/$WS.json"
 mkdir -p "$HOME/.ssh" && ssh-keygen -q -t ed25519 -N '' -f "$HOME/.ssh/id_ed25519"
 export MLSH_CHECKIP_URL=http://127.0.0.1:9/no-checkip-in-tests MLSH_DEPENDENCY_TIMEOUT=20
 
-python3 "$TESTS_DIR/regress/sgdeps.py" --target "$MOTO_URL" --port-file "$T/port" --log "$T/calls" &
-proxy=$!
-trap 'kill "$proxy" 2>/dev/null; wait "$proxy" 2>/dev/null' EXIT
-for _ in $(seq 1 100); do [ -s "$T/port" ] && break; sleep 0.1; done
+t_bg sgdeps '[ -s "$T/port" ]' \
+	python3 "$TESTS_DIR/regress/sgdeps.py" --target "$MOTO_URL" --port-file "$T/port" --log "$T/calls" ||
+	{ t_done; exit 1; }
 U="http://127.0.0.1:$(cat "$T/port")"
 m() { "$MLSH" --norc --endpoint-url "$U" -w "$WS" "$@"; }
 # bpy CODE: python with ec2 (boto3, straight to moto), st (the state file).

@@ -16,17 +16,9 @@ mkdir -p "$HOME/.ssh" && ssh-keygen -q -t ed25519 -N '' -f "$HOME/.ssh/id_ed2551
 ws_clean tcrash tint tefs tdv
 STATE="$XDG_STATE_HOME/mlsh/$WS.json"
 
-pids=()
-cleanup() {
-	local p
-	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	pids=()
-}
-trap cleanup EXIT
-
-python3 "$TESTS_DIR/aws/faultproxy.py" --target "$MOTO_URL" --port-file "$T/proxy.port" 2>"$T/proxy.log" &
-pids+=($!)
-for _ in $(seq 1 100); do [ -s "$T/proxy.port" ] && break; sleep 0.1; done
+t_bg proxy '[ -s "$T/proxy.port" ]' \
+	python3 "$TESTS_DIR/aws/faultproxy.py" --target "$MOTO_URL" --port-file "$T/proxy.port" ||
+	{ t_done; exit 1; }
 PROXY="http://127.0.0.1:$(cat "$T/proxy.port")"
 script() { curl -sf -X POST --data "$1" "$PROXY/__fault__/script" >/dev/null; }
 
@@ -115,10 +107,9 @@ t_ok 'down retries DependencyViolation, then names what is still in use; a secon
 
 # checkip: a stub on loopback answers the caller's address.
 mkdir -p "$T/www" && echo "198.51.100.23" >"$T/www/ip"
-port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
-python3 -m http.server --bind 127.0.0.1 --directory "$T/www" "$port" >"$T/http.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 100); do curl -sf -o /dev/null "http://127.0.0.1:$port/ip" && break; sleep 0.1; done
+port=$(t_free_port)
+t_bg http "curl -sf -o /dev/null http://127.0.0.1:$port/ip" \
+	python3 -m http.server --bind 127.0.0.1 --directory "$T/www" "$port"
 t_ok 'without --allow, ssh is opened to the address checkip answers, as a /32' '
 	out=$(MLSH_CHECKIP_URL="http://127.0.0.1:$port/ip" "$MLSH" --endpoint-url "$MOTO_URL" -w tcheckip \
 		-c "vpc up --types dl1.24xlarge --dry-run" 2>/dev/null) &&
@@ -140,5 +131,5 @@ t_ok '--key PATH imports that key; a file that is no public key is refused' '
 		grep -q "ImportKeyPair  *key  *KeyName=tkey-key from $T/other.pub" &&
 	out=$("$MLSH" --endpoint-url "$MOTO_URL" -w tkey -c "vpc up --allow 203.0.113.7/32 --types dl1.24xlarge --key $T/other --dry-run" 2>&1)
 	[ $? -eq 1 ] && grep -q "^vpc: .*is not an OpenSSH public key" <<<"$out"'
-cleanup
+t_bg_stop_all
 t_done

@@ -15,11 +15,11 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 PY=/usr/bin/python3
 
 if [ "$(id -u)" != 0 ] || [ ! -x "$SSHD" ] || ! command -v unshare >/dev/null || [ ! -x "$PY" ]; then
-	echo "ok - hostile: skipped (needs root, openssh-server, unshare, $PY)"; t_done; exit 0
+	t_skip "needs root, openssh-server, unshare, $PY"; t_done; exit
 fi
 
 cleanup() { sshd_stop jump; sshd_stop node; rm -rf "$T"; }
-trap cleanup EXIT
+t_on_exit cleanup
 
 umask 022	# before sshd: its sftp server creates files with it
 sshd_setup "$T/sd"

@@ -11,11 +11,11 @@
 cd "$(dirname "$0")/../.."
 
 if [ "$(id -u)" != 0 ] || [ ! -x "$SSHD" ]; then
-	echo "ok - hostkeys: skipped (needs root and openssh-server)"; t_done; exit 0
+	t_skip 'needs root and openssh-server'; t_done; exit
 fi
 
 cleanup() { for n in jump ed ec both same; do sshd_stop $n; done; rm -rf "$T"; }
-trap cleanup EXIT
+t_on_exit cleanup
 
 B=${B:-build}
 DRV=$T/driver

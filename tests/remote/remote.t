@@ -10,7 +10,7 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 
 if [ "$(id -u)" != 0 ] || [ ! -x "$SSHD" ]; then
-	echo "ok - remote: skipped (needs root and openssh-server)"; t_done; exit 0
+	t_skip 'needs root and openssh-server'; t_done; exit
 fi
 
 PIDS=""
@@ -19,7 +19,7 @@ cleanup() {
 	for p in $PIDS; do kill "$p" 2>/dev/null; done
 	rm -rf "$T"
 }
-trap cleanup EXIT
+t_on_exit cleanup
 
 # The driver: against build/libmlsh.a when it carries remote/, else from source.
 B=${B:-build}
@@ -110,6 +110,8 @@ if command -v tmux >/dev/null; then
 	$TM send-keys -t t 'exit 7' Enter
 	t_ok 'interactive shell: the exit status comes back' "wait_pane 'driver-exit=7'"
 	$TM kill-server 2>/dev/null
+else
+	t_skip 'interactive shell checks: tmux is not installed (make deps)'
 fi
 
 t_ok 'exec timeout ends a command that runs too long' \
@@ -176,9 +178,8 @@ f empty 0' "$D walk $NODE '$T/rtree/x/y' | sort -k2"
 # Port forwarding: a web server plays the service on the node.
 HPORT=$(free_port)
 mkdir -p "$T/www" && echo hello-from-node >"$T/www/index.html"
-(cd "$T/www" && exec python3 -m http.server -b 127.0.0.1 "$HPORT" >/dev/null 2>&1) &
-PIDS="$PIDS $!"
-for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$HPORT/" && break; sleep 0.1; done
+t_bg www "curl -s -o /dev/null http://127.0.0.1:$HPORT/" \
+	python3 -m http.server -b 127.0.0.1 -d "$T/www" "$HPORT"
 mkfifo "$T/fwd.in"
 $D forward 127.0.0.1 "$HPORT" <"$T/fwd.in" >"$T/fwd.out" 2>&1 &
 FWD=$!; PIDS="$PIDS $FWD"

@@ -10,8 +10,8 @@
 #   spy 'python using ec2 = boto3 client through the proxy'
 #
 # tests/run starts one proxy for the run (STRICT_URL); without it (a test run
-# on its own) strict_start starts moto and a proxy of its own, stopped by PID
-# at exit. Every test that sets switches resets them when done.
+# on its own) strict_start starts moto and a proxy of its own (t_moto, t_bg:
+# stopped by PID at exit). Every test that sets switches resets them when done.
 : "${TESTS_DIR:?}"
 export AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing-secret-key-0123456789
 export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
@@ -19,35 +19,19 @@ export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABL
 export AWS_SHARED_CREDENTIALS_FILE="$T/empty" AWS_CONFIG_FILE="$T/empty"
 unset AWS_ENDPOINT_URL
 
-strict_pids=()
-strict_stop() {
-	local p
-	for p in "${strict_pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
-	strict_pids=()
-}
-
-strict_freeport() {
-	python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'
-}
-
-# strict_start: make sure MOTO_URL and STRICT_URL are set (own servers if not).
+# strict_start: make sure MOTO_URL and STRICT_URL are set (own servers,
+# t_moto and t_bg, stopped by PID at exit, if not).
 strict_start() {
-	local port i
-	trap strict_stop EXIT
+	local port
 	if [ -z "${MOTO_URL:-}" ]; then
-		port=$(strict_freeport)
-		python3 -m moto.server -H 127.0.0.1 -p "$port" >"$T/moto.log" 2>&1 &
-		strict_pids+=($!)
-		export MOTO_URL="http://127.0.0.1:$port"
-		for i in $(seq 1 100); do curl -s -o /dev/null "$MOTO_URL/moto-api/" && break; sleep 0.1; done
+		t_moto || return 1
 		unset STRICT_URL
 	fi
 	if [ -z "${STRICT_URL:-}" ]; then
-		port=$(strict_freeport)
-		python3 "$TESTS_DIR/strict/strictaws.py" --port "$port" --upstream "$MOTO_URL" \
-			>"$T/strict.log" 2>&1 &
-		strict_pids+=($!)
-		for i in $(seq 1 100); do grep -q '^strictaws ready' "$T/strict.log" && break; sleep 0.1; done
+		port=$(t_free_port)
+		t_bg strict "grep -q '^strictaws ready' '$T/strict.log'" \
+			python3 "$TESTS_DIR/strict/strictaws.py" --port "$port" --upstream "$MOTO_URL" ||
+			return 1
 		export STRICT_URL="http://127.0.0.1:$port"
 	fi
 	strict_reset

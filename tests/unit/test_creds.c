@@ -928,6 +928,10 @@ t_assume_role(void)
 	struct stat st;
 	char *file, *cdir, *line, *k1;
 
+	if (moto == NULL || *moto == '\0') {
+		T_SKIP("MOTO_URL is not set (tests/run starts moto)");
+		return;
+	}
 	reset();
 	setenv("AWS_ENDPOINT_URL", moto, 1);
 	write_file("config", role_config);
@@ -1011,6 +1015,10 @@ t_assume_role_options(void)
 	struct aws_error err = { 0 };
 	time_t now = time(NULL);
 
+	if (moto == NULL || *moto == '\0') {
+		T_SKIP("MOTO_URL is not set (tests/run starts moto)");
+		return;
+	}
 	reset();
 	setenv("AWS_ENDPOINT_URL", moto, 1);
 	write_file("config",
@@ -1127,12 +1135,8 @@ main(int argc, char **argv)
 	T_RUN(t_on_ec2);
 	T_RUN(t_imds);
 	T_RUN(t_role_config_errors);
-	if (getenv("MOTO_URL") != NULL && *getenv("MOTO_URL") != '\0') {
-		T_RUN(t_assume_role);
-		T_RUN(t_assume_role_options);
-	} else
-		fprintf(stderr, "skip t_assume_role, t_assume_role_options: "
-		    "MOTO_URL is not set\n");
+	T_RUN(t_assume_role);
+	T_RUN(t_assume_role_options);
 	rmrf(tmp);
 	free(dir);
 	T_DONE();

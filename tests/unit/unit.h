@@ -1,15 +1,18 @@
 /* unit.h: a tiny assert helper for the C unit tests.
  *
  * Each test file defines main() that calls its cases with T_RUN and ends with
- * T_DONE(), which prints "N passed, N failed" for the file and exits non-zero
- * on any failure. A check that fails prints file:line and what differed. */
+ * T_DONE(), which prints "N passed, N failed, N skipped" for the file and
+ * exits non-zero on any failure. A check that fails prints file:line and
+ * what differed.  A case that cannot run here calls T_SKIP("why") and
+ * returns: it prints "skip - CASE: why" and counts as skipped, never as
+ * passed (tests/run fails it under MLSH_TEST_NO_SKIP=1). */
 #ifndef MLSH_UNIT_H
 #define MLSH_UNIT_H
 
 #include <stdio.h>
 #include <string.h>
 
-static int t_passed, t_failed, t_case_failed;
+static int t_passed, t_failed, t_skipped, t_case_failed, t_case_skipped;
 static const char *t_case;
 
 #define T_FAIL(...) do {						\
@@ -37,18 +40,27 @@ static const char *t_case;
 		    t_a ? t_a : "(null)", t_b ? t_b : "(null)");	\
 } while (0)
 
+#define T_SKIP(why) do {						\
+	printf("skip - %s: %s\n", t_case, (why));			\
+	t_case_skipped = 1;						\
+} while (0)
+
 #define T_RUN(fn) do {							\
 	t_case = #fn;							\
 	t_case_failed = 0;						\
+	t_case_skipped = 0;						\
 	fn();								\
 	if (t_case_failed)						\
 		t_failed++;						\
+	else if (t_case_skipped)					\
+		t_skipped++;						\
 	else								\
 		t_passed++;						\
 } while (0)
 
 #define T_DONE() do {							\
-	printf("%s: %d passed, %d failed\n", __FILE__, t_passed, t_failed); \
+	printf("%s: %d passed, %d failed, %d skipped\n", __FILE__,	\
+	    t_passed, t_failed, t_skipped);				\
 	return t_failed ? 1 : 0;					\
 } while (0)
 
