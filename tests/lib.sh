@@ -8,6 +8,7 @@
 #   t_bg NAME 'ready-condition' cmd args...   # a background process, stopped at exit
 #   t_moto [VAR=value...]   # a private moto; exports MOTO_URL
 #   t_on_exit 'command'     # run at exit (use it instead of trap ... EXIT)
+#   t_wait 30 'condition'   # bounded polling instead of a fixed sleep
 #   t_done
 #
 # Each test runs in a fresh HOME and XDG_STATE_HOME under $T (a temp dir that
@@ -76,6 +77,18 @@ stdout:          $out"
 t_skip() {
 	t_skipped=$((t_skipped + 1))
 	echo "skip - $t_name: $1"
+}
+
+# t_wait SECONDS CONDITION: poll the shell condition every 0.1 s until it
+# holds (0) or SECONDS have passed (1).  For waits on a loaded machine: give
+# a generous bound, it costs nothing when the condition comes true at once.
+t_wait() {
+	local end=$((SECONDS + $1))
+	while ! (eval "$2") >/dev/null 2>&1; do
+		[ "$SECONDS" -ge "$end" ] && return 1
+		sleep 0.1
+	done
+	return 0
 }
 
 # t_free_port: a free TCP port on 127.0.0.1.

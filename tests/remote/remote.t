@@ -95,8 +95,7 @@ t_ok 'cancel under a pty interrupts the command (^C → SIGINT)' \
 # Interactive shell on a real terminal (tmux), with a window resize.
 TM="tmux -S $T/tmux.sock"
 wait_pane() { # text: poll the pane until it shows text (bounded)
-	for _ in $(seq 1 50); do $TM capture-pane -p -t t 2>/dev/null | grep -q "$1" && return 0; sleep 0.1; done
-	return 1
+	t_wait 30 "$TM capture-pane -p -t t 2>/dev/null | grep -q '$1'"
 }
 if command -v tmux >/dev/null; then
 	$TM new-session -d -s t -x 100 -y 30 "$D shell $NODE; echo driver-exit=\$?; sleep 10"
@@ -184,7 +183,7 @@ mkfifo "$T/fwd.in"
 $D forward 127.0.0.1 "$HPORT" <"$T/fwd.in" >"$T/fwd.out" 2>&1 &
 FWD=$!; PIDS="$PIDS $FWD"
 exec 7>"$T/fwd.in"
-for _ in $(seq 1 100); do grep -q '^port ' "$T/fwd.out" && break; sleep 0.05; done
+t_wait 60 'grep -q "^port " "$T/fwd.out"'
 LPORT=$(awk '/^port /{print $2}' "$T/fwd.out")
 t_ok 'forward listener is on 127.0.0.1 only' \
 	"ss -ltn | grep -q '127.0.0.1:$LPORT ' && ! ss -ltn | grep -q '0.0.0.0:$LPORT '"
@@ -202,7 +201,7 @@ printf 'GET /index.html HTTP/1.0\r\n\r\n' >&8
 t_ok 'a client holding its connection open has had its answer' \
 	"timeout 20 cat <&8 | grep -q hello-from-node"
 exec 7>&-
-for _ in $(seq 1 300); do kill -0 "$FWD" 2>/dev/null || break; sleep 0.05; done
+t_wait 60 '! kill -0 "$FWD"'
 exec 8<&-
 t_ok 'forwarder stops cleanly and counted every connection' \
 	"grep -q '^accepted 22 failed 0 active 0 closed 22 ' '$T/fwd.out' || { cat '$T/fwd.out'; false; }"
@@ -213,7 +212,7 @@ mkfifo "$T/fwdv.in"
 DRIVER_FORWARD_VIA=$NODE $D forward 127.0.0.1 "$HPORT" <"$T/fwdv.in" >"$T/fwdv.out" 2>&1 &
 FWDV=$!; PIDS="$PIDS $FWDV"
 exec 7>"$T/fwdv.in"
-for _ in $(seq 1 100); do grep -q '^port ' "$T/fwdv.out" && break; sleep 0.05; done
+t_wait 60 'grep -q "^port " "$T/fwdv.out"'
 VPORT=$(awk '/^port /{print $2}' "$T/fwdv.out")
 t_ok 'forward through the node: 10 concurrent requests and 10 MB arrive intact' '
 	[ -n "'"$VPORT"'" ] &&
@@ -221,7 +220,7 @@ t_ok 'forward through the node: 10 concurrent requests and 10 MB arrive intact' 
 	test "$(cat v.* | grep -c hello-from-node)" = 10 &&
 	test "$(curl -s --max-time 30 http://127.0.0.1:'"$VPORT"'/ten | sha256sum | cut -c1-64)" = '"$SUM10"
 exec 7>&-
-for _ in $(seq 1 300); do kill -0 "$FWDV" 2>/dev/null || break; sleep 0.05; done
+t_wait 60 '! kill -0 "$FWDV"'
 t_ok 'forward through the node: stops cleanly and counted every connection' '
 	grep -q "^accepted 11 failed 0 active 0 closed 11 " "$T/fwdv.out" || { cat "$T/fwdv.out"; false; }'
 
@@ -229,9 +228,9 @@ t_ok 'forward through the node: stops cleanly and counted every connection' '
 rm -f "$T/ready" "$T/go"
 $D twice - 'echo up' "$T/ready" "$T/go" >"$T/twice.out" 2>&1 &
 TW=$!; PIDS="$PIDS $TW"
-for _ in $(seq 1 100); do [ -e "$T/ready" ] && break; sleep 0.05; done
+t_wait 60 '[ -e "$T/ready" ]'
 sshd_stop jump; sshd_start jump; touch "$T/go"
-for _ in $(seq 1 200); do kill -0 "$TW" 2>/dev/null || break; sleep 0.05; done
+t_wait 60 '! kill -0 "$TW"'
 t_out 'reconnects transparently after the jump sshd restarts' 'up
 up
 connects 2' "cat '$T/twice.out'"
@@ -239,9 +238,9 @@ connects 2' "cat '$T/twice.out'"
 rm -f "$T/ready" "$T/go"
 $D twice $NODE 'echo up' "$T/ready" "$T/go" >"$T/twice.out" 2>&1 &
 TW=$!; PIDS="$PIDS $TW"
-for _ in $(seq 1 100); do [ -e "$T/ready" ] && break; sleep 0.05; done
+t_wait 60 '[ -e "$T/ready" ]'
 sshd_stop jump; sshd_start jump; touch "$T/go"
-for _ in $(seq 1 200); do kill -0 "$TW" 2>/dev/null || break; sleep 0.05; done
+t_wait 60 '! kill -0 "$TW"'
 t_out 'a cached node connection is re-established through the new jump connection' 'up
 up
 connects 4' "cat '$T/twice.out'"
@@ -251,14 +250,14 @@ mkfifo "$T/fwd2.in"
 $D forward 127.0.0.1 "$HPORT" <"$T/fwd2.in" >"$T/fwd2.out" 2>&1 &
 FWD=$!; PIDS="$PIDS $FWD"
 exec 7>"$T/fwd2.in"
-for _ in $(seq 1 100); do grep -q '^port ' "$T/fwd2.out" && break; sleep 0.05; done
+t_wait 60 'grep -q "^port " "$T/fwd2.out"'
 LPORT=$(awk '/^port /{print $2}' "$T/fwd2.out")
 curl -s --max-time 10 -o /dev/null "http://127.0.0.1:$LPORT/index.html"
 sshd_stop jump; sshd_start jump
 t_ok 'the tunnel reconnects after the jump sshd restarts' \
 	"curl -s --max-time 20 http://127.0.0.1:$LPORT/index.html | grep -q hello-from-node"
 exec 7>&-
-for _ in $(seq 1 100); do kill -0 "$FWD" 2>/dev/null || break; sleep 0.05; done
+t_wait 60 '! kill -0 "$FWD"'
 
 # Changed host key: the node is rebuilt.
 OLDFP=$(fp "$T/sd/host_node.pub")

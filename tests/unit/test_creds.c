@@ -722,7 +722,9 @@ t_imds(void)
 		_exit(127);
 	}
 	T_OK(pid > 0);
-	for (int i = 0; i < 100 && port == NULL; i++) {
+	/* Up to 30 s: python starts slowly on a loaded machine (5 s was
+	 * not always enough); the port file appears as soon as it listens. */
+	for (int i = 0; i < 600 && port == NULL; i++) {
 		port = file_read(portfile, NULL, &cause);
 		free(cause);
 		cause = NULL;
