@@ -364,8 +364,11 @@ lab_ctrl_client(const char *state, const struct aws_options *base,
 	o.netns_fd = fd;	/* kept open for the process's life */
 	if (o.max_attempts == 0)
 		o.max_attempts = 2;
+	/* 30 s as against AWS: moto loads a service's backend on its first
+	 * call (EC2's instance type offerings, some seconds); on a loaded
+	 * machine that once took over 10 s, twice, and vpc up failed. */
 	if (o.timeout_ms == 0)
-		o.timeout_ms = 10000;
+		o.timeout_ms = 30000;
 	return aws_client_new(&o);
 }
 
