@@ -1303,10 +1303,13 @@ static const char *const common_types[] = { "dl1.24xlarge", "p3.2xlarge",
     "p3.8xlarge", "p3.16xlarge", "p4d.24xlarge", "g5.xlarge", "g5.2xlarge",
     "g4dn.xlarge", "trn1.2xlarge", NULL };
 
+/* No duplicate check here: the engine sorts and de-duplicates every
+ * candidate list once (complete_line), where a look-up per added name made
+ * `node <Tab>` quadratic in the number of nodes. */
 static void
 add_prefixed(struct strlist *out, const char *s, const char *prefix)
 {
-	if (str_startswith(s, prefix) && !strlist_has(out, s))
+	if (str_startswith(s, prefix))
 		strlist_add(out, s);
 }
 
