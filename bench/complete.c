@@ -8,17 +8,9 @@
 #include <time.h>
 #include "shell/complete.h"
 #include "shell/shell.h"
+#include "bench/bench.h"
 
 enum { TARGET_US = 5000 };
-
-static double
-cpu_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 /* Mean CPU microseconds per call over n calls; prints the line. */
 static double

@@ -12,16 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 #include "shell/shell.h"
+#include "bench/bench.h"
 #include "lib/state.h"
-
-static double
-cpu_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 static int
 dbl_cmp(const void *a, const void *b)
