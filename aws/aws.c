@@ -811,6 +811,20 @@ aws_paginate(struct aws_client *c, const char *service, const char *action,
 	}
 	cJSON_Delete(p);
 	free(prev);
+	if (pages == max_pages) {
+		/* The last page still had a token: a partial list would pass
+		 * for the whole one (a status missing resources, a quota count
+		 * too low), so the limit is an error. */
+		char *msg = xasprintf("%s: more than %d page%s (mlsh's page "
+		    "limit); stopped rather than return an incomplete list",
+		    action, max_pages, max_pages == 1 ? "" : "s");
+		aws_error_set(err, 0, svc != NULL ? svc->name : service,
+		    "PageLimitExceeded", msg, NULL);
+		free(msg);
+		cJSON_Delete(*items);
+		*items = NULL;
+		return -1;
+	}
 	return 0;
 }
 

@@ -133,8 +133,10 @@ struct aws_batch_item {
 int aws_call_many(struct aws_client *, struct aws_batch_item *, size_t n);
 
 /* Pagination: repeats the call following NextToken/nextToken/Marker
- * (IsTruncated) until done or max_pages (0 = 100), concatenating the array
- * found at result_key ("Vpcs", "FileSystems" …) into *items. */
+ * (IsTruncated) until done, concatenating the array found at result_key
+ * ("Vpcs", "FileSystems" …) into *items. More than max_pages pages (0 = 100)
+ * is an error, code "PageLimitExceeded" naming the action and the limit,
+ * with *items NULL: never a silently truncated list. */
 int aws_paginate(struct aws_client *, const char *service, const char *action,
     const cJSON *params, const char *result_key, int max_pages,
     cJSON **items, struct aws_error *err);

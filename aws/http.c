@@ -245,7 +245,13 @@ aws_attempt_prepare(struct aws_attempt *at, int use_own_easy,
 		char *r1, *r2, *r3;
 
 		buf_init(&tr);
-		buf_printf(&tr, "%s %s\n", at->req.method, at->url);
+		/* The action on the first line: the body (query protocols)
+		 * is not shown, and bench/refresh.sh counts calls by it.
+		 * Sanitised: it is the caller's text (`api`). */
+		s = str_sanitize(at->action ? at->action : "-", 0);
+		buf_printf(&tr, "%s %s (%s %s)\n", at->req.method, at->url,
+		    at->svc->name, s);
+		free(s);
 		buf_printf(&tr, "attempt %d/%d\n", at->attempt, c->max_attempts);
 		buf_printf(&tr, "--- canonical request\n%s\n",
 		    sres.canonical_request);

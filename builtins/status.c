@@ -32,10 +32,10 @@ money(double v, int hourly)
 	return xasprintf("$%.2f", v);
 }
 
-double
-stack_rec_accrued(struct mlsh_ctx *ctx, const cJSON *rec)
+/* What a record has cost since its creation at hourly rate h. */
+static double
+accrued_at(const cJSON *rec, double h)
 {
-	double h = stack_rec_hourly(ctx, rec);
 	double created = cJSON_GetNumberValue(
 	    cJSON_GetObjectItemCaseSensitive(rec, "created"));
 
@@ -46,6 +46,12 @@ stack_rec_accrued(struct mlsh_ctx *ctx, const cJSON *rec)
 	return h * ((double)time(NULL) - created) / 3600.0;
 }
 
+double
+stack_rec_accrued(struct mlsh_ctx *ctx, const cJSON *rec)
+{
+	return accrued_at(rec, stack_rec_hourly(ctx, rec));
+}
+
 static cJSON *
 row(struct stack *st, const char *role, const cJSON *rec)
 {
@@ -54,6 +60,7 @@ row(struct stack *st, const char *role, const cJSON *rec)
 	double created = cJSON_GetNumberValue(
 	    cJSON_GetObjectItemCaseSensitive(rec, "created"));
 	const char *status = stack_attr(rec, "status");
+	double h = stack_rec_hourly(st->ctx, rec);
 	char *s;
 
 	cJSON_AddStringToObject(o, "role", role);
@@ -72,14 +79,14 @@ row(struct stack *st, const char *role, const cJSON *rec)
 	cJSON_AddStringToObject(o, "private_ip", v ? v : "-");
 	v = stack_attr(rec, "public_ip");
 	cJSON_AddStringToObject(o, "public_ip", v ? v : "-");
-	s = money(stack_rec_hourly(st->ctx, rec), 1);
+	s = money(h, 1);
 	cJSON_AddStringToObject(o, "usd_per_hour", s);
 	free(s);
 	s = created > 0 ? age_text((double)time(NULL) - created) :
 	    xstrdup("-");
 	cJSON_AddStringToObject(o, "age", s);
 	free(s);
-	s = money(stack_rec_accrued(st->ctx, rec), 0);
+	s = money(accrued_at(rec, h), 0);
 	cJSON_AddStringToObject(o, "accrued", s);
 	free(s);
 	return o;
@@ -112,22 +119,73 @@ spot_row(cJSON *rows, const char *role, const cJSON *rec)
 	free(name);
 }
 
+/* One status row's sort key, computed once: the lookup of a record by role
+ * and of its type's order are linear, so doing them inside the comparison
+ * made a 10,000-resource status take seconds. */
+struct row_key {
+	const char *role;
+	const cJSON *rec;
+	int order;
+};
+
+/* The order of stack_roles(st, 1, …): the types table's delete order, then
+ * the role name, both reversed (what is deleted last is listed first). */
+static int
+row_key_cmp(const void *a, const void *b)
+{
+	const struct row_key *ka = a, *kb = b;
+
+	if (ka->order != kb->order)
+		return ka->order > kb->order ? -1 : 1;
+	return strcmp(kb->role, ka->role);
+}
+
+/* Every record (or those whose role is in `only`), sorted; *n set. */
+static struct row_key *
+row_keys(struct stack *st, const struct strlist *only, size_t *n)
+{
+	size_t cap = (size_t)cJSON_GetArraySize(st->resources);
+	struct row_key *k = xmalloc((cap ? cap : 1) * sizeof *k);
+	const cJSON *rec;
+
+	*n = 0;
+	cJSON_ArrayForEach(rec, st->resources) {
+		const struct stack_type *t;
+		if (rec->string == NULL || *n == cap ||
+		    (only != NULL && !strlist_has(only, rec->string)))
+			continue;
+		t = stack_type_find(stack_attr(rec, "type"));
+		k[*n].role = rec->string;
+		k[*n].rec = rec;
+		k[*n].order = t != NULL ? t->order : 90;
+		(*n)++;
+	}
+	qsort(k, *n, sizeof *k, row_key_cmp);
+	return k;
+}
+
 cJSON *
 stack_status_rows(struct stack *st, const struct strlist *only)
 {
-	struct strlist roles;
+	size_t n;
+	struct row_key *k = row_keys(st, only, &n);
 	cJSON *rows = cJSON_CreateArray();
+	int pinned = st->ctx->region == NULL;
 
-	strlist_init(&roles);
-	stack_roles(st, 1, &roles);
-	for (size_t i = 0; i < roles.n; i++) {
-		const char *r = roles.v[i];
-		if (only != NULL && !strlist_has(only, r))
-			continue;
-		cJSON_AddItemToArray(rows, row(st, r, stack_rec(st, r)));
-		spot_row(rows, r, stack_rec(st, r));
+	/* Each price looks the region up, and with none set that reads the
+	 * AWS config files (aws_region_resolve): resolved once for the table
+	 * instead, a third of a 3,000-row status. */
+	if (pinned)
+		st->ctx->region = xstrdup(shell_region(st->ctx));
+	for (size_t i = 0; i < n; i++) {
+		cJSON_AddItemToArray(rows, row(st, k[i].role, k[i].rec));
+		spot_row(rows, k[i].role, k[i].rec);
 	}
-	strlist_release(&roles);
+	if (pinned) {
+		free(st->ctx->region);
+		st->ctx->region = NULL;
+	}
+	free(k);
 	return rows;
 }
 

@@ -53,6 +53,9 @@ t_ok '--trace shows the signing steps and never the secret' '
 	out=$(m --trace -c "api sts GetCallerIdentity" 2>&1) &&
 	grep -q "^--- canonical request" <<<"$out" && grep -q "^--- string to sign" <<<"$out" &&
 	grep -q "Signature=<redacted>" <<<"$out" && ! grep -q "mlsh-secret-never-printed" <<<"$out"'
+t_ok '--trace names the service and action on the first line of each request' '
+	out=$(m --trace -c "api sts GetCallerIdentity" 2>&1) &&
+	grep -q "^POST http://127.0.0.1:[0-9]*/ (sts GetCallerIdentity)$" <<<"$out"'
 t_ok 'set trace on does the same in a session; session token redacted' '
 	out=$(AWS_SESSION_TOKEN=tok-secret-xyz m -c "set trace on; api sts GetCallerIdentity" 2>&1) &&
 	grep -q "^--- string to sign" <<<"$out" && ! grep -q "tok-secret-xyz\|mlsh-secret-never-printed" <<<"$out"'

@@ -201,10 +201,26 @@ ec2_vpcs_filter_and_paginate(void)
 	T_EQ_INT(t.n - before, 2);
 	T_OK(str_at(items, "7/instancesSet/0/instanceId") != NULL);
 	cJSON_Delete(items);
-	/* max_pages stops early */
+	/* More pages than max_pages: an error naming the action and the
+	 * limit, no partial list (moto has a second page here). */
+	before = t.n;
 	T_EQ_INT(aws_paginate(c, "ec2", "DescribeInstances", p, "Reservations",
-	    1, &items, &e), 0);
-	T_EQ_INT(cJSON_GetArraySize(items), 5);
+	    1, &items, &e), -1);
+	T_OK(items == NULL);
+	T_EQ_INT(t.n - before, 1);
+	T_EQ_STR(e.code, "PageLimitExceeded");
+	{
+		char *line = aws_error_line(&e);
+		T_EQ_STR(line, "ec2: PageLimitExceeded: DescribeInstances: more "
+		    "than 1 page (mlsh's page limit); stopped rather than "
+		    "return an incomplete list");
+		free(line);
+	}
+	aws_error_release(&e);
+	/* Exactly max_pages pages is not over the limit. */
+	T_EQ_INT(aws_paginate(c, "ec2", "DescribeInstances", p, "Reservations",
+	    2, &items, &e), 0);
+	T_EQ_INT(cJSON_GetArraySize(items), 8);
 	cJSON_Delete(items);
 	cJSON_Delete(p);
 	aws_client_free(c);

@@ -165,6 +165,39 @@ test_hint(void)
 	T_OK(complete_hint(&ctx, "history") == NULL);
 }
 
+/* node's hook: kinds, node names and instance types, each once and in
+ * order (the engine sorts and de-duplicates once for every hook). */
+static void
+test_node_names(void)
+{
+	struct state *s;
+	char *cause = NULL;
+	cJSON *res;
+	static const char *const roles[] = { "dl1-2", "dl1-10", "dl1-1",
+	    "p3-1", "vpc", NULL };
+
+	T_EQ_INT(state_open(ctx.state_dir, "nodes", 0, NULL, &s, &cause), 0);
+	res = cJSON_GetObjectItemCaseSensitive(s->root, "resources");
+	if (res == NULL)
+		res = cJSON_AddObjectToObject(s->root, "resources");
+	for (size_t i = 0; roles[i]; i++) {
+		cJSON *r = cJSON_AddObjectToObject(res, roles[i]);
+		cJSON_AddStringToObject(r, "type", strcmp(roles[i], "vpc") ?
+		    "instance" : "vpc");
+	}
+	T_EQ_INT(state_save(s, &cause), 0);
+	state_close(s);
+	T_EQ_INT(shell_switch_workspace(&ctx, "nodes", &cause), 0);
+	COMP("node dl1-", "dl1-1 dl1-10 dl1-2");
+	COMP("node d", "dl1 dl1-1 dl1-10 dl1-2 down");
+	COMP("node stop ", "dl1-1 dl1-10 dl1-2 p3-1");
+	/* dl1.24xlarge is both a common type and the dl1 kind's type. */
+	COMP("node up --type dl1", "dl1.24xlarge");
+	COMP("node up --type=p3.8", "--type=p3.8xlarge");
+	T_EQ_INT(shell_switch_workspace(&ctx, "default", &cause), 0);
+	free(cause);
+}
+
 int
 main(void)
 {
@@ -184,6 +217,7 @@ main(void)
 	T_RUN(test_common_prefix);
 	T_RUN(test_api);
 	T_RUN(test_hint);
+	T_RUN(test_node_names);
 	shell_free(&ctx);
 	cmd = xasprintf("rm -rf %s", dir);
 	if (system(cmd) != 0)
