@@ -26,6 +26,7 @@
 
 static char *nb_name(struct stack *, const char *suffix);
 static int sm_notfound(const struct aws_error *);
+static int sm_gone(struct aws_error *);
 static int nb_describe(struct stack *, const char *name, cJSON **res,
     struct aws_error *);
 static void nb_attrs(cJSON *attrs, const cJSON *item);
@@ -47,10 +48,8 @@ nb_adopt(struct stack *st, const char *role, const char *type,
 	rc = stack_call(st, "sagemaker", action, p, &res, &err);
 	cJSON_Delete(p);
 	if (rc != 0) {
-		if (sm_notfound(&err)) {
-			aws_error_release(&err);
+		if (sm_gone(&err))
 			return 0;
-		}
 		return stack_fail(st, name, &err);
 	}
 	rec = stack_record(st, role, type, name);
@@ -543,6 +542,18 @@ sm_notfound(const struct aws_error *e)
 	    strstr(e->message, "Could not find"));
 }
 
+/* A resource SageMaker does not have is no error for a delete, refresh or
+ * list: 1 with the error released and cleared. */
+static int
+sm_gone(struct aws_error *e)
+{
+	if (!sm_notfound(e))
+		return 0;
+	aws_error_release(e);
+	memset(e, 0, sizeof *e);
+	return 1;
+}
+
 static int
 nb_describe(struct stack *st, const char *name, cJSON **res,
     struct aws_error *err)
@@ -630,11 +641,8 @@ notebook_delete(struct stack *st, cJSON *rec, struct aws_error *err)
 	if (name == NULL)
 		return 0;
 	if (nb_describe(st, name, &res, err) != 0) {
-		if (sm_notfound(err)) {
-			aws_error_release(err);
-			memset(err, 0, sizeof *err);
+		if (sm_gone(err))
 			return 0;
-		}
 		return -1;
 	}
 	s = cJSON_GetObjectItemCaseSensitive(res, "NotebookInstanceStatus");
@@ -661,11 +669,8 @@ notebook_delete(struct stack *st, cJSON *rec, struct aws_error *err)
 	rc = aws_call(st->aws, "sagemaker", action, p, &res, err);
 	cJSON_Delete(p);
 	cJSON_Delete(res);
-	if (rc != 0 && sm_notfound(err)) {
-		aws_error_release(err);
-		memset(err, 0, sizeof *err);
+	if (rc != 0 && sm_gone(err))
 		return 0;
-	}
 	return rc;
 }
 
@@ -679,11 +684,8 @@ notebook_refresh(struct stack *st, cJSON *rec, struct aws_error *err)
 	if (name == NULL)
 		return STACK_GONE;
 	if (nb_describe(st, name, &res, err) != 0) {
-		if (sm_notfound(err)) {
-			aws_error_release(err);
-			memset(err, 0, sizeof *err);
+		if (sm_gone(err))
 			return STACK_GONE;
-		}
 		return -1;
 	}
 	at = rec_attrs_of(rec);
@@ -722,11 +724,8 @@ notebook_list(struct stack *st, cJSON *out, struct aws_error *err)
 
 	if (nb_describe(st, name, &res, err) != 0) {
 		free(name);
-		if (sm_notfound(err)) {
-			aws_error_release(err);
-			memset(err, 0, sizeof *err);
+		if (sm_gone(err))
 			return 0;
-		}
 		return -1;
 	}
 	o = cJSON_CreateObject();
@@ -765,11 +764,8 @@ notebook_lc_delete(struct stack *st, cJSON *rec, struct aws_error *err)
 	rc = lc_call(st, "DeleteNotebookInstanceLifecycleConfig", name, &res,
 	    err);
 	cJSON_Delete(res);
-	if (rc != 0 && sm_notfound(err)) {
-		aws_error_release(err);
-		memset(err, 0, sizeof *err);
+	if (rc != 0 && sm_gone(err))
 		return 0;
-	}
 	return rc;
 }
 
@@ -783,11 +779,8 @@ notebook_lc_refresh(struct stack *st, cJSON *rec, struct aws_error *err)
 		return STACK_GONE;
 	if (lc_call(st, "DescribeNotebookInstanceLifecycleConfig", name, &res,
 	    err) != 0) {
-		if (sm_notfound(err)) {
-			aws_error_release(err);
-			memset(err, 0, sizeof *err);
+		if (sm_gone(err))
 			return STACK_GONE;
-		}
 		return -1;
 	}
 	at = rec_attrs_of(rec);
@@ -806,11 +799,8 @@ notebook_lc_list(struct stack *st, cJSON *out, struct aws_error *err)
 	if (lc_call(st, "DescribeNotebookInstanceLifecycleConfig", name, &res,
 	    err) != 0) {
 		free(name);
-		if (sm_notfound(err)) {
-			aws_error_release(err);
-			memset(err, 0, sizeof *err);
+		if (sm_gone(err))
 			return 0;
-		}
 		return -1;
 	}
 	o = cJSON_CreateObject();
