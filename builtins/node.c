@@ -65,6 +65,9 @@ static int node_pick_image(struct stack *, const struct node_kind *,
     const char *itype, const char *ami_opt, int include_dep,
     struct node_image *);
 static void node_image_release(struct node_image *);
+static void unsupported_error(struct stack *, const struct node_kind *,
+    const char *itype, const char *fam, int include_dep,
+    const struct image_pick *);
 static int check_offered(struct stack *, const char *kind, const char *itype);
 static void capacity_hint(struct stack *, const struct node_launch *,
     size_t n);
@@ -613,7 +616,7 @@ node_pick_image(struct stack *st, const struct node_kind *k,
 {
 	const char *const *pats = (const char *const *)k->patterns;
 	struct image_pick pick;
-	cJSON *res = NULL, *res2 = NULL;
+	cJSON *res = NULL;
 	char *fam = image_family(itype);
 	int rc = -1;
 
@@ -671,49 +674,59 @@ node_pick_image(struct stack *st, const struct node_kind *k,
 		buf_release(&tried);
 		goto done;
 	}
-	/* Images match, but none lists the type: say which did last. */
-	{
-		const cJSON *u = pick.unsupported, *last = pick.last_supported;
-		char *list = image_supported_list(u);
-		char *near = image_nearest_type(u, itype);
-		struct buf b;
-		if (last == NULL && !include_dep && describe_images(st,
-		    k->owner, pats, NULL, 1, &res2) == 0) {
-			struct image_pick all;
-			image_choose(cJSON_GetObjectItemCaseSensitive(res2,
-			    "imagesSet"), pats, itype, 1, time(NULL), &all);
-			last = all.last_supported;
-		}
-		buf_init(&b);
-		buf_printf(&b, "no current image for %s supports %s: the "
-		    "newest, %s (%.10s), lists %s; ", k->name, itype,
-		    istr(u, "name"), istr(u, "creationDate"),
-		    list ? list : "other types");
-		if (last != NULL)
-			buf_printf(&b, "the last that listed %s is %s (%s, "
-			    "%.10s%s): use it with --ami %s%s", fam,
-			    istr(last, "name"), istr(last, "imageId"),
-			    istr(last, "creationDate"),
-			    image_deprecated(last, time(NULL)) ?
-			    ", deprecated" : "",
-			    istr(last, "imageId"), include_dep ? "" :
-			    " or --include-deprecated");
-		else
-			buf_printf(&b, "no image listing %s is left, not even "
-			    "a deprecated one", fam);
-		if (near != NULL)
-			buf_printf(&b, ", or a supported type (nearest: --type "
-			    "%s)", near);
-		cmd_error(st->ctx, "%s", b.data);
-		buf_release(&b);
-		free(list);
-		free(near);
-	}
+	unsupported_error(st, k, itype, fam, include_dep, &pick);
 done:
 	cJSON_Delete(res);
-	cJSON_Delete(res2);
 	free(fam);
 	return rc;
+}
+
+/* Images match the kind's patterns, but none lists itype: say which did
+ * last (looking at deprecated ones too) and what to do. */
+static void
+unsupported_error(struct stack *st, const struct node_kind *k,
+    const char *itype, const char *fam, int include_dep,
+    const struct image_pick *pick)
+{
+	const char *const *pats = (const char *const *)k->patterns;
+	cJSON *res2 = NULL;
+	const cJSON *u = pick->unsupported, *last = pick->last_supported;
+	char *list = image_supported_list(u);
+	char *near = image_nearest_type(u, itype);
+	struct buf b;
+
+	if (last == NULL && !include_dep && describe_images(st,
+	    k->owner, pats, NULL, 1, &res2) == 0) {
+		struct image_pick all;
+		image_choose(cJSON_GetObjectItemCaseSensitive(res2,
+		    "imagesSet"), pats, itype, 1, time(NULL), &all);
+		last = all.last_supported;
+	}
+	buf_init(&b);
+	buf_printf(&b, "no current image for %s supports %s: the "
+	    "newest, %s (%.10s), lists %s; ", k->name, itype,
+	    istr(u, "name"), istr(u, "creationDate"),
+	    list ? list : "other types");
+	if (last != NULL)
+		buf_printf(&b, "the last that listed %s is %s (%s, "
+		    "%.10s%s): use it with --ami %s%s", fam,
+		    istr(last, "name"), istr(last, "imageId"),
+		    istr(last, "creationDate"),
+		    image_deprecated(last, time(NULL)) ?
+		    ", deprecated" : "",
+		    istr(last, "imageId"), include_dep ? "" :
+		    " or --include-deprecated");
+	else
+		buf_printf(&b, "no image listing %s is left, not even "
+		    "a deprecated one", fam);
+	if (near != NULL)
+		buf_printf(&b, ", or a supported type (nearest: --type "
+		    "%s)", near);
+	cmd_error(st->ctx, "%s", b.data);
+	buf_release(&b);
+	free(list);
+	free(near);
+	cJSON_Delete(res2);
 }
 
 /* ---- where a type can start ----------------------------------------------- */
