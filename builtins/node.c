@@ -20,6 +20,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 #include "builtins/node.h"
+#include "builtins/stage.h"
 #include "stack/iam.h"
 #include "stack/image.h"
 #include "stack/quota.h"
@@ -64,181 +65,294 @@ static int node_pick_image(struct stack *, const struct node_kind *,
     const char *itype, const char *ami_opt, int include_dep,
     struct node_image *);
 static void node_image_release(struct node_image *);
+static void unsupported_error(struct stack *, const struct node_kind *,
+    const char *itype, const char *fam, int include_dep,
+    const struct image_pick *);
 static int check_offered(struct stack *, const char *kind, const char *itype);
 static void capacity_hint(struct stack *, const struct node_launch *,
     size_t n);
 
 /* ---- up ------------------------------------------------------------------ */
 
+/* node up as its steps (stage.h): everything that can refuse (kind, network,
+ * offer, image, quota, price) comes before anything is created. */
+struct node_up {
+	struct mlsh_ctx *ctx;
+	struct cmd_args *a;
+	cJSON **result;
+	struct node_kinds kinds;
+	const struct node_kind *k;
+	const char *itype;
+	long long count, disk;
+	int spot;
+	struct stack st;
+	int st_open;
+	struct strlist have, make;	/* nodes of the kind there, to make */
+	struct node_image img;
+	char *ami;
+	const char *profile;
+	struct node_launch *ls;
+	char **uds;
+};
+
+static int up_kind(void *), up_stack(void *), up_names(void *),
+    up_network(void *), up_offered(void *), up_image(void *),
+    up_quota(void *), up_price(void *), up_role(void *),
+    up_user_data(void *), up_launch(void *), up_record(void *);
+
+static const struct stage node_up_stages[] = {
+	{ "kind", up_kind },		/* options, the kind, its defaults */
+	{ "stack", up_stack },
+	{ "names", up_names },		/* which nodes to make: maybe none */
+	{ "network", up_network },
+	{ "offered", up_offered },
+	{ "image", up_image },
+	{ "quota", up_quota },
+	{ "price", up_price },
+	{ "role", up_role },
+	{ "user-data", up_user_data },
+	{ "launch", up_launch },
+	{ "record", up_record },
+};
+
 static int
 node_up(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 {
-	struct node_kinds kinds;
-	const struct node_kind *k;
+	struct node_up u = { .ctx = ctx, .a = a, .result = result };
+	int rc;
+
+	strlist_init(&u.have);
+	strlist_init(&u.make);
+	rc = stage_run(node_up_stages, STAGE_COUNT(node_up_stages), &u);
+	for (size_t i = 0; u.uds != NULL && i < u.make.n; i++)
+		free(u.uds[i]);
+	free(u.uds);
+	free(u.ls);
+	free(u.ami);
+	node_image_release(&u.img);
+	strlist_release(&u.have);
+	strlist_release(&u.make);
+	if (u.st_open)
+		stack_close(&u.st);
+	kinds_release(&u.kinds);
+	return rc;
+}
+
+static int
+up_kind(void *job)
+{
+	struct node_up *u = job;
+	struct cmd_args *a = u->a;
 	const char *kname = a->argc > 0 ? a->argv[0] : cmd_opt(a, "kind");
-	const char *itype, *ami_opt = cmd_opt(a, "ami");
-	long long count = cmd_opt_int(a, "count", 1);
-	long long disk;
-	struct stack st;
-	struct strlist have, make;
-	struct node_launch *ls = NULL;
-	char **uds = NULL;
-	char *ami = NULL, kbuf[64];
-	const char *profile = NULL;
-	struct node_image img;
-	int rc = 1;
+	char kbuf[64];
 
-	memset(&img, 0, sizeof img);
-
+	u->count = cmd_opt_int(a, "count", 1);
+	u->spot = cmd_opt_bool(a, "spot");
 	if (kname == NULL)
-		return cmd_usage_error(ctx, a, "which kind? (dl1, p3, or one "
+		return cmd_usage_error(u->ctx, a, "which kind? (dl1, p3, or one "
 		    "from node_kinds in ~/.mlshrc)");
 	if (a->argc > 0 && cmd_opt(a, "kind") != NULL &&
 	    strcmp(a->argv[0], cmd_opt(a, "kind")) != 0)
-		return cmd_usage_error(ctx, a, "two kinds given: %s and %s",
+		return cmd_usage_error(u->ctx, a, "two kinds given: %s and %s",
 		    a->argv[0], cmd_opt(a, "kind"));
-	if (count < 1 || count > NODE_MAX_COUNT)
-		return cmd_usage_error(ctx, a, "--count must be 1 to %d",
+	if (u->count < 1 || u->count > NODE_MAX_COUNT)
+		return cmd_usage_error(u->ctx, a, "--count must be 1 to %d",
 		    NODE_MAX_COUNT);
-	kinds_load(ctx, &kinds);
-	if ((k = kind_find(&kinds, kname)) == NULL) {
+	kinds_load(u->ctx, &u->kinds);
+	if ((u->k = kind_find(&u->kinds, kname)) == NULL) {
 		struct buf b;
 		buf_init(&b);
-		for (size_t i = 0; i < kinds.n; i++)
-			buf_printf(&b, "%s%s", i ? ", " : "", kinds.v[i].name);
+		for (size_t i = 0; i < u->kinds.n; i++)
+			buf_printf(&b, "%s%s", i ? ", " : "",
+			    u->kinds.v[i].name);
 		if (node_name_split(kname, kbuf, sizeof kbuf) == 0)
-			cmd_error(ctx, "'%s' is a node name; 'up' takes a kind "
-			    "(%s)", kname, b.data);
+			cmd_error(u->ctx, "'%s' is a node name; 'up' takes a "
+			    "kind (%s)", kname, b.data);
 		else
-			cmd_error(ctx, "unknown kind '%s' (kinds: %s; more from "
-			    "node_kinds in ~/.mlshrc)", kname, b.data);
+			cmd_error(u->ctx, "unknown kind '%s' (kinds: %s; more "
+			    "from node_kinds in ~/.mlshrc)", kname, b.data);
 		buf_release(&b);
-		kinds_release(&kinds);
 		return 1;
 	}
-	itype = cmd_opt(a, "type") ? cmd_opt(a, "type") : k->type;
-	disk = cmd_opt_int(a, "disk", k->disk);
-	if (disk < 8 || disk > 16384) {
-		kinds_release(&kinds);
-		return cmd_usage_error(ctx, a, "--disk must be 8 to 16384 GB");
-	}
-	if (stack_open(ctx, a, &st) != 0) {
-		kinds_release(&kinds);
+	u->itype = cmd_opt(a, "type") ? cmd_opt(a, "type") : u->k->type;
+	u->disk = cmd_opt_int(a, "disk", u->k->disk);
+	if (u->disk < 8 || u->disk > 16384)
+		return cmd_usage_error(u->ctx, a, "--disk must be 8 to 16384 GB");
+	return 0;
+}
+
+static int
+up_stack(void *job)
+{
+	struct node_up *u = job;
+
+	if (stack_open(u->ctx, u->a, &u->st) != 0)
 		return 1;
+	u->st_open = 1;
+	return 0;
+}
+
+/* The kind's nodes that exist, and the ones to make up to --count. */
+static int
+up_names(void *job)
+{
+	struct node_up *u = job;
+	struct strlist all;
+
+	strlist_init(&all);
+	node_names(&u->st, u->k->name, &all);
+	for (size_t i = 0; i < all.n; i++) {
+		/* A pending intent (a run killed mid-launch) is made again:
+		 * stack_create_many finds it by its tags or resends it with
+		 * the same ClientToken. */
+		if (stack_id(&u->st, all.v[i]) != NULL) {
+			strlist_add(&u->have, all.v[i]);
+			cJSON_AddItemToArray(u->st.existing,
+			    cJSON_CreateString(all.v[i]));
+		} else if ((long long)(u->have.n + u->make.n) < u->count)
+			strlist_add(&u->make, all.v[i]);
 	}
-	strlist_init(&have);
-	strlist_init(&make);
-	{
-		struct strlist all;
-		strlist_init(&all);
-		node_names(&st, k->name, &all);
-		for (size_t i = 0; i < all.n; i++) {
-			/* A pending intent (a run killed mid-launch) is made
-			 * again: stack_create_many finds it by its tags or
-			 * resends it with the same ClientToken. */
-			if (stack_id(&st, all.v[i]) != NULL) {
-				strlist_add(&have, all.v[i]);
-				cJSON_AddItemToArray(st.existing,
-				    cJSON_CreateString(all.v[i]));
-			} else if ((long long)(have.n + make.n) < count)
-				strlist_add(&make, all.v[i]);
-		}
-		/* The lowest free numbers, up to count nodes of the kind. */
-		for (int n = 1; (long long)(have.n + make.n) < count &&
-		    n < 1000; n++) {
-			char *name = xasprintf("%s-%d", k->name, n);
-			if (strlist_has(&all, name))
-				free(name);
-			else
-				strlist_take(&make, name);
-		}
-		strlist_release(&all);
+	/* The lowest free numbers, up to count nodes of the kind. */
+	for (int n = 1; (long long)(u->have.n + u->make.n) < u->count &&
+	    n < 1000; n++) {
+		char *name = xasprintf("%s-%d", u->k->name, n);
+		if (strlist_has(&all, name))
+			free(name);
+		else
+			strlist_take(&u->make, name);
 	}
-	if (make.n == 0) {
-		*result = stack_result(&st);
-		rc = 0;
-		goto out;
+	strlist_release(&all);
+	if (u->make.n == 0) {
+		*u->result = stack_result(&u->st);
+		return STAGE_DONE;
 	}
-	if (stack_need(&st, "subnet-private", "vpc up") == NULL ||
-	    stack_need(&st, "sg-nodes", "vpc up") == NULL)
-		goto out;
-	/* Everything that can refuse comes before anything is created. */
-	if (check_offered(&st, k->name, itype) != 0)
-		goto out;
-	if (node_pick_image(&st, k, itype, ami_opt,
-	    cmd_opt_bool(a, "include-deprecated"), &img) != 0)
-		goto out;
-	ami = xstrdup(img.id);
-	if (st.dry_run)
-		stack_plan(&st, "image", k->name, "%s \"%s\" (%s), login user %s",
-		    img.id, img.name, img.date, img.user);
-	if (!st.ctx->json)
-		shell_warn(ctx, "node: image %s \"%s\" (%s), login user %s",
-		    img.id, img.name, img.date, img.user);
-	if (!cmd_opt_bool(a, "skip-quota-check") && quota_check_instances(&st,
-	    make.v[0], itype, (int)make.n, cmd_opt_bool(a, "spot")) != 0)
-		goto out;
-	{
-		/* Spot is billed at the market price, at most on-demand's. */
-		char *what = xasprintf("%s node%s %s%s%s", k->name,
-		    make.n > 1 ? "s" : "", make.v[0],
-		    make.n > 1 ? "…" : "", cmd_opt_bool(a, "spot") ?
-		    ", spot at most" : "");
-		struct stack_price_item pi[2] = { { what, itype, (int)make.n },
-		    { "root volumes", "ebs-gp3-gb-month",
-		    (int)(disk * (long long)make.n) } };
-		int r = stack_confirm_price(&st, pi, 2);
-		free(what);
-		if (r != 0)
-			goto out;
+	return 0;
+}
+
+static int
+up_network(void *job)
+{
+	struct node_up *u = job;
+
+	if (stack_need(&u->st, "subnet-private", "vpc up") == NULL ||
+	    stack_need(&u->st, "sg-nodes", "vpc up") == NULL)
+		return 1;
+	return 0;
+}
+
+static int
+up_offered(void *job)
+{
+	struct node_up *u = job;
+
+	return check_offered(&u->st, u->k->name, u->itype) != 0;
+}
+
+static int
+up_image(void *job)
+{
+	struct node_up *u = job;
+	struct node_image *img = &u->img;
+
+	if (node_pick_image(&u->st, u->k, u->itype, cmd_opt(u->a, "ami"),
+	    cmd_opt_bool(u->a, "include-deprecated"), img) != 0)
+		return 1;
+	u->ami = xstrdup(img->id);
+	if (u->st.dry_run)
+		stack_plan(&u->st, "image", u->k->name, "%s \"%s\" (%s), login "
+		    "user %s", img->id, img->name, img->date, img->user);
+	if (!u->st.ctx->json)
+		shell_warn(u->ctx, "node: image %s \"%s\" (%s), login user %s",
+		    img->id, img->name, img->date, img->user);
+	return 0;
+}
+
+static int
+up_quota(void *job)
+{
+	struct node_up *u = job;
+
+	if (cmd_opt_bool(u->a, "skip-quota-check"))
+		return 0;
+	return quota_check_instances(&u->st, u->make.v[0], u->itype,
+	    (int)u->make.n, u->spot) != 0;
+}
+
+static int
+up_price(void *job)
+{
+	struct node_up *u = job;
+	size_t n = u->make.n;
+	/* Spot is billed at the market price, at most on-demand's. */
+	char *what = xasprintf("%s node%s %s%s%s", u->k->name, n > 1 ? "s" : "",
+	    u->make.v[0], n > 1 ? "…" : "", u->spot ? ", spot at most" : "");
+	struct stack_price_item pi[2] = { { what, u->itype, (int)n },
+	    { "root volumes", "ebs-gp3-gb-month",
+	    (int)(u->disk * (long long)n) } };
+	int r = stack_confirm_price(&u->st, pi, 2);
+
+	free(what);
+	return r != 0;
+}
+
+static int
+up_role(void *job)
+{
+	static const char *const pol[] = { IAM_POLICY_CLOUDWATCH_AGENT, NULL };
+	struct iam_role_spec spec = { "node", "ec2.amazonaws.com", pol, 1 };
+	struct node_up *u = job;
+
+	return iam_ensure(&u->st, &spec, NULL, &u->profile) != 0;
+}
+
+static int
+up_user_data(void *job)
+{
+	struct node_up *u = job;
+
+	u->ls = xcalloc(u->make.n, sizeof *u->ls);
+	u->uds = xcalloc(u->make.n, sizeof *u->uds);
+	for (size_t i = 0; i < u->make.n; i++) {
+		struct node_launch *l = &u->ls[i];
+		u->uds[i] = node_user_data(&u->st, "scripts/userdata/node.sh",
+		    u->make.v[i], NULL, 0);
+		if (u->uds[i] == NULL)
+			return 1;
+		l->role = u->make.v[i];
+		l->instance_type = u->itype;
+		l->ami = u->ami;
+		l->profile = u->profile;
+		l->user_data = u->uds[i];
+		l->disk_gb = (int)u->disk;
+		l->spot = u->spot;
 	}
-	{
-		static const char *const pol[] = { IAM_POLICY_CLOUDWATCH_AGENT,
-		    NULL };
-		struct iam_role_spec spec = { "node", "ec2.amazonaws.com", pol,
-		    1 };
-		if (iam_ensure(&st, &spec, NULL, &profile) != 0)
-			goto out;
+	return 0;
+}
+
+static int
+up_launch(void *job)
+{
+	struct node_up *u = job;
+
+	return node_launch_many(&u->st, u->ls, u->make.n) != 0;
+}
+
+static int
+up_record(void *job)
+{
+	struct node_up *u = job;
+
+	for (size_t i = 0; i < u->make.n; i++) {
+		const char *name = u->make.v[i];
+		stack_set_attr(&u->st, name, "kind", u->k->name);
+		stack_set_attr(&u->st, name, "ami_name", u->img.name);
+		stack_set_attr(&u->st, name, "login_user", u->img.user);
+		if (u->spot)
+			stack_set_attr(&u->st, name, "spot", "true");
 	}
-	ls = xcalloc(make.n, sizeof *ls);
-	uds = xcalloc(make.n, sizeof *uds);
-	for (size_t i = 0; i < make.n; i++) {
-		uds[i] = node_user_data(&st, "scripts/userdata/node.sh",
-		    make.v[i], NULL, 0);
-		if (uds[i] == NULL)
-			goto out;
-		ls[i].role = make.v[i];
-		ls[i].instance_type = itype;
-		ls[i].ami = ami;
-		ls[i].profile = profile;
-		ls[i].user_data = uds[i];
-		ls[i].disk_gb = (int)disk;
-		ls[i].spot = cmd_opt_bool(a, "spot");
-	}
-	if (node_launch_many(&st, ls, make.n) != 0)
-		goto out;
-	for (size_t i = 0; i < make.n; i++) {
-		stack_set_attr(&st, make.v[i], "kind", k->name);
-		stack_set_attr(&st, make.v[i], "ami_name", img.name);
-		stack_set_attr(&st, make.v[i], "login_user", img.user);
-		if (cmd_opt_bool(a, "spot"))
-			stack_set_attr(&st, make.v[i], "spot", "true");
-	}
-	stack_save(&st);
-	*result = stack_result(&st);
-	rc = 0;
-out:
-	for (size_t i = 0; uds != NULL && i < make.n; i++)
-		free(uds[i]);
-	free(uds);
-	free(ls);
-	free(ami);
-	node_image_release(&img);
-	strlist_release(&have);
-	strlist_release(&make);
-	stack_close(&st);
-	kinds_release(&kinds);
-	return rc;
+	stack_save(&u->st);
+	*u->result = stack_result(&u->st);
+	return 0;
 }
 
 /* ---- stop, start, down, status, ls ----------------------------------------- */
@@ -502,7 +616,7 @@ node_pick_image(struct stack *st, const struct node_kind *k,
 {
 	const char *const *pats = (const char *const *)k->patterns;
 	struct image_pick pick;
-	cJSON *res = NULL, *res2 = NULL;
+	cJSON *res = NULL;
 	char *fam = image_family(itype);
 	int rc = -1;
 
@@ -560,49 +674,59 @@ node_pick_image(struct stack *st, const struct node_kind *k,
 		buf_release(&tried);
 		goto done;
 	}
-	/* Images match, but none lists the type: say which did last. */
-	{
-		const cJSON *u = pick.unsupported, *last = pick.last_supported;
-		char *list = image_supported_list(u);
-		char *near = image_nearest_type(u, itype);
-		struct buf b;
-		if (last == NULL && !include_dep && describe_images(st,
-		    k->owner, pats, NULL, 1, &res2) == 0) {
-			struct image_pick all;
-			image_choose(cJSON_GetObjectItemCaseSensitive(res2,
-			    "imagesSet"), pats, itype, 1, time(NULL), &all);
-			last = all.last_supported;
-		}
-		buf_init(&b);
-		buf_printf(&b, "no current image for %s supports %s: the "
-		    "newest, %s (%.10s), lists %s; ", k->name, itype,
-		    istr(u, "name"), istr(u, "creationDate"),
-		    list ? list : "other types");
-		if (last != NULL)
-			buf_printf(&b, "the last that listed %s is %s (%s, "
-			    "%.10s%s): use it with --ami %s%s", fam,
-			    istr(last, "name"), istr(last, "imageId"),
-			    istr(last, "creationDate"),
-			    image_deprecated(last, time(NULL)) ?
-			    ", deprecated" : "",
-			    istr(last, "imageId"), include_dep ? "" :
-			    " or --include-deprecated");
-		else
-			buf_printf(&b, "no image listing %s is left, not even "
-			    "a deprecated one", fam);
-		if (near != NULL)
-			buf_printf(&b, ", or a supported type (nearest: --type "
-			    "%s)", near);
-		cmd_error(st->ctx, "%s", b.data);
-		buf_release(&b);
-		free(list);
-		free(near);
-	}
+	unsupported_error(st, k, itype, fam, include_dep, &pick);
 done:
 	cJSON_Delete(res);
-	cJSON_Delete(res2);
 	free(fam);
 	return rc;
+}
+
+/* Images match the kind's patterns, but none lists itype: say which did
+ * last (looking at deprecated ones too) and what to do. */
+static void
+unsupported_error(struct stack *st, const struct node_kind *k,
+    const char *itype, const char *fam, int include_dep,
+    const struct image_pick *pick)
+{
+	const char *const *pats = (const char *const *)k->patterns;
+	cJSON *res2 = NULL;
+	const cJSON *u = pick->unsupported, *last = pick->last_supported;
+	char *list = image_supported_list(u);
+	char *near = image_nearest_type(u, itype);
+	struct buf b;
+
+	if (last == NULL && !include_dep && describe_images(st,
+	    k->owner, pats, NULL, 1, &res2) == 0) {
+		struct image_pick all;
+		image_choose(cJSON_GetObjectItemCaseSensitive(res2,
+		    "imagesSet"), pats, itype, 1, time(NULL), &all);
+		last = all.last_supported;
+	}
+	buf_init(&b);
+	buf_printf(&b, "no current image for %s supports %s: the "
+	    "newest, %s (%.10s), lists %s; ", k->name, itype,
+	    istr(u, "name"), istr(u, "creationDate"),
+	    list ? list : "other types");
+	if (last != NULL)
+		buf_printf(&b, "the last that listed %s is %s (%s, "
+		    "%.10s%s): use it with --ami %s%s", fam,
+		    istr(last, "name"), istr(last, "imageId"),
+		    istr(last, "creationDate"),
+		    image_deprecated(last, time(NULL)) ?
+		    ", deprecated" : "",
+		    istr(last, "imageId"), include_dep ? "" :
+		    " or --include-deprecated");
+	else
+		buf_printf(&b, "no image listing %s is left, not even "
+		    "a deprecated one", fam);
+	if (near != NULL)
+		buf_printf(&b, ", or a supported type (nearest: --type "
+		    "%s)", near);
+	cmd_error(st->ctx, "%s", b.data);
+	buf_release(&b);
+	free(list);
+	free(near);
+	cJSON_Delete(res2);
 }
 
 /* ---- where a type can start ----------------------------------------------- */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "builtins/node.h"
+#include "builtins/stage.h"
 #include "stack/iam.h"
 #include "stack/quota.h"
 #include "lib/state.h"
@@ -25,6 +26,7 @@
 
 static char *nb_name(struct stack *, const char *suffix);
 static int sm_notfound(const struct aws_error *);
+static int sm_gone(struct aws_error *);
 static int nb_describe(struct stack *, const char *name, cJSON **res,
     struct aws_error *);
 static void nb_attrs(cJSON *attrs, const cJSON *item);
@@ -46,10 +48,8 @@ nb_adopt(struct stack *st, const char *role, const char *type,
 	rc = stack_call(st, "sagemaker", action, p, &res, &err);
 	cJSON_Delete(p);
 	if (rc != 0) {
-		if (sm_notfound(&err)) {
-			aws_error_release(&err);
+		if (sm_gone(&err))
 			return 0;
-		}
 		return stack_fail(st, name, &err);
 	}
 	rec = stack_record(st, role, type, name);
@@ -81,163 +81,266 @@ limit_hint(struct stack *st, const char *itype)
 	free(old);
 }
 
+/* notebook up as its steps (stage.h): what can refuse (network, quota,
+ * price) before the lifecycle configuration and the instance are made. */
+struct nb_up {
+	struct mlsh_ctx *ctx;
+	struct cmd_args *a;
+	cJSON **result;
+	const char *itype, *repo;
+	long long vol;
+	struct stack st;
+	int st_open;
+	char *name, *lc;		/* the instance's and the config's names */
+	const char *subnet, *sg, *role_arn;
+};
+
+static int nbu_options(void *), nbu_stack(void *), nbu_network(void *),
+    nbu_adopt(void *), nbu_quota(void *), nbu_price(void *), nbu_role(void *),
+    nbu_lifecycle(void *), nbu_instance(void *), nbu_wait(void *);
+
+static const struct stage nb_up_stages[] = {
+	{ "options", nbu_options },
+	{ "stack", nbu_stack },		/* done if the notebook is recorded */
+	{ "network", nbu_network },
+	{ "adopt", nbu_adopt },		/* done if one exists unrecorded */
+	{ "quota", nbu_quota },
+	{ "price", nbu_price },
+	{ "role", nbu_role },
+	{ "lifecycle", nbu_lifecycle },	/* the OnStart configuration */
+	{ "instance", nbu_instance },
+	{ "wait", nbu_wait },		/* until InService */
+};
+
+static void nb_keep(struct stack *, const char *role, const char *type,
+    const char *name, const char *itype);
+
 static int
 nb_up(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
+{
+	struct nb_up u = { .ctx = ctx, .a = a, .result = result };
+	int rc = stage_run(nb_up_stages, STAGE_COUNT(nb_up_stages), &u);
+
+	free(u.name);
+	free(u.lc);
+	if (u.st_open)
+		stack_close(&u.st);
+	return rc;
+}
+
+static int
+nbu_options(void *job)
+{
+	struct nb_up *u = job;
+	struct cmd_args *a = u->a;
+
+	u->itype = cmd_opt(a, "type") ? cmd_opt(a, "type") : NB_TYPE;
+	u->repo = cmd_opt(a, "repo") ? cmd_opt(a, "repo") : NB_REPO;
+	u->vol = cmd_opt_int(a, "volume", NB_VOLUME);
+	if (u->vol < 5 || u->vol > 16384)
+		return cmd_usage_error(u->ctx, a, "--volume must be 5 to 16384 "
+		    "GB");
+	return 0;
+}
+
+static int
+nbu_stack(void *job)
+{
+	struct nb_up *u = job;
+
+	if (stack_open(u->ctx, u->a, &u->st) != 0)
+		return 1;
+	u->st_open = 1;
+	u->name = nb_name(&u->st, "notebook");
+	u->lc = nb_name(&u->st, "onstart");
+	if (stack_id(&u->st, NB_ROLE) != NULL) {
+		cJSON_AddItemToArray(u->st.existing,
+		    cJSON_CreateString(NB_ROLE));
+		*u->result = stack_result(&u->st);
+		return STAGE_DONE;
+	}
+	return 0;
+}
+
+static int
+nbu_network(void *job)
+{
+	struct nb_up *u = job;
+
+	if ((u->subnet = stack_need(&u->st, "subnet-private", "vpc up")) ==
+	    NULL || (u->sg = stack_need(&u->st, "sg-notebook", "vpc up")) ==
+	    NULL)
+		return 1;
+	return 0;
+}
+
+/* Adopt one made by a run that died before recording it. */
+static int
+nbu_adopt(void *job)
+{
+	struct nb_up *u = job;
+	int r = nb_adopt(&u->st, NB_ROLE, "notebook",
+	    "DescribeNotebookInstance", "NotebookInstanceName", u->name);
+
+	if (r > 0) {
+		*u->result = stack_result(&u->st);
+		return STAGE_DONE;
+	}
+	return r < 0;
+}
+
+static int
+nbu_quota(void *job)
+{
+	struct nb_up *u = job;
+
+	if (cmd_opt_bool(u->a, "skip-quota-check"))
+		return 0;
+	return quota_check_notebook(&u->st, u->itype) != 0;
+}
+
+static int
+nbu_price(void *job)
+{
+	struct nb_up *u = job;
+	struct stack_price_item pi = { "notebook", u->itype, 1 };
+
+	return stack_confirm_price(&u->st, &pi, 1) != 0;
+}
+
+static int
+nbu_role(void *job)
 {
 	static const char *const pol[] = { IAM_POLICY_SAGEMAKER, NULL };
 	struct iam_role_spec spec = { "notebook", "sagemaker.amazonaws.com",
 	    pol, 0 };
-	const char *itype = cmd_opt(a, "type") ? cmd_opt(a, "type") : NB_TYPE;
-	const char *repo = cmd_opt(a, "repo") ? cmd_opt(a, "repo") : NB_REPO;
-	long long vol = cmd_opt_int(a, "volume", NB_VOLUME);
-	const char *subnet, *sg, *role_arn = NULL;
-	char *name = NULL, *lc = NULL, *script = NULL, *b64 = NULL;
-	struct stack st;
-	int rc = 1, r;
+	struct nb_up *u = job;
 
-	if (vol < 5 || vol > 16384)
-		return cmd_usage_error(ctx, a, "--volume must be 5 to 16384 GB");
-	if (stack_open(ctx, a, &st) != 0)
-		return 1;
-	name = nb_name(&st, "notebook");
-	lc = nb_name(&st, "onstart");
-	if (stack_id(&st, NB_ROLE) != NULL) {
-		cJSON_AddItemToArray(st.existing, cJSON_CreateString(NB_ROLE));
-		*result = stack_result(&st);
-		rc = 0;
-		goto out;
-	}
-	if ((subnet = stack_need(&st, "subnet-private", "vpc up")) == NULL ||
-	    (sg = stack_need(&st, "sg-notebook", "vpc up")) == NULL)
-		goto out;
-	/* Adopt one made by a run that died before recording it. */
-	if ((r = nb_adopt(&st, NB_ROLE, "notebook", "DescribeNotebookInstance",
-	    "NotebookInstanceName", name)) != 0) {
-		if (r > 0) {
-			*result = stack_result(&st);
-			rc = 0;
-		}
-		goto out;
-	}
-	if (!cmd_opt_bool(a, "skip-quota-check") &&
-	    quota_check_notebook(&st, itype) != 0)
-		goto out;
-	{
-		struct stack_price_item pi = { "notebook", itype, 1 };
-		if (stack_confirm_price(&st, &pi, 1) != 0)
-			goto out;
-	}
-	if (iam_ensure(&st, &spec, &role_arn, NULL) != 0)
-		goto out;
+	return iam_ensure(&u->st, &spec, &u->role_arn, NULL) != 0;
+}
 
-	/* The lifecycle configuration. */
-	if (stack_id(&st, NB_LC_ROLE) == NULL &&
-	    (r = nb_adopt(&st, NB_LC_ROLE, "lifecycle-config",
+/* The lifecycle configuration: recorded, adopted, or made. */
+static int
+nbu_lifecycle(void *job)
+{
+	struct nb_up *u = job;
+	struct stack_create c = {
+		.role = NB_LC_ROLE, .type = "lifecycle-config",
+		.service = "sagemaker",
+		.action = "CreateNotebookInstanceLifecycleConfig",
+		.tag_style = STACK_TAG_LIST, .item_path = "",
+		.id_key = "NotebookInstanceLifecycleConfigArn",
+		.summary = "OnStart: mount EFS at /efs, GPU and memory stats to "
+		    "CloudWatch",
+	};
+	char *script, *b64;
+	cJSON *hook;
+	int r;
+
+	if (stack_id(&u->st, NB_LC_ROLE) != NULL)
+		return 0;
+	if ((r = nb_adopt(&u->st, NB_LC_ROLE, "lifecycle-config",
 	    "DescribeNotebookInstanceLifecycleConfig",
-	    "NotebookInstanceLifecycleConfigName", lc)) == 0) {
-		struct stack_create c = {
-			.role = NB_LC_ROLE, .type = "lifecycle-config",
-			.service = "sagemaker",
-			.action = "CreateNotebookInstanceLifecycleConfig",
-			.params = cJSON_CreateObject(),
-			.tag_style = STACK_TAG_LIST, .item_path = "",
-			.id_key = "NotebookInstanceLifecycleConfigArn",
-			.summary = "OnStart: mount EFS at /efs, GPU and memory "
-			    "stats to CloudWatch",
-		};
-		cJSON *on, *hook;
-		if ((script = node_user_data(&st, "scripts/notebook-onstart.sh",
-		    name, NULL, 0)) == NULL) {
-			cJSON_Delete(c.params);
-			goto out;
-		}
-		b64 = userdata_base64(script, strlen(script));
-		if (strlen(b64) > 16384) {
-			cmd_error(ctx, "the OnStart script is %zu bytes in "
-			    "base64; SageMaker takes at most 16384",
-			    strlen(b64));
-			cJSON_Delete(c.params);
-			goto out;
-		}
-		cJSON_AddStringToObject(c.params,
-		    "NotebookInstanceLifecycleConfigName", lc);
-		on = cJSON_AddArrayToObject(c.params, "OnStart");
-		hook = cJSON_CreateObject();
-		cJSON_AddStringToObject(hook, "Content", b64);
-		cJSON_AddItemToArray(on, hook);
-		if (stack_create_many(&st, &c, 1) != 0)
-			goto out;
-		if (!c.skipped) {
-			const char *arn = stack_id(&st, NB_LC_ROLE);
-			char *keep = arn ? xstrdup(arn) : NULL;
-			stack_record(&st, NB_LC_ROLE, "lifecycle-config", lc);
-			if (keep != NULL && !st.dry_run)
-				stack_set_attr(&st, NB_LC_ROLE, "arn", keep);
-			free(keep);
-			stack_save(&st);
-		}
-	} else if (stack_id(&st, NB_LC_ROLE) == NULL)
-		goto out;	/* adopt failed (r < 0) */
-
-	/* The notebook instance. */
-	{
-		struct stack_create c = {
-			.role = NB_ROLE, .type = "notebook",
-			.service = "sagemaker",
-			.action = "CreateNotebookInstance",
-			.params = cJSON_CreateObject(),
-			.tag_style = STACK_TAG_LIST, .item_path = "",
-			.id_key = "NotebookInstanceArn",
-		};
-		char *sum = xasprintf("%s %s in %s, no direct internet, repo "
-		    "%s, %lld GB", name, itype, subnet, repo, vol);
-		cJSON *sgs, *imds;
-		c.summary = sum;
-		cJSON_AddStringToObject(c.params, "NotebookInstanceName", name);
-		cJSON_AddStringToObject(c.params, "InstanceType", itype);
-		cJSON_AddStringToObject(c.params, "SubnetId", subnet);
-		sgs = cJSON_AddArrayToObject(c.params, "SecurityGroupIds");
-		cJSON_AddItemToArray(sgs, cJSON_CreateString(sg));
-		cJSON_AddStringToObject(c.params, "RoleArn", role_arn);
-		cJSON_AddStringToObject(c.params, "LifecycleConfigName", lc);
-		cJSON_AddStringToObject(c.params, "DirectInternetAccess",
-		    "Disabled");
-		cJSON_AddNumberToObject(c.params, "VolumeSizeInGB", (double)vol);
-		cJSON_AddStringToObject(c.params, "DefaultCodeRepository", repo);
-		cJSON_AddStringToObject(c.params, "RootAccess", "Enabled");
-		imds = cJSON_AddObjectToObject(c.params,
-		    "InstanceMetadataServiceConfiguration");
-		cJSON_AddStringToObject(imds,
-		    "MinimumInstanceMetadataServiceVersion", "2");
-		r = stack_create_many(&st, &c, 1);
-		free(sum);
-		if (r != 0) {
-			limit_hint(&st, itype);
-			goto out;
-		}
-		if (!c.skipped) {
-			const char *arn = stack_id(&st, NB_ROLE);
-			char *keep = arn ? xstrdup(arn) : NULL;
-			stack_record(&st, NB_ROLE, "notebook", name);
-			stack_set_attr(&st, NB_ROLE, "instance_type", itype);
-			stack_set_attr(&st, NB_ROLE, "name", name);
-			if (keep != NULL && !st.dry_run)
-				stack_set_attr(&st, NB_ROLE, "arn", keep);
-			free(keep);
-			stack_save(&st);
-		}
-	}
-	if (stack_wait_state(&st, NB_ROLE, "InService", NB_WAIT_S) != 0)
-		goto out;
-	*result = stack_result(&st);
-	rc = 0;
-out:
-	free(name);
-	free(lc);
+	    "NotebookInstanceLifecycleConfigName", u->lc)) != 0)
+		return stack_id(&u->st, NB_LC_ROLE) == NULL;	/* r < 0 */
+	if ((script = node_user_data(&u->st, "scripts/notebook-onstart.sh",
+	    u->name, NULL, 0)) == NULL)
+		return 1;
+	b64 = userdata_base64(script, strlen(script));
 	free(script);
+	if (strlen(b64) > 16384) {
+		cmd_error(u->ctx, "the OnStart script is %zu bytes in base64; "
+		    "SageMaker takes at most 16384", strlen(b64));
+		free(b64);
+		return 1;
+	}
+	c.params = cJSON_CreateObject();
+	cJSON_AddStringToObject(c.params, "NotebookInstanceLifecycleConfigName",
+	    u->lc);
+	hook = cJSON_CreateObject();
+	cJSON_AddStringToObject(hook, "Content", b64);
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(c.params, "OnStart"), hook);
 	free(b64);
-	stack_close(&st);
-	return rc;
+	if (stack_create_many(&u->st, &c, 1) != 0)
+		return 1;
+	if (!c.skipped)
+		nb_keep(&u->st, NB_LC_ROLE, "lifecycle-config", u->lc, NULL);
+	return 0;
+}
+
+static int
+nbu_instance(void *job)
+{
+	struct nb_up *u = job;
+	struct stack_create c = {
+		.role = NB_ROLE, .type = "notebook", .service = "sagemaker",
+		.action = "CreateNotebookInstance",
+		.params = cJSON_CreateObject(),
+		.tag_style = STACK_TAG_LIST, .item_path = "",
+		.id_key = "NotebookInstanceArn",
+	};
+	char *sum = xasprintf("%s %s in %s, no direct internet, repo %s, %lld "
+	    "GB", u->name, u->itype, u->subnet, u->repo, u->vol);
+	cJSON *imds;
+	int r;
+
+	c.summary = sum;
+	cJSON_AddStringToObject(c.params, "NotebookInstanceName", u->name);
+	cJSON_AddStringToObject(c.params, "InstanceType", u->itype);
+	cJSON_AddStringToObject(c.params, "SubnetId", u->subnet);
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(c.params,
+	    "SecurityGroupIds"), cJSON_CreateString(u->sg));
+	cJSON_AddStringToObject(c.params, "RoleArn", u->role_arn);
+	cJSON_AddStringToObject(c.params, "LifecycleConfigName", u->lc);
+	cJSON_AddStringToObject(c.params, "DirectInternetAccess", "Disabled");
+	cJSON_AddNumberToObject(c.params, "VolumeSizeInGB", (double)u->vol);
+	cJSON_AddStringToObject(c.params, "DefaultCodeRepository", u->repo);
+	cJSON_AddStringToObject(c.params, "RootAccess", "Enabled");
+	imds = cJSON_AddObjectToObject(c.params,
+	    "InstanceMetadataServiceConfiguration");
+	cJSON_AddStringToObject(imds, "MinimumInstanceMetadataServiceVersion",
+	    "2");
+	r = stack_create_many(&u->st, &c, 1);
+	free(sum);
+	if (r != 0) {
+		limit_hint(&u->st, u->itype);
+		return 1;
+	}
+	if (!c.skipped)
+		nb_keep(&u->st, NB_ROLE, "notebook", u->name, u->itype);
+	return 0;
+}
+
+static int
+nbu_wait(void *job)
+{
+	struct nb_up *u = job;
+
+	if (stack_wait_state(&u->st, NB_ROLE, "InService", NB_WAIT_S) != 0)
+		return 1;
+	*u->result = stack_result(&u->st);
+	return 0;
+}
+
+/* Record a made SageMaker resource by its name (the idempotency key),
+ * keeping the ARN stack_create_many recorded as its id as an attribute;
+ * the instance also keeps its type and name. */
+static void
+nb_keep(struct stack *st, const char *role, const char *type,
+    const char *name, const char *itype)
+{
+	const char *arn = stack_id(st, role);
+	char *keep = arn ? xstrdup(arn) : NULL;
+
+	stack_record(st, role, type, name);
+	if (itype != NULL) {
+		stack_set_attr(st, role, "instance_type", itype);
+		stack_set_attr(st, role, "name", name);
+	}
+	if (keep != NULL && !st->dry_run)
+		stack_set_attr(st, role, "arn", keep);
+	free(keep);
+	stack_save(st);
 }
 
 static int
@@ -439,6 +542,18 @@ sm_notfound(const struct aws_error *e)
 	    strstr(e->message, "Could not find"));
 }
 
+/* A resource SageMaker does not have is no error for a delete, refresh or
+ * list: 1 with the error released and cleared. */
+static int
+sm_gone(struct aws_error *e)
+{
+	if (!sm_notfound(e))
+		return 0;
+	aws_error_release(e);
+	memset(e, 0, sizeof *e);
+	return 1;
+}
+
 static int
 nb_describe(struct stack *st, const char *name, cJSON **res,
     struct aws_error *err)
@@ -526,11 +641,8 @@ notebook_delete(struct stack *st, cJSON *rec, struct aws_error *err)
 	if (name == NULL)
 		return 0;
 	if (nb_describe(st, name, &res, err) != 0) {
-		if (sm_notfound(err)) {
-			aws_error_release(err);
-			memset(err, 0, sizeof *err);
+		if (sm_gone(err))
 			return 0;
-		}
 		return -1;
 	}
 	s = cJSON_GetObjectItemCaseSensitive(res, "NotebookInstanceStatus");
@@ -557,11 +669,8 @@ notebook_delete(struct stack *st, cJSON *rec, struct aws_error *err)
 	rc = aws_call(st->aws, "sagemaker", action, p, &res, err);
 	cJSON_Delete(p);
 	cJSON_Delete(res);
-	if (rc != 0 && sm_notfound(err)) {
-		aws_error_release(err);
-		memset(err, 0, sizeof *err);
+	if (rc != 0 && sm_gone(err))
 		return 0;
-	}
 	return rc;
 }
 
@@ -575,11 +684,8 @@ notebook_refresh(struct stack *st, cJSON *rec, struct aws_error *err)
 	if (name == NULL)
 		return STACK_GONE;
 	if (nb_describe(st, name, &res, err) != 0) {
-		if (sm_notfound(err)) {
-			aws_error_release(err);
-			memset(err, 0, sizeof *err);
+		if (sm_gone(err))
 			return STACK_GONE;
-		}
 		return -1;
 	}
 	at = rec_attrs_of(rec);
@@ -618,11 +724,8 @@ notebook_list(struct stack *st, cJSON *out, struct aws_error *err)
 
 	if (nb_describe(st, name, &res, err) != 0) {
 		free(name);
-		if (sm_notfound(err)) {
-			aws_error_release(err);
-			memset(err, 0, sizeof *err);
+		if (sm_gone(err))
 			return 0;
-		}
 		return -1;
 	}
 	o = cJSON_CreateObject();
@@ -661,11 +764,8 @@ notebook_lc_delete(struct stack *st, cJSON *rec, struct aws_error *err)
 	rc = lc_call(st, "DeleteNotebookInstanceLifecycleConfig", name, &res,
 	    err);
 	cJSON_Delete(res);
-	if (rc != 0 && sm_notfound(err)) {
-		aws_error_release(err);
-		memset(err, 0, sizeof *err);
+	if (rc != 0 && sm_gone(err))
 		return 0;
-	}
 	return rc;
 }
 
@@ -679,11 +779,8 @@ notebook_lc_refresh(struct stack *st, cJSON *rec, struct aws_error *err)
 		return STACK_GONE;
 	if (lc_call(st, "DescribeNotebookInstanceLifecycleConfig", name, &res,
 	    err) != 0) {
-		if (sm_notfound(err)) {
-			aws_error_release(err);
-			memset(err, 0, sizeof *err);
+		if (sm_gone(err))
 			return STACK_GONE;
-		}
 		return -1;
 	}
 	at = rec_attrs_of(rec);
@@ -702,11 +799,8 @@ notebook_lc_list(struct stack *st, cJSON *out, struct aws_error *err)
 	if (lc_call(st, "DescribeNotebookInstanceLifecycleConfig", name, &res,
 	    err) != 0) {
 		free(name);
-		if (sm_notfound(err)) {
-			aws_error_release(err);
-			memset(err, 0, sizeof *err);
+		if (sm_gone(err))
 			return 0;
-		}
 		return -1;
 	}
 	o = cJSON_CreateObject();

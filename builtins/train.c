@@ -39,6 +39,7 @@
 #include "lib/state.h"
 #include "stack/progress.h"
 #include "stack/stack.h"
+#include "builtins/stage.h"
 #include "builtins/target.h"
 
 #define CHUNK_MAX	(1024 * 1024)	/* bytes per poll */
@@ -537,30 +538,84 @@ wrapper_script(const char *env, const char *workdir, const char *cmdline)
 	return buf_detach_release(&b);
 }
 
+/* train run as its steps (stage.h). */
+struct train_start {
+	struct mlsh_ctx *ctx;
+	struct cmd_args *a;
+	cJSON **result;
+	const char *name;		/* --name, or NULL: the node picks rN */
+	struct strlist nodes;		/* the one node */
+	char *ip;
+	char *script;			/* makes the run directory, starts it */
+	char rname[80], rdir[1024];
+	long long pid;
+};
+
+static int start_options(void *), start_node(void *), start_script(void *),
+    start_launch(void *), start_cache(void *), start_report(void *),
+    start_attach(void *);
+
+static const struct stage train_run_stages[] = {
+	{ "options", start_options },
+	{ "node", start_node },		/* the node and its address */
+	{ "script", start_script },
+	{ "launch", start_launch },	/* run it there: the run's name */
+	{ "cache", start_cache },	/* for completion */
+	{ "report", start_report },	/* done, unless --attach */
+	{ "attach", start_attach },
+};
+
 static int
 train_run(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 {
-	const char *name = cmd_opt(a, "name"), *env = cmd_opt(a, "env");
-	const char *workdir = cmd_opt(a, "workdir");
-	struct strlist nodes;
-	struct buf cmdline, script;
-	struct collect c;
-	char *ip = NULL, *wrapper, *qw, *qn, *qc, *qnode, *cause = NULL;
-	char rname[80], rdir[1024];
-	long long pid = 0;
+	struct train_start t = { .ctx = ctx, .a = a, .result = result };
 	int rc;
 
-	if (name != NULL && !run_name_ok(name))
-		return cmd_error(ctx, "bad run name '%s' (letters, digits, . _ "
-		    "-)", name);
+	strlist_init(&t.nodes);
+	rc = stage_run(train_run_stages, STAGE_COUNT(train_run_stages), &t);
+	free(t.ip);
+	free(t.script);
+	strlist_release(&t.nodes);
+	return rc;
+}
+
+static int
+start_options(void *job)
+{
+	struct train_start *t = job;
+	const char *env = cmd_opt(t->a, "env");
+
+	t->name = cmd_opt(t->a, "name");
+	if (t->name != NULL && !run_name_ok(t->name))
+		return cmd_error(t->ctx, "bad run name '%s' (letters, digits, "
+		    ". _ -)", t->name);
 	if (env != NULL && (strchr(env, '/') || !*env))
-		return cmd_error(ctx, "bad conda environment name '%s'", env);
-	strlist_init(&nodes);
-	if (pick_nodes(ctx, a, 1, &nodes) != 0 ||
-	    target_resolve(ctx, nodes.v[0], &ip) != 0) {
-		strlist_release(&nodes);
+		return cmd_error(t->ctx, "bad conda environment name '%s'", env);
+	return 0;
+}
+
+static int
+start_node(void *job)
+{
+	struct train_start *t = job;
+
+	if (pick_nodes(t->ctx, t->a, 1, &t->nodes) != 0 ||
+	    target_resolve(t->ctx, t->nodes.v[0], &t->ip) != 0)
 		return 1;
-	}
+	return 0;
+}
+
+/* The node's side: make the run directory (the next free rN, or --name),
+ * write cmd, node and the wrapper there, start the wrapper detached, and
+ * answer "name dir pid". */
+static int
+start_script(void *job)
+{
+	struct train_start *t = job;
+	struct cmd_args *a = t->a;
+	struct buf cmdline, script;
+	char *wrapper, *qw, *qn, *qc, *qnode;
+
 	/* One word: a shell line as typed; several: each quoted. */
 	buf_init(&cmdline);
 	if (a->argc == 1)
@@ -571,11 +626,12 @@ train_run(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 			buf_printf(&cmdline, "%s%s", i ? " " : "", q);
 			free(q);
 		}
-	wrapper = wrapper_script(env, workdir, cmdline.data);
+	wrapper = wrapper_script(cmd_opt(a, "env"), cmd_opt(a, "workdir"),
+	    cmdline.data);
 	qw = sh_quote(wrapper);
-	qn = sh_quote(name ? name : "");
+	qn = sh_quote(t->name ? t->name : "");
 	qc = sh_quote(cmdline.data);
-	qnode = sh_quote(nodes.v[0]);
+	qnode = sh_quote(t->nodes.v[0]);
 	buf_init(&script);
 	buf_adds(&script, SH_BASE);
 	buf_printf(&script,
@@ -613,74 +669,94 @@ train_run(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	free(qc);
 	free(qnode);
 	buf_release(&cmdline);
+	t->script = buf_detach_release(&script);
+	return 0;
+}
 
-	rc = node_sh(ctx, ip, script.data, &c, 30000, NULL, &cause);
-	buf_release(&script);
+static int
+start_launch(void *job)
+{
+	struct train_start *t = job;
+	struct collect c;
+	char *cause = NULL;
+	int rc = node_sh(t->ctx, t->ip, t->script, &c, 30000, NULL, &cause);
+
 	if (rc != 0) {
 		char *why = rc < 0 ? xstrdup(cause) : last_line(c.err.data);
-		cmd_error(ctx, "cannot start on %s: %s", nodes.v[0],
+		cmd_error(t->ctx, "cannot start on %s: %s", t->nodes.v[0],
 		    *why ? why : "the node's shell failed");
 		free(why);
 		free(cause);
-		if (rc >= 0)
-			collect_release(&c);
-		free(ip);
-		strlist_release(&nodes);
+		collect_release(&c);
 		return 1;
 	}
-	rname[0] = rdir[0] = '\0';
-	if (sscanf(c.out.data, "%79s %1023s %lld", rname, rdir, &pid) < 2) {
-		cmd_error(ctx, "cannot start on %s: unexpected answer '%s'",
-		    nodes.v[0], c.out.data);
+	if (sscanf(c.out.data, "%79s %1023s %lld", t->rname, t->rdir,
+	    &t->pid) < 2) {
+		cmd_error(t->ctx, "cannot start on %s: unexpected answer '%s'",
+		    t->nodes.v[0], c.out.data);
 		collect_release(&c);
-		free(ip);
-		strlist_release(&nodes);
 		return 1;
 	}
 	collect_release(&c);
-	{
-		struct strlist one;
-		strlist_init(&one);
-		strlist_add(&one, rname);
-		cache_runs(ctx, &one, 0);
-		strlist_release(&one);
-	}
-	if (!cmd_opt_bool(a, "attach")) {
-		*result = cJSON_CreateObject();
-		cJSON_AddStringToObject(*result, "run", rname);
-		cJSON_AddStringToObject(*result, "node", nodes.v[0]);
-		cJSON_AddStringToObject(*result, "dir", rdir);
-		cJSON_AddNumberToObject(*result, "pid", (double)pid);
-		if (pid == 0)
-			shell_warn(ctx, "train: %s started but wrote no pid "
-			    "yet; see 'train logs %s'", rname, rname);
-		free(ip);
-		strlist_release(&nodes);
+	return 0;
+}
+
+static int
+start_cache(void *job)
+{
+	struct train_start *t = job;
+	struct strlist one;
+
+	strlist_init(&one);
+	strlist_add(&one, t->rname);
+	cache_runs(t->ctx, &one, 0);
+	strlist_release(&one);
+	return 0;
+}
+
+static int
+start_report(void *job)
+{
+	struct train_start *t = job;
+	cJSON *r;
+
+	if (cmd_opt_bool(t->a, "attach"))
 		return 0;
-	}
-	free(ip);
+	r = *t->result = cJSON_CreateObject();
+	cJSON_AddStringToObject(r, "run", t->rname);
+	cJSON_AddStringToObject(r, "node", t->nodes.v[0]);
+	cJSON_AddStringToObject(r, "dir", t->rdir);
+	cJSON_AddNumberToObject(r, "pid", (double)t->pid);
+	if (t->pid == 0)
+		shell_warn(t->ctx, "train: %s started but wrote no pid yet; see "
+		    "'train logs %s'", t->rname, t->rname);
+	return STAGE_DONE;
+}
+
+/* Attach as `train attach RUN --node NODE` would. */
+static int
+start_attach(void *job)
+{
+	struct train_start *t = job;
+	char *argv[] = { "attach", t->rname, "--node", t->nodes.v[0], NULL };
+	const struct mlsh_cmd *sub = cmd_find_sub(t->a->builtin, "attach");
+	struct cmd_args aa;
+	char *pc = NULL;
+	int rc;
+
 	fflush(stdout);
 	fprintf(stderr, "train: %s started on %s (%s); Ctrl-C detaches\n",
-	    rname, nodes.v[0], rdir);
-	{
-		/* Attach as `train attach RUN --node NODE` would. */
-		char *argv[] = { "attach", rname, "--node", nodes.v[0], NULL };
-		struct cmd_args aa;
-		char *pc = NULL;
-		const struct mlsh_cmd *sub = cmd_find_sub(a->builtin, "attach");
-		if (cmd_parse_as(sub, 4, argv, &aa, &pc) != 0) {
-			cmd_error(ctx, "%s", pc ? pc : "attach");
-			free(pc);
-			strlist_release(&nodes);
-			return 1;
-		}
-		aa.builtin = a->builtin;
-		aa.json = a->json;
-		rc = train_attach(ctx, &aa, result);
-		cmd_args_release(&aa);
+	    t->rname, t->nodes.v[0], t->rdir);
+	if (cmd_parse_as(sub, 4, argv, &aa, &pc) != 0) {
+		cmd_error(t->ctx, "%s", pc ? pc : "attach");
+		free(pc);
+		return 1;
 	}
-	strlist_release(&nodes);
-	return rc;
+	aa.builtin = t->a->builtin;
+	aa.json = t->a->json;
+	rc = train_attach(t->ctx, &aa, t->result);
+	cmd_args_release(&aa);
+	return rc == STAGE_DONE ? 1 : rc;	/* a failure stays one */
 }
 
 /* ---- finding and reading runs ------------------------------------------- */

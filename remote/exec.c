@@ -19,8 +19,35 @@
 #define IOBUF 65536
 #define CANCEL_GRACE_MS 2000
 
+/* stdin → channel, for rmt_exec and rmt_shell alike: pending bytes are
+ * [off, len) of data; once they are written, more are read from fd until it
+ * ends (a buffer given whole starts with eof set).  When all is written the
+ * channel gets its EOF, unless keep_open (a pty with no input stays open for
+ * the ^C of a cancel). */
+struct in_pump {
+	int fd;
+	const char *data;
+	char *fdbuf;
+	size_t off, len;
+	int eof, keep_open, eof_sent;
+};
+
+/* drain(): what one stream of the channel came to. */
+enum { DRAIN_AGAIN, DRAIN_EOF, DRAIN_LOST, DRAIN_REJECTED };
+
 static int finish(struct rmt_conn *, LIBSSH2_CHANNEL *, struct rmt_status *,
     int closing);
+static int request_pty(struct rmt_conn *, LIBSSH2_CHANNEL *, const char *term,
+    int cols, int rows, double deadline);
+static int startup(struct rmt_conn *, LIBSSH2_CHANNEL *, const char *request,
+    const char *command, double deadline);
+static int drain(LIBSSH2_CHANNEL *, int stream, char *buf,
+    int (*sink)(void *, const char *, size_t), void *arg, int *progress);
+static int pump_in(LIBSSH2_CHANNEL *, struct in_pump *, int *progress,
+    struct pollfd *wait_fd);
+static int cancel_step(LIBSSH2_CHANNEL *, const struct rmt_exec *,
+    struct rmt_status *, const struct in_pump *, double started,
+    double *cancel_at);
 static int write_all(int fd, const char *p, size_t n);
 
 int
@@ -29,9 +56,9 @@ rmt_exec(struct rmt_session *s, const char *node, const struct rmt_exec *e,
 {
 	struct rmt_conn *c;
 	LIBSSH2_CHANNEL *ch;
-	char *buf = NULL, *inbuf = NULL;
-	size_t in_off = 0, in_len = 0;
-	int rc, in_done, eof_sent = 0, in_eof = 0, ret = -1;
+	struct in_pump in = { .fd = e->in_fd, .eof = 1 };
+	char *buf = NULL;
+	int ret = -1;
 	double deadline, started = now_ms(), cancel_at = 0;
 
 	memset(st, 0, sizeof *st);
@@ -39,136 +66,52 @@ rmt_exec(struct rmt_session *s, const char *node, const struct rmt_exec *e,
 	if ((ch = rmt_open_channel(s, node, &c, cause)) == NULL)
 		return -1;
 	deadline = rmt_deadline(s, s->cfg.connect_timeout_ms);
-	if (e->pty) {
-		const char *term = e->term != NULL ? e->term : "xterm";
-		while ((rc = libssh2_channel_request_pty_ex(ch, term, (unsigned)strlen(term),
-		    NULL, 0, e->cols > 0 ? e->cols : 80, e->rows > 0 ? e->rows : 24,
-		    0, 0)) == LIBSSH2_ERROR_EAGAIN)
-			if (rmt_wait_until(c, deadline) == RMT_TIMEOUT)
-				break;
-		if (rc != 0) {
-			*cause = rmt_conn_error(c, "pty request refused");
-			goto out;
-		}
+	if (e->pty && request_pty(c, ch, e->term != NULL ? e->term : "xterm",
+	    e->cols > 0 ? e->cols : 80, e->rows > 0 ? e->rows : 24,
+	    deadline) != 0) {
+		*cause = rmt_conn_error(c, "pty request refused");
+		goto out;
 	}
-	while ((rc = libssh2_channel_process_startup(ch, "exec", 4, e->command,
-	    (unsigned)strlen(e->command))) == LIBSSH2_ERROR_EAGAIN)
-		if (rmt_wait_until(c, deadline) == RMT_TIMEOUT)
-			break;
-	if (rc != 0) {
+	if (startup(c, ch, "exec", e->command, deadline) != 0) {
 		*cause = rmt_conn_error(c, "exec refused");
 		goto out;
 	}
 
 	buf = xmalloc(IOBUF);
 	if (e->in_fd >= 0)
-		inbuf = xmalloc(IOBUF);
-	in_done = e->in_buf == NULL && e->in_fd < 0;
+		in.fdbuf = xmalloc(IOBUF);
+	if (e->in_buf != NULL) {
+		in.data = e->in_buf;
+		in.len = e->in_len;
+	} else if (e->in_fd >= 0)
+		in.eof = 0;
+	in.keep_open = e->pty && e->in_buf == NULL && e->in_fd < 0;
 	for (;;) {
-		struct pollfd extra = { .fd = -1 };
-		int progress = 0, out_eof = 0, err_eof = 0;
-		ssize_t n;
+		struct pollfd wait_fd = { .fd = -1 };
+		int progress = 0, out, err;
 
 		/* remote → callbacks */
-		while ((n = libssh2_channel_read(ch, buf, IOBUF)) > 0) {
-			progress = 1;
-			if (e->on_stdout != NULL && e->on_stdout(e->arg, buf, (size_t)n) == -1) {
-				*cause = xasprintf("%s: output rejected", c->label);
-				finish(c, ch, st, 1);
-				ch = NULL;
-				goto out;
-			}
+		out = drain(ch, 0, buf, e->on_stdout, e->arg, &progress);
+		err = out == DRAIN_AGAIN || out == DRAIN_EOF ? drain(ch,
+		    SSH_EXTENDED_DATA_STDERR, buf, e->on_stderr, e->arg,
+		    &progress) : out;
+		if (err == DRAIN_REJECTED) {
+			*cause = xasprintf("%s: output rejected", c->label);
+			finish(c, ch, st, 1);
+			ch = NULL;
+			goto out;
 		}
-		if (n == 0)
-			out_eof = 1;
-		else if (n != LIBSSH2_ERROR_EAGAIN)
+		if (err == DRAIN_LOST)
 			goto lost;
-		while ((n = libssh2_channel_read_stderr(ch, buf, IOBUF)) > 0) {
-			progress = 1;
-			if (e->on_stderr != NULL && e->on_stderr(e->arg, buf, (size_t)n) == -1) {
-				*cause = xasprintf("%s: output rejected", c->label);
-				finish(c, ch, st, 1);
-				ch = NULL;
-				goto out;
-			}
-		}
-		if (n == 0)
-			err_eof = 1;
-		else if (n != LIBSSH2_ERROR_EAGAIN)
-			goto lost;
-		if (out_eof && err_eof && libssh2_channel_eof(ch))
+		if (out == DRAIN_EOF && err == DRAIN_EOF && libssh2_channel_eof(ch))
 			break;
-
-		/* stdin → remote */
-		if (!in_done && e->in_buf != NULL) {
-			while (in_off < e->in_len) {
-				n = libssh2_channel_write(ch, (const char *)e->in_buf + in_off,
-				    e->in_len - in_off);
-				if (n == LIBSSH2_ERROR_EAGAIN)
-					break;
-				if (n < 0)
-					goto lost;
-				in_off += (size_t)n;
-				progress = 1;
-			}
-			if (in_off == e->in_len)
-				in_done = 1;
-		} else if (!in_done && e->in_fd >= 0) {
-			if (in_off == in_len && !in_eof) {
-				struct pollfd p = { .fd = e->in_fd, .events = POLLIN };
-				if (poll(&p, 1, 0) > 0) {
-					n = read(e->in_fd, inbuf, IOBUF);
-					if (n > 0) {
-						in_off = 0;
-						in_len = (size_t)n;
-					} else if (n == 0 || (errno != EAGAIN && errno != EINTR))
-						in_eof = 1;
-					progress = 1;
-				}
-			}
-			while (in_off < in_len) {
-				n = libssh2_channel_write(ch, inbuf + in_off, in_len - in_off);
-				if (n == LIBSSH2_ERROR_EAGAIN)
-					break;
-				if (n < 0)
-					goto lost;
-				in_off += (size_t)n;
-				progress = 1;
-			}
-			if (in_eof && in_off == in_len)
-				in_done = 1;
-			else if (in_off == in_len) {
-				extra.fd = e->in_fd;
-				extra.events = POLLIN;
-			}
-		}
-		/* a pty with no input stays open for the ^C of a cancel */
-		if (in_done && !eof_sent && !(e->pty && e->in_buf == NULL && e->in_fd < 0)) {
-			rc = libssh2_channel_send_eof(ch);
-			if (rc == 0)
-				eof_sent = 1;
-			else if (rc != LIBSSH2_ERROR_EAGAIN)
-				eof_sent = 1;	/* the channel may be closing already */
-		}
-
-		/* cancellation and timeout */
-		if (e->timeout_ms > 0 && !st->timed_out && now_ms() - started > e->timeout_ms) {
-			st->timed_out = 1;
-			cancel_at = 0;
-		}
-		if (!st->cancelled && e->cancel != NULL && e->cancel(e->arg))
-			st->cancelled = 1;
-		if (st->cancelled || st->timed_out) {
-			if (cancel_at == 0) {
-				cancel_at = now_ms();
-				if (!e->pty || eof_sent ||
-				    libssh2_channel_write(ch, "\003", 1) != 1)
-					break;
-			} else if (now_ms() - cancel_at > CANCEL_GRACE_MS)
-				break;
-		}
+		if (pump_in(ch, &in, &progress, &wait_fd) != 0)
+			goto lost;
+		if (cancel_step(ch, e, st, &in, started, &cancel_at) != 0)
+			break;
 		if (!progress)
-			rmt_wait(c, extra.fd >= 0 ? &extra : NULL, extra.fd >= 0, RMT_SLICE_MS);
+			rmt_wait(c, wait_fd.fd >= 0 ? &wait_fd : NULL, wait_fd.fd >= 0,
+			    RMT_SLICE_MS);
 	}
 	if (st->cancelled || st->timed_out) {
 		/* under a pty the ^C may have ended it: take its real status */
@@ -195,8 +138,117 @@ out:
 	if (ch != NULL)
 		rmt_channel_free(c, ch);
 	free(buf);
-	free(inbuf);
+	free(in.fdbuf);
 	return ret;
+}
+
+/* Cancellation and timeout: returns 1 when the pump should stop. */
+static int
+cancel_step(LIBSSH2_CHANNEL *ch, const struct rmt_exec *e, struct rmt_status *st,
+    const struct in_pump *in, double started, double *cancel_at)
+{
+	if (e->timeout_ms > 0 && !st->timed_out && now_ms() - started > e->timeout_ms) {
+		st->timed_out = 1;
+		*cancel_at = 0;
+	}
+	if (!st->cancelled && e->cancel != NULL && e->cancel(e->arg))
+		st->cancelled = 1;
+	if (!st->cancelled && !st->timed_out)
+		return 0;
+	if (*cancel_at == 0) {
+		*cancel_at = now_ms();
+		return !e->pty || in->eof_sent ||
+		    libssh2_channel_write(ch, "\003", 1) != 1;
+	}
+	return now_ms() - *cancel_at > CANCEL_GRACE_MS;
+}
+
+static int
+request_pty(struct rmt_conn *c, LIBSSH2_CHANNEL *ch, const char *term, int cols,
+    int rows, double deadline)
+{
+	int rc;
+
+	while ((rc = libssh2_channel_request_pty_ex(ch, term, (unsigned)strlen(term),
+	    NULL, 0, cols, rows, 0, 0)) == LIBSSH2_ERROR_EAGAIN)
+		if (rmt_wait_until(c, deadline) == RMT_TIMEOUT)
+			break;
+	return rc;
+}
+
+/* Start "exec" with a command, or "shell" (command NULL). */
+static int
+startup(struct rmt_conn *c, LIBSSH2_CHANNEL *ch, const char *request,
+    const char *command, double deadline)
+{
+	int rc;
+
+	while ((rc = libssh2_channel_process_startup(ch, request,
+	    (unsigned)strlen(request), command,
+	    command != NULL ? (unsigned)strlen(command) : 0)) ==
+	    LIBSSH2_ERROR_EAGAIN)
+		if (rmt_wait_until(c, deadline) == RMT_TIMEOUT)
+			break;
+	return rc;
+}
+
+/* Read one stream of the channel until it would block, handing the data to
+ * sink (NULL: dropped; -1 from it: rejected). */
+static int
+drain(LIBSSH2_CHANNEL *ch, int stream, char *buf,
+    int (*sink)(void *, const char *, size_t), void *arg, int *progress)
+{
+	ssize_t n;
+
+	while ((n = libssh2_channel_read_ex(ch, stream, buf, IOBUF)) > 0) {
+		*progress = 1;
+		if (sink != NULL && sink(arg, buf, (size_t)n) == -1)
+			return DRAIN_REJECTED;
+	}
+	if (n == 0)
+		return DRAIN_EOF;
+	return n == LIBSSH2_ERROR_EAGAIN ? DRAIN_AGAIN : DRAIN_LOST;
+}
+
+/* One turn of the stdin pump: -1 when the channel failed.  wait_fd is set
+ * when the pump waits for input from fd. */
+static int
+pump_in(LIBSSH2_CHANNEL *ch, struct in_pump *in, int *progress,
+    struct pollfd *wait_fd)
+{
+	ssize_t n;
+
+	if (in->off == in->len && !in->eof) {
+		struct pollfd p = { .fd = in->fd, .events = POLLIN };
+		if (poll(&p, 1, 0) > 0) {
+			n = read(in->fd, in->fdbuf, IOBUF);
+			if (n > 0) {
+				in->data = in->fdbuf;
+				in->off = 0;
+				in->len = (size_t)n;
+			} else if (n == 0 || (errno != EAGAIN && errno != EINTR))
+				in->eof = 1;
+			*progress = 1;
+		}
+	}
+	while (in->off < in->len) {
+		n = libssh2_channel_write(ch, in->data + in->off, in->len - in->off);
+		if (n == LIBSSH2_ERROR_EAGAIN)
+			break;
+		if (n < 0)
+			return -1;
+		in->off += (size_t)n;
+		*progress = 1;
+	}
+	if (in->off < in->len)
+		return 0;
+	if (!in->eof) {
+		wait_fd->fd = in->fd;
+		wait_fd->events = POLLIN;
+	} else if (!in->eof_sent && !in->keep_open &&
+	    libssh2_channel_send_eof(ch) != LIBSSH2_ERROR_EAGAIN)
+		in->eof_sent = 1;	/* or the channel is closing already */
+	return 0;
 }
 
 /* Close the channel and collect the exit status.  When closing (cancel,
@@ -291,130 +343,115 @@ rmt_run(struct rmt_session *s, const char *node, const char *command, char **out
 }
 
 /* The interactive shell. */
+static void shell_size(const struct rmt_shell *, int *cols, int *rows);
+static void follow_resize(struct rmt_conn *, LIBSSH2_CHANNEL *,
+    const struct rmt_shell *);
+static int sink_fd(void *arg, const char *p, size_t n);
+
 int
 rmt_shell(struct rmt_session *s, const char *node, const struct rmt_shell *sh,
     struct rmt_status *st, char **cause)
 {
 	struct rmt_conn *c;
 	LIBSSH2_CHANNEL *ch;
-	struct winsize ws;
+	struct in_pump in = { .fd = sh->in_fd };
 	const char *term = sh->term;
-	char *buf, *inbuf;
-	size_t in_off = 0, in_len = 0;
-	int cols = sh->cols, rows = sh->rows, rc, in_eof = 0, eof_sent = 0, ret = -1;
+	char *buf;
+	int cols, rows, out_fd = sh->out_fd, ret = -1;
 	double deadline;
 
 	memset(st, 0, sizeof *st);
 	*cause = NULL;
 	if (term == NULL && (term = getenv("TERM")) == NULL)
 		term = "xterm";
-	if ((cols <= 0 || rows <= 0) && ioctl(sh->out_fd, TIOCGWINSZ, &ws) == 0 &&
-	    ws.ws_col > 0) {
-		cols = ws.ws_col;
-		rows = ws.ws_row;
-	}
-	if (cols <= 0 || rows <= 0) {
-		cols = 80;
-		rows = 24;
-	}
+	shell_size(sh, &cols, &rows);
 	if ((ch = rmt_open_channel(s, node, &c, cause)) == NULL)
 		return -1;
 	deadline = rmt_deadline(s, s->cfg.connect_timeout_ms);
-	while ((rc = libssh2_channel_request_pty_ex(ch, term, (unsigned)strlen(term), NULL, 0,
-	    cols, rows, 0, 0)) == LIBSSH2_ERROR_EAGAIN)
-		if (rmt_wait_until(c, deadline) == RMT_TIMEOUT)
-			break;
-	if (rc != 0) {
+	if (request_pty(c, ch, term, cols, rows, deadline) != 0) {
 		*cause = rmt_conn_error(c, "pty request refused");
 		rmt_channel_free(c, ch);
 		return -1;
 	}
-	if (sh->command != NULL)
-		while ((rc = libssh2_channel_process_startup(ch, "exec", 4, sh->command,
-		    (unsigned)strlen(sh->command))) == LIBSSH2_ERROR_EAGAIN)
-			rmt_wait_until(c, deadline);
-	else
-		while ((rc = libssh2_channel_process_startup(ch, "shell", 5, NULL, 0)) ==
-		    LIBSSH2_ERROR_EAGAIN)
-			if (rmt_wait_until(c, deadline) == RMT_TIMEOUT)
-				break;
-	if (rc != 0) {
+	if (startup(c, ch, sh->command != NULL ? "exec" : "shell", sh->command,
+	    deadline) != 0) {
 		*cause = rmt_conn_error(c, "shell refused");
 		rmt_channel_free(c, ch);
 		return -1;
 	}
 	buf = xmalloc(IOBUF);
-	inbuf = xmalloc(IOBUF);
+	in.fdbuf = xmalloc(IOBUF);
 	for (;;) {
-		struct pollfd extra = { .fd = -1 };
+		struct pollfd wait_fd = { .fd = -1 };
 		int progress = 0;
-		ssize_t n;
 
-		if (sh->resized != NULL && *sh->resized) {
-			*sh->resized = 0;
-			if (ioctl(sh->out_fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
-				while (libssh2_channel_request_pty_size(ch, ws.ws_col, ws.ws_row) ==
-				    LIBSSH2_ERROR_EAGAIN)
-					if (rmt_wait_until(c, rmt_deadline(s, 5000)) == RMT_TIMEOUT)
-						break;
-		}
+		follow_resize(c, ch, sh);
 		/* stderr merges into stdout under a pty, but read both anyway */
-		while ((n = libssh2_channel_read(ch, buf, IOBUF)) > 0) {
-			progress = 1;
-			write_all(sh->out_fd, buf, (size_t)n);
-		}
-		if (n < 0 && n != LIBSSH2_ERROR_EAGAIN)
+		if (drain(ch, 0, buf, sink_fd, &out_fd, &progress) == DRAIN_LOST)
 			goto lost;
-		while ((n = libssh2_channel_read_stderr(ch, buf, IOBUF)) > 0) {
-			progress = 1;
-			write_all(sh->out_fd, buf, (size_t)n);
-		}
+		drain(ch, SSH_EXTENDED_DATA_STDERR, buf, sink_fd, &out_fd, &progress);
 		if (libssh2_channel_eof(ch))
 			break;
-		if (in_off == in_len && !in_eof) {
-			struct pollfd p = { .fd = sh->in_fd, .events = POLLIN };
-			if (poll(&p, 1, 0) > 0) {
-				n = read(sh->in_fd, inbuf, IOBUF);
-				if (n > 0) {
-					in_off = 0;
-					in_len = (size_t)n;
-				} else if (n == 0 || (errno != EAGAIN && errno != EINTR))
-					in_eof = 1;
-				progress = 1;
-			}
-		}
-		while (in_off < in_len) {
-			n = libssh2_channel_write(ch, inbuf + in_off, in_len - in_off);
-			if (n == LIBSSH2_ERROR_EAGAIN)
-				break;
-			if (n < 0)
-				goto lost;
-			in_off += (size_t)n;
-			progress = 1;
-		}
-		if (in_eof && in_off == in_len && !eof_sent &&
-		    libssh2_channel_send_eof(ch) != LIBSSH2_ERROR_EAGAIN)
-			eof_sent = 1;
-		if (!in_eof && in_off == in_len) {
-			extra.fd = sh->in_fd;
-			extra.events = POLLIN;
-		}
+		if (pump_in(ch, &in, &progress, &wait_fd) != 0)
+			goto lost;
 		if (!progress)
-			rmt_wait(c, extra.fd >= 0 ? &extra : NULL, extra.fd >= 0, RMT_SLICE_MS);
+			rmt_wait(c, wait_fd.fd >= 0 ? &wait_fd : NULL, wait_fd.fd >= 0,
+			    RMT_SLICE_MS);
 	}
 	ret = finish(c, ch, st, 0);
 	if (ret == -1)
 		*cause = rmt_conn_error(c, "shell ended without an exit status");
 	rmt_channel_free(c, ch);
-	free(buf);
-	free(inbuf);
-	return ret;
+	goto out;
 lost:
 	rmt_conn_failed(c);
 	*cause = rmt_conn_error(c, "shell interrupted");
+out:
 	free(buf);
-	free(inbuf);
-	return -1;
+	free(in.fdbuf);
+	return ret;
+}
+
+/* The pty's size: given, else the terminal's, else 80x24. */
+static void
+shell_size(const struct rmt_shell *sh, int *cols, int *rows)
+{
+	struct winsize ws;
+
+	*cols = sh->cols;
+	*rows = sh->rows;
+	if ((*cols <= 0 || *rows <= 0) && ioctl(sh->out_fd, TIOCGWINSZ, &ws) == 0 &&
+	    ws.ws_col > 0) {
+		*cols = ws.ws_col;
+		*rows = ws.ws_row;
+	}
+	if (*cols <= 0 || *rows <= 0) {
+		*cols = 80;
+		*rows = 24;
+	}
+}
+
+/* After a SIGWINCH (the caller's flag), pass the terminal's size on. */
+static void
+follow_resize(struct rmt_conn *c, LIBSSH2_CHANNEL *ch, const struct rmt_shell *sh)
+{
+	struct winsize ws;
+
+	if (sh->resized == NULL || !*sh->resized)
+		return;
+	*sh->resized = 0;
+	if (ioctl(sh->out_fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		while (libssh2_channel_request_pty_size(ch, ws.ws_col, ws.ws_row) ==
+		    LIBSSH2_ERROR_EAGAIN)
+			if (rmt_wait_until(c, rmt_deadline(c->s, 5000)) == RMT_TIMEOUT)
+				break;
+}
+
+static int
+sink_fd(void *arg, const char *p, size_t n)
+{
+	write_all(*(int *)arg, p, n);
+	return 0;
 }
 
 static int
