@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "builtins/node.h"
+#include "builtins/stackcmd.h"
 #include "stack/iam.h"
 #include "stack/quota.h"
 #include "lib/state.h"
@@ -68,7 +69,7 @@ limit_hint(struct stack *st, const char *itype)
 	char *old;
 	size_t skip;
 
-	if (st->fail_code == NULL || strcmp(st->fail_code,
+	if (st->fail.code == NULL || strcmp(st->fail.code,
 	    "ResourceLimitExceeded") != 0 || st->ctx->error == NULL)
 		return;
 	old = xstrdup(st->ctx->error);
@@ -493,7 +494,7 @@ nb_row(struct stack *st)
 {
 	cJSON *rec = stack_rec(st, NB_ROLE), *o = cJSON_CreateObject();
 	const char *v;
-	double h = stack_rec_hourly(st->ctx, rec);
+	double h = stack_rec_hourly(&st->prices, rec);
 
 	cJSON_AddStringToObject(o, "name", (v = stack_attr(rec, "id")) ? v :
 	    "-");

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "stack/stack.h"
+#include "builtins/stackcmd.h"
 
 static char *
 age_text(double seconds)
@@ -30,20 +30,6 @@ money(double v, int hourly)
 	if (hourly)
 		return xasprintf("$%.4f", v);
 	return xasprintf("$%.2f", v);
-}
-
-double
-stack_rec_accrued(struct mlsh_ctx *ctx, const cJSON *rec)
-{
-	double h = stack_rec_hourly(ctx, rec);
-	double created = cJSON_GetNumberValue(
-	    cJSON_GetObjectItemCaseSensitive(rec, "created"));
-
-	if (h < 0)
-		return -1;
-	if (!(created > 0))
-		return 0;
-	return h * ((double)time(NULL) - created) / 3600.0;
 }
 
 static cJSON *
@@ -72,14 +58,14 @@ row(struct stack *st, const char *role, const cJSON *rec)
 	cJSON_AddStringToObject(o, "private_ip", v ? v : "-");
 	v = stack_attr(rec, "public_ip");
 	cJSON_AddStringToObject(o, "public_ip", v ? v : "-");
-	s = money(stack_rec_hourly(st->ctx, rec), 1);
+	s = money(stack_rec_hourly(&st->prices, rec), 1);
 	cJSON_AddStringToObject(o, "usd_per_hour", s);
 	free(s);
 	s = created > 0 ? age_text((double)time(NULL) - created) :
 	    xstrdup("-");
 	cJSON_AddStringToObject(o, "age", s);
 	free(s);
-	s = money(stack_rec_accrued(st->ctx, rec), 0);
+	s = money(stack_rec_accrued(&st->prices, rec), 0);
 	cJSON_AddStringToObject(o, "accrued", s);
 	free(s);
 	return o;

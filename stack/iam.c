@@ -274,10 +274,9 @@ attached_check(struct stack *st, const char *rec_role, const char *name,
 			arn = steps[i].summary;
 		q = xasprintf("\"%s\"", arn);
 		if (have != NULL && strstr(have, q) == NULL) {
-			shell_warn(st->ctx, "%s: warning: %s is not attached to "
-			    "%s: this endpoint does not know it", st->args &&
-			    st->args->builtin ? st->args->builtin->name : "iam",
-			    arn, name);
+			stack_warn(st, "%s: warning: %s is not attached to %s: "
+			    "this endpoint does not know it", st->ui.cmd ?
+			    st->ui.cmd : "iam", arn, name);
 			cJSON_DeleteItemFromObjectCaseSensitive(done,
 			    steps[i].step);
 		}
