@@ -432,12 +432,7 @@ nb_name(struct stack *st, const char *suffix)
 static int
 sm_notfound(const struct aws_error *e)
 {
-	if (stack_err_notfound(e))
-		return 1;
-	return e->code != NULL && strncmp(e->code, "Validation", 10) == 0 &&
-	    e->message != NULL && (strstr(e->message, "RecordNotFound") ||
-	    strstr(e->message, "does not exist") ||
-	    strstr(e->message, "Could not find"));
+	return stack_err_notfound(e);
 }
 
 static int

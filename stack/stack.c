@@ -95,19 +95,27 @@ stack_cmd(const struct stack *st)
 	return st->ui.cmd != NULL ? st->ui.cmd : "stack";
 }
 
+/* One formatted line to one of the ui's callbacks (dropped when NULL). */
+static void
+say(struct stack *st, void (*to)(void *, const char *), const char *fmt,
+    va_list ap)
+{
+	char *m = xvasprintf(fmt, ap);
+
+	if (to != NULL)
+		to(st->ui.arg, m);
+	free(m);
+}
+
 int
 stack_error(struct stack *st, const char *fmt, ...)
 {
 	va_list ap;
-	char *m;
 
-	va_start(ap, fmt);
-	m = xvasprintf(fmt, ap);
-	va_end(ap);
 	st->nerrors++;
-	if (st->ui.error != NULL)
-		st->ui.error(st->ui.arg, m);
-	free(m);
+	va_start(ap, fmt);
+	say(st, st->ui.error, fmt, ap);
+	va_end(ap);
 	return -1;
 }
 
@@ -115,28 +123,20 @@ void
 stack_warn(struct stack *st, const char *fmt, ...)
 {
 	va_list ap;
-	char *m;
 
 	va_start(ap, fmt);
-	m = xvasprintf(fmt, ap);
+	say(st, st->ui.warn, fmt, ap);
 	va_end(ap);
-	if (st->ui.warn != NULL)
-		st->ui.warn(st->ui.arg, m);
-	free(m);
 }
 
 void
 stack_note(struct stack *st, const char *fmt, ...)
 {
 	va_list ap;
-	char *m;
 
 	va_start(ap, fmt);
-	m = xvasprintf(fmt, ap);
+	say(st, st->ui.note, fmt, ap);
 	va_end(ap);
-	if (st->ui.note != NULL)
-		st->ui.note(st->ui.arg, m);
-	free(m);
 }
 
 void
@@ -479,12 +479,15 @@ stack_err_notfound(const struct aws_error *e)
 
 	if (c == NULL)
 		return 0;
-	return strstr(c, "NotFound") != NULL || strncmp(c, "NoSuch", 6) == 0 ||
-	    strcmp(c, "InvalidAllocationID.NotFound") == 0 ||
-	    strcmp(c, "FileSystemNotFound") == 0 ||
-	    strcmp(c, "MountTargetNotFound") == 0 ||
-	    (strcmp(c, "ValidationException") == 0 && e->message != NULL &&
-	    strstr(e->message, "does not exist") != NULL);
+	if (strstr(c, "NotFound") != NULL || strncmp(c, "NoSuch", 6) == 0)
+		return 1;
+	/* SageMaker says "not found" with a validation error and a message
+	 * (RecordNotFound, "does not exist", "Could not find"): the one place
+	 * that reads the text, so callers branch on this kind. */
+	return strncmp(c, "Validation", 10) == 0 && e->message != NULL &&
+	    (strstr(e->message, "RecordNotFound") != NULL ||
+	    strstr(e->message, "does not exist") != NULL ||
+	    strstr(e->message, "Could not find") != NULL);
 }
 
 /* --- calls and plans --- */

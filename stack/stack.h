@@ -154,7 +154,7 @@ struct stack {
 					 * the engine never reads it */
 	struct stack_env env;
 	struct stack_ui ui;
-	struct stack_prices prices;
+	struct stack_prices prices;	/* env.prices, its region filled in */
 	struct state *state;		/* = env.state */
 	struct aws_client *aws;		/* = env.aws */
 	const char *ws;			/* workspace name */
@@ -460,7 +460,9 @@ int stack_ec2_list(struct stack *, const char *describe_action,
 const char *stack_tag_value(const cJSON *item, const char *key);
 /* Role from a Name tag "<ws>-<role>", or NULL. Borrowed (points into name). */
 const char *stack_role_from_name(struct stack *, const char *name);
-/* Whether err is a "not found" code (*.NotFound, *NotFound, NoSuch*). */
+/* Whether err means "not found": *NotFound, NoSuch*, or SageMaker's
+ * Validation* whose message says so (RecordNotFound, "does not exist",
+ * "Could not find"). Callers branch on this, never on the text. */
 int stack_err_notfound(const struct aws_error *);
 /* Instances (jump, nodes, grafana): attrs from a RunInstances/Describe item:
  * state, az, private_ip, public_ip, instance_type. */
