@@ -683,6 +683,12 @@ backoff_sleep(struct aws_client *c, double ms)
 	}
 }
 
+int
+aws_sleep(struct aws_client *c, long ms)
+{
+	return backoff_sleep(c, (double)ms);
+}
+
 /* xorshift64*: jitter only, never secrets. */
 static double
 rand01(struct aws_client *c)

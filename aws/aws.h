@@ -153,5 +153,7 @@ typedef void (*aws_wait_progress)(void *arg, double elapsed_ms,
 int aws_wait(struct aws_client *, aws_wait_check check, void *arg,
     long initial_ms, long max_ms, long timeout_ms,
     aws_wait_progress progress, void *progress_arg, struct aws_error *err);
+/* Sleep ms, polling the interrupted hook: 0, or -1 when it fired. */
+int aws_sleep(struct aws_client *, long ms);
 
 #endif

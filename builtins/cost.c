@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "stack/stack.h"
+#include "builtins/stackcmd.h"
 
 static char *
 money(double v, int hourly)
@@ -50,8 +50,8 @@ cost_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	char *s;
 
 	if (cmd_opt_bool(a, "prices")) {
-		cJSON *t = stack_prices_table(ctx), *r;
-		const char *date = stack_prices_date(ctx);
+		cJSON *t = stack_prices_table(stackcmd_prices(ctx)), *r;
+		const char *date = stack_prices_date(stackcmd_prices(ctx));
 		cJSON_ArrayForEach(r, t)
 			cJSON_AddStringToObject(r, "as_of", date);
 		if (cJSON_GetArraySize(t) == 0 && !a->json)
@@ -69,12 +69,12 @@ cost_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	for (size_t i = 0; i < roles.n; i++) {
 		cJSON *rec = stack_rec(&st, roles.v[i]);
 		struct stack_cost_part parts[STACK_COST_PARTS];
-		double h = stack_rec_hourly(ctx, rec);
-		double c = stack_rec_accrued(ctx, rec);
+		double h = stack_rec_hourly(&st.prices, rec);
+		double c = stack_rec_accrued(&st.prices, rec);
 		size_t np;
 		if (h == 0 && c <= 0)
 			continue;	/* free resources: VPC, subnets … */
-		np = stack_rec_parts(ctx, rec, parts);
+		np = stack_rec_parts(&st.prices, rec, parts);
 		if (np <= 1 || h < 0 || c < 0 || stack_type_find(stack_attr(
 		    rec, "type")) == NULL || stack_type_find(stack_attr(rec,
 		    "type"))->price != stack_price_default) {
@@ -103,7 +103,7 @@ cost_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	strlist_release(&roles);
 	/* What the NAT gateway costs per GB it carries: not metered here. */
 	if (stack_id(&st, "nat") != NULL) {
-		double gb = stack_price(ctx, "nat-gb");
+		double gb = stack_price(&st.prices, "nat-gb");
 		cJSON *o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "role", "nat/data");
 		cJSON_AddStringToObject(o, "type", "NAT data processing "

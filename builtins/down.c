@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "stack/stack.h"
+#include "builtins/stackcmd.h"
 
 static int
 down_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
@@ -36,7 +36,7 @@ down_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		goto done;
 	}
 	for (size_t i = 0; i < keep.n; i++) {
-		double c = stack_rec_accrued(ctx, stack_rec(&st, keep.v[i]));
+		double c = stack_rec_accrued(&st.prices, stack_rec(&st, keep.v[i]));
 		if (c < 0)
 			unknown = 1;
 		else

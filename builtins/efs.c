@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "stack/stack.h"
+#include "builtins/stackcmd.h"
 
 static void
 fs_attrs(cJSON *at, const cJSON *it)
@@ -85,7 +85,7 @@ efs_up(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	if (stack_id(&st, "efs") == NULL) {
 		struct stack_price_item pi = { "file system",
 		    one_zone ? "efs-one-zone-gb-month" : "efs-gb-month", 1 };
-		double p = stack_price(ctx, pi.key);
+		double p = stack_price(&st.prices, pi.key);
 		fflush(stdout);
 		if (p >= 0)
 			fprintf(stderr, "efs: storage costs $%.2f per GB-month "
@@ -284,11 +284,11 @@ efs_fs_list(struct stack *st, cJSON *out, struct aws_error *err)
 }
 
 double
-efs_fs_price(struct mlsh_ctx *ctx, const cJSON *rec)
+efs_fs_price(const struct stack_prices *pr, const cJSON *rec)
 {
 	const char *key = stack_attr(rec, "price_key");
 	const char *size = stack_attr(rec, "size_bytes");
-	double per_gb_month = stack_price(ctx, key ? key : "efs-gb-month");
+	double per_gb_month = stack_price(pr, key ? key : "efs-gb-month");
 
 	if (per_gb_month < 0)
 		return -1;

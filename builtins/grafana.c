@@ -13,6 +13,7 @@
 #include "builtins/tunnel.h"
 #include "lab/lab.h"
 #include "builtins/node.h"
+#include "builtins/stackcmd.h"
 #include "stack/iam.h"
 #include "lib/state.h"
 #include "stack/userdata.h"
@@ -338,7 +339,7 @@ grafana_row(struct stack *st)
 {
 	cJSON *rec = stack_rec(st, GRAFANA_ROLE), *o = cJSON_CreateObject();
 	const char *ip = stack_attr(rec, "private_ip"), *v;
-	double h = stack_rec_hourly(st->ctx, rec);
+	double h = stack_rec_hourly(&st->prices, rec);
 
 	cJSON_AddStringToObject(o, "id", (v = stack_attr(rec, "id")) ? v : "-");
 	cJSON_AddStringToObject(o, "state", (v = stack_attr(rec, "state")) ?

@@ -815,13 +815,12 @@ static void
 capacity_hint(struct stack *st, const struct node_launch *ls, size_t n)
 {
 	const char *az = stack_attr(stack_rec(st, "subnet-private"), "az");
-	const char *name = st->args && st->args->builtin ?
-	    st->args->builtin->name : "node";
+	const char *name = st->ui.cmd ? st->ui.cmd : "node";
 	struct strlist azs, other;
 	char *old, *l;
 	size_t skip;
 
-	if (n == 0 || st->fail_code == NULL || strcmp(st->fail_code,
+	if (n == 0 || st->fail.code == NULL || strcmp(st->fail.code,
 	    "InsufficientInstanceCapacity") != 0 || st->ctx->error == NULL)
 		return;
 	old = xstrdup(st->ctx->error);
@@ -1092,7 +1091,7 @@ node_resolve_ami(struct stack *st, const char *what, const char *ssm,
     const char *owner, const char *const *patterns, char **ami)
 {
 	struct buf tried;
-	char *err0 = st->ctx->error ? xstrdup(st->ctx->error) : NULL;
+	int nerr0 = st->nerrors;
 
 	*ami = NULL;
 	buf_init(&tried);
@@ -1102,17 +1101,14 @@ node_resolve_ami(struct stack *st, const char *what, const char *ssm,
 		if (stack_resolve_ami(st, i == 0 ? ssm : NULL, owner,
 		    patterns[i], ami) == 0)
 			break;
-		if (st->ctx->error != NULL && (err0 == NULL ||
-		    strcmp(err0, st->ctx->error) != 0)) {
+		if (st->nerrors != nerr0) {
 			/* a failed call, not an empty answer */
-			free(err0);
 			buf_release(&tried);
 			return -1;
 		}
 		buf_printf(&tried, "%s'%s'", tried.len ? ", " : "",
 		    patterns[i]);
 	}
-	free(err0);
 	if (*ami == NULL) {
 		cmd_error(st->ctx, "no AMI for %s: tried %s (owner %s); give "
 		    "one with --ami, or ami_name in node_kinds", what,
@@ -1356,7 +1352,7 @@ node_row(struct mlsh_ctx *ctx, const cJSON *rec)
 	cJSON *o = cJSON_CreateObject();
 	char k[64];
 	const char *v;
-	double h = stack_rec_hourly(ctx, rec);
+	double h = stack_rec_hourly(stackcmd_prices(ctx), rec);
 
 	cJSON_AddStringToObject(o, "name", rec->string ? rec->string :
 	    (stack_attr(rec, "role") ? stack_attr(rec, "role") : "?"));

@@ -4,7 +4,7 @@
 #ifndef MLSH_NODE_H
 #define MLSH_NODE_H
 
-#include "stack/stack.h"
+#include "builtins/stackcmd.h"
 
 struct node_launch {
 	const char *role;		/* "dl1-1", "grafana" */

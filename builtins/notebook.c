@@ -12,6 +12,7 @@
 #include <string.h>
 #include "builtins/node.h"
 #include "builtins/stage.h"
+#include "builtins/stackcmd.h"
 #include "stack/iam.h"
 #include "stack/quota.h"
 #include "lib/state.h"
@@ -68,7 +69,7 @@ limit_hint(struct stack *st, const char *itype)
 	char *old;
 	size_t skip;
 
-	if (st->fail_code == NULL || strcmp(st->fail_code,
+	if (st->fail.code == NULL || strcmp(st->fail.code,
 	    "ResourceLimitExceeded") != 0 || st->ctx->error == NULL)
 		return;
 	old = xstrdup(st->ctx->error);
@@ -534,12 +535,7 @@ nb_name(struct stack *st, const char *suffix)
 static int
 sm_notfound(const struct aws_error *e)
 {
-	if (stack_err_notfound(e))
-		return 1;
-	return e->code != NULL && strncmp(e->code, "Validation", 10) == 0 &&
-	    e->message != NULL && (strstr(e->message, "RecordNotFound") ||
-	    strstr(e->message, "does not exist") ||
-	    strstr(e->message, "Could not find"));
+	return stack_err_notfound(e);
 }
 
 /* A resource SageMaker does not have is no error for a delete, refresh or
@@ -608,7 +604,7 @@ nb_row(struct stack *st)
 {
 	cJSON *rec = stack_rec(st, NB_ROLE), *o = cJSON_CreateObject();
 	const char *v;
-	double h = stack_rec_hourly(st->ctx, rec);
+	double h = stack_rec_hourly(&st->prices, rec);
 
 	cJSON_AddStringToObject(o, "name", (v = stack_attr(rec, "id")) ? v :
 	    "-");

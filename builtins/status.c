@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "stack/stack.h"
+#include "builtins/stackcmd.h"
 
 static char *
 age_text(double seconds)
@@ -32,26 +32,6 @@ money(double v, int hourly)
 	return xasprintf("$%.2f", v);
 }
 
-/* What a record has cost since its creation at hourly rate h. */
-static double
-accrued_at(const cJSON *rec, double h)
-{
-	double created = cJSON_GetNumberValue(
-	    cJSON_GetObjectItemCaseSensitive(rec, "created"));
-
-	if (h < 0)
-		return -1;
-	if (!(created > 0))
-		return 0;
-	return h * ((double)time(NULL) - created) / 3600.0;
-}
-
-double
-stack_rec_accrued(struct mlsh_ctx *ctx, const cJSON *rec)
-{
-	return accrued_at(rec, stack_rec_hourly(ctx, rec));
-}
-
 static cJSON *
 row(struct stack *st, const char *role, const cJSON *rec)
 {
@@ -60,7 +40,7 @@ row(struct stack *st, const char *role, const cJSON *rec)
 	double created = cJSON_GetNumberValue(
 	    cJSON_GetObjectItemCaseSensitive(rec, "created"));
 	const char *status = stack_attr(rec, "status");
-	double h = stack_rec_hourly(st->ctx, rec);
+	double h = stack_rec_hourly(&st->prices, rec);
 	char *s;
 
 	cJSON_AddStringToObject(o, "role", role);
@@ -86,7 +66,7 @@ row(struct stack *st, const char *role, const cJSON *rec)
 	    xstrdup("-");
 	cJSON_AddStringToObject(o, "age", s);
 	free(s);
-	s = money(accrued_at(rec, h), 0);
+	s = money(stack_accrued_at(rec, h), 0);
 	cJSON_AddStringToObject(o, "accrued", s);
 	free(s);
 	return o;
@@ -170,20 +150,12 @@ stack_status_rows(struct stack *st, const struct strlist *only)
 	size_t n;
 	struct row_key *k = row_keys(st, only, &n);
 	cJSON *rows = cJSON_CreateArray();
-	int pinned = st->ctx->region == NULL;
 
-	/* Each price looks the region up, and with none set that reads the
-	 * AWS config files (aws_region_resolve): resolved once for the table
-	 * instead, a third of a 3,000-row status. */
-	if (pinned)
-		st->ctx->region = xstrdup(shell_region(st->ctx));
+	/* Prices read the region from st->prices, resolved once by the
+	 * adapter (builtins/stackcmd.c), not once a row. */
 	for (size_t i = 0; i < n; i++) {
 		cJSON_AddItemToArray(rows, row(st, k[i].role, k[i].rec));
 		spot_row(rows, k[i].role, k[i].rec);
-	}
-	if (pinned) {
-		free(st->ctx->region);
-		st->ctx->region = NULL;
 	}
 	free(k);
 	return rows;

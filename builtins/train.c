@@ -40,6 +40,7 @@
 #include "stack/progress.h"
 #include "stack/stack.h"
 #include "builtins/stage.h"
+#include "builtins/stackcmd.h"
 #include "builtins/target.h"
 
 #define CHUNK_MAX	(1024 * 1024)	/* bytes per poll */
@@ -300,7 +301,7 @@ node_price(struct mlsh_ctx *ctx, const char *role)
 	rec = cJSON_GetObjectItemCaseSensitive(res, role);
 	if ((type = rec_str(rec, "instance_type")) == NULL)
 		return -1;
-	return stack_price(ctx, type);
+	return stack_price(stackcmd_prices(ctx), type);
 }
 
 struct collect {

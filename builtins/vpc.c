@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include "stack/stack.h"
+#include "builtins/stackcmd.h"
 #include "builtins/checkip.h"
 #include "lib/state.h"
 

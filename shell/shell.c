@@ -14,7 +14,7 @@
 #include "shell/lexer.h"
 #include "shell/output.h"
 #include "lib/state.h"
-#include "stack/stack.h"
+#include "builtins/stackcmd.h"
 
 volatile sig_atomic_t mlsh_interrupted;
 volatile sig_atomic_t mlsh_line_interrupted;
@@ -443,7 +443,7 @@ shell_prompt(struct mlsh_ctx *ctx)
 {
 	/* The workspace's running cost (builtins/stack.c), from the state. */
 	return xasprintf("mlsh %s@%s $%.2f/h> ", ctx->workspace,
-	    shell_region(ctx), stack_hourly_rate(ctx));
+	    shell_region(ctx), stackcmd_hourly_rate(ctx));
 }
 
 struct state *

@@ -69,55 +69,59 @@ adopt(struct stack *st, const char *rec_role, const char *type,
 	return stack_save(st) == 0 ? 1 : -1;
 }
 
-int
-iam_ensure(struct stack *st, const struct iam_role_spec *spec,
-    const char **role_arn, const char **profile_name)
+/* The role: adopted, or created. 0, or -1 after an error. */
+static int
+ensure_role(struct stack *st, const struct iam_role_spec *spec,
+    const char *rrole, const char *name, const char *path)
 {
-	char *rrole = xasprintf("iam-%s", spec->purpose);
-	char *prole = xasprintf("profile-%s", spec->purpose);
-	char *name = iam_role_name(st, spec->purpose), *path = iam_path(st);
-	struct stack_step steps[8];
-	size_t nsteps = 0;
-	int rc = -1, r;
+	char *doc, *sum;
+	int r;
 
-	/* The role. */
-	if (stack_id(st, rrole) == NULL) {
-		r = adopt(st, rrole, "iam-role", "GetRole", "RoleName", name,
-		    "Role", role_attrs);
-		if (r < 0)
-			goto out;
-		if (r == 0) {
-			char *doc = trust_policy(spec->service);
-			char *sum = xasprintf("%s trusted by %s", name,
-			    spec->service);
-			struct stack_create c = {
-				.role = rrole, .type = "iam-role",
-				.service = "iam", .action = "CreateRole",
-				.params = cJSON_CreateObject(),
-				.tag_style = STACK_TAG_LIST,
-				.item_path = "Role", .id_key = "RoleName",
-				.attrs = role_attrs, .summary = sum,
-			};
-			cJSON_AddStringToObject(c.params, "RoleName", name);
-			cJSON_AddStringToObject(c.params, "Path", path);
-			cJSON_AddStringToObject(c.params,
-			    "AssumeRolePolicyDocument", doc);
-			cJSON_AddStringToObject(c.params, "Description",
-			    "made by mlsh; removed by mlsh down");
-			r = stack_create_many(st, &c, 1);
-			free(doc);
-			free(sum);
-			if (r != 0)
-				goto out;
-		}
+	if (stack_id(st, rrole) != NULL)
+		return 0;
+	r = adopt(st, rrole, "iam-role", "GetRole", "RoleName", name, "Role",
+	    role_attrs);
+	if (r != 0)
+		return r < 0 ? -1 : 0;
+	doc = trust_policy(spec->service);
+	sum = xasprintf("%s trusted by %s", name, spec->service);
+	{
+		struct stack_create c = {
+			.role = rrole, .type = "iam-role",
+			.service = "iam", .action = "CreateRole",
+			.params = cJSON_CreateObject(),
+			.tag_style = STACK_TAG_LIST,
+			.item_path = "Role", .id_key = "RoleName",
+			.attrs = role_attrs, .summary = sum,
+		};
+		cJSON_AddStringToObject(c.params, "RoleName", name);
+		cJSON_AddStringToObject(c.params, "Path", path);
+		cJSON_AddStringToObject(c.params, "AssumeRolePolicyDocument",
+		    doc);
+		cJSON_AddStringToObject(c.params, "Description",
+		    "made by mlsh; removed by mlsh down");
+		r = stack_create_many(st, &c, 1);
 	}
+	free(doc);
+	free(sum);
+	return r;
+}
+
+/* The role's managed policies (at most 6), each a step done once. */
+static int
+attach_policies(struct stack *st, const struct iam_role_spec *spec,
+    const char *rrole, const char *name)
+{
+	struct stack_step steps[6];
+	size_t nsteps = 0;
+	int r;
+
 	for (size_t i = 0; spec->policies != NULL && spec->policies[i] != NULL &&
 	    nsteps < 6; i++) {
 		const char *arn = spec->policies[i], *slash = strrchr(arn, '/');
 		struct stack_step *s = &steps[nsteps++];
 		memset(s, 0, sizeof *s);
 		s->role = rrole;
-		s->step = NULL;	/* set below: needs its own storage */
 		s->service = "iam";
 		s->action = "AttachRolePolicy";
 		s->params = cJSON_CreateObject();
@@ -135,59 +139,82 @@ iam_ensure(struct stack *st, const struct iam_role_spec *spec,
 		attached_check(st, rrole, name, steps, nsteps);
 	for (size_t i = 0; i < nsteps; i++)
 		free((char *)steps[i].step);
-	if (r != 0)
-		goto out;
+	return r;
+}
 
-	/* The instance profile (same name) holding the role. */
-	if (spec->profile) {
-		if (stack_id(st, prole) == NULL) {
-			r = adopt(st, prole, "instance-profile",
-			    "GetInstanceProfile", "InstanceProfileName", name,
-			    "InstanceProfile", profile_attrs);
-			if (r < 0)
-				goto out;
-			if (r == 0) {
-				struct stack_create c = {
-					.role = prole,
-					.type = "instance-profile",
-					.service = "iam",
-					.action = "CreateInstanceProfile",
-					.params = cJSON_CreateObject(),
-					.tag_style = STACK_TAG_LIST,
-					.item_path = "InstanceProfile",
-					.id_key = "InstanceProfileName",
-					.attrs = profile_attrs,
-					.summary = name,
-				};
-				cJSON_AddStringToObject(c.params,
-				    "InstanceProfileName", name);
-				cJSON_AddStringToObject(c.params, "Path", path);
-				if (stack_create_many(st, &c, 1) != 0)
-					goto out;
-			}
-		}
-		{
-			struct stack_step s = {
-				.role = prole, .step = "add-role",
+/* The instance profile (same name as the role) holding the role. */
+static int
+ensure_profile(struct stack *st, const char *prole, const char *name,
+    const char *path)
+{
+	int r;
+
+	if (stack_id(st, prole) == NULL) {
+		r = adopt(st, prole, "instance-profile", "GetInstanceProfile",
+		    "InstanceProfileName", name, "InstanceProfile",
+		    profile_attrs);
+		if (r < 0)
+			return -1;
+		if (r == 0) {
+			struct stack_create c = {
+				.role = prole,
+				.type = "instance-profile",
 				.service = "iam",
-				.action = "AddRoleToInstanceProfile",
+				.action = "CreateInstanceProfile",
 				.params = cJSON_CreateObject(),
-				/* a profile holds one role: already in */
-				.ok_codes = "LimitExceeded,EntityAlreadyExists",
+				.tag_style = STACK_TAG_LIST,
+				.item_path = "InstanceProfile",
+				.id_key = "InstanceProfileName",
+				.attrs = profile_attrs,
 				.summary = name,
 			};
-			cJSON_AddStringToObject(s.params,
-			    "InstanceProfileName", name);
-			cJSON_AddStringToObject(s.params, "RoleName", name);
-			if (stack_step_many(st, &s, 1) != 0)
-				goto out;
+			cJSON_AddStringToObject(c.params, "InstanceProfileName",
+			    name);
+			cJSON_AddStringToObject(c.params, "Path", path);
+			if (stack_create_many(st, &c, 1) != 0)
+				return -1;
 		}
-		if (!st->dry_run && profile_wait(st, name, name) != 0)
+	}
+	{
+		struct stack_step s = {
+			.role = prole, .step = "add-role",
+			.service = "iam",
+			.action = "AddRoleToInstanceProfile",
+			.params = cJSON_CreateObject(),
+			/* a profile holds one role: already in */
+			.ok_codes = "LimitExceeded,EntityAlreadyExists",
+			.summary = name,
+		};
+		cJSON_AddStringToObject(s.params, "InstanceProfileName", name);
+		cJSON_AddStringToObject(s.params, "RoleName", name);
+		if (stack_step_many(st, &s, 1) != 0)
+			return -1;
+	}
+	if (!st->dry_run && profile_wait(st, name, name) != 0)
+		return -1;
+	return 0;
+}
+
+int
+iam_ensure(struct stack *st, const struct iam_role_spec *spec,
+    const char **role_arn, const char **profile_name)
+{
+	char *rrole = xasprintf("iam-%s", spec->purpose);
+	char *prole = xasprintf("profile-%s", spec->purpose);
+	char *name = iam_role_name(st, spec->purpose), *path = iam_path(st);
+	int rc = -1;
+
+	if (ensure_role(st, spec, rrole, name, path) != 0 ||
+	    attach_policies(st, spec, rrole, name) != 0)
+		goto out;
+	if (profile_name != NULL)
+		*profile_name = NULL;
+	if (spec->profile) {
+		if (ensure_profile(st, prole, name, path) != 0)
 			goto out;
 		if (profile_name != NULL)
 			*profile_name = stack_id(st, prole);
-	} else if (profile_name != NULL)
-		*profile_name = NULL;
+	}
 	if (role_arn != NULL) {
 		const char *arn = stack_attr(stack_rec(st, rrole), "arn");
 		*role_arn = arn != NULL ? arn : stack_id(st, rrole);
@@ -274,10 +301,9 @@ attached_check(struct stack *st, const char *rec_role, const char *name,
 			arn = steps[i].summary;
 		q = xasprintf("\"%s\"", arn);
 		if (have != NULL && strstr(have, q) == NULL) {
-			shell_warn(st->ctx, "%s: warning: %s is not attached to "
-			    "%s: this endpoint does not know it", st->args &&
-			    st->args->builtin ? st->args->builtin->name : "iam",
-			    arn, name);
+			stack_warn(st, "%s: warning: %s is not attached to %s: "
+			    "this endpoint does not know it", st->ui.cmd ?
+			    st->ui.cmd : "iam", arn, name);
 			cJSON_DeleteItemFromObjectCaseSensitive(done,
 			    steps[i].step);
 		}

@@ -30,7 +30,7 @@ struct iam_role_spec {
 /* Make (or adopt) the role, attach its policies, and with spec->profile
  * make the instance profile holding it; waits until IAM answers for the
  * profile. *role_arn and *profile_name are borrowed from the records ("<…>"
- * placeholders in a dry run). -1 after cmd_error. */
+ * placeholders in a dry run). -1 after stack_error. */
 int iam_ensure(struct stack *, const struct iam_role_spec *,
     const char **role_arn, const char **profile_name);
 

@@ -13,6 +13,7 @@
 #include "stack/quota.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,9 +87,9 @@ warn_unknown(struct stack *st, const struct aws_error *err)
 {
 	if (warned++)
 		return;
-	shell_warn(st->ctx, "%s: warning: cannot read Service Quotas here "
-	    "(%s%s%s); quotas not checked", st->args && st->args->builtin ?
-	    st->args->builtin->name : "stack", err->code ? err->code : "error",
+	stack_warn(st, "%s: warning: cannot read Service Quotas here "
+	    "(%s%s%s); quotas not checked", stack_cmd(st),
+	    err->code ? err->code : "error",
 	    err->message ? ": " : "", err->message ? err->message : "");
 }
 
@@ -240,7 +241,7 @@ quota_check_instances(struct stack *st, const char *what, const char *itype,
 		}
 	if (running + per * count > limit) {
 		double want = running + per * count;
-		cmd_error(st->ctx, "the %s quota '%s' (ec2 %s) is %.0f vCPUs in "
+		stack_error(st, "the %s quota '%s' (ec2 %s) is %.0f vCPUs in "
 		    "%s; %s needs %.0f more (%.0f running): ask for %.0f with "
 		    "'aws service-quotas request-service-quota-increase "
 		    "--region %s --service-code ec2 --quota-code %s "
@@ -312,7 +313,7 @@ quota_check_notebook(struct stack *st, const char *itype)
 		const cJSON *code = cJSON_GetObjectItemCaseSensitive(found,
 		    "QuotaCode");
 		const char *c = cJSON_IsString(code) ? code->valuestring : "?";
-		cmd_error(st->ctx, "the SageMaker quota '%s' (sagemaker %s) is "
+		stack_error(st, "the SageMaker quota '%s' (sagemaker %s) is "
 		    "%.0f in %s; the notebook needs 1 more (%.0f in use): ask "
 		    "for %.0f with 'aws service-quotas "
 		    "request-service-quota-increase --region %s --service-code "

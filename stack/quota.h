@@ -17,7 +17,7 @@
 #include "stack/stack.h"
 
 /* count more instances of itype (spot or on-demand) for what ("dl1-1").
- * 0 fits, or could not be checked (warned); -1 after cmd_error. */
+ * 0 fits, or could not be checked (warned); -1 after stack_error. */
 int quota_check_instances(struct stack *, const char *what, const char *itype,
     int count, int spot);
 

@@ -1,9 +1,9 @@
-/* stack.c: the machinery the stack builtins share (see stack.h): records and
- * their journal in the workspace state, creates in parallel with tags and
- * idempotency, plans for --dry-run, waits with progress, deletes in
- * dependency order, AMI resolution, prices. */
+/* stack.c: the domain layer the stack builtins share (see stack.h):
+ * records and their journal in the workspace state, creates in parallel
+ * with tags and idempotency, plans for --dry-run, waits, deletes in
+ * dependency order, AMI resolution, prices. It reports through the
+ * caller's struct stack_ui and never prints. */
 #include "stack/stack.h"
-#include "builtins/target.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -13,9 +13,6 @@
 #include <strings.h>
 #include <sys/random.h>
 #include <time.h>
-#include <unistd.h>
-#include <lauxlib.h>
-#include <lua.h>
 #include "lib/state.h"
 
 const struct stack_type stack_types[] = {
@@ -39,40 +36,30 @@ stack_type_find(const char *name)
 
 /* --- opening --- */
 
-static int
-has_opt(const struct cmd_args *a, const char *name)
+void
+stack_begin(struct stack *st, const struct stack_env *env,
+    const struct stack_opts *opts, const struct stack_ui *ui)
 {
-	if (a == NULL || a->cmd == NULL || a->cmd->opts == NULL ||
-	    a->optv == NULL)
-		return 0;
-	for (size_t i = 0; a->cmd->opts[i].name != NULL; i++)
-		if (strcmp(a->cmd->opts[i].name, name) == 0)
-			return a->optv[i] != NULL;
-	return 0;
-}
-
-int
-stack_open(struct mlsh_ctx *ctx, const struct cmd_args *a, struct stack *st)
-{
-	char *cause = NULL;
-	const char *seq = getenv("MLSH_SEQUENTIAL");
 	cJSON *res;
 
 	memset(st, 0, sizeof *st);
-	st->ctx = ctx;
-	st->args = a;
-	if ((st->state = shell_state(ctx, &cause)) == NULL) {
-		cmd_error(ctx, "%s", cause);
-		free(cause);
-		return -1;
+	st->env = *env;
+	if (ui != NULL)
+		st->ui = *ui;
+	if (opts != NULL) {
+		st->dry_run = opts->dry_run;
+		st->yes = opts->yes;
+		st->force = opts->force;
+		st->sequential = opts->sequential;
+		st->json = opts->json;
 	}
-	st->aws = shell_aws(ctx);
+	st->state = env->state;
+	st->aws = env->aws;
 	st->ws = st->state->workspace;
-	st->region = aws_client_region(st->aws);
-	st->dry_run = has_opt(a, "dry-run");
-	st->yes = has_opt(a, "yes");
-	st->force = has_opt(a, "force");
-	st->sequential = seq != NULL && *seq != '\0' && strcmp(seq, "0") != 0;
+	st->region = env->region;
+	st->prices = env->prices;
+	if (st->prices.region == NULL)
+		st->prices.region = st->region;
 	res = cJSON_GetObjectItemCaseSensitive(st->state->root, "resources");
 	if (!cJSON_IsObject(res)) {
 		cJSON_DeleteItemFromObjectCaseSensitive(st->state->root,
@@ -85,7 +72,6 @@ stack_open(struct mlsh_ctx *ctx, const struct cmd_args *a, struct stack *st)
 	st->existing = cJSON_CreateArray();
 	st->removed = cJSON_CreateArray();
 	st->started_ms = now_ms();
-	return 0;
 }
 
 void
@@ -97,8 +83,76 @@ stack_close(struct stack *st)
 	cJSON_Delete(st->created);
 	cJSON_Delete(st->existing);
 	cJSON_Delete(st->removed);
-	free(st->fail_code);
+	aws_error_release(&st->fail);
 	memset(st, 0, sizeof *st);
+}
+
+/* --- talking to the user: only through the caller's ui --- */
+
+const char *
+stack_cmd(const struct stack *st)
+{
+	return st->ui.cmd != NULL ? st->ui.cmd : "stack";
+}
+
+/* One formatted line to one of the ui's callbacks (dropped when NULL). */
+static void
+say(struct stack *st, void (*to)(void *, const char *), const char *fmt,
+    va_list ap)
+{
+	char *m = xvasprintf(fmt, ap);
+
+	if (to != NULL)
+		to(st->ui.arg, m);
+	free(m);
+}
+
+int
+stack_error(struct stack *st, const char *fmt, ...)
+{
+	va_list ap;
+
+	st->nerrors++;
+	va_start(ap, fmt);
+	say(st, st->ui.error, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+void
+stack_warn(struct stack *st, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	say(st, st->ui.warn, fmt, ap);
+	va_end(ap);
+}
+
+void
+stack_note(struct stack *st, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	say(st, st->ui.note, fmt, ap);
+	va_end(ap);
+}
+
+void
+stack_progress(struct stack *st, int done, const char *fmt, ...)
+{
+	va_list ap;
+	char *m = NULL;
+
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		m = xvasprintf(fmt, ap);
+		va_end(ap);
+	}
+	if (st->ui.progress != NULL && (done || m != NULL))
+		st->ui.progress(st->ui.arg, done, m);
+	free(m);
 }
 
 int
@@ -109,7 +163,7 @@ stack_save(struct stack *st)
 	if (st->dry_run)
 		return 0;
 	if (state_save(st->state, &cause) != 0) {
-		cmd_error(st->ctx, "%s", cause);
+		stack_error(st, "%s", cause);
 		free(cause);
 		return -1;
 	}
@@ -128,6 +182,14 @@ add_row(cJSON *rows, const char *role, const char *id, const char *what,
 	cJSON_AddItemToArray(rows, o);
 }
 
+/* "vpc up" */
+static char *
+cmdline(struct stack *st)
+{
+	return xasprintf("%s%s%s", stack_cmd(st), st->ui.sub ? " " : "",
+	    st->ui.sub ? st->ui.sub : "");
+}
+
 cJSON *
 stack_result(struct stack *st)
 {
@@ -135,19 +197,16 @@ stack_result(struct stack *st)
 	int nc = cJSON_GetArraySize(st->created);
 	int ne = cJSON_GetArraySize(st->existing);
 	int nr = cJSON_GetArraySize(st->removed);
-	const char *name = st->args && st->args->builtin ?
-	    st->args->builtin->name : "stack";
-	const char *sub = st->args && st->args->cmd &&
-	    st->args->cmd != st->args->builtin ? st->args->cmd->name : NULL;
+	char *name = cmdline(st);
 
 	if (st->dry_run) {
 		int n = cJSON_GetArraySize(st->plan);
-		if (!st->ctx->json)
-			fprintf(stderr, "%s%s%s: dry run: %d call%s planned, "
-			    "nothing changed\n", name, sub ? " " : "",
-			    sub ? sub : "", n, n == 1 ? "" : "s");
+		if (!st->json)
+			stack_note(st, "%s: dry run: %d call%s planned, "
+			    "nothing changed", name, n, n == 1 ? "" : "s");
 		r = st->plan;
 		st->plan = cJSON_CreateArray();
+		free(name);
 		return r;
 	}
 	rows = cJSON_CreateArray();
@@ -161,23 +220,19 @@ stack_result(struct stack *st)
 		add_row(rows, r->valuestring, rec ? stack_attr(rec, "id") : NULL,
 		    "exists", rec ? stack_attr(rec, "type") : NULL);
 	}
-	cJSON_ArrayForEach(r, st->removed) {
-		cJSON *o = cJSON_Duplicate(r, 1);
-		cJSON_AddItemToArray(rows, o);
-	}
-	fflush(stdout);
+	cJSON_ArrayForEach(r, st->removed)
+		cJSON_AddItemToArray(rows, cJSON_Duplicate(r, 1));
 	if (nc == 0 && nr == 0 && ne > 0)
-		fprintf(stderr, "%s%s%s: nothing new: all %d resource%s "
-		    "already exist (%d call%s, %.1f s)\n", name, sub ? " " : "",
-		    sub ? sub : "", ne, ne == 1 ? "" : "s", st->ncalls,
-		    st->ncalls == 1 ? "" : "s",
+		stack_note(st, "%s: nothing new: all %d resource%s already "
+		    "exist (%d call%s, %.1f s)", name, ne, ne == 1 ? "" : "s",
+		    st->ncalls, st->ncalls == 1 ? "" : "s",
 		    (now_ms() - st->started_ms) / 1000);
 	else
-		fprintf(stderr, "%s%s%s: %d created, %d existing, %d removed "
-		    "(%d call%s, %.1f s)\n", name, sub ? " " : "",
-		    sub ? sub : "", nc, ne, nr, st->ncalls,
+		stack_note(st, "%s: %d created, %d existing, %d removed (%d "
+		    "call%s, %.1f s)", name, nc, ne, nr, st->ncalls,
 		    st->ncalls == 1 ? "" : "s",
 		    (now_ms() - st->started_ms) / 1000);
+	free(name);
 	return rows;
 }
 
@@ -223,7 +278,7 @@ stack_need(struct stack *st, const char *role, const char *run_first)
 	const char *id = stack_id(st, role);
 
 	if (id == NULL)
-		cmd_error(st->ctx, "no %s in workspace '%s'; run '%s' first",
+		stack_error(st, "no %s in workspace '%s'; run '%s' first",
 		    role, st->ws, run_first);
 	return id;
 }
@@ -339,28 +394,6 @@ stack_roles(struct stack *st, int reverse, struct strlist *out)
 	}
 }
 
-static int
-name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-void
-stack_roles_of(struct stack *st, const char *type, struct strlist *out)
-{
-	cJSON *rec;
-	size_t first = out->n;
-
-	cJSON_ArrayForEach(rec, st->resources) {
-		const char *t = stack_attr(rec, "type");
-		if (t != NULL && strcmp(t, type) == 0)
-			strlist_add(out, rec->string);
-	}
-	if (out->n - first > 1)
-		qsort(out->v + first, out->n - first, sizeof *out->v,
-		    name_cmp);
-}
-
 char *
 stack_name(struct stack *st, const char *role)
 {
@@ -446,12 +479,15 @@ stack_err_notfound(const struct aws_error *e)
 
 	if (c == NULL)
 		return 0;
-	return strstr(c, "NotFound") != NULL || strncmp(c, "NoSuch", 6) == 0 ||
-	    strcmp(c, "InvalidAllocationID.NotFound") == 0 ||
-	    strcmp(c, "FileSystemNotFound") == 0 ||
-	    strcmp(c, "MountTargetNotFound") == 0 ||
-	    (strcmp(c, "ValidationException") == 0 && e->message != NULL &&
-	    strstr(e->message, "does not exist") != NULL);
+	if (strstr(c, "NotFound") != NULL || strncmp(c, "NoSuch", 6) == 0)
+		return 1;
+	/* SageMaker says "not found" with a validation error and a message
+	 * (RecordNotFound, "does not exist", "Could not find"): the one place
+	 * that reads the text, so callers branch on this kind. */
+	return strncmp(c, "Validation", 10) == 0 && e->message != NULL &&
+	    (strstr(e->message, "RecordNotFound") != NULL ||
+	    strstr(e->message, "does not exist") != NULL ||
+	    strstr(e->message, "Could not find") != NULL);
 }
 
 /* --- calls and plans --- */
@@ -561,8 +597,6 @@ retry_what(int kind)
 
 /* One wait between attempts: 0 go on, -1 past the bound or interrupted
  * (the caller keeps the error it has). delay_ms doubles up to 4 s. */
-static int sleep_ms_interruptible(long ms);
-
 static int
 retry_wait(struct stack *st, int kind, const char *action, double t0,
     long *delay_ms, int attempt)
@@ -574,7 +608,7 @@ retry_wait(struct stack *st, int kind, const char *action, double t0,
 	stack_progress(st, 0, "%s: %s; retry %d in %.1fs (%.0fs of at most "
 	    "%ds)", action, retry_what(kind), attempt, *delay_ms / 1000.0,
 	    waited / 1000, retry_limit_s(kind));
-	if (sleep_ms_interruptible(*delay_ms) != 0)
+	if (aws_sleep(st->aws, *delay_ms) != 0)
 		return -1;
 	*delay_ms = *delay_ms * 2 > 4000 ? 4000 : *delay_ms * 2;
 	return 0;
@@ -616,19 +650,15 @@ stack_fail(struct stack *st, const char *what, struct aws_error *err)
 {
 	char *line;
 
-	free(st->fail_code);
-	st->fail_code = err->code != NULL ? xstrdup(err->code) : NULL;
-	if (err->code != NULL && strcmp(err->code, "Interrupted") == 0) {
-		cmd_error(st->ctx, "interrupted (%s); the state is saved, run "
-		    "the command again to resume", what);
-		aws_error_release(err);
-		return -1;
-	}
-	line = aws_error_line(err);
-
-	cmd_error(st->ctx, "%s: %s", what, line);
+	aws_error_release(&st->fail);
+	st->fail = *err;
+	memset(err, 0, sizeof *err);
+	if (st->fail.code != NULL && strcmp(st->fail.code, "Interrupted") == 0)
+		return stack_error(st, "interrupted (%s); the state is saved, "
+		    "run the command again to resume", what);
+	line = aws_error_line(&st->fail);
+	stack_error(st, "%s: %s", what, line);
 	free(line);
-	aws_error_release(err);
 	return -1;
 }
 
@@ -801,18 +831,15 @@ add_tags(struct stack *st, struct stack_create *c, cJSON *params)
 	}
 }
 
-int
-stack_create_many(struct stack *st, struct stack_create *cs, size_t n)
+/* 1. What is there already; resolve pending intents. -1 after an error. */
+static int
+create_resolve(struct stack *st, struct stack_create *cs, size_t n)
 {
-	struct aws_batch_item *items = xcalloc(n ? n : 1, sizeof *items);
-	size_t *map = xcalloc(n ? n : 1, sizeof *map), ni = 0;
-	int rc = 0;
-
-	/* 1. What is there already; resolve pending intents. */
 	for (size_t i = 0; i < n; i++) {
 		struct stack_create *c = &cs[i];
 		cJSON *rec = stack_rec(st, c->role);
 		const char *status = stack_attr(rec, "status");
+		int f;
 
 		c->skipped = 0;
 		if (status != NULL && (strcmp(status, "created") == 0 ||
@@ -822,166 +849,182 @@ stack_create_many(struct stack *st, struct stack_create *cs, size_t n)
 			    cJSON_CreateString(c->role));
 			continue;
 		}
-		if (status != NULL && strcmp(status, "pending") == 0 &&
-		    !st->dry_run) {
-			int f = resolve_pending(st, c);
-			if (f < 0) {
-				rc = -1;
-				goto out;
-			}
-			if (f > 0) {
-				c->skipped = 1;
-				cJSON_AddItemToArray(st->created,
-				    cJSON_CreateString(c->role));
-				continue;
-			}
+		if (status == NULL || strcmp(status, "pending") != 0 ||
+		    st->dry_run)
+			continue;
+		if ((f = resolve_pending(st, c)) < 0)
+			return -1;
+		if (f > 0) {
+			c->skipped = 1;
+			cJSON_AddItemToArray(st->created,
+			    cJSON_CreateString(c->role));
 		}
 	}
 	/* Adopted intents are saved even when nothing else is sent. */
-	if (!st->dry_run && cJSON_GetArraySize(st->created) > 0 &&
-	    stack_save(st) != 0) {
-		rc = -1;
-		goto out;
-	}
-	/* 2. Journal the intents (one save), or plan them. */
-	for (size_t i = 0; i < n; i++) {
-		struct stack_create *c = &cs[i];
-		cJSON *rec;
-		const char *tok;
+	if (!st->dry_run && cJSON_GetArraySize(st->created) > 0)
+		return stack_save(st);
+	return 0;
+}
 
-		if (c->skipped)
+/* 2. Journal one intent (its token kept across re-runs), or plan it. */
+static void
+create_journal(struct stack *st, struct stack_create *c)
+{
+	cJSON *rec = stack_rec(st, c->role);
+	const char *tok = stack_attr(rec, "status") != NULL &&
+	    strcmp(stack_attr(rec, "status"), "pending") == 0 ?
+	    stack_attr(rec, "token") : NULL;
+
+	if (c->token != NULL) {
+		rec = rec_new(st, c->role, c->type);
+		obj_set_str(rec, "token", c->token);
+	} else if (tok == NULL || stack_attr(rec, "type") == NULL ||
+	    strcmp(stack_attr(rec, "type"), c->type) != 0) {
+		char *t = new_token(st, c->role);
+		rec = rec_new(st, c->role, c->type);
+		obj_set_str(rec, "token", t);
+		free(t);
+	}
+	obj_set_str(rec, "status", "pending");
+	cJSON_DeleteItemFromObjectCaseSensitive(rec, "id");
+	tok = stack_attr(rec, "token");
+	if (c->token_member != NULL) {
+		cJSON_DeleteItemFromObjectCaseSensitive(c->params,
+		    c->token_member);
+		cJSON_AddStringToObject(c->params, c->token_member, tok);
+	}
+	add_tags(st, c, c->params);
+	if (st->dry_run) {
+		char *id = xasprintf("<%s>", c->role);
+		stack_plan(st, c->action, c->role, "%s", c->summary ?
+		    c->summary : "");
+		obj_set_str(rec, "id", id);
+		obj_set_str(rec, "status", "planned");
+		free(id);
+	}
+}
+
+/* 3. One answer: record the id, or adopt a duplicate, or fail (the intent
+ * stays pending: a re-run looks it up). rc is the error so far: only the
+ * first failure is reported. */
+static int
+create_answer(struct stack *st, struct stack_create *c,
+    struct aws_batch_item *it, int rc)
+{
+	cJSON *rec = stack_rec(st, c->role);
+	const cJSON *item, *id;
+
+	if (it->err.code != NULL && (strstr(it->err.code, "Duplicate") !=
+	    NULL || strstr(it->err.code, "AlreadyExists") != NULL)) {
+		/* Made before without a record (a lost state file): adopt it
+		 * when it carries the workspace's tags. */
+		int f = resolve_pending(st, c);
+		if (f > 0) {
+			aws_error_release(&it->err);
+			stack_warn(st, "%s: adopted the existing %s %s tagged "
+			    "with workspace '%s'", stack_cmd(st), c->role,
+			    stack_id(st, c->role), st->ws);
+			cJSON_AddItemToArray(st->existing,
+			    cJSON_CreateString(c->role));
+			return rc;
+		}
+		if (f < 0)
+			rc = -1;
+	}
+	if (it->err.code != NULL) {
+		if (rc == 0) {
+			char *what = xasprintf("cannot create %s", c->role);
+			stack_fail(st, what, &it->err);
+			free(what);
+		}
+		return -1;
+	}
+	item = stack_path(it->result, c->item_path);
+	id = cJSON_GetObjectItemCaseSensitive(item, c->id_key);
+	if (!cJSON_IsString(id)) {
+		if (rc == 0)
+			stack_error(st, "cannot create %s: %s returned no %s",
+			    c->role, c->action, c->id_key);
+		return -1;
+	}
+	obj_set_str(rec, "id", id->valuestring);
+	obj_set_str(rec, "status", "created");
+	if (c->attrs != NULL)
+		c->attrs(rec_attrs(rec), item);
+	cJSON_AddItemToArray(st->created, cJSON_CreateString(c->role));
+	return rc;
+}
+
+/* 4. Tags for the APIs without TagSpecifications. */
+static int
+create_tag_after(struct stack *st, struct stack_create *cs,
+    const struct aws_batch_item *items, const size_t *map, size_t ni, int rc)
+{
+	struct aws_batch_item *tg = xcalloc(ni ? ni : 1, sizeof *tg);
+	size_t nt = 0;
+
+	for (size_t k = 0; k < ni; k++) {
+		struct stack_create *c = &cs[map[k]];
+		cJSON *p;
+		const char *id;
+		if (c->tag_style != STACK_TAG_AFTER ||
+		    items[k].err.code != NULL ||
+		    (id = stack_id(st, c->role)) == NULL)
 			continue;
-		rec = stack_rec(st, c->role);
-		tok = stack_attr(rec, "status") != NULL &&
-		    strcmp(stack_attr(rec, "status"), "pending") == 0 ?
-		    stack_attr(rec, "token") : NULL;
-		if (c->token != NULL) {
-			rec = rec_new(st, c->role, c->type);
-			obj_set_str(rec, "token", c->token);
-		} else if (tok == NULL || stack_attr(rec, "type") == NULL ||
-		    strcmp(stack_attr(rec, "type"), c->type) != 0) {
-			char *t = new_token(st, c->role);
-			rec = rec_new(st, c->role, c->type);
-			obj_set_str(rec, "token", t);
-			free(t);
+		p = cJSON_CreateObject();
+		cJSON_AddStringToObject(p, "ResourceId.1", id);
+		cJSON_AddItemToObject(p, "Tag", stack_tags(st, c->role));
+		tg[nt].service = "ec2";
+		tg[nt].action = "CreateTags";
+		tg[nt].params = p;
+		nt++;
+	}
+	send_many(st, tg, nt);
+	for (size_t k = 0; k < nt; k++) {
+		if (tg[k].err.code != NULL && rc == 0) {
+			stack_fail(st, "cannot tag", &tg[k].err);
+			rc = -1;
 		}
-		obj_set_str(rec, "status", "pending");
-		cJSON_DeleteItemFromObjectCaseSensitive(rec, "id");
-		tok = stack_attr(rec, "token");
-		if (c->token_member != NULL) {
-			cJSON_DeleteItemFromObjectCaseSensitive(c->params,
-			    c->token_member);
-			cJSON_AddStringToObject(c->params, c->token_member, tok);
-		}
-		add_tags(st, c, c->params);
-		if (st->dry_run) {
-			char *id = xasprintf("<%s>", c->role);
-			stack_plan(st, c->action, c->role, "%s", c->summary ?
-			    c->summary : "");
-			obj_set_str(rec, "id", id);
-			obj_set_str(rec, "status", "planned");
-			free(id);
+		aws_error_release(&tg[k].err);
+		cJSON_Delete(tg[k].result);
+		cJSON_Delete((cJSON *)tg[k].params);
+	}
+	free(tg);
+	return rc;
+}
+
+int
+stack_create_many(struct stack *st, struct stack_create *cs, size_t n)
+{
+	struct aws_batch_item *items = xcalloc(n ? n : 1, sizeof *items);
+	size_t *map = xcalloc(n ? n : 1, sizeof *map), ni = 0;
+	int rc;
+
+	if ((rc = create_resolve(st, cs, n)) != 0)
+		goto out;
+	/* Journal the intents (one save), or plan them. */
+	for (size_t i = 0; i < n; i++) {
+		if (cs[i].skipped)
 			continue;
-		}
-		items[ni].service = c->service;
-		items[ni].action = c->action;
-		items[ni].params = c->params;
+		create_journal(st, &cs[i]);
+		if (st->dry_run)
+			continue;
+		items[ni].service = cs[i].service;
+		items[ni].action = cs[i].action;
+		items[ni].params = cs[i].params;
 		map[ni++] = i;
 	}
 	if (ni == 0 || st->dry_run)
 		goto out;
-	if (stack_save(st) != 0) {
-		rc = -1;
+	if ((rc = stack_save(st)) != 0)
 		goto out;
-	}
-	/* 3. Send; record ids (one save). */
+	/* Send; record ids (one save). */
 	send_many(st, items, ni);
-	for (size_t k = 0; k < ni; k++) {
-		struct stack_create *c = &cs[map[k]];
-		const cJSON *item, *id;
-		cJSON *rec = stack_rec(st, c->role);
-
-		if (items[k].err.code != NULL &&
-		    (strstr(items[k].err.code, "Duplicate") != NULL ||
-		    strstr(items[k].err.code, "AlreadyExists") != NULL)) {
-			/* Made before without a record (a lost state file):
-			 * adopt it when it carries the workspace's tags. */
-			int f = resolve_pending(st, c);
-			if (f > 0) {
-				aws_error_release(&items[k].err);
-				shell_warn(st->ctx, "%s: adopted the existing %s "
-				    "%s tagged with workspace '%s'",
-				    st->args && st->args->builtin ?
-				    st->args->builtin->name : "stack", c->role,
-				    stack_id(st, c->role), st->ws);
-				cJSON_AddItemToArray(st->existing,
-				    cJSON_CreateString(c->role));
-				continue;
-			}
-			if (f < 0)
-				rc = -1;
-		}
-		if (items[k].err.code != NULL) {
-			if (rc == 0) {
-				char *what = xasprintf("cannot create %s",
-				    c->role);
-				stack_fail(st, what, &items[k].err);
-				free(what);
-			}
-			/* The intent stays pending: a re-run looks it up. */
-			rc = -1;
-			continue;
-		}
-		item = stack_path(items[k].result, c->item_path);
-		id = cJSON_GetObjectItemCaseSensitive(item, c->id_key);
-		if (!cJSON_IsString(id)) {
-			if (rc == 0)
-				cmd_error(st->ctx, "cannot create %s: %s "
-				    "returned no %s", c->role, c->action,
-				    c->id_key);
-			rc = -1;
-			continue;
-		}
-		obj_set_str(rec, "id", id->valuestring);
-		obj_set_str(rec, "status", "created");
-		if (c->attrs != NULL)
-			c->attrs(rec_attrs(rec), item);
-		cJSON_AddItemToArray(st->created, cJSON_CreateString(c->role));
-	}
+	for (size_t k = 0; k < ni; k++)
+		rc = create_answer(st, &cs[map[k]], &items[k], rc);
 	if (stack_save(st) != 0)
 		rc = -1;
-	/* 4. Tags for the APIs without TagSpecifications. */
-	{
-		struct aws_batch_item *tg = xcalloc(ni ? ni : 1, sizeof *tg);
-		size_t nt = 0;
-		for (size_t k = 0; k < ni; k++) {
-			struct stack_create *c = &cs[map[k]];
-			cJSON *p;
-			const char *id;
-			if (c->tag_style != STACK_TAG_AFTER ||
-			    items[k].err.code != NULL ||
-			    (id = stack_id(st, c->role)) == NULL)
-				continue;
-			p = cJSON_CreateObject();
-			cJSON_AddStringToObject(p, "ResourceId.1", id);
-			cJSON_AddItemToObject(p, "Tag", stack_tags(st, c->role));
-			tg[nt].service = "ec2";
-			tg[nt].action = "CreateTags";
-			tg[nt].params = p;
-			nt++;
-		}
-		send_many(st, tg, nt);
-		for (size_t k = 0; k < nt; k++) {
-			if (tg[k].err.code != NULL && rc == 0) {
-				stack_fail(st, "cannot tag", &tg[k].err);
-				rc = -1;
-			}
-			aws_error_release(&tg[k].err);
-			cJSON_Delete(tg[k].result);
-			cJSON_Delete((cJSON *)tg[k].params);
-		}
-		free(tg);
-	}
+	rc = create_tag_after(st, cs, items, map, ni, rc);
 out:
 	for (size_t k = 0; k < ni; k++) {
 		cJSON_Delete(items[k].result);
@@ -1060,60 +1103,7 @@ stack_step_many(struct stack *st, struct stack_step *ss, size_t n)
 	return rc;
 }
 
-/* --- waits --- */
-
-static double progress_last_ms;
-static int progress_shown;
-
-void
-stack_progress(struct stack *st, int done, const char *fmt, ...)
-{
-	va_list ap;
-	char *m;
-	int tty = isatty(STDERR_FILENO);
-
-	(void)st;
-	if (done) {
-		if (tty && progress_shown)
-			fprintf(stderr, "\r\033[K");
-		progress_shown = 0;
-		progress_last_ms = 0;
-		if (fmt == NULL)
-			return;
-	}
-	va_start(ap, fmt);
-	{
-		/* Status texts come from AWS: the one sanitiser (util.c). */
-		char *raw = xvasprintf(fmt, ap);
-
-		m = str_sanitize(raw, 0);
-		free(raw);
-	}
-	va_end(ap);
-	fflush(stdout);
-	if (tty && !done) {
-		fprintf(stderr, "\r\033[K%s", m);
-		progress_shown = 1;
-	} else if (done || now_ms() - progress_last_ms >= 10000) {
-		fprintf(stderr, "%s\n", m);
-		progress_last_ms = now_ms();
-	}
-	fflush(stderr);
-	free(m);
-}
-
-static int
-sleep_ms_interruptible(long ms)
-{
-	while (ms > 0) {
-		long s = ms > 100 ? 100 : ms;
-		if (mlsh_interrupted)
-			return -1;
-		usleep((useconds_t)s * 1000);
-		ms -= s;
-	}
-	return mlsh_interrupted ? -1 : 0;
-}
+/* --- waits: one poll loop (aws_wait) for waits and deletes --- */
 
 /* Made by this workspace less than STACK_FRESH_S ago. */
 static int
@@ -1131,6 +1121,97 @@ gone_state(const char *s)
 	    strcmp(s, "Deleting") == 0 || strcmp(s, "shutting-down") == 0;
 }
 
+/* A poll over several roles: each round polls every role not yet done
+ * with one(), which returns 0 when the role is done, 1 when it is still
+ * going (its part of the status line appended to line), -1 after
+ * reporting an error. */
+struct poll {
+	struct stack *st;
+	const char *const *roles;
+	size_t n;
+	int *state;			/* 0 todo, 1 started (deletes), 2 done */
+	int (*one)(struct poll *, size_t i);
+	const char *verb;		/* "waiting for", "deleting" */
+	const char *want;		/* waits: the states waited for */
+	int save;			/* save the state after each round */
+	double t0;
+	struct buf line;
+	int reported;			/* one() reported an error */
+	double *dv_since;		/* deletes: in use since (ms) */
+	double dv_limit;		/* deletes: how long "in use" may last */
+};
+
+static int
+poll_round(void *arg, int *done, char **status, struct aws_error *err)
+{
+	struct poll *p = arg;
+	size_t left = 0;
+
+	buf_reset(&p->line);
+	for (size_t i = 0; i < p->n; i++) {
+		int r;
+		if (p->state[i] == 2)
+			continue;
+		if ((r = p->one(p, i)) < 0) {
+			p->reported = 1;
+			err->code = xstrdup("Reported");
+			return -1;
+		}
+		if (r == 0)
+			p->state[i] = 2;
+		else
+			left++;
+	}
+	if (p->save)
+		stack_save(p->st);
+	if (left == 0)
+		*done = 1;
+	else
+		*status = xasprintf("%s %s: %.0fs", p->verb, p->line.data ?
+		    p->line.data : "", (now_ms() - p->t0) / 1000);
+	return 0;
+}
+
+static void
+poll_shown(void *arg, double elapsed_ms, const char *status)
+{
+	struct poll *p = arg;
+
+	if (status != NULL)
+		stack_progress(p->st, 0, "%s", status);
+}
+
+/* Run p until every role is done; the messages for a timeout and Ctrl-C
+ * name what was waited for. */
+static int
+poll_run(struct poll *p, long max_ms, long timeout_ms, const char *timed_out)
+{
+	struct aws_error err;
+	int rc;
+
+	memset(&err, 0, sizeof err);
+	p->state = xcalloc(p->n ? p->n : 1, sizeof *p->state);
+	p->t0 = now_ms();
+	buf_init(&p->line);
+	rc = aws_wait(p->st->aws, poll_round, p, 500, max_ms, timeout_ms,
+	    poll_shown, p, &err);
+	stack_progress(p->st, 1, NULL);
+	if (rc != 0 && !p->reported) {
+		if (err.code != NULL && strcmp(err.code, "Timeout") == 0)
+			stack_error(p->st, "%s", timed_out);
+		else if (err.code != NULL && strcmp(err.code,
+		    "Interrupted") == 0)
+			stack_error(p->st, "interrupted; the state is saved, "
+			    "run the command again to resume");
+		else
+			stack_fail(p->st, p->verb, &err);
+	}
+	aws_error_release(&err);
+	buf_release(&p->line);
+	free(p->state);
+	return rc != 0 ? -1 : 0;
+}
+
 int
 stack_wait_state(struct stack *st, const char *role, const char *want,
     int timeout_s)
@@ -1139,117 +1220,71 @@ stack_wait_state(struct stack *st, const char *role, const char *want,
 	return stack_wait_states(st, roles, 1, want, timeout_s);
 }
 
+/* Waits: one role, one refresh. */
+static int
+wait_one(struct poll *p, size_t i)
+{
+	struct stack *st = p->st;
+	const char *role = p->roles[i];
+	cJSON *rec = stack_rec(st, role);
+	const struct stack_type *t = stack_type_find(stack_attr(rec, "type"));
+	struct aws_error err;
+	const char *state;
+	int r;
+
+	if (rec == NULL || t == NULL || t->refresh == NULL)
+		return 0;
+	memset(&err, 0, sizeof err);
+	st->ncalls++;
+	if ((r = t->refresh(st, rec, &err)) < 0) {
+		char *what = xasprintf("waiting for %s", role);
+		stack_fail(st, what, &err);
+		free(what);
+		return -1;
+	}
+	state = stack_attr(rec, "state");
+	if (r == STACK_GONE && rec_fresh(rec) && (state == NULL ||
+	    !gone_state(state)) && now_ms() - p->t0 <
+	    retry_limit_s(STACK_RETRY_FRESH_ID) * 1000.0) {
+		/* Not found, moments after mlsh made it: EC2 has not caught
+		 * up yet (see stack_retry_kind). */
+		buf_printf(&p->line, "%s%s %s not visible yet",
+		    p->line.len ? ", " : "", role, stack_attr(rec, "id"));
+		return 1;
+	}
+	if (r == STACK_GONE)
+		return stack_error(st, "%s %s is gone while waiting for it to "
+		    "be %s", role, stack_attr(rec, "id"), p->want);
+	if (state != NULL && code_in(state, p->want))
+		return 0;
+	if (state != NULL && (strcmp(state, "failed") == 0 ||
+	    strcmp(state, "error") == 0 || strcmp(state, "Failed") == 0))
+		return stack_error(st, "%s %s failed (state %s)", role,
+		    stack_attr(rec, "id"), state);
+	buf_printf(&p->line, "%s%s %s %s", p->line.len ? ", " : "", role,
+	    stack_attr(rec, "id"), state ? state : "?");
+	return 1;
+}
+
 int
 stack_wait_states(struct stack *st, const char *const *roles, size_t n,
     const char *want, int timeout_s)
 {
-	double t0 = now_ms(), deadline = t0 + timeout_s * 1000.0;
-	int *done = xcalloc(n ? n : 1, sizeof *done);
-	long delay = 500;
-	int rc = 0;
-	size_t left = n;
+	struct poll p = { .st = st, .roles = roles, .n = n, .one = wait_one,
+	    .verb = "waiting for", .want = want, .save = 1 };
+	char *timed_out;
+	int rc;
 
 	if (st->dry_run) {
 		for (size_t i = 0; i < n; i++)
 			stack_plan(st, "wait", roles[i], "until %s (timeout "
 			    "%d s)", want, timeout_s);
-		free(done);
 		return 0;
 	}
-	for (;;) {
-		struct buf line;
-		buf_init(&line);
-		for (size_t i = 0; i < n; i++) {
-			cJSON *rec = stack_rec(st, roles[i]);
-			const struct stack_type *t = stack_type_find(
-			    stack_attr(rec, "type"));
-			struct aws_error err;
-			const char *state;
-			int r;
-
-			if (done[i])
-				continue;
-			if (rec == NULL || t == NULL || t->refresh == NULL) {
-				done[i] = 1;
-				left--;
-				continue;
-			}
-			memset(&err, 0, sizeof err);
-			st->ncalls++;
-			r = t->refresh(st, rec, &err);
-			if (r < 0) {
-				char *what = xasprintf("waiting for %s",
-				    roles[i]);
-				stack_progress(st, 1, NULL);
-				stack_fail(st, what, &err);
-				free(what);
-				rc = -1;
-				goto out;
-			}
-			state = stack_attr(rec, "state");
-			if (r == STACK_GONE && rec_fresh(rec) && (state ==
-			    NULL || !gone_state(state)) && now_ms() - t0 <
-			    retry_limit_s(STACK_RETRY_FRESH_ID) * 1000.0) {
-				/* Not found, moments after mlsh made it: EC2
-				 * has not caught up yet (see stack_retry_kind). */
-				buf_printf(&line, "%s%s %s not visible yet",
-				    line.len ? ", " : "", roles[i],
-				    stack_attr(rec, "id"));
-				continue;
-			}
-			if (r == STACK_GONE) {
-				stack_progress(st, 1, NULL);
-				cmd_error(st->ctx, "%s %s is gone while "
-				    "waiting for it to be %s", roles[i],
-				    stack_attr(rec, "id"), want);
-				rc = -1;
-				goto out;
-			}
-			if (state != NULL && code_in(state, want)) {
-				done[i] = 1;
-				left--;
-				continue;
-			}
-			if (state != NULL && (strcmp(state, "failed") == 0 ||
-			    strcmp(state, "error") == 0 ||
-			    strcmp(state, "Failed") == 0)) {
-				stack_progress(st, 1, NULL);
-				cmd_error(st->ctx, "%s %s failed (state %s)",
-				    roles[i], stack_attr(rec, "id"), state);
-				rc = -1;
-				goto out;
-			}
-			buf_printf(&line, "%s%s %s %s", line.len ? ", " : "",
-			    roles[i], stack_attr(rec, "id"),
-			    state ? state : "?");
-		}
-		stack_save(st);
-		if (left == 0) {
-			buf_release(&line);
-			break;
-		}
-		stack_progress(st, 0, "waiting for %s: %.0fs", line.data,
-		    (now_ms() - t0) / 1000);
-		buf_release(&line);
-		if (now_ms() >= deadline) {
-			stack_progress(st, 1, NULL);
-			cmd_error(st->ctx, "timed out after %d s waiting for "
-			    "%s to be %s", timeout_s, roles[0], want);
-			rc = -1;
-			goto out;
-		}
-		if (sleep_ms_interruptible(delay) != 0) {
-			stack_progress(st, 1, NULL);
-			cmd_error(st->ctx, "interrupted; the state is saved, "
-			    "run the command again to resume");
-			rc = -1;
-			goto out;
-		}
-		delay = delay * 2 > 5000 ? 5000 : delay * 2;
-	}
-	stack_progress(st, 1, NULL);
-out:
-	free(done);
+	timed_out = xasprintf("timed out after %d s waiting for %s to be %s",
+	    timeout_s, n > 0 ? roles[0] : "", want);
+	rc = poll_run(&p, 5000, timeout_s * 1000L, timed_out);
+	free(timed_out);
 	return rc;
 }
 
@@ -1274,7 +1309,7 @@ removed_row(struct stack *st, const char *role, cJSON *rec)
 	const cJSON *acc = cJSON_GetObjectItemCaseSensitive(rec,
 	    "accrued_at_delete");
 	double cost_v = cJSON_IsNumber(acc) ? acc->valuedouble :
-	    stack_rec_accrued(st->ctx, rec);
+	    stack_rec_accrued(&st->prices, rec);
 	char cost[32];
 
 	cJSON_AddStringToObject(o, "role", role);
@@ -1288,141 +1323,114 @@ removed_row(struct stack *st, const char *role, cJSON *rec)
 	cJSON_AddItemToArray(st->removed, o);
 }
 
-/* Delete one order group: start all, wait all gone. */
+/* Start deleting role: 0 started, 1 still in use (retried next round),
+ * -1 reported. */
+static int
+delete_start(struct poll *p, size_t i, cJSON *rec,
+    const struct stack_type *t)
+{
+	struct stack *st = p->st;
+	const char *role = p->roles[i];
+	struct aws_error err;
+	int r;
+
+	memset(&err, 0, sizeof err);
+	/* What it cost, before its state changes. */
+	cJSON_DeleteItemFromObjectCaseSensitive(rec, "accrued_at_delete");
+	cJSON_AddNumberToObject(rec, "accrued_at_delete",
+	    stack_rec_accrued(&st->prices, rec));
+	st->ncalls++;
+	r = t->del ? t->del(st, rec, &err) : 0;
+	if (r != 0 && stack_err_notfound(&err)) {
+		aws_error_release(&err);
+		r = 0;
+	}
+	if (r != 0 && is_dependency(&err)) {
+		/* Something still uses it: AWS lags, or something outside
+		 * the record. */
+		if (p->dv_since[i] == 0)
+			p->dv_since[i] = now_ms();
+		if (now_ms() - p->dv_since[i] > p->dv_limit) {
+			char *what = xasprintf("%s %s is still in use after "
+			    "%.0f s", role, stack_attr(rec, "id"),
+			    p->dv_limit / 1000);
+			stack_fail(st, what, &err);
+			free(what);
+			return -1;
+		}
+		buf_printf(&p->line, "%s%s %s (in use)", p->line.len ? ", " :
+		    "", role, stack_attr(rec, "id"));
+		aws_error_release(&err);
+		return 1;
+	}
+	if (r != 0) {
+		char *what = xasprintf("cannot delete %s %s", role,
+		    stack_attr(rec, "id"));
+		stack_fail(st, what, &err);
+		free(what);
+		return -1;
+	}
+	p->state[i] = 1;
+	return 0;
+}
+
+/* Deletes: start role once, then refresh it until gone. */
+static int
+delete_one(struct poll *p, size_t i)
+{
+	struct stack *st = p->st;
+	const char *role = p->roles[i];
+	cJSON *rec = stack_rec(st, role);
+	const struct stack_type *t = stack_type_find(stack_attr(rec, "type"));
+	struct aws_error err;
+	int r;
+
+	if (rec == NULL || t == NULL || stack_attr(rec, "id") == NULL) {
+		if (rec != NULL)
+			stack_forget(st, role);
+		return 0;
+	}
+	if (p->state[i] == 0 && (r = delete_start(p, i, rec, t)) != 0)
+		return r;
+	memset(&err, 0, sizeof err);
+	st->ncalls++;
+	r = t->refresh ? t->refresh(st, rec, &err) : STACK_GONE;
+	if (r < 0 && stack_err_notfound(&err)) {
+		aws_error_release(&err);
+		r = STACK_GONE;
+	}
+	if (r < 0) {
+		char *what = xasprintf("cannot check %s", role);
+		stack_fail(st, what, &err);
+		free(what);
+		return -1;
+	}
+	if (r == STACK_GONE) {
+		removed_row(st, role, rec);
+		stack_forget(st, role);
+		return 0;
+	}
+	buf_printf(&p->line, "%s%s %s %s", p->line.len ? ", " : "", role,
+	    stack_attr(rec, "id"), stack_attr(rec, "state") ?
+	    stack_attr(rec, "state") : "deleting");
+	return 1;
+}
+
+/* Delete one order group: start all, wait all gone (20 minutes). */
 static int
 delete_group(struct stack *st, char **roles, size_t n)
 {
-	int *state = xcalloc(n, sizeof *state);	/* 0 todo, 1 started, 2 gone */
-	double *dv_since = xcalloc(n, sizeof *dv_since);
-	double t0 = now_ms(), deadline = t0 + 20 * 60 * 1000.0;
 	const char *dvt = getenv("MLSH_DEPENDENCY_TIMEOUT");
-	double dv_limit = (dvt != NULL && atof(dvt) > 0 ? atof(dvt) : 180) *
-	    1000.0;
-	long delay = 500;
-	int rc = 0;
+	struct poll p = { .st = st, .roles = (const char *const *)roles,
+	    .n = n, .one = delete_one, .verb = "deleting" };
+	char *timed_out = xasprintf("timed out deleting %s", roles[0]);
+	int rc;
 
-	for (;;) {
-		size_t left = 0;
-		struct buf line;
-
-		buf_init(&line);
-		for (size_t i = 0; i < n; i++) {
-			cJSON *rec = stack_rec(st, roles[i]);
-			const struct stack_type *t = stack_type_find(
-			    stack_attr(rec, "type"));
-			struct aws_error err;
-			int r;
-
-			if (state[i] == 2)
-				continue;
-			memset(&err, 0, sizeof err);
-			if (rec == NULL || t == NULL || stack_attr(rec, "id") ==
-			    NULL) {
-				state[i] = 2;
-				if (rec != NULL)
-					stack_forget(st, roles[i]);
-				continue;
-			}
-			if (state[i] == 0) {
-				/* What it cost, before its state changes. */
-				cJSON_DeleteItemFromObjectCaseSensitive(rec,
-				    "accrued_at_delete");
-				cJSON_AddNumberToObject(rec, "accrued_at_delete",
-				    stack_rec_accrued(st->ctx, rec));
-				st->ncalls++;
-				r = t->del ? t->del(st, rec, &err) : 0;
-				if (r != 0 && stack_err_notfound(&err)) {
-					aws_error_release(&err);
-					r = 0;
-				}
-				if (r != 0 && is_dependency(&err)) {
-					/* Something still uses it: AWS lags,
-					 * or something outside the record. */
-					if (dv_since[i] == 0)
-						dv_since[i] = now_ms();
-					if (now_ms() - dv_since[i] > dv_limit) {
-						char *what = xasprintf("%s %s is "
-						    "still in use after %.0f s",
-						    roles[i], stack_attr(rec,
-						    "id"), dv_limit / 1000);
-						stack_progress(st, 1, NULL);
-						stack_fail(st, what, &err);
-						free(what);
-						rc = -1;
-						goto out;
-					}
-					buf_printf(&line, "%s%s %s (in use)",
-					    line.len ? ", " : "", roles[i],
-					    stack_attr(rec, "id"));
-					aws_error_release(&err);
-					left++;
-					continue;
-				}
-				if (r != 0) {
-					char *what = xasprintf("cannot delete "
-					    "%s %s", roles[i],
-					    stack_attr(rec, "id"));
-					stack_progress(st, 1, NULL);
-					stack_fail(st, what, &err);
-					free(what);
-					rc = -1;
-					goto out;
-				}
-				state[i] = 1;
-			}
-			st->ncalls++;
-			r = t->refresh ? t->refresh(st, rec, &err) : STACK_GONE;
-			if (r < 0 && stack_err_notfound(&err)) {
-				aws_error_release(&err);
-				r = STACK_GONE;
-			}
-			if (r < 0) {
-				char *what = xasprintf("cannot check %s",
-				    roles[i]);
-				stack_progress(st, 1, NULL);
-				stack_fail(st, what, &err);
-				free(what);
-				rc = -1;
-				goto out;
-			}
-			if (r == STACK_GONE) {
-				removed_row(st, roles[i], rec);
-				state[i] = 2;
-				stack_forget(st, roles[i]);
-				continue;
-			}
-			buf_printf(&line, "%s%s %s %s", line.len ? ", " : "",
-			    roles[i], stack_attr(rec, "id"),
-			    stack_attr(rec, "state") ? stack_attr(rec, "state") :
-			    "deleting");
-			left++;
-		}
-		if (left == 0) {
-			buf_release(&line);
-			break;
-		}
-		stack_progress(st, 0, "deleting %s: %.0fs", line.data,
-		    (now_ms() - t0) / 1000);
-		buf_release(&line);
-		if (now_ms() >= deadline) {
-			stack_progress(st, 1, NULL);
-			cmd_error(st->ctx, "timed out deleting %s", roles[0]);
-			rc = -1;
-			goto out;
-		}
-		if (sleep_ms_interruptible(delay) != 0) {
-			stack_progress(st, 1, NULL);
-			cmd_error(st->ctx, "interrupted; the state is saved, "
-			    "run the command again to resume");
-			rc = -1;
-			goto out;
-		}
-		delay = delay * 2 > 8000 ? 8000 : delay * 2;
-	}
-	stack_progress(st, 1, NULL);
-out:
-	free(state);
-	free(dv_since);
+	p.dv_since = xcalloc(n, sizeof *p.dv_since);
+	p.dv_limit = (dvt != NULL && atof(dvt) > 0 ? atof(dvt) : 180) * 1000.0;
+	rc = poll_run(&p, 8000, 20 * 60 * 1000L, timed_out);
+	free(p.dv_since);
+	free(timed_out);
 	return rc;
 }
 
@@ -1743,8 +1751,8 @@ stack_instance_delete(struct stack *st, cJSON *rec, struct aws_error *err)
 	/* Its host key pins go with it (by instance id: another workspace
 	 * may have a host at the same address). */
 	if ((rc == 0 || stack_err_notfound(err)) &&
-	    stack_attr(rec, "id") != NULL)
-		target_forget_instance(st->ctx, stack_attr(rec, "id"));
+	    stack_attr(rec, "id") != NULL && st->env.instance_gone != NULL)
+		st->env.instance_gone(st->env.arg, stack_attr(rec, "id"));
 	return rc;
 }
 
@@ -1894,9 +1902,9 @@ static const struct {
 };
 
 static const struct price_row *
-builtin_rows(struct mlsh_ctx *ctx, const char **date)
+builtin_rows(const struct stack_prices *pr, const char **date)
 {
-	const char *r = shell_region(ctx);
+	const char *r = pr->region != NULL ? pr->region : "";
 
 	for (size_t i = 0; price_tables[i].region != NULL; i++)
 		if (strcmp(price_tables[i].region, r) == 0) {
@@ -1909,43 +1917,24 @@ builtin_rows(struct mlsh_ctx *ctx, const char **date)
 	return NULL;
 }
 
-/* Overrides: the Lua global `prices` ({["t3.nano"]=0.006}), then
- * <state dir>/prices.json ({"us-east-1": {"t3.nano": 0.006}} or flat). */
+/* Overrides: the configuration's ({"t3.nano": 0.006}), then the file's
+ * ({"us-east-1": {"t3.nano": 0.006}} or flat). */
 static double
-override_price(struct mlsh_ctx *ctx, const char *key, const char **source)
+override_price(const struct stack_prices *pr, const char *key,
+    const char **source)
 {
-	static cJSON *file;
-	static int loaded;
-	double v = -1;
+	const cJSON *n = cJSON_GetObjectItemCaseSensitive(pr->config, key);
 
-	if (ctx->L != NULL) {
-		lua_State *L = ctx->L;
-		int top = lua_gettop(L);
-		if (lua_getglobal(L, "prices") == LUA_TTABLE &&
-		    lua_getfield(L, -1, key) == LUA_TNUMBER) {
-			v = lua_tonumber(L, -1);
-			*source = "config";
-		}
-		lua_settop(L, top);
-		if (v >= 0)
-			return v;
+	if (cJSON_IsNumber(n) && n->valuedouble >= 0) {
+		*source = "config";
+		return n->valuedouble;
 	}
-	if (!loaded) {
-		char *p = xasprintf("%s/prices.json", ctx->state_dir), *cause =
-		    NULL, *text;
-		loaded = 1;
-		if ((text = file_read(p, NULL, &cause)) != NULL) {
-			file = cJSON_Parse(text);
-			free(text);
-		}
-		free(cause);
-		free(p);
-	}
-	if (file != NULL) {
-		const cJSON *t = cJSON_GetObjectItemCaseSensitive(file,
-		    shell_region(ctx));
-		const cJSON *n = cJSON_GetObjectItemCaseSensitive(
-		    cJSON_IsObject(t) ? t : file, key);
+	if (pr->file != NULL) {
+		const cJSON *t = pr->region != NULL ?
+		    cJSON_GetObjectItemCaseSensitive(pr->file, pr->region) :
+		    NULL;
+		n = cJSON_GetObjectItemCaseSensitive(cJSON_IsObject(t) ? t :
+		    pr->file, key);
 		if (cJSON_IsNumber(n)) {
 			*source = "prices.json";
 			return n->valuedouble;
@@ -1955,7 +1944,8 @@ override_price(struct mlsh_ctx *ctx, const char *key, const char **source)
 }
 
 static double
-price_src(struct mlsh_ctx *ctx, const char *key, const char **source)
+price_src(const struct stack_prices *pr, const char *key,
+    const char **source)
 {
 	const struct price_row *rows;
 	double v;
@@ -1963,9 +1953,9 @@ price_src(struct mlsh_ctx *ctx, const char *key, const char **source)
 	*source = "unknown";
 	if (key == NULL)
 		return -1;
-	if ((v = override_price(ctx, key, source)) >= 0)
+	if ((v = override_price(pr, key, source)) >= 0)
 		return v;
-	rows = builtin_rows(ctx, NULL);
+	rows = builtin_rows(pr, NULL);
 	for (size_t i = 0; rows != NULL && rows[i].key != NULL; i++)
 		if (strcmp(rows[i].key, key) == 0) {
 			*source = "built-in";
@@ -1975,30 +1965,30 @@ price_src(struct mlsh_ctx *ctx, const char *key, const char **source)
 }
 
 double
-stack_price(struct mlsh_ctx *ctx, const char *key)
+stack_price(const struct stack_prices *pr, const char *key)
 {
 	const char *src;
-	return price_src(ctx, key, &src);
+	return price_src(pr, key, &src);
 }
 
 const char *
-stack_prices_date(struct mlsh_ctx *ctx)
+stack_prices_date(const struct stack_prices *pr)
 {
 	const char *d;
-	builtin_rows(ctx, &d);
+	builtin_rows(pr, &d);
 	return d;
 }
 
 cJSON *
-stack_prices_table(struct mlsh_ctx *ctx)
+stack_prices_table(const struct stack_prices *pr)
 {
 	cJSON *arr = cJSON_CreateArray();
-	const struct price_row *rows = builtin_rows(ctx, NULL);
+	const struct price_row *rows = builtin_rows(pr, NULL);
 
 	for (size_t i = 0; rows != NULL && rows[i].key != NULL; i++) {
 		cJSON *o = cJSON_CreateObject();
 		const char *src;
-		double v = price_src(ctx, rows[i].key, &src);
+		double v = price_src(pr, rows[i].key, &src);
 		const char *unit = str_endswith(rows[i].key, "-gb-month") ?
 		    "$/GB-month" : str_endswith(rows[i].key, "-gb") ? "$/GB" :
 		    "$/h";
@@ -2015,7 +2005,7 @@ stack_prices_table(struct mlsh_ctx *ctx)
 #define HOURS_PER_MONTH	730.0
 
 size_t
-stack_rec_parts(struct mlsh_ctx *ctx, const cJSON *rec,
+stack_rec_parts(const struct stack_prices *pr, const cJSON *rec,
     struct stack_cost_part *parts)
 {
 	const char *state = stack_attr(rec, "state");
@@ -2036,7 +2026,7 @@ stack_rec_parts(struct mlsh_ctx *ctx, const cJSON *rec,
 	snprintf(parts[n].what, sizeof parts[n].what, "%s",
 	    strcmp(key, "eip") == 0 ? "public IPv4 (Elastic IP)" : key);
 	parts[n].suffix = "";
-	parts[n].usd_per_hour = stopped ? 0 : stack_price(ctx, key);
+	parts[n].usd_per_hour = stopped ? 0 : stack_price(pr, key);
 	n++;
 	if (type == NULL || strcmp(type, "instance") != 0)
 		return n;
@@ -2047,7 +2037,7 @@ stack_rec_parts(struct mlsh_ctx *ctx, const cJSON *rec,
 	    strcmp(stack_attr(rec, "public_ip"), "-") != 0) {
 		snprintf(parts[n].what, sizeof parts[n].what, "public IPv4");
 		parts[n].suffix = "public-ipv4";
-		parts[n].usd_per_hour = stack_price(ctx, "public-ipv4");
+		parts[n].usd_per_hour = stack_price(pr, "public-ipv4");
 		n++;
 	}
 	/* Its root volume, stopped or not: EBS is billed per provisioned
@@ -2058,7 +2048,7 @@ stack_rec_parts(struct mlsh_ctx *ctx, const cJSON *rec,
 		double g = gb != NULL ? atof(gb) : 0;
 		if (g > 0) {
 			char *k = xasprintf("ebs-%s-gb-month", vt ? vt : "gp3");
-			double p = stack_price(ctx, k);
+			double p = stack_price(pr, k);
 			snprintf(parts[n].what, sizeof parts[n].what,
 			    "EBS %s %.0f GB", vt ? vt : "gp3", g);
 			parts[n].suffix = "ebs";
@@ -2072,10 +2062,10 @@ stack_rec_parts(struct mlsh_ctx *ctx, const cJSON *rec,
 }
 
 double
-stack_price_default(struct mlsh_ctx *ctx, const cJSON *rec)
+stack_price_default(const struct stack_prices *pr, const cJSON *rec)
 {
 	struct stack_cost_part parts[STACK_COST_PARTS];
-	size_t n = stack_rec_parts(ctx, rec, parts);
+	size_t n = stack_rec_parts(pr, rec, parts);
 	double sum = 0;
 
 	for (size_t i = 0; i < n; i++) {
@@ -2087,7 +2077,7 @@ stack_price_default(struct mlsh_ctx *ctx, const cJSON *rec)
 }
 
 double
-stack_rec_hourly(struct mlsh_ctx *ctx, const cJSON *rec)
+stack_rec_hourly(const struct stack_prices *pr, const cJSON *rec)
 {
 	const struct stack_type *t = stack_type_find(stack_attr(rec, "type"));
 	const char *status = stack_attr(rec, "status");
@@ -2095,40 +2085,41 @@ stack_rec_hourly(struct mlsh_ctx *ctx, const cJSON *rec)
 	if (status != NULL && strcmp(status, "created") != 0)
 		return 0;
 	if (t != NULL && t->price != NULL)
-		return t->price(ctx, rec);
-	return stack_price_default(ctx, rec);
+		return t->price(pr, rec);
+	return stack_price_default(pr, rec);
 }
 
 double
-stack_hourly_rate(struct mlsh_ctx *ctx)
+stack_rec_accrued(const struct stack_prices *pr, const cJSON *rec)
 {
-	const cJSON *rec, *root;
-	cJSON *parsed = NULL;
+	return stack_accrued_at(rec, stack_rec_hourly(pr, rec));
+}
+
+double
+stack_accrued_at(const cJSON *rec, double h)
+{
+	double created = cJSON_GetNumberValue(
+	    cJSON_GetObjectItemCaseSensitive(rec, "created"));
+
+	if (h < 0)
+		return -1;
+	if (!(created > 0))
+		return 0;
+	return h * ((double)time(NULL) - created) / 3600.0;
+}
+
+double
+stack_hourly_rate(const struct stack_prices *pr, const cJSON *root)
+{
+	const cJSON *rec;
 	double sum = 0;
 
-	/* The open state, else the file read without locking: the prompt
-	 * never waits for another mlsh. */
-	if (ctx->state != NULL)
-		root = ctx->state->root;
-	else {
-		char *p = xasprintf("%s/%s.json", ctx->state_dir,
-		    ctx->workspace ? ctx->workspace : "default");
-		char *cause = NULL, *text = file_read(p, NULL, &cause);
-		free(p);
-		free(cause);
-		if (text == NULL)
-			return 0;
-		parsed = cJSON_Parse(text);
-		free(text);
-		root = parsed;
-	}
 	cJSON_ArrayForEach(rec, cJSON_GetObjectItemCaseSensitive(root,
 	    "resources")) {
-		double h = stack_rec_hourly(ctx, rec);
+		double h = stack_rec_hourly(pr, rec);
 		if (h > 0)
 			sum += h;
 	}
-	cJSON_Delete(parsed);
 	return sum;
 }
 
@@ -2137,14 +2128,14 @@ stack_confirm_price(struct stack *st, const struct stack_price_item *items,
     size_t n)
 {
 	double total = 0;
-	int unknown = 0;
+	int unknown = 0, r;
 	struct buf b;
 
 	if (n == 0)
 		return 0;
 	buf_init(&b);
 	for (size_t i = 0; i < n; i++) {
-		double p = stack_price(st->ctx, items[i].key);
+		double p = stack_price(&st->prices, items[i].key);
 		int c = items[i].count > 0 ? items[i].count : 1;
 		if (str_endswith(items[i].key, "-gb-month")) {
 			/* count is GB: the hourly share of the month */
@@ -2172,24 +2163,15 @@ stack_confirm_price(struct stack *st, const struct stack_price_item *items,
 			buf_printf(&b, " $%.4g/h", p * c);
 		}
 	}
-	fflush(stdout);
-	fprintf(stderr, "%s: starting %s: %s$%.4g/h%s\n",
-	    st->args && st->args->builtin ? st->args->builtin->name : "stack",
-	    b.data, unknown ? "total at least " : "total ", total,
+	stack_note(st, "%s: starting %s: %s$%.4g/h%s", stack_cmd(st), b.data,
+	    unknown ? "total at least " : "total ", total,
 	    st->dry_run ? " (dry run: not started)" : "");
 	buf_release(&b);
-	if (st->dry_run || st->yes || !isatty(STDIN_FILENO) ||
-	    !st->ctx->interactive || (total < 1.0 && !unknown))
+	if (st->dry_run || st->yes || (total < 1.0 && !unknown))
 		return 0;
-	fprintf(stderr, "start it? [y/N] ");
-	fflush(stderr);
-	{
-		char line[64];
-		if (fgets(line, sizeof line, stdin) == NULL ||
-		    (line[0] != 'y' && line[0] != 'Y')) {
-			cmd_error(st->ctx, "not started");
-			return -1;
-		}
-	}
-	return 0;
+	/* Scripts are never asked: they go on. */
+	if (st->ui.confirm == NULL || (r = st->ui.confirm(st->ui.arg,
+	    "start it?")) < 0)
+		return 0;
+	return r == 1 ? 0 : stack_error(st, "not started");
 }

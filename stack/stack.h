@@ -1,17 +1,29 @@
-/* stack.h: the machinery the stack builtins share (vpc, efs, node, notebook,
- * grafana, status, cost, down): resource records with a journal in the
- * workspace state, tags, plans for --dry-run, parallel creates, waits with
- * progress, prices, and the table of resource types (stack_types.def).
+/* stack.h: the domain layer the stack builtins share (vpc, efs, node,
+ * notebook, grafana, status, cost, down): resource records with a journal
+ * in the workspace state, tags, plans for --dry-run, parallel creates,
+ * waits, deletes in dependency order, prices, and the table of resource
+ * types (stack_types.def). It knows nothing of the terminal, the shell or
+ * Lua: the caller hands it
  *
- * A command that builds part of the stack reads:
+ *	struct stack_env	the state, the AWS client, the region, price
+ *				overrides as data (cJSON), a hook for gone
+ *				instances;
+ *	struct stack_opts	dry_run, yes, force, sequential, json;
+ *	struct stack_ui		callbacks: error, warn, note (a line for the
+ *				user: summaries, prices), progress (the
+ *				status line), confirm (a y/N question).
+ *
+ * builtins/stackcmd.h fills the three from a command's context and args
+ * (stack_open) with cmd_error, shell_warn and shell/ui.h. A command that
+ * builds part of the stack reads:
  *
  *	struct stack st;
- *	if (stack_open(ctx, a, &st) != 0)		// --dry-run, --yes read from a
+ *	if (stack_open(ctx, a, &st) != 0)		// builtins/stackcmd.h
  *		return 1;
  *	const char *subnet = stack_need(&st, "subnet-private", "vpc up");
  *	if (subnet == NULL) { stack_close(&st); return 1; }
  *	struct stack_price_item pi[] = { { "dl1-1", "dl1.24xlarge", 1 } };
- *	if (stack_confirm_price(&st, pi, 1) != 0) …	// shows $/h, may ask
+ *	if (stack_confirm_price(&st, pi, 1) != 0) …	// a note, may ask
  *	struct stack_create c = {
  *		.role = "dl1-1", .type = "instance",
  *		.service = "ec2", .action = "RunInstances", .params = p,
@@ -20,16 +32,24 @@
  *		.id_key = "instanceId", .attrs = stack_instance_attrs,
  *		.summary = "dl1.24xlarge in subnet-…",
  *	};
- *	if (stack_create_many(&st, &c, 1) != 0) …	// error already recorded
+ *	if (stack_create_many(&st, &c, 1) != 0) …	// error already reported
  *	stack_wait_state(&st, "dl1-1", "running", 900);
  *	*result = stack_result(&st);			// created / existing / plan
  *	stack_close(&st);
  *
  * Errors: every function returning int gives 0 on success and -1 after
- * recording one line with cmd_error (prefixed by the running builtin's
- * name), so an exec can just `return 1`.
+ * reporting one line through ui.error (no command prefix: the caller adds
+ * it), so an exec can just `return 1`. A failed AWS call also leaves its
+ * structured error in st->fail (code, message) for callers that branch on
+ * it (st->fail.code "InsufficientInstanceCapacity"): never on the text.
+ * st->nerrors counts the lines reported, so a caller can tell "failed"
+ * from "found nothing" without reading them.
  *
- * The state (shell_state(ctx)->root):
+ * Nothing here prints, reads stdin, checks a tty or reads the shell's
+ * globals: the Ctrl-C check is the AWS client's interrupted hook
+ * (aws_sleep, aws_wait).
+ *
+ * The state (env.state->root):
  *
  *	"resources": {			// keyed by role, one record each
  *	  "vpc": {
@@ -78,24 +98,72 @@
 #define MLSH_STACK_H
 
 #include <cjson/cJSON.h>
-#include "shell/shell.h"
 #include "aws/aws.h"
+#include "lib/util.h"
 
 struct state;
+struct mlsh_ctx;
+
+/* Prices as data: the built-in table for region, under two layers of
+ * overrides ({key: $/h}); each may be NULL. */
+struct stack_prices {
+	const char *region;
+	const cJSON *config;		/* the user's configuration: source
+					 * "config" */
+	const cJSON *file;		/* prices.json: {"region": {key: $/h}}
+					 * or flat; source "prices.json" */
+};
+
+struct stack_opts {
+	int dry_run;			/* plan, send nothing, save nothing */
+	int yes;			/* no price question */
+	int force;			/* the caller's --force */
+	int sequential;			/* no parallel calls (benchmarks) */
+	int json;			/* output is JSON: no dry-run summary */
+};
+
+/* How the engine talks to the user. Every callback may be NULL (then the
+ * line is dropped; confirm: "cannot ask"). Lines never end in a newline. */
+struct stack_ui {
+	void *arg;
+	const char *cmd;		/* "vpc": names warnings and summaries */
+	const char *sub;		/* "up", or NULL */
+	void (*error)(void *arg, const char *line);
+	void (*warn)(void *arg, const char *line);
+	void (*note)(void *arg, const char *line);
+	/* The status line: done == 0 shows or replaces it (throttled in
+	 * logs); done != 0 ends it, then prints line (may be NULL). */
+	void (*progress)(void *arg, int done, const char *line);
+	/* 1 yes, 0 no, -1 no question can be asked (a script). */
+	int (*confirm)(void *arg, const char *question);
+};
+
+struct stack_env {
+	struct state *state;		/* open and locked by the caller */
+	struct aws_client *aws;
+	const char *region;
+	struct stack_prices prices;	/* region NULL: env.region */
+	/* An instance was terminated (its host key pins can go). */
+	void (*instance_gone)(void *arg, const char *instance_id);
+	void *arg;
+};
 
 /* One command's view of the workspace's stack. */
 struct stack {
-	struct mlsh_ctx *ctx;
-	const struct cmd_args *args;
-	struct state *state;
-	struct aws_client *aws;
+	struct mlsh_ctx *ctx;		/* the caller's own, carried for it:
+					 * the engine never reads it */
+	struct stack_env env;
+	struct stack_ui ui;
+	struct stack_prices prices;	/* env.prices, its region filled in */
+	struct state *state;		/* = env.state */
+	struct aws_client *aws;		/* = env.aws */
 	const char *ws;			/* workspace name */
 	const char *region;
-	int dry_run;			/* --dry-run given */
-	int yes;			/* --yes given (no price question) */
-	int force;			/* --force given */
-	int sequential;			/* MLSH_SEQUENTIAL=1: no parallel calls
-					 * (benchmarks) */
+	int dry_run;			/* from stack_opts */
+	int yes;
+	int force;
+	int sequential;
+	int json;
 	cJSON *resources;		/* the state's "resources" object, or a
 					 * private copy when dry_run */
 	cJSON *plan;			/* array of {"step","action","role","params"} */
@@ -103,24 +171,34 @@ struct stack {
 	cJSON *existing;		/* roles found already there */
 	cJSON *removed;			/* roles deleted by this command */
 	int ncalls;			/* AWS calls sent by this command */
-	char *fail_code;		/* the AWS error code stack_fail last
-					 * recorded ("InsufficientInstanceCapacity"),
-					 * for callers that add advice; or NULL */
+	struct aws_error fail;		/* the last AWS failure stack_fail
+					 * reported (code NULL: none) */
+	int nerrors;			/* lines reported through ui.error */
 	double started_ms;
 };
 
-/* Open the workspace's stack for the running command; reads --dry-run,
- * --yes and --force from a when the command declares them (a may be NULL).
- * Returns -1 after cmd_error when the state cannot be opened. */
-int stack_open(struct mlsh_ctx *, const struct cmd_args *a, struct stack *);
+/* Begin a command on the stack: copies env, opts (may be NULL) and ui
+ * (may be NULL). The state must be open. */
+void stack_begin(struct stack *, const struct stack_env *,
+    const struct stack_opts *, const struct stack_ui *);
 void stack_close(struct stack *);
 
-/* Save the state (no-op in a dry run). -1 after cmd_error. */
+/* Report one line through ui.error (st->nerrors counts it). -1. */
+int stack_error(struct stack *, const char *fmt, ...) MLSH_PRINTF(2, 3);
+/* "<cmd>: warning: …" lines go through ui.warn; the caller writes the
+ * whole line, prefix included. */
+void stack_warn(struct stack *, const char *fmt, ...) MLSH_PRINTF(2, 3);
+/* A line for the user through ui.note. */
+void stack_note(struct stack *, const char *fmt, ...) MLSH_PRINTF(2, 3);
+/* The running command's name for messages ("vpc"; "stack" when none). */
+const char *stack_cmd(const struct stack *);
+
+/* Save the state (no-op in a dry run). -1 after stack_error. */
 int stack_save(struct stack *);
 
 /* The result of an up/down: {"created":[roles], "existing":[roles],
  * "removed":[roles], "calls":N} or, in a dry run, the plan as a table.
- * Caller owns it. */
+ * Notes the one-line summary. Caller owns it. */
 cJSON *stack_result(struct stack *);
 
 /* --- records --- */
@@ -147,8 +225,6 @@ int stack_forget(struct stack *, const char *role);
 /* Roles of the workspace, in the order of the types table's delete order
  * (descending when reverse). The caller releases the list. */
 void stack_roles(struct stack *, int reverse, struct strlist *out);
-/* Roles of one type ("instance"), sorted by name. */
-void stack_roles_of(struct stack *, const char *type, struct strlist *out);
 
 /* Tags every resource carries: [{"Key":"mlsh:workspace","Value":ws},
  * {"Key":"Name","Value":"ws-role"}]. Caller owns it. */
@@ -195,7 +271,7 @@ struct stack_create {
 /* Create what is not there yet, in parallel (aws_call_many) unless
  * sequential: resolve pending intents, journal every intent (one save),
  * send, record ids (one save), tag (STACK_TAG_AFTER). In a dry run only
- * plans. Frees every params. -1 after cmd_error naming the first failure;
+ * plans. Frees every params. -1 after stack_error naming the first failure;
  * the ones that succeeded are recorded. */
 int stack_create_many(struct stack *, struct stack_create *, size_t n);
 
@@ -230,8 +306,8 @@ enum { STACK_RETRY_NO, STACK_RETRY_IAM, STACK_RETRY_FRESH_ID };
 #define STACK_FRESH_S	300
 int stack_retry_kind(struct stack *, const cJSON *params,
     const struct aws_error *);
-/* Record err as the command's error: "<what>: <aws error line>" (and its
- * code in st->fail_code). -1. */
+/* Report err as the command's error, "<what>: <aws error line>", and keep
+ * it in st->fail (err is moved there). -1. */
 int stack_fail(struct stack *, const char *what, struct aws_error *err);
 /* Append a line to the plan (dry run) or, when not dry, nothing. */
 void stack_plan(struct stack *, const char *action, const char *role,
@@ -240,17 +316,18 @@ void stack_plan(struct stack *, const char *action, const char *role,
 /* --- waits --- */
 
 /* Poll role's type refresh function until attrs.state equals want (one of
- * several comma-separated: "available,running"), showing progress on
- * stderr: on a tty one updating line ("waiting for nat nat-0abc: pending
- * 12s"), otherwise a line every 10 s at most. Gives up after timeout_s,
- * on a failed/deleted state or on Ctrl-C, with the record saved.
- * In a dry run: planned. */
+ * several comma-separated: "available,running"), showing progress
+ * through ui.progress ("waiting for nat nat-0abc: pending 12s"). One poll
+ * loop, aws_wait's (backoff 0.5 s doubling to 5 s, jittered). Gives up
+ * after timeout_s, on a failed/deleted state or on Ctrl-C, with the record
+ * saved. In a dry run: planned. */
 int stack_wait_state(struct stack *, const char *role, const char *want,
     int timeout_s);
 /* Wait for several roles at once (one poll round each turn). */
 int stack_wait_states(struct stack *, const char *const *roles, size_t n,
     const char *want, int timeout_s);
-/* The progress line (same throttling); done != 0 ends it. */
+/* The status line through ui.progress; done != 0 ends it (fmt may be
+ * NULL). */
 void stack_progress(struct stack *, int done, const char *fmt, ...)
     MLSH_PRINTF(3, 4);
 
@@ -267,32 +344,29 @@ void stack_progress(struct stack *, int done, const char *fmt, ...)
  * dry run: planned. */
 int stack_delete(struct stack *, const struct strlist *roles);
 
-/* --- status (status.c) --- */
+/* --- status (builtins/status.c) --- */
 
 /* One row per role (all records when roles is NULL): role, id, state, type,
  * private_ip, public_ip, $/h, age, accrued cost. Caller owns it. */
 cJSON *stack_status_rows(struct stack *, const struct strlist *roles);
-/* Accrued cost of a record since it was created, at its current rate
- * (-1 unknown). */
-double stack_rec_accrued(struct mlsh_ctx *, const cJSON *rec);
 
 /* --- AMIs, AZs --- */
 
 /* Resolve an AMI at run time: the SSM public parameter first (may be NULL),
  * else the newest DescribeImages match of owner and name pattern. Caller
- * frees *ami. Never a hard-coded id. */
+ * frees *ami. Never a hard-coded id. -1 with *ami NULL when nothing
+ * matches (nothing reported) or a call failed (reported: st->nerrors). */
 int stack_resolve_ami(struct stack *, const char *ssm_param,
     const char *owner, const char *name_pattern, char **ami);
 
 /* --- prices --- */
 
 /* $/h of key ("t3.nano", "ml.p3.8xlarge", "nat-gateway", "eip") in the
- * session's region, from config overrides (Lua table `prices` in
- * ~/.mlshrc, or $XDG_STATE_HOME/mlsh/prices.json {"region": {key: $/h}})
- * then the built-in table; -1 when unknown (show "unknown", never $0). */
-double stack_price(struct mlsh_ctx *, const char *key);
+ * prices' region, from the overrides (config, then file) then the built-in
+ * table; -1 when unknown (show "unknown", never $0). */
+double stack_price(const struct stack_prices *, const char *key);
 /* The built-in table's date for the region ("2022-01"), or "unknown". */
-const char *stack_prices_date(struct mlsh_ctx *);
+const char *stack_prices_date(const struct stack_prices *);
 /* What a record's $/h is made of: its price key (instance type, NAT
  * gateway, Elastic IP …) and, for an instance, its public IPv4 address
  * ("public-ipv4") and its root volume ("ebs-<type>-gb-month" × attrs.disk_gb
@@ -305,16 +379,21 @@ struct stack_cost_part {
 	const char *suffix;		/* "" (the record itself), "public-ipv4", "ebs" */
 	double usd_per_hour;
 };
-size_t stack_rec_parts(struct mlsh_ctx *, const cJSON *rec,
+size_t stack_rec_parts(const struct stack_prices *, const cJSON *rec,
     struct stack_cost_part *parts);
 /* The whole table for the region: [{"key","usd_per_hour","source"}]. */
-cJSON *stack_prices_table(struct mlsh_ctx *);
+cJSON *stack_prices_table(const struct stack_prices *);
+/* Accrued cost of a record since it was created, at its current rate
+ * (-1 unknown). */
+double stack_rec_accrued(const struct stack_prices *, const cJSON *rec);
+/* The same at a rate already known (status computes it once a row). */
+double stack_accrued_at(const cJSON *rec, double usd_per_hour);
 /* $/h of one record now (0 for free or stopped resources, -1 unknown):
  * the type's price function, else its price key. */
-double stack_rec_hourly(struct mlsh_ctx *, const cJSON *rec);
-/* The workspace's running $/h (unknown prices count 0); for the prompt.
- * Never touches the network. */
-double stack_hourly_rate(struct mlsh_ctx *);
+double stack_rec_hourly(const struct stack_prices *, const cJSON *rec);
+/* The running $/h of a state's root (unknown prices count 0); for the
+ * prompt. Never touches the network. */
+double stack_hourly_rate(const struct stack_prices *, const cJSON *root);
 
 struct stack_price_item {
 	const char *what;		/* "jump host", "dl1-1" */
@@ -322,9 +401,10 @@ struct stack_price_item {
 					 * a "-gb-month" key counts GB */
 	int count;
 };
-/* Show what is about to start and its $/h before starting it; on a tty ask
- * above $1/h unless --yes (or a dry run); in scripts print to stderr and go
- * on. -1 after cmd_error when the user declines. */
+/* Note what is about to start and its $/h before starting it; above $1/h
+ * (or unknown) ask through ui.confirm unless yes or a dry run; when no
+ * question can be asked (scripts) go on. -1 after stack_error when the
+ * user declines. */
 int stack_confirm_price(struct stack *, const struct stack_price_item *,
     size_t n);
 
@@ -346,7 +426,8 @@ typedef int (*stack_list_fn)(struct stack *, cJSON *out,
     struct aws_error *err);
 /* $/h of rec, -1 when unknown. stack_price_default: attrs.price_key or
  * attrs.instance_type (0 when state is stopped/terminated), else free. */
-typedef double (*stack_price_fn)(struct mlsh_ctx *, const cJSON *rec);
+typedef double (*stack_price_fn)(const struct stack_prices *,
+    const cJSON *rec);
 
 struct stack_type {
 	const char *name;
@@ -361,11 +442,11 @@ struct stack_type {
 	int del(struct stack *, cJSON *, struct aws_error *); \
 	int refresh(struct stack *, cJSON *, struct aws_error *); \
 	int list(struct stack *, cJSON *, struct aws_error *); \
-	double price(struct mlsh_ctx *, const cJSON *);
+	double price(const struct stack_prices *, const cJSON *);
 #include "stack/stack_types.def"
 #undef STACK_TYPE
 
-double stack_price_default(struct mlsh_ctx *, const cJSON *rec);
+double stack_price_default(const struct stack_prices *, const cJSON *rec);
 
 extern const struct stack_type stack_types[];	/* NULL name ends it */
 const struct stack_type *stack_type_find(const char *name);
@@ -381,7 +462,9 @@ int stack_ec2_list(struct stack *, const char *describe_action,
 const char *stack_tag_value(const cJSON *item, const char *key);
 /* Role from a Name tag "<ws>-<role>", or NULL. Borrowed (points into name). */
 const char *stack_role_from_name(struct stack *, const char *name);
-/* Whether err is a "not found" code (*.NotFound, *NotFound, NoSuch*). */
+/* Whether err means "not found": *NotFound, NoSuch*, or SageMaker's
+ * Validation* whose message says so (RecordNotFound, "does not exist",
+ * "Could not find"). Callers branch on this, never on the text. */
 int stack_err_notfound(const struct aws_error *);
 /* Instances (jump, nodes, grafana): attrs from a RunInstances/Describe item:
  * state, az, private_ip, public_ip, instance_type. */

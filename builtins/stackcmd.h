@@ -1,0 +1,32 @@
+/* stackcmd.h: the builtins' side of the stack engine (stack/stack.h): a
+ * command's context and arguments become the engine's env, opts and ui.
+ *
+ *	env	the workspace state (shell_state), the AWS client, the region,
+ *		the price overrides (the Lua table `prices`, prices.json) as
+ *		cJSON, and the host key pins to forget with an instance;
+ *	opts	--dry-run, --yes, --force when the command declares them,
+ *		MLSH_SEQUENTIAL=1, --json;
+ *	ui	errors to cmd_error (so an exec can `return 1` after a failed
+ *		stack call), warnings to shell_warn, notes to stderr, progress
+ *		and questions to shell/ui.h. */
+#ifndef MLSH_STACKCMD_H
+#define MLSH_STACKCMD_H
+
+#include "shell/shell.h"
+#include "stack/stack.h"
+
+/* Open the workspace's stack for the running command (a may be NULL).
+ * -1 after cmd_error when the state cannot be opened. */
+int stack_open(struct mlsh_ctx *, const struct cmd_args *a, struct stack *);
+
+/* The session's prices: its region, the Lua global `prices`
+ * ({["t3.nano"]=0.006}) and <state dir>/prices.json. The pointer and what
+ * it points to stay valid while the overrides are unchanged (always during
+ * one command). */
+const struct stack_prices *stackcmd_prices(struct mlsh_ctx *);
+
+/* The workspace's running $/h for the prompt: the open state, else the file
+ * read without locking (the prompt never waits for another mlsh). */
+double stackcmd_hourly_rate(struct mlsh_ctx *);
+
+#endif
