@@ -161,8 +161,9 @@ t_ok 'train status: progress, ETA, cost to finish and the last losses' '
 	py "assert d[\"progress\"]==\"epoch 1/4 50%\", d; assert d[\"eta\"]==\"1h00m\", d; assert d[\"cost_to_finish\"]==\"\$13.11\", d; assert d[\"last\"].startswith(\"Loss_D: 0.4\"), d" <<<"$out"'
 t_ok 'attach (no tty) prints a plain progress line on stderr' '
 	mbg -c "train attach prog" >/dev/null 2>"$T/p.err" &
-	p=$!; sleep 2; kill -INT $p; wait $p;
-	grep -q "^\[run prog\] epoch 1/4 50%  ETA 1h00m  est. cost to finish \$13.11" "$T/p.err"'
+	p=$!; line="^\[run prog\] epoch 1/4 50%  ETA 1h00m  est. cost to finish \$13.11"
+	wait_for 50 grep -q "$line" "$T/p.err"; kill -INT $p; wait $p;
+	grep -q "$line" "$T/p.err"'
 # On a terminal: one updating bar; Ctrl-C there detaches.
 if command -v tmux >/dev/null; then
 	export TMUX_TMPDIR="$T"		# a private tmux server
