@@ -58,6 +58,11 @@ print(train.attach(arg[1]).state)
 EOF
 state_of() { m --json -c "train status $1" 2>/dev/null | py 'print(d["state"])'; }
 
+# On a busy machine the lab's moto takes more than mlsh's 10 s to answer its
+# first EC2 request (it builds the region's backend; 55 s seen): warm it up,
+# bounded, before the stack (as grafana.t does).
+"$MLSH" --norc lab up >/dev/null 2>&1
+for _ in $(seq 1 10); do m -c "api ec2 DescribeAvailabilityZones" >/dev/null 2>&1 && break; sleep 2; done
 t_ok 'a stack in the lab: vpc up, efs up' '
 	m -c "vpc up --allow 198.18.0.2/32 --yes" >"$T/vpc.log" 2>&1 &&
 	m -c "efs up" >"$T/efs.log" 2>&1'
