@@ -75,9 +75,11 @@ Host *
   StrictHostKeyChecking no
   UserKnownHostsFile /dev/null
   BatchMode yes
-  ConnectTimeout 3
+  ConnectTimeout 10
   LogLevel ERROR
 EOF
+# ConnectTimeout 10 s: through -J the banner waits for the whole login to the
+# jump host, past 3 s on a loaded machine (two groups at once, tests/run -j2).
 # ssh from the lab's client namespace (-J gets its options from the file).
 cssh() { timeout 20 ip netns exec "$CLIENT" ssh -F "$T/ssh_config" "$@"; }
 pssh() { cssh -J "$JUMP_PUB" 10.0.2.20 "$@"; }

@@ -23,12 +23,14 @@ id=$(python3 -c "import json; print(json.load(open('$STATE'))['resources']['graf
 # The host's console log, once the reconciler has made the host (asked
 # again until lab status names it). The user-data's apt steps: 3 attempts,
 # 5 s and 10 s apart, each failing at once without a network: the FAILED
-# line within ~30 s; allow 180.
-console=
-for _ in $(seq 1 60); do
+# line within ~30 s; allow 180 (a look a second: the FAILED line is seen
+# at most a second late).
+console= end=$((SECONDS + 180))
+for _ in $(seq 1 180); do
+	[ "$SECONDS" -lt "$end" ] || break
 	[ -n "$console" ] || console=$(m --json -c "lab status" | python3 -c "import json,sys; print(next(r['detail'] for r in json.load(sys.stdin) if r.get('id')=='$id'))" 2>/dev/null)
 	[ -n "$console" ] && grep -q "mlsh-grafana: FAILED" "$console" 2>/dev/null && break
-	sleep 3
+	sleep 1
 done
 t_ok 'the user-data retried apt and wrote each failure and the verdict to the console' '
 	grep -q "^mlsh-grafana: installing grafana" "$console" &&

@@ -58,6 +58,11 @@ print(train.attach(arg[1]).state)
 EOF
 state_of() { m --json -c "train status $1" 2>/dev/null | py 'print(d["state"])'; }
 
+# On a busy machine the lab's moto takes more than mlsh's 10 s to answer its
+# first EC2 request (it builds the region's backend; 55 s seen): warm it up,
+# bounded, before the stack (as grafana.t does).
+"$MLSH" --norc lab up >/dev/null 2>&1
+for _ in $(seq 1 10); do m -c "api ec2 DescribeAvailabilityZones" >/dev/null 2>&1 && break; sleep 2; done
 t_ok 'a stack in the lab: vpc up, efs up' '
 	m -c "vpc up --allow 198.18.0.2/32 --yes" >"$T/vpc.log" 2>&1 &&
 	m -c "efs up" >"$T/efs.log" 2>&1'
@@ -161,8 +166,9 @@ t_ok 'train status: progress, ETA, cost to finish and the last losses' '
 	py "assert d[\"progress\"]==\"epoch 1/4 50%\", d; assert d[\"eta\"]==\"1h00m\", d; assert d[\"cost_to_finish\"]==\"\$13.11\", d; assert d[\"last\"].startswith(\"Loss_D: 0.4\"), d" <<<"$out"'
 t_ok 'attach (no tty) prints a plain progress line on stderr' '
 	mbg -c "train attach prog" >/dev/null 2>"$T/p.err" &
-	p=$!; sleep 2; kill -INT $p; wait $p;
-	grep -q "^\[run prog\] epoch 1/4 50%  ETA 1h00m  est. cost to finish \$13.11" "$T/p.err"'
+	p=$!; line="^\[run prog\] epoch 1/4 50%  ETA 1h00m  est. cost to finish \$13.11"
+	wait_for 50 grep -q "$line" "$T/p.err"; kill -INT $p; wait $p;
+	grep -q "$line" "$T/p.err"'
 # On a terminal: one updating bar; Ctrl-C there detaches.
 if command -v tmux >/dev/null; then
 	export TMUX_TMPDIR="$T"		# a private tmux server
