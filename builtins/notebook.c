@@ -12,6 +12,7 @@
 #include <string.h>
 #include "builtins/node.h"
 #include "stack/iam.h"
+#include "stack/types.h"
 #include "stack/quota.h"
 #include "lib/state.h"
 #include "stack/userdata.h"

@@ -3,6 +3,7 @@
  * idempotency, plans for --dry-run, waits with progress, deletes in
  * dependency order, AMI resolution, prices. */
 #include "stack/stack.h"
+#include "stack/types.h"
 #include "builtins/target.h"
 
 #include <math.h>
@@ -17,25 +18,6 @@
 #include <lauxlib.h>
 #include <lua.h>
 #include "lib/state.h"
-
-const struct stack_type stack_types[] = {
-#define STACK_TYPE(name, order, del, refresh, list, price) \
-	{ name, order, del, refresh, list, price },
-#include "stack/stack_types.def"
-#undef STACK_TYPE
-	{ NULL, 0, NULL, NULL, NULL, NULL }
-};
-
-const struct stack_type *
-stack_type_find(const char *name)
-{
-	if (name == NULL)
-		return NULL;
-	for (size_t i = 0; stack_types[i].name != NULL; i++)
-		if (strcmp(stack_types[i].name, name) == 0)
-			return &stack_types[i];
-	return NULL;
-}
 
 /* --- opening --- */
 
@@ -737,11 +719,11 @@ resolve_pending(struct stack *st, struct stack_create *c)
 	cJSON *out, *it;
 	int found = 0;
 
-	if (t == NULL || t->list == NULL)
+	if (t == NULL)
 		return 0;
 	out = cJSON_CreateArray();
 	memset(&err, 0, sizeof err);
-	if (t->list(st, out, &err) != 0) {
+	if (stack_type_list(st, t, out, &err) != 0) {
 		cJSON_Delete(out);
 		return stack_fail(st, c->role, &err);
 	}
@@ -946,6 +928,9 @@ stack_create_many(struct stack *st, struct stack_create *cs, size_t n)
 		obj_set_str(rec, "status", "created");
 		if (c->attrs != NULL)
 			c->attrs(rec_attrs(rec), item);
+		else if (stack_type_find(c->type) != NULL)
+			stack_type_attrs(stack_type_find(c->type),
+			    rec_attrs(rec), item);
 		cJSON_AddItemToArray(st->created, cJSON_CreateString(c->role));
 	}
 	if (stack_save(st) != 0)
@@ -1169,14 +1154,14 @@ stack_wait_states(struct stack *st, const char *const *roles, size_t n,
 
 			if (done[i])
 				continue;
-			if (rec == NULL || t == NULL || t->refresh == NULL) {
+			if (rec == NULL || t == NULL) {
 				done[i] = 1;
 				left--;
 				continue;
 			}
 			memset(&err, 0, sizeof err);
 			st->ncalls++;
-			r = t->refresh(st, rec, &err);
+			r = stack_type_refresh(st, rec, &err);
 			if (r < 0) {
 				char *what = xasprintf("waiting for %s",
 				    roles[i]);
@@ -1330,7 +1315,7 @@ delete_group(struct stack *st, char **roles, size_t n)
 				cJSON_AddNumberToObject(rec, "accrued_at_delete",
 				    stack_rec_accrued(st->ctx, rec));
 				st->ncalls++;
-				r = t->del ? t->del(st, rec, &err) : 0;
+				r = stack_type_delete(st, rec, &err);
 				if (r != 0 && stack_err_notfound(&err)) {
 					aws_error_release(&err);
 					r = 0;
@@ -1371,7 +1356,7 @@ delete_group(struct stack *st, char **roles, size_t n)
 				state[i] = 1;
 			}
 			st->ncalls++;
-			r = t->refresh ? t->refresh(st, rec, &err) : STACK_GONE;
+			r = stack_type_refresh(st, rec, &err);
 			if (r < 0 && stack_err_notfound(&err)) {
 				aws_error_release(&err);
 				r = STACK_GONE;
@@ -1489,63 +1474,6 @@ out:
 
 /* --- EC2 building blocks --- */
 
-int
-stack_ec2_list(struct stack *st, const char *describe_action,
-    const char *set_key, const char *id_key,
-    void (*attrs)(cJSON *, const cJSON *), cJSON *out, struct aws_error *err)
-{
-	cJSON *p = cJSON_CreateObject(), *items = NULL, *it;
-	int rc;
-
-	cJSON_AddStringToObject(p, "Filter.1.Name", "tag:mlsh:workspace");
-	cJSON_AddStringToObject(p, "Filter.1.Value.1", st->ws);
-	st->ncalls++;
-	rc = aws_paginate(st->aws, "ec2", describe_action, p, set_key, 0,
-	    &items, err);
-	cJSON_Delete(p);
-	if (rc != 0)
-		return -1;
-	cJSON_ArrayForEach(it, items) {
-		const char *role = stack_role_from_name(st,
-		    stack_tag_value(it, "Name"));
-		const cJSON *id = cJSON_GetObjectItemCaseSensitive(it, id_key);
-		cJSON *o, *at;
-		if (role == NULL || !cJSON_IsString(id))
-			continue;
-		o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "role", role);
-		cJSON_AddStringToObject(o, "id", id->valuestring);
-		at = cJSON_AddObjectToObject(o, "attrs");
-		if (attrs != NULL)
-			attrs(at, it);
-		cJSON_AddItemToArray(out, o);
-	}
-	cJSON_Delete(items);
-	return 0;
-}
-
-static void
-copy_str(cJSON *attrs, const char *key, const cJSON *item, const char *path)
-{
-	const cJSON *v = stack_path(item, path);
-	if (cJSON_IsString(v) && v->valuestring[0] != '\0')
-		obj_set_str(attrs, key, v->valuestring);
-}
-
-void
-stack_instance_attrs(cJSON *attrs, const cJSON *item)
-{
-	copy_str(attrs, "state", item, "instanceState.name");
-	copy_str(attrs, "instance_type", item, "instanceType");
-	copy_str(attrs, "az", item, "placement.availabilityZone");
-	copy_str(attrs, "private_ip", item, "privateIpAddress");
-	copy_str(attrs, "public_ip", item, "ipAddress");
-	copy_str(attrs, "subnet", item, "subnetId");
-	copy_str(attrs, "ami", item, "imageId");
-	copy_str(attrs, "lifecycle", item, "instanceLifecycle");
-	copy_str(attrs, "spot_request", item, "spotInstanceRequestId");
-}
-
 static int
 rec_is_spot(const cJSON *rec)
 {
@@ -1660,44 +1588,6 @@ stack_delete_by_id(struct stack *st, const char *service, const char *action,
 }
 
 int
-stack_refresh_by_id(struct stack *st, cJSON *rec, const char *service,
-    const char *action, const char *id_param, const char *list_path,
-    const char *state_member, void (*attrs)(cJSON *, const cJSON *),
-    struct aws_error *err)
-{
-	cJSON *p = cJSON_CreateObject(), *res = NULL, *at;
-	const cJSON *it, *v;
-	int rc;
-
-	cJSON_AddStringToObject(p, id_param, stack_attr(rec, "id"));
-	rc = aws_call(st->aws, service, action, p, &res, err);
-	cJSON_Delete(p);
-	if (rc != 0) {
-		if (stack_err_notfound(err)) {
-			aws_error_release(err);
-			return STACK_GONE;
-		}
-		return -1;
-	}
-	if ((it = stack_path(res, list_path)) == NULL) {
-		cJSON_Delete(res);
-		return STACK_GONE;
-	}
-	at = cJSON_GetObjectItemCaseSensitive(rec, "attrs");
-	if (!cJSON_IsObject(at))
-		at = cJSON_AddObjectToObject(rec, "attrs");
-	if (attrs != NULL)
-		attrs(at, it);
-	if (state_member != NULL && cJSON_IsString(v = stack_path(it,
-	    state_member)) && v->valuestring[0] != '\0') {
-		cJSON_DeleteItemFromObjectCaseSensitive(at, "state");
-		cJSON_AddStringToObject(at, "state", v->valuestring);
-	}
-	cJSON_Delete(res);
-	return STACK_LIVE;
-}
-
-int
 stack_instance_delete(struct stack *st, cJSON *rec, struct aws_error *err)
 {
 	int rc;
@@ -1746,32 +1636,6 @@ stack_instance_delete(struct stack *st, cJSON *rec, struct aws_error *err)
 	    stack_attr(rec, "id") != NULL)
 		target_forget_instance(st->ctx, stack_attr(rec, "id"));
 	return rc;
-}
-
-int
-stack_instance_refresh(struct stack *st, cJSON *rec, struct aws_error *err)
-{
-	cJSON *p = cJSON_CreateObject(), *res = NULL;
-	const cJSON *it;
-	const char *s;
-	int rc;
-
-	cJSON_AddStringToObject(p, "InstanceId.1", stack_attr(rec, "id"));
-	rc = aws_call(st->aws, "ec2", "DescribeInstances", p, &res, err);
-	cJSON_Delete(p);
-	if (rc != 0)
-		return stack_err_notfound(err) ? (aws_error_release(err),
-		    STACK_GONE) : -1;
-	it = stack_path(res, "reservationSet.0.instancesSet.0");
-	if (it == NULL) {
-		cJSON_Delete(res);
-		return STACK_GONE;
-	}
-	stack_instance_attrs(rec_attrs(rec), it);
-	cJSON_Delete(res);
-	s = stack_attr(rec, "state");
-	return s != NULL && strcmp(s, "terminated") == 0 ? STACK_GONE :
-	    STACK_LIVE;
 }
 
 /* --- AMIs --- */
