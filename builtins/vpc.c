@@ -164,34 +164,46 @@ public_key(struct mlsh_ctx *ctx, const char *given, char **path_out)
 	return text;
 }
 
-/* Pick the AZ offering every wanted instance type. */
-static char *
-pick_az(struct stack *st, const char *types_csv)
+/* Whether the offerings list type in az. */
+static int
+offered(const cJSON *items, const char *az, const char *type)
 {
-	struct strlist types, azs;
-	cJSON *p = cJSON_CreateObject(), *items = NULL, *it;
-	struct aws_error err;
-	char *dup = xstrdup(types_csv), *tok, *save = NULL, *found = NULL;
-	int k = 1, best_first = 0;
-	size_t best = 0;
-	struct buf why, cannot;
+	const cJSON *it;
 
-	strlist_init(&types);
-	strlist_init(&azs);
+	cJSON_ArrayForEach(it, items) {
+		const cJSON *l = cJSON_GetObjectItemCaseSensitive(it, "location");
+		const cJSON *ty = cJSON_GetObjectItemCaseSensitive(it,
+		    "instanceType");
+		if (cJSON_IsString(l) && cJSON_IsString(ty) &&
+		    strcmp(l->valuestring, az) == 0 &&
+		    strcmp(ty->valuestring, type) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* The AZ offerings of the wanted types (and the jump host's), the types
+ * into types; NULL after the error. */
+static cJSON *
+az_offerings(struct stack *st, const char *types_csv, struct strlist *types)
+{
+	cJSON *p = cJSON_CreateObject(), *items = NULL;
+	struct aws_error err;
+	char *dup = xstrdup(types_csv), *tok, *save = NULL, key[32];
+	int k = 1;
+
 	cJSON_AddStringToObject(p, "LocationType", "availability-zone");
 	cJSON_AddStringToObject(p, "Filter.1.Name", "instance-type");
 	for (tok = strtok_r(dup, ",", &save); tok != NULL;
 	    tok = strtok_r(NULL, ",", &save)) {
-		char key[32];
 		if (*tok == '\0')
 			continue;
 		snprintf(key, sizeof key, "Filter.1.Value.%d", k++);
 		cJSON_AddStringToObject(p, key, tok);
-		strlist_add(&types, tok);
+		strlist_add(types, tok);
 	}
 	/* The jump host must fit there too (not every AZ has t3). */
-	if (!strlist_has(&types, JUMP_TYPE)) {
-		char key[32];
+	if (!strlist_has(types, JUMP_TYPE)) {
 		snprintf(key, sizeof key, "Filter.1.Value.%d", k++);
 		cJSON_AddStringToObject(p, key, JUMP_TYPE);
 	}
@@ -200,118 +212,128 @@ pick_az(struct stack *st, const char *types_csv)
 	st->ncalls++;
 	if (aws_paginate(st->aws, "ec2", "DescribeInstanceTypeOfferings", p,
 	    "instanceTypeOfferingSet", 0, &items, &err) != 0) {
-		cJSON_Delete(p);
-		strlist_release(&types);
 		stack_fail(st, "cannot list instance type offerings", &err);
-		return NULL;
+		items = NULL;
 	}
 	cJSON_Delete(p);
+	return items;
+}
+
+/* The AZ offering the most of the types (the first of equals), among those
+ * offering the jump host's type; one that offers the first type (the
+ * training type the workspace is for: dl1) wins over any that does not.
+ * NULL when none; *best how many types it offers. */
+static char *
+best_az(const cJSON *items, const struct strlist *types, size_t *best)
+{
+	struct strlist azs;
+	const cJSON *it;
+	char *found = NULL;
+	int best_first = 0;
+
+	strlist_init(&azs);
 	cJSON_ArrayForEach(it, items) {
 		const cJSON *az = cJSON_GetObjectItemCaseSensitive(it, "location");
 		if (cJSON_IsString(az) && !strlist_has(&azs, az->valuestring))
 			strlist_add(&azs, az->valuestring);
 	}
 	strlist_sort(&azs);
-	/* The AZ offering the most of the types (the first of equals),
-	 * among those offering the jump host's type; one that offers the
-	 * first type (the training type the workspace is for: dl1) wins over
-	 * any that does not. */
+	*best = 0;
 	for (size_t i = 0; i < azs.n; i++) {
 		size_t have = 0;
-		int jump = 0, first = 0;
+		int first = 0;
+		if (!offered(items, azs.v[i], JUMP_TYPE))
+			continue;
+		for (size_t t = 0; t < types->n; t++)
+			if (offered(items, azs.v[i], types->v[t])) {
+				have++;
+				first |= t == 0;
+			}
+		if ((have > *best && first >= best_first) ||
+		    first > best_first) {
+			*best = have;
+			best_first = first;
+			free(found);
+			found = xstrdup(azs.v[i]);
+		}
+	}
+	strlist_release(&azs);
+	return found;
+}
+
+/* No AZ offers every type: where each is, and which node kinds cannot start
+ * in found; an error when found is NULL, else a warning. */
+static void
+az_explain(struct stack *st, const cJSON *items, const struct strlist *types,
+    const char *types_csv, const char *found)
+{
+	struct buf why, cannot;
+	const cJSON *it;
+
+	buf_init(&why);
+	buf_init(&cannot);
+	for (size_t t = 0; t < types->n; t++) {
+		struct buf where;
+		int there = 0;
+		buf_init(&where);
 		cJSON_ArrayForEach(it, items) {
 			const cJSON *az = cJSON_GetObjectItemCaseSensitive(it,
 			    "location");
 			const cJSON *ty = cJSON_GetObjectItemCaseSensitive(it,
 			    "instanceType");
-			if (cJSON_IsString(az) && cJSON_IsString(ty) &&
-			    strcmp(az->valuestring, azs.v[i]) == 0 &&
-			    strcmp(ty->valuestring, JUMP_TYPE) == 0)
-				jump = 1;
+			if (!cJSON_IsString(az) || !cJSON_IsString(ty) ||
+			    strcmp(ty->valuestring, types->v[t]) != 0)
+				continue;
+			buf_printf(&where, "%s%s", where.len ? " " : "",
+			    az->valuestring);
+			if (found != NULL && strcmp(az->valuestring, found) == 0)
+				there = 1;
 		}
-		if (!jump)
-			continue;
-		for (size_t t = 0; t < types.n; t++) {
-			cJSON_ArrayForEach(it, items) {
-				const cJSON *az = cJSON_GetObjectItemCaseSensitive(
-				    it, "location");
-				const cJSON *ty = cJSON_GetObjectItemCaseSensitive(
-				    it, "instanceType");
-				if (cJSON_IsString(az) && cJSON_IsString(ty) &&
-				    strcmp(az->valuestring, azs.v[i]) == 0 &&
-				    strcmp(ty->valuestring, types.v[t]) == 0) {
-					have++;
-					if (t == 0)
-						first = 1;
-					break;
-				}
-			}
+		if (!there) {
+			/* The built-in kinds are named after their type's
+			 * family: p3.8xlarge is `node p3`. */
+			const char *dot = strchr(types->v[t], '.');
+			buf_printf(&cannot, "%s%.*s (%s)", cannot.len ? ", " :
+			    "", dot ? (int)(dot - types->v[t]) :
+			    (int)strlen(types->v[t]), types->v[t], types->v[t]);
 		}
-		if (have > best && first >= best_first) {
-			best = have;
-			best_first = first;
-			free(found);
-			found = xstrdup(azs.v[i]);
-		} else if (first > best_first) {
-			best = have;
-			best_first = first;
-			free(found);
-			found = xstrdup(azs.v[i]);
-		}
+		buf_printf(&why, "%s%s %s", why.len ? "; " : "", types->v[t],
+		    where.len ? "only in" : "offered in no zone");
+		if (where.len)
+			buf_printf(&why, " %s", where.data);
+		buf_release(&where);
 	}
-	if (best < types.n) {
-		buf_init(&why);
-		buf_init(&cannot);
-		for (size_t t = 0; t < types.n; t++) {
-			struct buf where;
-			int there = 0;
-			buf_init(&where);
-			cJSON_ArrayForEach(it, items) {
-				const cJSON *az = cJSON_GetObjectItemCaseSensitive(
-				    it, "location");
-				const cJSON *ty = cJSON_GetObjectItemCaseSensitive(
-				    it, "instanceType");
-				if (cJSON_IsString(az) && cJSON_IsString(ty) &&
-				    strcmp(ty->valuestring, types.v[t]) == 0) {
-					buf_printf(&where, "%s%s", where.len ?
-					    " " : "", az->valuestring);
-					if (found != NULL && strcmp(
-					    az->valuestring, found) == 0)
-						there = 1;
-				}
-			}
-			if (!there) {
-				/* The built-in kinds are named after their
-				 * type's family: p3.8xlarge is `node p3`. */
-				const char *dot = strchr(types.v[t], '.');
-				buf_printf(&cannot, "%s%.*s (%s)", cannot.len ?
-				    ", " : "", dot ? (int)(dot - types.v[t]) :
-				    (int)strlen(types.v[t]), types.v[t],
-				    types.v[t]);
-			}
-			buf_printf(&why, "%s%s %s", why.len ? "; " : "",
-			    types.v[t], where.len ? "only in" :
-			    "offered in no zone");
-			if (where.len)
-				buf_printf(&why, " %s", where.data);
-			buf_release(&where);
-		}
-		if (found == NULL)
-			cmd_error(st->ctx, "no availability zone of %s offers "
-			    "any of %s: %s (choose --types or --az)", st->region,
-			    types_csv, why.data);
-		else
-			shell_warn(st->ctx, "vpc: warning: no availability zone "
-			    "of %s offers all of %s: %s; using %s, where node "
-			    "kind%s %s cannot start (--az or --types to "
-			    "choose)", st->region, types_csv, why.data, found,
-			    strchr(cannot.data, ',') ? "s" : "", cannot.data);
-		buf_release(&why);
-		buf_release(&cannot);
+	if (found == NULL)
+		cmd_error(st->ctx, "no availability zone of %s offers any of "
+		    "%s: %s (choose --types or --az)", st->region, types_csv,
+		    why.data);
+	else
+		shell_warn(st->ctx, "vpc: warning: no availability zone of %s "
+		    "offers all of %s: %s; using %s, where node kind%s %s "
+		    "cannot start (--az or --types to choose)", st->region,
+		    types_csv, why.data, found, strchr(cannot.data, ',') ?
+		    "s" : "", cannot.data);
+	buf_release(&why);
+	buf_release(&cannot);
+}
+
+/* Pick the AZ offering every wanted instance type. */
+static char *
+pick_az(struct stack *st, const char *types_csv)
+{
+	struct strlist types;
+	cJSON *items;
+	char *found = NULL;
+	size_t best;
+
+	strlist_init(&types);
+	if ((items = az_offerings(st, types_csv, &types)) != NULL) {
+		found = best_az(items, &types, &best);
+		if (best < types.n)
+			az_explain(st, items, &types, types_csv, found);
 	}
 	cJSON_Delete(items);
 	strlist_release(&types);
-	strlist_release(&azs);
 	return found;
 }
 
