@@ -222,6 +222,12 @@ rec_attrs(cJSON *rec)
 	return at;
 }
 
+cJSON *
+stack_rec_attrs(cJSON *rec)
+{
+	return rec_attrs(rec);
+}
+
 static void
 obj_set_str(cJSON *o, const char *key, const char *value)
 {

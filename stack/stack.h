@@ -135,6 +135,8 @@ const char *stack_id(struct stack *, const char *role);
 const char *stack_need(struct stack *, const char *role, const char *run_first);
 /* String attribute of a record (NULL when none). Borrowed. */
 const char *stack_attr(const cJSON *rec, const char *key);
+/* rec's "attrs" object, made when it has none. Borrowed. */
+cJSON *stack_rec_attrs(cJSON *rec);
 /* Set a string (or, with value NULL, remove) attribute of role's record. */
 void stack_set_attr(struct stack *, const char *role, const char *key,
     const char *value);

@@ -229,18 +229,6 @@ flat_items(const struct stack_type *t, cJSON *items)
 	return flat;
 }
 
-static cJSON *
-rec_attrs_obj(cJSON *rec)
-{
-	cJSON *at = cJSON_GetObjectItemCaseSensitive(rec, "attrs");
-
-	if (!cJSON_IsObject(at)) {
-		cJSON_DeleteItemFromObjectCaseSensitive(rec, "attrs");
-		at = cJSON_AddObjectToObject(rec, "attrs");
-	}
-	return at;
-}
-
 /* One describe of recs[0..n) (all of type t, ids known): res[i] set from
  * the answer, an id missing from it = gone. -1 with err when the call
  * failed (a not-found included: the caller decides). */
@@ -276,7 +264,7 @@ describe(struct stack *st, const struct stack_type *t, cJSON **recs,
 		res[i] = STACK_GONE;
 		if (found == NULL)
 			continue;
-		stack_type_attrs(t, rec_attrs_obj(recs[i]), found);
+		stack_type_attrs(t, stack_rec_attrs(recs[i]), found);
 		if (!state_in(stack_attr(recs[i], "state"), t->gone_states))
 			res[i] = STACK_LIVE;
 	}
