@@ -77,7 +77,7 @@ cost_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		np = stack_rec_parts(&st.prices, rec, parts);
 		if (np <= 1 || h < 0 || c < 0 || stack_type_find(stack_attr(
 		    rec, "type")) == NULL || stack_type_find(stack_attr(rec,
-		    "type"))->price != stack_price_default) {
+		    "type"))->price != NULL) {
 			/* One row: a single price, or its own price function
 			 * (EFS by size). */
 			const char *ty = stack_attr(rec, "instance_type");

@@ -1,5 +1,5 @@
 /* down: remove everything the workspace made, in dependency order
- * (stack_types.def), waiting where AWS needs it and retrying
+ * (stack/types.c), waiting where AWS needs it and retrying
  * DependencyViolation; prints what was removed and what it cost. */
 #include <stdio.h>
 #include <stdlib.h>

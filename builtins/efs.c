@@ -2,62 +2,13 @@
  * CreationToken from the workspace (idempotent), lifecycle to IA after 30
  * days, one mount target in the private subnet behind the efs security
  * group. `efs down` destroys data: on a tty it asks, in scripts it needs
- * --force. The types' functions for stack_types.def live here too. */
+ * --force. Its types' rows are in stack/types.c, their hooks in
+ * stack/efs.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "builtins/stackcmd.h"
-
-static void
-fs_attrs(cJSON *at, const cJSON *it)
-{
-	const cJSON *v;
-
-	v = cJSON_GetObjectItemCaseSensitive(it, "LifeCycleState");
-	if (cJSON_IsString(v)) {
-		cJSON_DeleteItemFromObjectCaseSensitive(at, "state");
-		cJSON_AddStringToObject(at, "state", v->valuestring);
-	}
-	v = stack_path(it, "SizeInBytes.Value");
-	if (cJSON_IsNumber(v)) {
-		char n[32];
-		snprintf(n, sizeof n, "%.0f", v->valuedouble);
-		cJSON_DeleteItemFromObjectCaseSensitive(at, "size_bytes");
-		cJSON_AddStringToObject(at, "size_bytes", n);
-	}
-	v = cJSON_GetObjectItemCaseSensitive(it, "Encrypted");
-	if (cJSON_IsBool(v)) {
-		cJSON_DeleteItemFromObjectCaseSensitive(at, "encrypted");
-		cJSON_AddStringToObject(at, "encrypted", cJSON_IsTrue(v) ?
-		    "true" : "false");
-	}
-	v = cJSON_GetObjectItemCaseSensitive(it, "AvailabilityZoneName");
-	cJSON_DeleteItemFromObjectCaseSensitive(at, "price_key");
-	if (cJSON_IsString(v) && v->valuestring[0] != '\0') {
-		cJSON_DeleteItemFromObjectCaseSensitive(at, "az");
-		cJSON_AddStringToObject(at, "az", v->valuestring);
-		cJSON_AddStringToObject(at, "price_key", "efs-one-zone-gb-month");
-	} else
-		cJSON_AddStringToObject(at, "price_key", "efs-gb-month");
-}
-
-static void
-mt_attrs(cJSON *at, const cJSON *it)
-{
-	static const char *const m[][2] = {
-		{ "state", "LifeCycleState" }, { "private_ip", "IpAddress" },
-		{ "subnet", "SubnetId" }, { "az", "AvailabilityZoneName" },
-		{ "file_system", "FileSystemId" },
-	};
-	for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
-		const cJSON *v = cJSON_GetObjectItemCaseSensitive(it, m[i][1]);
-		if (cJSON_IsString(v) && v->valuestring[0] != '\0') {
-			cJSON_DeleteItemFromObjectCaseSensitive(at, m[i][0]);
-			cJSON_AddStringToObject(at, m[i][0], v->valuestring);
-		}
-	}
-}
 
 static int
 efs_up(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
@@ -110,7 +61,7 @@ efs_up(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		    .service = "efs", .action = "CreateFileSystem", .params = p,
 		    .token = token, .tag_style = STACK_TAG_LIST,
 		    .item_path = "", .id_key = "FileSystemId",
-		    .attrs = fs_attrs, .summary = sum };
+		    .summary = sum };
 		if (stack_create_many(&st, &c, 1) != 0)
 			goto out;
 	}
@@ -147,7 +98,7 @@ efs_up(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		    .type = "mount-target", .service = "efs",
 		    .action = "CreateMountTarget", .params = p,
 		    .tag_style = STACK_TAG_NONE, .item_path = "",
-		    .id_key = "MountTargetId", .attrs = mt_attrs,
+		    .id_key = "MountTargetId",
 		    .summary = msum };
 		rc = stack_create_many(&st, &c, 1);
 		free(msum);
@@ -226,153 +177,6 @@ efs_status(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	*result = stack_status_rows(&st, &roles);
 	strlist_release(&roles);
 	stack_close(&st);
-	return 0;
-}
-
-/* --- the types' functions --- */
-
-int
-efs_fs_delete(struct stack *st, cJSON *rec, struct aws_error *err)
-{
-	return stack_delete_by_id(st, "efs", "DeleteFileSystem", "FileSystemId",
-	    stack_attr(rec, "id"), err);
-}
-
-int
-efs_fs_refresh(struct stack *st, cJSON *rec, struct aws_error *err)
-{
-	int r = stack_refresh_by_id(st, rec, "efs", "DescribeFileSystems",
-	    "FileSystemId", "FileSystems.0", NULL, fs_attrs, err);
-	const char *s = stack_attr(rec, "state");
-
-	if (r == STACK_LIVE && s != NULL && strcmp(s, "deleted") == 0)
-		return STACK_GONE;
-	return r;
-}
-
-int
-efs_fs_list(struct stack *st, cJSON *out, struct aws_error *err)
-{
-	cJSON *items = NULL, *it;
-
-	st->ncalls++;
-	if (aws_paginate(st->aws, "efs", "DescribeFileSystems", NULL,
-	    "FileSystems", 0, &items, err) != 0)
-		return -1;
-	cJSON_ArrayForEach(it, items) {
-		const char *ws = stack_tag_value(it, "mlsh:workspace");
-		const char *role = stack_role_from_name(st,
-		    stack_tag_value(it, "Name"));
-		const cJSON *id = cJSON_GetObjectItemCaseSensitive(it,
-		    "FileSystemId");
-		const cJSON *lc = cJSON_GetObjectItemCaseSensitive(it,
-		    "LifeCycleState");
-		cJSON *o;
-		if (ws == NULL || strcmp(ws, st->ws) != 0 || role == NULL ||
-		    !cJSON_IsString(id) || (cJSON_IsString(lc) &&
-		    (strcmp(lc->valuestring, "deleted") == 0 ||
-		    strcmp(lc->valuestring, "deleting") == 0)))
-			continue;
-		o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "role", role);
-		cJSON_AddStringToObject(o, "id", id->valuestring);
-		fs_attrs(cJSON_AddObjectToObject(o, "attrs"), it);
-		cJSON_AddItemToArray(out, o);
-	}
-	cJSON_Delete(items);
-	return 0;
-}
-
-double
-efs_fs_price(const struct stack_prices *pr, const cJSON *rec)
-{
-	const char *key = stack_attr(rec, "price_key");
-	const char *size = stack_attr(rec, "size_bytes");
-	double per_gb_month = stack_price(pr, key ? key : "efs-gb-month");
-
-	if (per_gb_month < 0)
-		return -1;
-	/* AWS bills GB-months; a month is 730 hours. */
-	return (size ? atof(size) : 0) / 1e9 * per_gb_month / 730.0;
-}
-
-int
-efs_mt_delete(struct stack *st, cJSON *rec, struct aws_error *err)
-{
-	return stack_delete_by_id(st, "efs", "DeleteMountTarget",
-	    "MountTargetId", stack_attr(rec, "id"), err);
-}
-
-int
-efs_mt_refresh(struct stack *st, cJSON *rec, struct aws_error *err)
-{
-	int r = stack_refresh_by_id(st, rec, "efs", "DescribeMountTargets",
-	    "MountTargetId", "MountTargets.0", NULL, mt_attrs, err);
-	const char *s = stack_attr(rec, "state");
-
-	if (r == STACK_LIVE && s != NULL && strcmp(s, "deleted") == 0)
-		return STACK_GONE;
-	return r;
-}
-
-/* Mount targets carry no tags: they belong to the workspace's file system;
- * the one in the private subnet is "mount-target". */
-int
-efs_mt_list(struct stack *st, cJSON *out, struct aws_error *err)
-{
-	cJSON *fss = cJSON_CreateArray(), *fs;
-	int first_seen = 0;
-
-	if (efs_fs_list(st, fss, err) != 0) {
-		cJSON_Delete(fss);
-		return -1;
-	}
-	cJSON_ArrayForEach(fs, fss) {
-		cJSON *p = cJSON_CreateObject(), *items = NULL, *it;
-		cJSON_AddStringToObject(p, "FileSystemId", stack_attr(fs, "id"));
-		st->ncalls++;
-		if (aws_paginate(st->aws, "efs", "DescribeMountTargets", p,
-		    "MountTargets", 0, &items, err) != 0) {
-			cJSON_Delete(p);
-			cJSON_Delete(fss);
-			return -1;
-		}
-		cJSON_Delete(p);
-		cJSON_ArrayForEach(it, items) {
-			const cJSON *id = cJSON_GetObjectItemCaseSensitive(it,
-			    "MountTargetId");
-			const cJSON *lc = cJSON_GetObjectItemCaseSensitive(it,
-			    "LifeCycleState");
-			const char *sub = stack_id(st, "subnet-private");
-			const cJSON *sid = cJSON_GetObjectItemCaseSensitive(it,
-			    "SubnetId");
-			cJSON *o;
-			if (!cJSON_IsString(id) || (cJSON_IsString(lc) &&
-			    strncmp(lc->valuestring, "delet", 5) == 0))
-				continue;
-			o = cJSON_CreateObject();
-			/* Without a recorded subnet (--recover), the first
-			 * one is the workspace's. */
-			if ((sub == NULL && !first_seen) || (sub != NULL &&
-			    cJSON_IsString(sid) &&
-			    strcmp(sid->valuestring, sub) == 0))
-				cJSON_AddStringToObject(o, "role",
-				    "mount-target");
-			else {
-				char *r = xasprintf("mount-target-%s",
-				    cJSON_IsString(sid) ? sid->valuestring :
-				    id->valuestring);
-				cJSON_AddStringToObject(o, "role", r);
-				free(r);
-			}
-			first_seen = 1;
-			cJSON_AddStringToObject(o, "id", id->valuestring);
-			mt_attrs(cJSON_AddObjectToObject(o, "attrs"), it);
-			cJSON_AddItemToArray(out, o);
-		}
-		cJSON_Delete(items);
-	}
-	cJSON_Delete(fss);
 	return 0;
 }
 

@@ -156,7 +156,7 @@ grafana_status(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		return 1;
 	}
 	memset(&err, 0, sizeof err);
-	switch (stack_instance_refresh(&st, rec, &err)) {
+	switch (stack_type_refresh(&st, rec, &err)) {
 	case -1:
 		stack_fail(&st, GRAFANA_ROLE, &err);
 		stack_close(&st);

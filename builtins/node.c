@@ -448,7 +448,6 @@ node_status(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 {
 	struct stack st;
 	const char *name;
-	const struct stack_type *t = stack_type_find("instance");
 	struct aws_error err;
 	cJSON *rec;
 	int r;
@@ -457,7 +456,7 @@ node_status(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		return 1;
 	rec = stack_rec(&st, name);
 	memset(&err, 0, sizeof err);
-	r = t->refresh(&st, rec, &err);
+	r = stack_type_refresh(&st, rec, &err);
 	if (r < 0) {
 		stack_fail(&st, name, &err);
 		stack_close(&st);
@@ -485,18 +484,21 @@ node_ls(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	}
 	strlist_init(&names);
 	node_names(&st, NULL, &names);
-	for (size_t i = 0; i < names.n; i++) {
-		cJSON *rec = stack_rec(&st, names.v[i]);
-		if (refresh) {
-			struct aws_error err;
-			memset(&err, 0, sizeof err);
-			if (stack_type_find("instance")->refresh(&st, rec,
-			    &err) == STACK_GONE)
+	if (refresh) {		/* one DescribeInstances for them all */
+		int *res = xcalloc(names.n ? names.n : 1, sizeof *res);
+		const char *bad;
+		struct aws_error err;
+		(void)stack_refresh_many(&st, (const char *const *)names.v,
+		    names.n, res, &err, &bad);
+		aws_error_release(&err);
+		for (size_t i = 0; i < names.n; i++)
+			if (res[i] == STACK_GONE)
 				stack_set_attr(&st, names.v[i], "state", "gone");
-			aws_error_release(&err);
-		}
-		cJSON_AddItemToArray(arr, node_row(ctx, rec));
+		free(res);
 	}
+	for (size_t i = 0; i < names.n; i++)
+		cJSON_AddItemToArray(arr, node_row(ctx, stack_rec(&st,
+		    names.v[i])));
 	if (refresh)
 		stack_save(&st);
 	strlist_release(&names);

@@ -14,6 +14,7 @@
 #include "builtins/stage.h"
 #include "builtins/stackcmd.h"
 #include "stack/iam.h"
+#include "stack/types.h"
 #include "stack/quota.h"
 #include "lib/state.h"
 #include "stack/userdata.h"

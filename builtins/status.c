@@ -169,12 +169,8 @@ list_all(struct stack *st, cJSON *found)
 		cJSON *out = cJSON_CreateArray(), *it;
 		struct aws_error err;
 
-		if (stack_types[i].list == NULL) {
-			cJSON_Delete(out);
-			continue;
-		}
 		memset(&err, 0, sizeof err);
-		if (stack_types[i].list(st, out, &err) != 0) {
+		if (stack_type_list(st, &stack_types[i], out, &err) != 0) {
 			char *what = xasprintf("cannot list %s",
 			    stack_types[i].name);
 			cJSON_Delete(out);
@@ -231,6 +227,58 @@ status_recover(struct stack *st, cJSON **result)
 	return 0;
 }
 
+/* Refresh every record (one describe per type) and add a row for each,
+ * with its drift; records gone are forgotten. The number of drifts, or -1
+ * after stack_fail. */
+static int
+refresh_rows(struct stack *st, const struct strlist *roles, cJSON *rows)
+{
+	char **before = xcalloc(roles->n ? roles->n : 1, sizeof *before);
+	int *res = xcalloc(roles->n ? roles->n : 1, sizeof *res);
+	const char *bad = NULL;
+	struct aws_error err;
+	int drift = 0;
+
+	for (size_t i = 0; i < roles->n; i++) {
+		const char *s = stack_attr(stack_rec(st, roles->v[i]), "state");
+		before[i] = s != NULL ? xstrdup(s) : NULL;
+	}
+	if (stack_refresh_many(st, (const char *const *)roles->v, roles->n,
+	    res, &err, &bad) != 0) {
+		char *what = xasprintf("cannot refresh %s", bad);
+		stack_fail(st, what, &err);
+		free(what);
+		drift = -1;
+	}
+	for (size_t i = 0; i < roles->n && drift >= 0; i++) {
+		cJSON *rec = stack_rec(st, roles->v[i]), *o;
+		const char *now = stack_attr(rec, "state");
+		if (res[i] < 0)		/* nothing to describe it by */
+			continue;
+		o = row(st, roles->v[i], rec);
+		if (res[i] == STACK_GONE) {
+			cJSON_AddStringToObject(o, "drift", "gone (forgotten)");
+			drift++;
+		} else if (before[i] != NULL && now != NULL &&
+		    strcmp(before[i], now) != 0) {
+			char *c = xasprintf("changed: %s -> %s", before[i], now);
+			cJSON_AddStringToObject(o, "drift", c);
+			free(c);
+			drift++;
+		} else
+			cJSON_AddStringToObject(o, "drift", "");
+		cJSON_AddItemToArray(rows, o);
+		if (res[i] == STACK_GONE)
+			cJSON_DeleteItemFromObjectCaseSensitive(st->resources,
+			    roles->v[i]);
+	}
+	for (size_t i = 0; i < roles->n; i++)
+		free(before[i]);
+	free(before);
+	free(res);
+	return drift;
+}
+
 static int
 status_refresh(struct stack *st, cJSON **result)
 {
@@ -240,53 +288,12 @@ status_refresh(struct stack *st, cJSON **result)
 
 	strlist_init(&roles);
 	stack_roles(st, 0, &roles);
-	for (size_t i = 0; i < roles.n; i++) {
-		cJSON *rec = stack_rec(st, roles.v[i]), *o;
-		const struct stack_type *t = stack_type_find(
-		    stack_attr(rec, "type"));
-		char *before = stack_attr(rec, "state") ?
-		    xstrdup(stack_attr(rec, "state")) : NULL;
-		struct aws_error err;
-		const char *d = "";
-		int r;
-
-		memset(&err, 0, sizeof err);
-		if (t == NULL || t->refresh == NULL ||
-		    stack_attr(rec, "id") == NULL) {
-			free(before);
-			continue;
-		}
-		st->ncalls++;
-		r = t->refresh(st, rec, &err);
-		if (r < 0) {
-			char *what = xasprintf("cannot refresh %s", roles.v[i]);
-			free(before);
-			stack_fail(st, what, &err);
-			free(what);
-			strlist_release(&roles);
-			cJSON_Delete(rows);
-			cJSON_Delete(found);
-			return 1;
-		}
-		o = row(st, roles.v[i], rec);
-		if (r == STACK_GONE) {
-			d = "gone (forgotten)";
-			drift++;
-		} else if (before != NULL && stack_attr(rec, "state") != NULL &&
-		    strcmp(before, stack_attr(rec, "state")) != 0) {
-			char *c = xasprintf("changed: %s -> %s", before,
-			    stack_attr(rec, "state"));
-			cJSON_AddStringToObject(o, "drift", c);
-			free(c);
-			drift++;
-		}
-		if (cJSON_GetObjectItemCaseSensitive(o, "drift") == NULL)
-			cJSON_AddStringToObject(o, "drift", d);
-		cJSON_AddItemToArray(rows, o);
-		if (r == STACK_GONE)
-			cJSON_DeleteItemFromObjectCaseSensitive(st->resources,
-			    roles.v[i]);
-		free(before);
+	drift = refresh_rows(st, &roles, rows);
+	if (drift < 0) {
+		strlist_release(&roles);
+		cJSON_Delete(rows);
+		cJSON_Delete(found);
+		return 1;
 	}
 	strlist_release(&roles);
 	if (list_all(st, found) != 0) {

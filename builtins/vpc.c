@@ -3,13 +3,14 @@
  * its Elastic IP, route tables, security groups, the user's key pair and a
  * small jump host with IMDSv2. `vpc up` creates what is missing (idempotent,
  * journaled, parallel where independent), `vpc down` removes it, `vpc
- * status` shows it. The types' functions for stack_types.def live here too. */
+ * status` shows it. Its types are rows in stack/types.c. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include "builtins/stackcmd.h"
+#include "stack/apply.h"
 #include "builtins/checkip.h"
 #include "lib/state.h"
 
@@ -163,34 +164,46 @@ public_key(struct mlsh_ctx *ctx, const char *given, char **path_out)
 	return text;
 }
 
-/* Pick the AZ offering every wanted instance type. */
-static char *
-pick_az(struct stack *st, const char *types_csv)
+/* Whether the offerings list type in az. */
+static int
+offered(const cJSON *items, const char *az, const char *type)
 {
-	struct strlist types, azs;
-	cJSON *p = cJSON_CreateObject(), *items = NULL, *it;
-	struct aws_error err;
-	char *dup = xstrdup(types_csv), *tok, *save = NULL, *found = NULL;
-	int k = 1, best_first = 0;
-	size_t best = 0;
-	struct buf why, cannot;
+	const cJSON *it;
 
-	strlist_init(&types);
-	strlist_init(&azs);
+	cJSON_ArrayForEach(it, items) {
+		const cJSON *l = cJSON_GetObjectItemCaseSensitive(it, "location");
+		const cJSON *ty = cJSON_GetObjectItemCaseSensitive(it,
+		    "instanceType");
+		if (cJSON_IsString(l) && cJSON_IsString(ty) &&
+		    strcmp(l->valuestring, az) == 0 &&
+		    strcmp(ty->valuestring, type) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* The AZ offerings of the wanted types (and the jump host's), the types
+ * into types; NULL after the error. */
+static cJSON *
+az_offerings(struct stack *st, const char *types_csv, struct strlist *types)
+{
+	cJSON *p = cJSON_CreateObject(), *items = NULL;
+	struct aws_error err;
+	char *dup = xstrdup(types_csv), *tok, *save = NULL, key[32];
+	int k = 1;
+
 	cJSON_AddStringToObject(p, "LocationType", "availability-zone");
 	cJSON_AddStringToObject(p, "Filter.1.Name", "instance-type");
 	for (tok = strtok_r(dup, ",", &save); tok != NULL;
 	    tok = strtok_r(NULL, ",", &save)) {
-		char key[32];
 		if (*tok == '\0')
 			continue;
 		snprintf(key, sizeof key, "Filter.1.Value.%d", k++);
 		cJSON_AddStringToObject(p, key, tok);
-		strlist_add(&types, tok);
+		strlist_add(types, tok);
 	}
 	/* The jump host must fit there too (not every AZ has t3). */
-	if (!strlist_has(&types, JUMP_TYPE)) {
-		char key[32];
+	if (!strlist_has(types, JUMP_TYPE)) {
 		snprintf(key, sizeof key, "Filter.1.Value.%d", k++);
 		cJSON_AddStringToObject(p, key, JUMP_TYPE);
 	}
@@ -199,118 +212,128 @@ pick_az(struct stack *st, const char *types_csv)
 	st->ncalls++;
 	if (aws_paginate(st->aws, "ec2", "DescribeInstanceTypeOfferings", p,
 	    "instanceTypeOfferingSet", 0, &items, &err) != 0) {
-		cJSON_Delete(p);
-		strlist_release(&types);
 		stack_fail(st, "cannot list instance type offerings", &err);
-		return NULL;
+		items = NULL;
 	}
 	cJSON_Delete(p);
+	return items;
+}
+
+/* The AZ offering the most of the types (the first of equals), among those
+ * offering the jump host's type; one that offers the first type (the
+ * training type the workspace is for: dl1) wins over any that does not.
+ * NULL when none; *best how many types it offers. */
+static char *
+best_az(const cJSON *items, const struct strlist *types, size_t *best)
+{
+	struct strlist azs;
+	const cJSON *it;
+	char *found = NULL;
+	int best_first = 0;
+
+	strlist_init(&azs);
 	cJSON_ArrayForEach(it, items) {
 		const cJSON *az = cJSON_GetObjectItemCaseSensitive(it, "location");
 		if (cJSON_IsString(az) && !strlist_has(&azs, az->valuestring))
 			strlist_add(&azs, az->valuestring);
 	}
 	strlist_sort(&azs);
-	/* The AZ offering the most of the types (the first of equals),
-	 * among those offering the jump host's type; one that offers the
-	 * first type (the training type the workspace is for: dl1) wins over
-	 * any that does not. */
+	*best = 0;
 	for (size_t i = 0; i < azs.n; i++) {
 		size_t have = 0;
-		int jump = 0, first = 0;
+		int first = 0;
+		if (!offered(items, azs.v[i], JUMP_TYPE))
+			continue;
+		for (size_t t = 0; t < types->n; t++)
+			if (offered(items, azs.v[i], types->v[t])) {
+				have++;
+				first |= t == 0;
+			}
+		if ((have > *best && first >= best_first) ||
+		    first > best_first) {
+			*best = have;
+			best_first = first;
+			free(found);
+			found = xstrdup(azs.v[i]);
+		}
+	}
+	strlist_release(&azs);
+	return found;
+}
+
+/* No AZ offers every type: where each is, and which node kinds cannot start
+ * in found; an error when found is NULL, else a warning. */
+static void
+az_explain(struct stack *st, const cJSON *items, const struct strlist *types,
+    const char *types_csv, const char *found)
+{
+	struct buf why, cannot;
+	const cJSON *it;
+
+	buf_init(&why);
+	buf_init(&cannot);
+	for (size_t t = 0; t < types->n; t++) {
+		struct buf where;
+		int there = 0;
+		buf_init(&where);
 		cJSON_ArrayForEach(it, items) {
 			const cJSON *az = cJSON_GetObjectItemCaseSensitive(it,
 			    "location");
 			const cJSON *ty = cJSON_GetObjectItemCaseSensitive(it,
 			    "instanceType");
-			if (cJSON_IsString(az) && cJSON_IsString(ty) &&
-			    strcmp(az->valuestring, azs.v[i]) == 0 &&
-			    strcmp(ty->valuestring, JUMP_TYPE) == 0)
-				jump = 1;
+			if (!cJSON_IsString(az) || !cJSON_IsString(ty) ||
+			    strcmp(ty->valuestring, types->v[t]) != 0)
+				continue;
+			buf_printf(&where, "%s%s", where.len ? " " : "",
+			    az->valuestring);
+			if (found != NULL && strcmp(az->valuestring, found) == 0)
+				there = 1;
 		}
-		if (!jump)
-			continue;
-		for (size_t t = 0; t < types.n; t++) {
-			cJSON_ArrayForEach(it, items) {
-				const cJSON *az = cJSON_GetObjectItemCaseSensitive(
-				    it, "location");
-				const cJSON *ty = cJSON_GetObjectItemCaseSensitive(
-				    it, "instanceType");
-				if (cJSON_IsString(az) && cJSON_IsString(ty) &&
-				    strcmp(az->valuestring, azs.v[i]) == 0 &&
-				    strcmp(ty->valuestring, types.v[t]) == 0) {
-					have++;
-					if (t == 0)
-						first = 1;
-					break;
-				}
-			}
+		if (!there) {
+			/* The built-in kinds are named after their type's
+			 * family: p3.8xlarge is `node p3`. */
+			const char *dot = strchr(types->v[t], '.');
+			buf_printf(&cannot, "%s%.*s (%s)", cannot.len ? ", " :
+			    "", dot ? (int)(dot - types->v[t]) :
+			    (int)strlen(types->v[t]), types->v[t], types->v[t]);
 		}
-		if (have > best && first >= best_first) {
-			best = have;
-			best_first = first;
-			free(found);
-			found = xstrdup(azs.v[i]);
-		} else if (first > best_first) {
-			best = have;
-			best_first = first;
-			free(found);
-			found = xstrdup(azs.v[i]);
-		}
+		buf_printf(&why, "%s%s %s", why.len ? "; " : "", types->v[t],
+		    where.len ? "only in" : "offered in no zone");
+		if (where.len)
+			buf_printf(&why, " %s", where.data);
+		buf_release(&where);
 	}
-	if (best < types.n) {
-		buf_init(&why);
-		buf_init(&cannot);
-		for (size_t t = 0; t < types.n; t++) {
-			struct buf where;
-			int there = 0;
-			buf_init(&where);
-			cJSON_ArrayForEach(it, items) {
-				const cJSON *az = cJSON_GetObjectItemCaseSensitive(
-				    it, "location");
-				const cJSON *ty = cJSON_GetObjectItemCaseSensitive(
-				    it, "instanceType");
-				if (cJSON_IsString(az) && cJSON_IsString(ty) &&
-				    strcmp(ty->valuestring, types.v[t]) == 0) {
-					buf_printf(&where, "%s%s", where.len ?
-					    " " : "", az->valuestring);
-					if (found != NULL && strcmp(
-					    az->valuestring, found) == 0)
-						there = 1;
-				}
-			}
-			if (!there) {
-				/* The built-in kinds are named after their
-				 * type's family: p3.8xlarge is `node p3`. */
-				const char *dot = strchr(types.v[t], '.');
-				buf_printf(&cannot, "%s%.*s (%s)", cannot.len ?
-				    ", " : "", dot ? (int)(dot - types.v[t]) :
-				    (int)strlen(types.v[t]), types.v[t],
-				    types.v[t]);
-			}
-			buf_printf(&why, "%s%s %s", why.len ? "; " : "",
-			    types.v[t], where.len ? "only in" :
-			    "offered in no zone");
-			if (where.len)
-				buf_printf(&why, " %s", where.data);
-			buf_release(&where);
-		}
-		if (found == NULL)
-			cmd_error(st->ctx, "no availability zone of %s offers "
-			    "any of %s: %s (choose --types or --az)", st->region,
-			    types_csv, why.data);
-		else
-			shell_warn(st->ctx, "vpc: warning: no availability zone "
-			    "of %s offers all of %s: %s; using %s, where node "
-			    "kind%s %s cannot start (--az or --types to "
-			    "choose)", st->region, types_csv, why.data, found,
-			    strchr(cannot.data, ',') ? "s" : "", cannot.data);
-		buf_release(&why);
-		buf_release(&cannot);
+	if (found == NULL)
+		cmd_error(st->ctx, "no availability zone of %s offers any of "
+		    "%s: %s (choose --types or --az)", st->region, types_csv,
+		    why.data);
+	else
+		shell_warn(st->ctx, "vpc: warning: no availability zone of %s "
+		    "offers all of %s: %s; using %s, where node kind%s %s "
+		    "cannot start (--az or --types to choose)", st->region,
+		    types_csv, why.data, found, strchr(cannot.data, ',') ?
+		    "s" : "", cannot.data);
+	buf_release(&why);
+	buf_release(&cannot);
+}
+
+/* Pick the AZ offering every wanted instance type. */
+static char *
+pick_az(struct stack *st, const char *types_csv)
+{
+	struct strlist types;
+	cJSON *items;
+	char *found = NULL;
+	size_t best;
+
+	strlist_init(&types);
+	if ((items = az_offerings(st, types_csv, &types)) != NULL) {
+		found = best_az(items, &types, &best);
+		if (best < types.n)
+			az_explain(st, items, &types, types_csv, found);
 	}
 	cJSON_Delete(items);
 	strlist_release(&types);
-	strlist_release(&azs);
 	return found;
 }
 
@@ -321,85 +344,6 @@ obj(const char *k1, const char *v1)
 	if (k1 != NULL)
 		cJSON_AddStringToObject(o, k1, v1);
 	return o;
-}
-
-static void
-vpc_attrs(cJSON *at, const cJSON *it)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(it, "cidrBlock");
-	const cJSON *s = cJSON_GetObjectItemCaseSensitive(it, "state");
-	if (cJSON_IsString(v)) {
-		cJSON_DeleteItemFromObjectCaseSensitive(at, "cidr");
-		cJSON_AddStringToObject(at, "cidr", v->valuestring);
-	}
-	if (cJSON_IsString(s)) {
-		cJSON_DeleteItemFromObjectCaseSensitive(at, "state");
-		cJSON_AddStringToObject(at, "state", s->valuestring);
-	}
-}
-
-static void
-set_attr(cJSON *at, const char *k, const cJSON *item, const char *member)
-{
-	const cJSON *v = stack_path(item, member);
-	if (cJSON_IsString(v) && v->valuestring[0] != '\0') {
-		cJSON_DeleteItemFromObjectCaseSensitive(at, k);
-		cJSON_AddStringToObject(at, k, v->valuestring);
-	}
-}
-
-static void
-subnet_attrs(cJSON *at, const cJSON *it)
-{
-	set_attr(at, "cidr", it, "cidrBlock");
-	set_attr(at, "az", it, "availabilityZone");
-	set_attr(at, "state", it, "state");
-}
-
-static void
-eip_attrs(cJSON *at, const cJSON *it)
-{
-	set_attr(at, "public_ip", it, "publicIp");
-	cJSON_DeleteItemFromObjectCaseSensitive(at, "price_key");
-	cJSON_AddStringToObject(at, "price_key", "eip");
-	cJSON_DeleteItemFromObjectCaseSensitive(at, "state");
-	cJSON_AddStringToObject(at, "state", "allocated");
-}
-
-static void
-nat_attrs(cJSON *at, const cJSON *it)
-{
-	set_attr(at, "state", it, "state");
-	set_attr(at, "subnet", it, "subnetId");
-	set_attr(at, "public_ip", it, "natGatewayAddressSet.0.publicIp");
-	set_attr(at, "private_ip", it, "natGatewayAddressSet.0.privateIp");
-	cJSON_DeleteItemFromObjectCaseSensitive(at, "price_key");
-	cJSON_AddStringToObject(at, "price_key", "nat-gateway");
-}
-
-static void
-sg_attrs(cJSON *at, const cJSON *it)
-{
-	set_attr(at, "group_name", it, "groupName");
-	cJSON_DeleteItemFromObjectCaseSensitive(at, "state");
-	cJSON_AddStringToObject(at, "state", "available");
-}
-
-static void
-key_attrs(cJSON *at, const cJSON *it)
-{
-	set_attr(at, "fingerprint", it, "keyFingerprint");
-	set_attr(at, "key_pair_id", it, "keyPairId");
-	cJSON_DeleteItemFromObjectCaseSensitive(at, "state");
-	cJSON_AddStringToObject(at, "state", "available");
-}
-
-static void
-plain_attrs(cJSON *at, const cJSON *it)
-{
-	(void)it;
-	cJSON_DeleteItemFromObjectCaseSensitive(at, "state");
-	cJSON_AddStringToObject(at, "state", "available");
 }
 
 /* One ingress rule: from a range (src a CIDR) or, with by_group, from another
@@ -440,33 +384,13 @@ ingress_group(const char *group, const char *proto, int from, int to,
 	return ingress_rule(group, proto, from, to, 1, src, desc);
 }
 
-/* The rules of the security groups, one step each. The jump host is the only
- * door: every other group admits SSH (and Grafana's 3000) from sg-jump alone;
- * the nodes admit each other on every port (collective communication opens
- * ports of its own choosing), and EFS admits NFS from the groups that mount
- * it (nodes, notebook; Grafana does not mount EFS). Egress stays open. */
-static const struct sg_rule {
+/* A security group's ingress rule: the group (role) and the step that
+ * records it, protocol and ports (from -1: all), the source group's role. */
+struct sg_rule {
 	const char *role, *step, *proto;
 	int from, to;
 	const char *src, *desc;
-} sg_rules[] = {
-	{ "sg-nodes", "ingress-ssh-jump", "tcp", 22, 22, "sg-jump",
-	    "ssh from the jump host" },
-	{ "sg-nodes", "ingress-self", "-1", -1, -1, "sg-nodes",
-	    "all traffic between nodes (multi-node training)" },
-	{ "sg-notebook", "ingress-ssh-jump", "tcp", 22, 22, "sg-jump",
-	    "ssh from the jump host" },
-	{ "sg-grafana", "ingress-ssh-jump", "tcp", 22, 22, "sg-jump",
-	    "ssh from the jump host" },
-	{ "sg-grafana", "ingress-grafana-jump", "tcp", 3000, 3000, "sg-jump",
-	    "grafana through the jump host" },
-	{ "sg-efs", "ingress-nfs-nodes", "tcp", 2049, 2049, "sg-nodes",
-	    "NFS from the nodes" },
-	{ "sg-efs", "ingress-nfs-notebook", "tcp", 2049, 2049, "sg-notebook",
-	    "NFS from the notebook" },
 };
-#define NSG_RULES (sizeof sg_rules / sizeof sg_rules[0])
-#define NSG 5		/* the groups: jump, nodes, notebook, grafana, efs */
 
 /* Workspaces made before the groups referred to each other admitted the whole
  * VPC range; take those rules away when vpc up runs again. */
@@ -513,456 +437,553 @@ legacy_revoke(struct stack *st, const char *role, const char *step,
 
 /* --- vpc up --- */
 
+/* What `vpc up` builds from: its options and what it resolved. */
+struct vpc_plan {
+	const char *cidr;
+	char *pub_cidr, *priv_cidr;
+	char *allow;			/* NULL: the recorded rule stays */
+	char *az;
+	char *key, *keypath;		/* the public key to import, or NULL */
+	char *ami;			/* NULL: the jump host exists */
+};
+
+static cJSON *
+vpc_params(struct stack *st, void *arg, const struct stack_apply_role *r,
+    char **sum)
+{
+	const struct vpc_plan *v = arg;
+	*sum = xasprintf("CidrBlock=%s", v->cidr);
+	return obj("CidrBlock", v->cidr);
+}
+
+static cJSON *
+eip_params(struct stack *st, void *arg, const struct stack_apply_role *r,
+    char **sum)
+{
+	*sum = xstrdup("Domain=vpc");
+	return obj("Domain", "vpc");
+}
+
+static cJSON *
+key_params(struct stack *st, void *arg, const struct stack_apply_role *r,
+    char **sum)
+{
+	const struct vpc_plan *v = arg;
+	char *kname = stack_name(st, "key");
+	char *mat = v->key ? b64(v->key, strlen(v->key)) : xstrdup("");
+	cJSON *kp = obj("KeyName", kname);
+
+	cJSON_AddStringToObject(kp, "PublicKeyMaterial", mat);
+	*sum = xasprintf("KeyName=%s from %s", kname, v->keypath ?
+	    v->keypath : "~/.ssh");
+	free(mat);
+	free(kname);
+	return kp;
+}
+
+/* Subnets: data is "public" or "private" (the first /24 or the second). */
+static cJSON *
+subnet_params(struct stack *st, void *arg, const struct stack_apply_role *r,
+    char **sum)
+{
+	const struct vpc_plan *v = arg;
+	const char *which = r->data;
+	const char *cidr = strcmp(which, "public") == 0 ? v->pub_cidr :
+	    v->priv_cidr;
+	cJSON *p = obj("VpcId", stack_id(st, "vpc"));
+
+	cJSON_AddStringToObject(p, "CidrBlock", cidr);
+	cJSON_AddStringToObject(p, "AvailabilityZone", v->az);
+	*sum = xasprintf("%s in %s (%s)", cidr, v->az, which);
+	return p;
+}
+
+static cJSON *
+igw_params(struct stack *st, void *arg, const struct stack_apply_role *r,
+    char **sum)
+{
+	return cJSON_CreateObject();
+}
+
+/* Route tables: data is their summary ("public"). */
+static cJSON *
+rt_params(struct stack *st, void *arg, const struct stack_apply_role *r,
+    char **sum)
+{
+	*sum = xstrdup(r->data);
+	return obj("VpcId", stack_id(st, "vpc"));
+}
+
+/* Security groups: data is their description. */
+static cJSON *
+sg_params(struct stack *st, void *arg, const struct stack_apply_role *r,
+    char **sum)
+{
+	cJSON *p = obj("VpcId", stack_id(st, "vpc"));
+	char *g = stack_name(st, r->role);
+
+	cJSON_AddStringToObject(p, "GroupName", g);
+	cJSON_AddStringToObject(p, "GroupDescription", r->data);
+	*sum = xstrdup(r->data);
+	free(g);
+	return p;
+}
+
+static cJSON *
+nat_params(struct stack *st, void *arg, const struct stack_apply_role *r,
+    char **sum)
+{
+	cJSON *p = obj("SubnetId", stack_id(st, "subnet-public"));
+
+	cJSON_AddStringToObject(p, "AllocationId", stack_id(st, "eip"));
+	*sum = xstrdup("in subnet-public with eip");
+	return p;
+}
+
+static cJSON *
+jump_params(struct stack *st, void *arg, const struct stack_apply_role *r,
+    char **sum)
+{
+	const struct vpc_plan *v = arg;
+	cJSON *jp = obj("ImageId", v->ami ? v->ami : "(recorded)");
+
+	cJSON_AddStringToObject(jp, "InstanceType", JUMP_TYPE);
+	cJSON_AddNumberToObject(jp, "MinCount", 1);
+	cJSON_AddNumberToObject(jp, "MaxCount", 1);
+	cJSON_AddStringToObject(jp, "KeyName", stack_id(st, "key"));
+	cJSON_AddStringToObject(jp, "MetadataOptions.HttpTokens", "required");
+	cJSON_AddStringToObject(jp, "MetadataOptions.HttpEndpoint", "enabled");
+	cJSON_AddStringToObject(jp, "NetworkInterface.1.DeviceIndex", "0");
+	cJSON_AddStringToObject(jp, "NetworkInterface.1.SubnetId",
+	    stack_id(st, "subnet-public"));
+	cJSON_AddStringToObject(jp,
+	    "NetworkInterface.1.AssociatePublicIpAddress", "true");
+	cJSON_AddStringToObject(jp, "NetworkInterface.1.SecurityGroupId.1",
+	    stack_id(st, "sg-jump"));
+	*sum = xasprintf("%s %s in subnet-public, public IP, IMDSv2 required",
+	    JUMP_TYPE, v->ami ? v->ami : "");
+	return jp;
+}
+
+#define EC2_CREATE(r, t, deps, action, tag, item, id, fn) \
+	{ r, t, deps, "ec2", action, NULL, STACK_TAG_SPEC, tag, item, id, fn, \
+	    NULL, 0, NULL }
+#define SG(r, desc) \
+	{ r, "security-group", "vpc", "ec2", "CreateSecurityGroup", NULL, \
+	    STACK_TAG_SPEC, "security-group", "", "groupId", sg_params, NULL, \
+	    0, desc }
+
+/* The roles, in creation order (vpc_roles lists them for down/status).
+ * One security group per role; creation order is also a safe delete order
+ * reversed (each refers only to groups made before it, or to itself).
+ * The NAT's wait overlaps the jump host's launch. */
+static const struct stack_apply_role vpc_table[] = {
+	EC2_CREATE("vpc", "vpc", NULL, "CreateVpc", "vpc", "vpc", "vpcId",
+	    vpc_params),
+	EC2_CREATE("eip", "eip", NULL, "AllocateAddress", "elastic-ip", "",
+	    "allocationId", eip_params),
+	EC2_CREATE("key", "key-pair", NULL, "ImportKeyPair", "key-pair", "",
+	    "keyName", key_params),
+	{ "subnet-public", "subnet", "vpc", "ec2", "CreateSubnet", NULL,
+	    STACK_TAG_SPEC, "subnet", "subnet", "subnetId", subnet_params,
+	    NULL, 0, "public" },
+	{ "subnet-private", "subnet", "vpc", "ec2", "CreateSubnet", NULL,
+	    STACK_TAG_SPEC, "subnet", "subnet", "subnetId", subnet_params,
+	    NULL, 0, "private" },
+	EC2_CREATE("igw", "igw", "vpc", "CreateInternetGateway",
+	    "internet-gateway", "internetGateway", "internetGatewayId",
+	    igw_params),
+	{ "rt-public", "route-table", "vpc", "ec2", "CreateRouteTable", NULL,
+	    STACK_TAG_SPEC, "route-table", "routeTable", "routeTableId",
+	    rt_params, NULL, 0, "public" },
+	{ "rt-private", "route-table", "vpc", "ec2", "CreateRouteTable", NULL,
+	    STACK_TAG_SPEC, "route-table", "routeTable", "routeTableId",
+	    rt_params, NULL, 0, "private" },
+	SG("sg-jump", "mlsh jump host: ssh from the allowed address only"),
+	SG("sg-nodes", "mlsh nodes: ssh from the jump host, all between nodes"),
+	SG("sg-notebook", "mlsh notebook: ssh from the jump host"),
+	SG("sg-grafana", "mlsh grafana: ssh and 3000 from the jump host"),
+	SG("sg-efs", "mlsh EFS: NFS from the nodes and the notebook"),
+	{ "nat", "nat-gateway", "subnet-public,eip", "ec2", "CreateNatGateway",
+	    "ClientToken", STACK_TAG_SPEC, "natgateway", "natGateway",
+	    "natGatewayId", nat_params, "available", 900, NULL },
+	{ "jump", "instance", "subnet-public,sg-jump,key", "ec2",
+	    "RunInstances", "ClientToken", STACK_TAG_SPEC, "instance",
+	    "instancesSet.0", "instanceId", jump_params, "running", 600, NULL },
+};
+#define NVPC_TABLE (sizeof vpc_table / sizeof vpc_table[0])
+
+/* A VPC adopted without its CIDR gets the one it was asked with. */
+static int
+vpc_cidr_fix(struct stack *st, void *arg, const struct stack_apply_step *s)
+{
+	const struct vpc_plan *v = arg;
+
+	if (stack_rec(st, "vpc") != NULL && stack_attr(stack_rec(st, "vpc"),
+	    "cidr") == NULL)
+		stack_set_attr(st, "vpc", "cidr", v->cidr);
+	return 0;
+}
+
+/* ModifyVpcAttribute: data is the attribute ("EnableDnsHostnames"). */
+static cJSON *
+dns_params(struct stack *st, void *arg, const struct stack_apply_step *s,
+    char **sum)
+{
+	cJSON *p = obj("VpcId", stack_id(st, "vpc"));
+	char *k = xasprintf("%s.Value", (const char *)s->data);
+
+	cJSON_AddStringToObject(p, k, "true");
+	*sum = xasprintf("%s=true", (const char *)s->data);
+	free(k);
+	return p;
+}
+
+static cJSON *
+attach_params(struct stack *st, void *arg, const struct stack_apply_step *s,
+    char **sum)
+{
+	cJSON *p = obj("InternetGatewayId", stack_id(st, "igw"));
+
+	cJSON_AddStringToObject(p, "VpcId", stack_id(st, "vpc"));
+	*sum = xstrdup("to the VPC");
+	return p;
+}
+
+/* AssociateRouteTable: data is the subnet's role. */
+static cJSON *
+assoc_params(struct stack *st, void *arg, const struct stack_apply_step *s,
+    char **sum)
+{
+	cJSON *p = obj("RouteTableId", stack_id(st, s->role));
+
+	cJSON_AddStringToObject(p, "SubnetId", stack_id(st, s->data));
+	*sum = xasprintf("with %s", (const char *)s->data);
+	return p;
+}
+
+/* SSH to the jump host from --allow (or the address checkip found); none
+ * when the rule is recorded and no --allow was given. */
+static cJSON *
+ssh_params(struct stack *st, void *arg, const struct stack_apply_step *s,
+    char **sum)
+{
+	const struct vpc_plan *v = arg;
+
+	if (v->allow == NULL)
+		return NULL;
+	*sum = xasprintf("tcp 22 from %s", v->allow);
+	return ingress(stack_id(st, "sg-jump"), "tcp", 22, 22, v->allow,
+	    "ssh from the allowed address");
+}
+
+/* A group-to-group rule: data is its sg_rules row. */
+static cJSON *
+rule_params(struct stack *st, void *arg, const struct stack_apply_step *s,
+    char **sum)
+{
+	const struct sg_rule *r = s->data;
+
+	if (r->from < 0)
+		*sum = xasprintf("all traffic from %s", r->src);
+	else
+		*sum = xasprintf("%s %d from %s", r->proto, r->from, r->src);
+	return ingress_group(stack_id(st, r->role), r->proto, r->from, r->to,
+	    stack_id(st, r->src), r->desc);
+}
+
+/* An old VPC-wide rule: data is its sg_rule (step, proto, port). */
+static int
+legacy_step(struct stack *st, void *arg, const struct stack_apply_step *s)
+{
+	const struct vpc_plan *v = arg;
+	const struct sg_rule *r = s->data;
+
+	return legacy_revoke(st, s->role, r->step, r->proto, r->from, v->cidr);
+}
+
+/* The default route: data is the target's role ("igw", "nat"). */
+static cJSON *
+route_params(struct stack *st, void *arg, const struct stack_apply_step *s,
+    char **sum)
+{
+	const char *target = s->data;
+	cJSON *p = obj("RouteTableId", stack_id(st, s->role));
+
+	cJSON_AddStringToObject(p, "DestinationCidrBlock", "0.0.0.0/0");
+	cJSON_AddStringToObject(p, strcmp(target, "igw") == 0 ? "GatewayId" :
+	    "NatGatewayId", stack_id(st, target));
+	*sum = xasprintf("0.0.0.0/0 -> %s", target);
+	return p;
+}
+
+#define RULE(role, step, proto, from, to, src, desc) \
+	{ role, step, role "," src, "ec2", "AuthorizeSecurityGroupIngress", \
+	    "InvalidPermission.Duplicate", rule_params, NULL, \
+	    &(const struct sg_rule){ role, step, proto, from, to, src, desc } }
+#define LEGACY(role, step, proto, port) \
+	{ role, "legacy-" step, "sg-efs:ingress-nfs-notebook", NULL, NULL, \
+	    NULL, NULL, legacy_step, \
+	    &(const struct sg_rule){ role, step, proto, port, port, NULL, NULL } }
+
+/* The wiring, each step once (recorded in its role's steps). The jump host
+ * is the only door: every other group admits SSH (and Grafana's 3000) from
+ * sg-jump alone; the nodes admit each other on every port (collective
+ * communication opens ports of its own choosing), and EFS admits NFS from
+ * the groups that mount it (nodes, notebook; Grafana does not mount EFS).
+ * Egress stays open. Workspaces made before the groups referred to each
+ * other admitted the whole VPC range: those rules go once every group rule
+ * is there. */
+static const struct stack_apply_step vpc_steps[] = {
+	{ "vpc", "cidr", "vpc", NULL, NULL, NULL, NULL, vpc_cidr_fix, NULL },
+	{ "vpc", "dns-hostnames", "vpc", "ec2", "ModifyVpcAttribute", NULL,
+	    dns_params, NULL, "EnableDnsHostnames" },
+	{ "vpc", "dns-support", "vpc", "ec2", "ModifyVpcAttribute", NULL,
+	    dns_params, NULL, "EnableDnsSupport" },
+	{ "igw", "attach", "igw,vpc", "ec2", "AttachInternetGateway",
+	    "Resource.AlreadyAssociated", attach_params, NULL, NULL },
+	{ "rt-public", "associate", "rt-public,subnet-public", "ec2",
+	    "AssociateRouteTable", "Resource.AlreadyAssociated", assoc_params,
+	    NULL, "subnet-public" },
+	{ "rt-private", "associate", "rt-private,subnet-private", "ec2",
+	    "AssociateRouteTable", "Resource.AlreadyAssociated", assoc_params,
+	    NULL, "subnet-private" },
+	{ "sg-jump", "ingress-ssh", "sg-jump", "ec2",
+	    "AuthorizeSecurityGroupIngress", "InvalidPermission.Duplicate",
+	    ssh_params, NULL, NULL },
+	RULE("sg-nodes", "ingress-ssh-jump", "tcp", 22, 22, "sg-jump",
+	    "ssh from the jump host"),
+	RULE("sg-nodes", "ingress-self", "-1", -1, -1, "sg-nodes",
+	    "all traffic between nodes (multi-node training)"),
+	RULE("sg-notebook", "ingress-ssh-jump", "tcp", 22, 22, "sg-jump",
+	    "ssh from the jump host"),
+	RULE("sg-grafana", "ingress-ssh-jump", "tcp", 22, 22, "sg-jump",
+	    "ssh from the jump host"),
+	RULE("sg-grafana", "ingress-grafana-jump", "tcp", 3000, 3000,
+	    "sg-jump", "grafana through the jump host"),
+	RULE("sg-efs", "ingress-nfs-nodes", "tcp", 2049, 2049, "sg-nodes",
+	    "NFS from the nodes"),
+	RULE("sg-efs", "ingress-nfs-notebook", "tcp", 2049, 2049,
+	    "sg-notebook", "NFS from the notebook"),
+	LEGACY("sg-nodes", "ingress-vpc", "-1", -1),
+	LEGACY("sg-efs", "ingress-nfs", "tcp", 2049),
+	{ "rt-public", "route-default", "rt-public,igw:attach", "ec2",
+	    "CreateRoute", "RouteAlreadyExists", route_params, NULL, "igw" },
+	{ "rt-private", "route-default", "rt-private,nat", "ec2",
+	    "CreateRoute", "RouteAlreadyExists", route_params, NULL, "nat" },
+};
+#define NVPC_STEPS (sizeof vpc_steps / sizeof vpc_steps[0])
+
+/* The AZ: the recorded one (a different --az is an error), --az, or the
+ * one offering every wanted type. -1 after the error. */
+static int
+vpc_az(struct stack *st, struct cmd_args *a, struct vpc_plan *v)
+{
+	const char *az_opt = cmd_opt(a, "az"), *types = cmd_opt(a, "types");
+	const char *recorded = stack_attr(stack_rec(st, "subnet-private"),
+	    "az");
+
+	if (recorded != NULL) {
+		if (az_opt != NULL && strcmp(az_opt, recorded) != 0) {
+			cmd_error(st->ctx, "the workspace's subnets are in %s; "
+			    "'vpc down' first to move to %s", recorded,
+			    az_opt);
+			return -1;
+		}
+		v->az = xstrdup(recorded);
+	} else if (az_opt != NULL)
+		v->az = xstrdup(az_opt);
+	else if (stack_id(st, "subnet-private") == NULL &&
+	    (v->az = pick_az(st, types ? types : DEFAULT_TYPES)) == NULL)
+		return -1;
+	return 0;
+}
+
+/* The jump host's image, when it is still to be made: Ubuntu 22.04, else
+ * the newest Ubuntu server image. -1 after the error. */
+static int
+vpc_ami(struct stack *st, struct vpc_plan *v)
+{
+	struct mlsh_ctx *ctx = st->ctx;
+
+	if (stack_id(st, "jump") != NULL || stack_resolve_ami(st, UBUNTU_SSM,
+	    UBUNTU_OWNER, UBUNTU_NAME, &v->ami) == 0 || v->ami != NULL)
+		return 0;
+	free(ctx->error);
+	ctx->error = NULL;
+	if (stack_resolve_ami(st, NULL, UBUNTU_OWNER, UBUNTU_ANY,
+	    &v->ami) != 0 || v->ami == NULL) {
+		if (ctx->error == NULL)
+			cmd_error(ctx, "no Ubuntu server AMI found in %s",
+			    st->region);
+		return -1;
+	}
+	shell_warn(ctx, "vpc: no Ubuntu 22.04 image in %s; the jump host uses "
+	    "%s, the newest Ubuntu server image", st->region, v->ami);
+	return 0;
+}
+
+/* Options and what they resolve to: 0, or the command's exit code after
+ * the error. */
+static int
+vpc_inputs(struct stack *st, struct cmd_args *a, struct vpc_plan *v)
+{
+	struct mlsh_ctx *ctx = st->ctx;
+	const char *cidr = cmd_opt(a, "cidr"), *allow = cmd_opt(a, "allow");
+	const char *recorded = stack_attr(stack_rec(st, "vpc"), "cidr");
+
+	/* A recorded VPC fixes its CIDR and AZ. */
+	if (recorded != NULL && cidr != NULL && strcmp(cidr, recorded) != 0) {
+		cmd_error(ctx, "the workspace's VPC is %s; 'vpc down' first to "
+		    "change it to %s", recorded, cidr);
+		return 1;
+	}
+	v->cidr = cidr ? cidr : recorded ? recorded : DEFAULT_CIDR;
+	if ((v->pub_cidr = subnet_cidr(v->cidr, 0)) == NULL)
+		return cmd_usage_error(ctx, a, "bad --cidr '%s' (a /16 to /22 "
+		    "such as 10.0.0.0/16)", v->cidr);
+	v->priv_cidr = subnet_cidr(v->cidr, 1);
+	if (!is_private_cidr(v->cidr))
+		shell_warn(ctx, "vpc: warning: %s is not private address space "
+		    "(RFC 1918)", v->cidr);
+	/* Who may SSH to the jump host. */
+	if (allow != NULL) {
+		unsigned x1, x2, x3, x4, len;
+		if (cidr_parse(allow, &x1, &x2, &x3, &x4, &len) != 0)
+			return cmd_usage_error(ctx, a, "bad --allow '%s' (a "
+			    "CIDR such as 203.0.113.7/32)", allow);
+		if (len == 0)
+			shell_warn(ctx, "vpc: warning: --allow %s opens SSH on "
+			    "the jump host to the whole internet", allow);
+		v->allow = xstrdup(allow);
+	} else if (!cJSON_IsTrue(stack_path(stack_rec(st, "sg-jump"),
+	    "steps.ingress-ssh")) && (v->allow = checkip(ctx)) == NULL)
+		return 1;
+	if (vpc_az(st, a, v) != 0)
+		return 1;
+	/* Key pair and AMI, only when still to be made. */
+	if (stack_id(st, "key") == NULL && (v->key = public_key(ctx,
+	    cmd_opt(a, "key"), &v->keypath)) == NULL)
+		return 1;
+	return vpc_ami(st, v) != 0 ? 1 : 0;
+}
+
+/* What costs money, before it starts. */
+static int
+vpc_confirm(struct stack *st)
+{
+	struct stack_price_item pi[5];
+	size_t n = 0;
+
+	if (stack_id(st, "nat") == NULL)
+		pi[n++] = (struct stack_price_item){ "NAT gateway",
+		    "nat-gateway", 1 };
+	if (stack_id(st, "eip") == NULL)
+		pi[n++] = (struct stack_price_item){ "Elastic IP", "eip", 1 };
+	if (stack_id(st, "jump") == NULL) {
+		pi[n++] = (struct stack_price_item){ "jump host", JUMP_TYPE,
+		    1 };
+		pi[n++] = (struct stack_price_item){ "its public IPv4",
+		    "public-ipv4", 1 };
+		pi[n++] = (struct stack_price_item){ "its root volume",
+		    "ebs-" JUMP_DISK_TYPE "-gb-month", JUMP_DISK_GB };
+	}
+	return stack_confirm_price(st, pi, n);
+}
+
+/* A new --allow (the user's address changed): swap the ssh rule, the new
+ * one first so that ssh never has no door. -1 after the error. */
+static int
+vpc_allow_swap(struct stack *st, const struct vpc_plan *v,
+    const char *allow_opt)
+{
+	const char *old = stack_attr(stack_rec(st, "sg-jump"), "allow");
+	cJSON *rp, *ap, *res = NULL;
+	struct aws_error err;
+	char *prev;
+	int rc = 0;
+
+	if (allow_opt == NULL || old == NULL || strcmp(old, v->allow) == 0)
+		return 0;
+	prev = xstrdup(old);
+	rp = ingress(stack_id(st, "sg-jump"), "tcp", 22, 22, prev,
+	    "ssh from the allowed address");
+	ap = ingress(stack_id(st, "sg-jump"), "tcp", 22, 22, v->allow,
+	    "ssh from the allowed address");
+	stack_plan(st, "RevokeSecurityGroupIngress", "sg-jump",
+	    "tcp 22 from %s", prev);
+	stack_plan(st, "AuthorizeSecurityGroupIngress", "sg-jump",
+	    "tcp 22 from %s", v->allow);
+	if (!st->dry_run) {
+		if (stack_call(st, "ec2", "AuthorizeSecurityGroupIngress", ap,
+		    &res, &err) != 0 && !(err.code != NULL && strcmp(err.code,
+		    "InvalidPermission.Duplicate") == 0))
+			rc = stack_fail(st, "sg-jump", &err);
+		else {
+			aws_error_release(&err);
+			cJSON_Delete(res);
+			res = NULL;
+			if (stack_call(st, "ec2", "RevokeSecurityGroupIngress",
+			    rp, &res, &err) != 0)
+				aws_error_release(&err);
+			shell_warn(st->ctx, "vpc: ssh to the jump host now from "
+			    "%s (was %s)", v->allow, prev);
+		}
+		cJSON_Delete(res);
+	}
+	cJSON_Delete(rp);
+	cJSON_Delete(ap);
+	free(prev);
+	return rc;
+}
+
+/* What the records keep for later runs: --allow, the AZ, the jump host's
+ * disk (cost counts it). */
+static void
+vpc_finish(struct stack *st, const struct vpc_plan *v)
+{
+	if (st->dry_run || stack_rec(st, "vpc") == NULL)
+		return;
+	if (v->allow != NULL)
+		stack_set_attr(st, "sg-jump", "allow", v->allow);
+	stack_set_attr(st, "vpc", "az", v->az);
+	if (stack_id(st, "jump") != NULL && stack_attr(stack_rec(st, "jump"),
+	    "disk_gb") == NULL) {
+		char gb[16];
+		snprintf(gb, sizeof gb, "%d", JUMP_DISK_GB);
+		stack_set_attr(st, "jump", "disk_gb", gb);
+		stack_set_attr(st, "jump", "disk_type", JUMP_DISK_TYPE);
+	}
+	stack_save(st);
+}
+
 static int
 vpc_up(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 {
 	struct stack st;
-	const char *cidr = cmd_opt(a, "cidr"), *az_opt = cmd_opt(a, "az");
-	const char *allow_opt = cmd_opt(a, "allow");
-	const char *types = cmd_opt(a, "types");
-	char *allow = NULL, *az = NULL, *key = NULL, *keypath = NULL;
-	char *ami = NULL, *pub_cidr = NULL, *priv_cidr = NULL;
-	const char *vpc, *recorded_cidr, *recorded_az;
-	int rc = 1;
+	struct vpc_plan v;
+	int rc;
 
 	if (stack_open(ctx, a, &st) != 0)
 		return 1;
-	/* A recorded VPC fixes its CIDR and AZ. */
-	recorded_cidr = stack_attr(stack_rec(&st, "vpc"), "cidr");
-	recorded_az = stack_attr(stack_rec(&st, "subnet-private"), "az");
-	if (recorded_cidr != NULL && cidr != NULL &&
-	    strcmp(cidr, recorded_cidr) != 0) {
-		cmd_error(ctx, "the workspace's VPC is %s; 'vpc down' first to "
-		    "change it to %s", recorded_cidr, cidr);
-		goto out;
+	memset(&v, 0, sizeof v);
+	rc = vpc_inputs(&st, a, &v);
+	if (rc == 0 && (vpc_confirm(&st) != 0 || stack_apply(&st, vpc_table,
+	    NVPC_TABLE, vpc_steps, NVPC_STEPS, &v) != 0 ||
+	    vpc_allow_swap(&st, &v, cmd_opt(a, "allow")) != 0))
+		rc = 1;
+	if (rc == 0) {
+		vpc_finish(&st, &v);
+		*result = stack_result(&st);
 	}
-	if (cidr == NULL)
-		cidr = recorded_cidr ? recorded_cidr : DEFAULT_CIDR;
-	if ((pub_cidr = subnet_cidr(cidr, 0)) == NULL) {
-		rc = cmd_usage_error(ctx, a, "bad --cidr '%s' (a /16 to /22 "
-		    "such as 10.0.0.0/16)", cidr);
-		goto out;
-	}
-	priv_cidr = subnet_cidr(cidr, 1);
-	if (!is_private_cidr(cidr))
-		shell_warn(ctx, "vpc: warning: %s is not private address space "
-		    "(RFC 1918)", cidr);
-	/* Who may SSH to the jump host. */
-	if (allow_opt != NULL) {
-		unsigned x1, x2, x3, x4, len;
-		if (cidr_parse(allow_opt, &x1, &x2, &x3, &x4, &len) != 0) {
-			rc = cmd_usage_error(ctx, a, "bad --allow '%s' (a CIDR "
-			    "such as 203.0.113.7/32)", allow_opt);
-			goto out;
-		}
-		if (len == 0)
-			shell_warn(ctx, "vpc: warning: --allow %s opens SSH on "
-			    "the jump host to the whole internet", allow_opt);
-		allow = xstrdup(allow_opt);
-	} else if (!cJSON_IsTrue(stack_path(stack_rec(&st, "sg-jump"),
-	    "steps.ingress-ssh")) && (allow = checkip(ctx)) == NULL)
-		goto out;
-	/* The AZ. */
-	if (recorded_az != NULL) {
-		if (az_opt != NULL && strcmp(az_opt, recorded_az) != 0) {
-			cmd_error(ctx, "the workspace's subnets are in %s; "
-			    "'vpc down' first to move to %s", recorded_az,
-			    az_opt);
-			goto out;
-		}
-		az = xstrdup(recorded_az);
-	} else if (az_opt != NULL)
-		az = xstrdup(az_opt);
-	else if (stack_id(&st, "subnet-private") == NULL &&
-	    (az = pick_az(&st, types ? types : DEFAULT_TYPES)) == NULL)
-		goto out;
-	/* Key pair and AMI, only when still to be made. */
-	if (stack_id(&st, "key") == NULL &&
-	    (key = public_key(ctx, cmd_opt(a, "key"), &keypath)) == NULL)
-		goto out;
-	if (stack_id(&st, "jump") == NULL) {
-		if (stack_resolve_ami(&st, UBUNTU_SSM, UBUNTU_OWNER,
-		    UBUNTU_NAME, &ami) != 0 && ami == NULL) {
-			free(ctx->error);
-			ctx->error = NULL;
-			if (stack_resolve_ami(&st, NULL, UBUNTU_OWNER,
-			    UBUNTU_ANY, &ami) != 0 || ami == NULL) {
-				if (ctx->error == NULL)
-					cmd_error(ctx, "no Ubuntu server AMI "
-					    "found in %s", st.region);
-				goto out;
-			}
-			shell_warn(ctx, "vpc: no Ubuntu 22.04 image in %s; the "
-			    "jump host uses %s, the newest Ubuntu server image",
-			    st.region, ami);
-		}
-	}
-	/* What costs money. */
-	{
-		struct stack_price_item pi[5];
-		size_t n = 0;
-		if (stack_id(&st, "nat") == NULL)
-			pi[n++] = (struct stack_price_item){ "NAT gateway",
-			    "nat-gateway", 1 };
-		if (stack_id(&st, "eip") == NULL)
-			pi[n++] = (struct stack_price_item){ "Elastic IP",
-			    "eip", 1 };
-		if (stack_id(&st, "jump") == NULL) {
-			pi[n++] = (struct stack_price_item){ "jump host",
-			    JUMP_TYPE, 1 };
-			pi[n++] = (struct stack_price_item){ "its public IPv4",
-			    "public-ipv4", 1 };
-			pi[n++] = (struct stack_price_item){ "its root volume",
-			    "ebs-" JUMP_DISK_TYPE "-gb-month", JUMP_DISK_GB };
-		}
-		if (stack_confirm_price(&st, pi, n) != 0)
-			goto out;
-	}
-
-	/* 1. VPC, Elastic IP, key pair: independent. */
-	{
-		struct stack_create c[3];
-		size_t n = 0;
-		char *sum = xasprintf("CidrBlock=%s", cidr);
-		char *kname = stack_name(&st, "key");
-		char *ksum = xasprintf("KeyName=%s from %s", kname,
-		    keypath ? keypath : "~/.ssh");
-		memset(c, 0, sizeof c);
-		c[n++] = (struct stack_create){ .role = "vpc", .type = "vpc",
-		    .service = "ec2", .action = "CreateVpc",
-		    .params = obj("CidrBlock", cidr), .tag_style = STACK_TAG_SPEC,
-		    .tag_type = "vpc", .item_path = "vpc", .id_key = "vpcId",
-		    .attrs = vpc_attrs, .summary = sum };
-		c[n++] = (struct stack_create){ .role = "eip", .type = "eip",
-		    .service = "ec2", .action = "AllocateAddress",
-		    .params = obj("Domain", "vpc"), .tag_style = STACK_TAG_SPEC,
-		    .tag_type = "elastic-ip", .item_path = "",
-		    .id_key = "allocationId", .attrs = eip_attrs,
-		    .summary = "Domain=vpc" };
-		{
-			cJSON *kp = obj("KeyName", kname);
-			char *mat = key ? b64(key, strlen(key)) : xstrdup("");
-			cJSON_AddStringToObject(kp, "PublicKeyMaterial", mat);
-			free(mat);
-			c[n++] = (struct stack_create){ .role = "key",
-			    .type = "key-pair", .service = "ec2",
-			    .action = "ImportKeyPair", .params = kp,
-			    .tag_style = STACK_TAG_SPEC, .tag_type = "key-pair",
-			    .item_path = "", .id_key = "keyName",
-			    .attrs = key_attrs, .summary = ksum };
-		}
-		rc = stack_create_many(&st, c, n);
-		free(sum);
-		free(kname);
-		free(ksum);
-		if (rc != 0)
-			goto fail;
-	}
-	vpc = stack_id(&st, "vpc");
-	if (stack_rec(&st, "vpc") != NULL && stack_attr(stack_rec(&st, "vpc"),
-	    "cidr") == NULL)
-		stack_set_attr(&st, "vpc", "cidr", cidr);
-	{
-		cJSON *p1 = obj("VpcId", vpc), *p2 = obj("VpcId", vpc);
-		struct stack_step s[2];
-		cJSON_AddStringToObject(p1, "EnableDnsHostnames.Value", "true");
-		cJSON_AddStringToObject(p2, "EnableDnsSupport.Value", "true");
-		s[0] = (struct stack_step){ "vpc", "dns-hostnames", "ec2",
-		    "ModifyVpcAttribute", p1, NULL, "EnableDnsHostnames=true" };
-		s[1] = (struct stack_step){ "vpc", "dns-support", "ec2",
-		    "ModifyVpcAttribute", p2, NULL, "EnableDnsSupport=true" };
-		if (stack_step_many(&st, s, 2) != 0)
-			goto fail;
-	}
-
-	/* 2. Subnets, gateway, route tables, security groups: all at once. */
-	{
-		struct stack_create c[10];
-		cJSON *sp = obj("VpcId", vpc), *pp = obj("VpcId", vpc);
-		char *s1 = xasprintf("%s in %s (public)", pub_cidr, az);
-		char *s2 = xasprintf("%s in %s (private)", priv_cidr, az);
-		char *g[NSG];
-		/* One group per role; creation order is also a safe delete
-		 * order reversed (each refers only to groups made before it,
-		 * or to itself). */
-		const char *roles[NSG] = { "sg-jump", "sg-nodes",
-		    "sg-notebook", "sg-grafana", "sg-efs" };
-		const char *desc[NSG] = {
-			"mlsh jump host: ssh from the allowed address only",
-			"mlsh nodes: ssh from the jump host, all between nodes",
-			"mlsh notebook: ssh from the jump host",
-			"mlsh grafana: ssh and 3000 from the jump host",
-			"mlsh EFS: NFS from the nodes and the notebook" };
-		size_t n = 0;
-
-		cJSON_AddStringToObject(sp, "CidrBlock", pub_cidr);
-		cJSON_AddStringToObject(sp, "AvailabilityZone", az);
-		cJSON_AddStringToObject(pp, "CidrBlock", priv_cidr);
-		cJSON_AddStringToObject(pp, "AvailabilityZone", az);
-		c[n++] = (struct stack_create){ .role = "subnet-public",
-		    .type = "subnet", .service = "ec2", .action = "CreateSubnet",
-		    .params = sp, .tag_style = STACK_TAG_SPEC,
-		    .tag_type = "subnet", .item_path = "subnet",
-		    .id_key = "subnetId", .attrs = subnet_attrs, .summary = s1 };
-		c[n++] = (struct stack_create){ .role = "subnet-private",
-		    .type = "subnet", .service = "ec2", .action = "CreateSubnet",
-		    .params = pp, .tag_style = STACK_TAG_SPEC,
-		    .tag_type = "subnet", .item_path = "subnet",
-		    .id_key = "subnetId", .attrs = subnet_attrs, .summary = s2 };
-		c[n++] = (struct stack_create){ .role = "igw", .type = "igw",
-		    .service = "ec2", .action = "CreateInternetGateway",
-		    .params = cJSON_CreateObject(), .tag_style = STACK_TAG_SPEC,
-		    .tag_type = "internet-gateway",
-		    .item_path = "internetGateway",
-		    .id_key = "internetGatewayId", .attrs = plain_attrs,
-		    .summary = "" };
-		c[n++] = (struct stack_create){ .role = "rt-public",
-		    .type = "route-table", .service = "ec2",
-		    .action = "CreateRouteTable", .params = obj("VpcId", vpc),
-		    .tag_style = STACK_TAG_SPEC, .tag_type = "route-table",
-		    .item_path = "routeTable", .id_key = "routeTableId",
-		    .attrs = plain_attrs, .summary = "public" };
-		c[n++] = (struct stack_create){ .role = "rt-private",
-		    .type = "route-table", .service = "ec2",
-		    .action = "CreateRouteTable", .params = obj("VpcId", vpc),
-		    .tag_style = STACK_TAG_SPEC, .tag_type = "route-table",
-		    .item_path = "routeTable", .id_key = "routeTableId",
-		    .attrs = plain_attrs, .summary = "private" };
-		for (int i = 0; i < NSG; i++) {
-			cJSON *p = obj("VpcId", vpc);
-			g[i] = stack_name(&st, roles[i]);
-			cJSON_AddStringToObject(p, "GroupName", g[i]);
-			cJSON_AddStringToObject(p, "GroupDescription", desc[i]);
-			c[n++] = (struct stack_create){ .role = roles[i],
-			    .type = "security-group", .service = "ec2",
-			    .action = "CreateSecurityGroup", .params = p,
-			    .tag_style = STACK_TAG_SPEC,
-			    .tag_type = "security-group", .item_path = "",
-			    .id_key = "groupId", .attrs = sg_attrs,
-			    .summary = desc[i] };
-		}
-		rc = stack_create_many(&st, c, n);
-		free(s1);
-		free(s2);
-		for (int i = 0; i < NSG; i++)
-			free(g[i]);
-		if (rc != 0)
-			goto fail;
-	}
-	/* Their wiring: attach, associations, ingress rules. */
-	{
-		struct stack_step s[4 + NSG_RULES];
-		char *sums[NSG_RULES];
-		cJSON *p;
-		char *sum22 = xasprintf("tcp 22 from %s", allow ? allow :
-		    "(recorded)");
-		size_t n = 0;
-
-		p = obj("InternetGatewayId", stack_id(&st, "igw"));
-		cJSON_AddStringToObject(p, "VpcId", vpc);
-		s[n++] = (struct stack_step){ "igw", "attach", "ec2",
-		    "AttachInternetGateway", p, "Resource.AlreadyAssociated",
-		    "to the VPC" };
-		p = obj("RouteTableId", stack_id(&st, "rt-public"));
-		cJSON_AddStringToObject(p, "SubnetId",
-		    stack_id(&st, "subnet-public"));
-		s[n++] = (struct stack_step){ "rt-public", "associate", "ec2",
-		    "AssociateRouteTable", p, "Resource.AlreadyAssociated",
-		    "with subnet-public" };
-		p = obj("RouteTableId", stack_id(&st, "rt-private"));
-		cJSON_AddStringToObject(p, "SubnetId",
-		    stack_id(&st, "subnet-private"));
-		s[n++] = (struct stack_step){ "rt-private", "associate", "ec2",
-		    "AssociateRouteTable", p, "Resource.AlreadyAssociated",
-		    "with subnet-private" };
-		if (allow != NULL)
-			s[n++] = (struct stack_step){ "sg-jump", "ingress-ssh",
-			    "ec2", "AuthorizeSecurityGroupIngress",
-			    ingress(stack_id(&st, "sg-jump"), "tcp", 22, 22,
-			    allow, "ssh from the allowed address"),
-			    "InvalidPermission.Duplicate", sum22 };
-		for (size_t i = 0; i < NSG_RULES; i++) {
-			const struct sg_rule *r = &sg_rules[i];
-			if (r->from < 0)
-				sums[i] = xasprintf("all traffic from %s",
-				    r->src);
-			else
-				sums[i] = xasprintf("%s %d from %s", r->proto,
-				    r->from, r->src);
-			s[n++] = (struct stack_step){ r->role, r->step, "ec2",
-			    "AuthorizeSecurityGroupIngress",
-			    ingress_group(stack_id(&st, r->role), r->proto,
-			    r->from, r->to, stack_id(&st, r->src), r->desc),
-			    "InvalidPermission.Duplicate", sums[i] };
-		}
-		rc = stack_step_many(&st, s, n);
-		free(sum22);
-		for (size_t i = 0; i < NSG_RULES; i++)
-			free(sums[i]);
-		if (rc != 0)
-			goto fail;
-		if (legacy_revoke(&st, "sg-nodes", "ingress-vpc", "-1", -1,
-		    cidr) != 0 || legacy_revoke(&st, "sg-efs", "ingress-nfs",
-		    "tcp", 2049, cidr) != 0)
-			goto fail;
-	}
-	{
-		struct stack_step s[1];
-		cJSON *p = obj("RouteTableId", stack_id(&st, "rt-public"));
-		cJSON_AddStringToObject(p, "DestinationCidrBlock", "0.0.0.0/0");
-		cJSON_AddStringToObject(p, "GatewayId", stack_id(&st, "igw"));
-		s[0] = (struct stack_step){ "rt-public", "route-default", "ec2",
-		    "CreateRoute", p, "RouteAlreadyExists",
-		    "0.0.0.0/0 -> igw" };
-		if ((rc = stack_step_many(&st, s, 1)) != 0)
-			goto fail;
-	}
-
-	/* 3. NAT gateway and jump host together; the NAT's wait overlaps the
-	 * jump host's launch. */
-	{
-		struct stack_create c[2];
-		cJSON *np = obj("SubnetId", stack_id(&st, "subnet-public"));
-		cJSON *jp = obj("ImageId", ami ? ami : "(recorded)");
-		char *jsum = xasprintf("%s %s in subnet-public, public IP, "
-		    "IMDSv2 required", JUMP_TYPE, ami ? ami : "");
-		const char *both[2] = { "nat", "jump" };
-
-		cJSON_AddStringToObject(np, "AllocationId", stack_id(&st, "eip"));
-		cJSON_AddStringToObject(jp, "InstanceType", JUMP_TYPE);
-		cJSON_AddNumberToObject(jp, "MinCount", 1);
-		cJSON_AddNumberToObject(jp, "MaxCount", 1);
-		cJSON_AddStringToObject(jp, "KeyName", stack_id(&st, "key"));
-		cJSON_AddStringToObject(jp, "MetadataOptions.HttpTokens",
-		    "required");
-		cJSON_AddStringToObject(jp, "MetadataOptions.HttpEndpoint",
-		    "enabled");
-		cJSON_AddStringToObject(jp, "NetworkInterface.1.DeviceIndex",
-		    "0");
-		cJSON_AddStringToObject(jp, "NetworkInterface.1.SubnetId",
-		    stack_id(&st, "subnet-public"));
-		cJSON_AddStringToObject(jp,
-		    "NetworkInterface.1.AssociatePublicIpAddress", "true");
-		cJSON_AddStringToObject(jp,
-		    "NetworkInterface.1.SecurityGroupId.1",
-		    stack_id(&st, "sg-jump"));
-		c[0] = (struct stack_create){ .role = "nat",
-		    .type = "nat-gateway", .service = "ec2",
-		    .action = "CreateNatGateway", .params = np,
-		    .token_member = "ClientToken", .tag_style = STACK_TAG_SPEC,
-		    .tag_type = "natgateway", .item_path = "natGateway",
-		    .id_key = "natGatewayId", .attrs = nat_attrs,
-		    .summary = "in subnet-public with eip" };
-		c[1] = (struct stack_create){ .role = "jump", .type = "instance",
-		    .service = "ec2", .action = "RunInstances", .params = jp,
-		    .token_member = "ClientToken", .tag_style = STACK_TAG_SPEC,
-		    .tag_type = "instance", .item_path = "instancesSet.0",
-		    .id_key = "instanceId", .attrs = stack_instance_attrs,
-		    .summary = jsum };
-		if (st.sequential) {
-			rc = stack_create_many(&st, &c[0], 1);
-			if (rc == 0)
-				rc = stack_wait_state(&st, "nat", "available",
-				    900);
-			if (rc == 0)
-				rc = stack_create_many(&st, &c[1], 1);
-			else
-				cJSON_Delete(c[1].params);
-			if (rc == 0)
-				rc = stack_wait_state(&st, "jump", "running",
-				    600);
-		} else {
-			rc = stack_create_many(&st, c, 2);
-			if (rc == 0)
-				rc = stack_wait_states(&st, both, 2,
-				    "available,running", 900);
-		}
-		free(jsum);
-		if (rc != 0)
-			goto fail;
-	}
-	{
-		struct stack_step s[1];
-		cJSON *p = obj("RouteTableId", stack_id(&st, "rt-private"));
-		cJSON_AddStringToObject(p, "DestinationCidrBlock", "0.0.0.0/0");
-		cJSON_AddStringToObject(p, "NatGatewayId", stack_id(&st, "nat"));
-		s[0] = (struct stack_step){ "rt-private", "route-default",
-		    "ec2", "CreateRoute", p, "RouteAlreadyExists",
-		    "0.0.0.0/0 -> nat" };
-		if ((rc = stack_step_many(&st, s, 1)) != 0)
-			goto fail;
-	}
-	/* A new --allow (the user's address changed): swap the ssh rule. */
-	{
-		const char *old = stack_attr(stack_rec(&st, "sg-jump"), "allow");
-		if (allow_opt != NULL && old != NULL && strcmp(old, allow) != 0) {
-			char *prev = xstrdup(old);
-			cJSON *rp = ingress(stack_id(&st, "sg-jump"), "tcp", 22,
-			    22, prev, "ssh from the allowed address");
-			cJSON *ap = ingress(stack_id(&st, "sg-jump"), "tcp", 22,
-			    22, allow, "ssh from the allowed address");
-			cJSON *res = NULL;
-			struct aws_error err;
-			stack_plan(&st, "RevokeSecurityGroupIngress", "sg-jump",
-			    "tcp 22 from %s", prev);
-			stack_plan(&st, "AuthorizeSecurityGroupIngress",
-			    "sg-jump", "tcp 22 from %s", allow);
-			if (!st.dry_run) {
-				if (stack_call(&st, "ec2",
-				    "AuthorizeSecurityGroupIngress", ap, &res,
-				    &err) != 0 && !(err.code != NULL &&
-				    strcmp(err.code, "InvalidPermission.Duplicate")
-				    == 0)) {
-					stack_fail(&st, "sg-jump", &err);
-					rc = 1;
-				} else {
-					aws_error_release(&err);
-					cJSON_Delete(res);
-					res = NULL;
-					if (stack_call(&st, "ec2",
-					    "RevokeSecurityGroupIngress", rp, &res,
-					    &err) != 0)
-						aws_error_release(&err);
-					shell_warn(ctx, "vpc: ssh to the jump host "
-					    "now from %s (was %s)", allow, prev);
-				}
-				cJSON_Delete(res);
-			}
-			cJSON_Delete(rp);
-			cJSON_Delete(ap);
-			free(prev);
-			if (rc == 1)
-				goto fail;
-		}
-	}
-	if (!st.dry_run && stack_rec(&st, "vpc") != NULL) {
-		if (allow != NULL)
-			stack_set_attr(&st, "sg-jump", "allow", allow);
-		stack_set_attr(&st, "vpc", "az", az);
-		if (stack_id(&st, "jump") != NULL && stack_attr(stack_rec(&st,
-		    "jump"), "disk_gb") == NULL) {
-			char gb[16];
-			snprintf(gb, sizeof gb, "%d", JUMP_DISK_GB);
-			stack_set_attr(&st, "jump", "disk_gb", gb);
-			stack_set_attr(&st, "jump", "disk_type",
-			    JUMP_DISK_TYPE);
-		}
-		stack_save(&st);
-	}
-	*result = stack_result(&st);
-	rc = 0;
-	goto out;
-fail:
-	rc = 1;
-out:
 	stack_close(&st);
-	free(allow);
-	free(az);
-	free(key);
-	free(keypath);
-	free(ami);
-	free(pub_cidr);
-	free(priv_cidr);
+	free(v.allow);
+	free(v.az);
+	free(v.key);
+	free(v.keypath);
+	free(v.ami);
+	free(v.pub_cidr);
+	free(v.priv_cidr);
 	return rc;
 }
 
@@ -1029,349 +1050,6 @@ vpc_status(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	strlist_release(&roles);
 	stack_close(&st);
 	return 0;
-}
-
-/* --- the types' functions (stack_types.def) --- */
-
-/* Describe one resource by id; GONE when not found or its set is empty.
- * state_member: where its state is ("state"), or NULL ("available"). */
-int
-vpc_vpc_delete(struct stack *st, cJSON *rec, struct aws_error *err)
-{
-	return stack_delete_by_id(st, "ec2",
-	    "DeleteVpc", "VpcId", stack_attr(rec, "id"), err);
-}
-
-int
-vpc_vpc_refresh(struct stack *st, cJSON *rec, struct aws_error *err)
-{
-	return stack_refresh_by_id(st, rec, "ec2",
-	    "DescribeVpcs", "VpcId.1",
-	    "vpcSet.0",
-	    "state", vpc_attrs, err);
-}
-
-int
-vpc_vpc_list(struct stack *st, cJSON *out, struct aws_error *err)
-{
-	return stack_ec2_list(st, "DescribeVpcs", "vpcSet", "vpcId", vpc_attrs,
-	    out, err);
-}
-
-int
-vpc_subnet_delete(struct stack *st, cJSON *rec, struct aws_error *err)
-{
-	return stack_delete_by_id(st, "ec2",
-	    "DeleteSubnet", "SubnetId", stack_attr(rec, "id"),
-	    err);
-}
-
-int
-vpc_subnet_refresh(struct stack *st, cJSON *rec, struct aws_error *err)
-{
-	return stack_refresh_by_id(st, rec, "ec2",
-	    "DescribeSubnets", "SubnetId.1",
-	    "subnetSet.0", "state", subnet_attrs, err);
-}
-
-int
-vpc_subnet_list(struct stack *st, cJSON *out, struct aws_error *err)
-{
-	return stack_ec2_list(st, "DescribeSubnets", "subnetSet", "subnetId",
-	    subnet_attrs, out, err);
-}
-
-int
-vpc_igw_delete(struct stack *st, cJSON *rec, struct aws_error *err)
-{
-	cJSON *p = cJSON_CreateObject(), *res = NULL, *att, *a;
-	const char *id = stack_attr(rec, "id");
-	int rc;
-
-	/* Detach from whatever VPC it is attached to. */
-	cJSON_AddStringToObject(p, "InternetGatewayId.1", id);
-	rc = aws_call(st->aws, "ec2", "DescribeInternetGateways", p, &res, err);
-	cJSON_Delete(p);
-	if (rc != 0)
-		return -1;
-	att = (cJSON *)stack_path(res, "internetGatewaySet.0.attachmentSet");
-	cJSON_ArrayForEach(a, att) {
-		const cJSON *v = cJSON_GetObjectItemCaseSensitive(a, "vpcId");
-		cJSON *dp, *dr = NULL;
-		if (!cJSON_IsString(v))
-			continue;
-		dp = obj("InternetGatewayId", id);
-		cJSON_AddStringToObject(dp, "VpcId", v->valuestring);
-		st->ncalls++;
-		rc = aws_call(st->aws, "ec2", "DetachInternetGateway", dp, &dr,
-		    err);
-		cJSON_Delete(dp);
-		cJSON_Delete(dr);
-		if (rc != 0 && (err->code == NULL ||
-		    strcmp(err->code, "Gateway.NotAttached") != 0)) {
-			cJSON_Delete(res);
-			return -1;
-		}
-		aws_error_release(err);
-	}
-	cJSON_Delete(res);
-	return stack_delete_by_id(st, "ec2",
-	    "DeleteInternetGateway", "InternetGatewayId", id,
-	    err);
-}
-
-int
-vpc_igw_refresh(struct stack *st, cJSON *rec, struct aws_error *err)
-{
-	return stack_refresh_by_id(st, rec, "ec2",
-	    "DescribeInternetGateways", "InternetGatewayId.1",
-	    "internetGatewaySet.0", NULL, plain_attrs, err);
-}
-
-int
-vpc_igw_list(struct stack *st, cJSON *out, struct aws_error *err)
-{
-	return stack_ec2_list(st, "DescribeInternetGateways",
-	    "internetGatewaySet", "internetGatewayId", plain_attrs, out, err);
-}
-
-int
-vpc_rt_delete(struct stack *st, cJSON *rec, struct aws_error *err)
-{
-	cJSON *p = cJSON_CreateObject(), *res = NULL, *as;
-	const char *id = stack_attr(rec, "id");
-	int rc;
-
-	cJSON_AddStringToObject(p, "RouteTableId.1", id);
-	rc = aws_call(st->aws, "ec2", "DescribeRouteTables", p, &res, err);
-	cJSON_Delete(p);
-	if (rc != 0)
-		return -1;
-	cJSON_ArrayForEach(as, (cJSON *)stack_path(res,
-	    "routeTableSet.0.associationSet")) {
-		const cJSON *aid = cJSON_GetObjectItemCaseSensitive(as,
-		    "routeTableAssociationId");
-		const cJSON *main = cJSON_GetObjectItemCaseSensitive(as, "main");
-		cJSON *dr = NULL, *dp;
-		if (!cJSON_IsString(aid) || (cJSON_IsString(main) &&
-		    strcmp(main->valuestring, "true") == 0))
-			continue;
-		dp = obj("AssociationId", aid->valuestring);
-		st->ncalls++;
-		rc = aws_call(st->aws, "ec2", "DisassociateRouteTable", dp, &dr,
-		    err);
-		cJSON_Delete(dp);
-		cJSON_Delete(dr);
-		if (rc != 0 && !stack_err_notfound(err)) {
-			cJSON_Delete(res);
-			return -1;
-		}
-		aws_error_release(err);
-	}
-	cJSON_Delete(res);
-	return stack_delete_by_id(st, "ec2",
-	    "DeleteRouteTable", "RouteTableId", id, err);
-}
-
-int
-vpc_rt_refresh(struct stack *st, cJSON *rec, struct aws_error *err)
-{
-	return stack_refresh_by_id(st, rec, "ec2",
-	    "DescribeRouteTables", "RouteTableId.1",
-	    "routeTableSet.0", NULL, plain_attrs, err);
-}
-
-int
-vpc_rt_list(struct stack *st, cJSON *out, struct aws_error *err)
-{
-	return stack_ec2_list(st, "DescribeRouteTables", "routeTableSet",
-	    "routeTableId", plain_attrs, out, err);
-}
-
-int
-vpc_eip_delete(struct stack *st, cJSON *rec, struct aws_error *err)
-{
-	return stack_delete_by_id(st, "ec2",
-	    "ReleaseAddress", "AllocationId",
-	    stack_attr(rec, "id"), err);
-}
-
-int
-vpc_eip_refresh(struct stack *st, cJSON *rec, struct aws_error *err)
-{
-	return stack_refresh_by_id(st, rec, "ec2",
-	    "DescribeAddresses", "AllocationId.1",
-	    "addressesSet.0", NULL, eip_attrs, err);
-}
-
-int
-vpc_eip_list(struct stack *st, cJSON *out, struct aws_error *err)
-{
-	return stack_ec2_list(st, "DescribeAddresses", "addressesSet",
-	    "allocationId", eip_attrs, out, err);
-}
-
-int
-vpc_nat_delete(struct stack *st, cJSON *rec, struct aws_error *err)
-{
-	return stack_delete_by_id(st, "ec2",
-	    "DeleteNatGateway", "NatGatewayId",
-	    stack_attr(rec, "id"), err);
-}
-
-int
-vpc_nat_refresh(struct stack *st, cJSON *rec, struct aws_error *err)
-{
-	int r = stack_refresh_by_id(st, rec, "ec2",
-	    "DescribeNatGateways", "NatGatewayId.1",
-	    "natGatewaySet.0", "state", nat_attrs, err);
-	const char *s = stack_attr(rec, "state");
-
-	if (r == STACK_LIVE && s != NULL && strcmp(s, "deleted") == 0)
-		return STACK_GONE;
-	return r;
-}
-
-int
-vpc_nat_list(struct stack *st, cJSON *out, struct aws_error *err)
-{
-	cJSON *all = cJSON_CreateArray(), *it;
-
-	if (stack_ec2_list(st, "DescribeNatGateways", "natGatewaySet",
-	    "natGatewayId", nat_attrs, all, err) != 0) {
-		cJSON_Delete(all);
-		return -1;
-	}
-	cJSON_ArrayForEach(it, all) {
-		const char *s = stack_attr(it, "state");
-		if (s != NULL && (strcmp(s, "deleted") == 0 ||
-		    strcmp(s, "deleting") == 0 || strcmp(s, "failed") == 0))
-			continue;
-		cJSON_AddItemToArray(out, cJSON_Duplicate(it, 1));
-	}
-	cJSON_Delete(all);
-	return 0;
-}
-
-/* AWS refuses to delete a group that a rule of another group refers to
- * ("If you attempt to delete a security group that is associated with an
- * instance or network interface, is referenced by another security group in
- * the same VPC, … the operation fails with DependencyViolation":
- * https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_DeleteSecurityGroup.html).
- * moto does not check, so do not rely on the order alone: revoke every rule
- * that names this group (in any group, itself included) and then delete it.
- * A group still used by a network interface answers DependencyViolation,
- * which stack_delete retries. */
-int
-vpc_sg_delete(struct stack *st, cJSON *rec, struct aws_error *err)
-{
-	const char *id = stack_attr(rec, "id");
-	cJSON *p = obj("Filter.1.Name", "ip-permission.group-id"), *res = NULL;
-	const cJSON *g, *perm, *pair;
-	int rc = 0;
-
-	cJSON_AddStringToObject(p, "Filter.1.Value.1", id);
-	if (aws_call(st->aws, "ec2", "DescribeSecurityGroups", p, &res,
-	    err) != 0) {
-		cJSON_Delete(p);
-		return -1;
-	}
-	cJSON_Delete(p);
-	cJSON_ArrayForEach(g, stack_path(res, "securityGroupInfo")) {
-		const char *gid = stack_attr(g, "groupId");
-		cJSON_ArrayForEach(perm, stack_path(g, "ipPermissions")) {
-			const char *proto = stack_attr(perm, "ipProtocol");
-			const cJSON *from = stack_path(perm, "fromPort");
-			const cJSON *to = stack_path(perm, "toPort");
-			cJSON_ArrayForEach(pair, stack_path(perm, "groups")) {
-				cJSON *rp, *rr = NULL;
-				const char *src = stack_attr(pair, "groupId");
-				if (gid == NULL || proto == NULL ||
-				    src == NULL || strcmp(src, id) != 0)
-					continue;
-				rp = obj("GroupId", gid);
-				cJSON_AddStringToObject(rp,
-				    "IpPermissions.1.IpProtocol", proto);
-				if (strcmp(proto, "-1") != 0 && from != NULL &&
-				    to != NULL) {
-					cJSON_AddItemToObject(rp,
-					    "IpPermissions.1.FromPort",
-					    cJSON_Duplicate(from, 1));
-					cJSON_AddItemToObject(rp,
-					    "IpPermissions.1.ToPort",
-					    cJSON_Duplicate(to, 1));
-				}
-				cJSON_AddStringToObject(rp,
-				    "IpPermissions.1.Groups.1.GroupId", id);
-				/* AWS matches without it; moto wants the
-				 * description as well. */
-				if (stack_attr(pair, "description") != NULL)
-					cJSON_AddStringToObject(rp,
-					    "IpPermissions.1.Groups.1.Description",
-					    stack_attr(pair, "description"));
-				st->ncalls++;
-				if (aws_call(st->aws, "ec2",
-				    "RevokeSecurityGroupIngress", rp, &rr,
-				    err) != 0) {
-					if (err->code != NULL && (strcmp(
-					    err->code,
-					    "InvalidPermission.NotFound") == 0 ||
-					    stack_err_notfound(err)))
-						aws_error_release(err);
-					else
-						rc = -1;
-				}
-				cJSON_Delete(rr);
-				cJSON_Delete(rp);
-				if (rc != 0)
-					goto out;
-			}
-		}
-	}
-	rc = stack_delete_by_id(st, "ec2", "DeleteSecurityGroup", "GroupId",
-	    id, err);
-out:
-	cJSON_Delete(res);
-	return rc;
-}
-
-int
-vpc_sg_refresh(struct stack *st, cJSON *rec, struct aws_error *err)
-{
-	return stack_refresh_by_id(st, rec, "ec2",
-	    "DescribeSecurityGroups", "GroupId.1",
-	    "securityGroupInfo.0", NULL, sg_attrs, err);
-}
-
-int
-vpc_sg_list(struct stack *st, cJSON *out, struct aws_error *err)
-{
-	return stack_ec2_list(st, "DescribeSecurityGroups",
-	    "securityGroupInfo", "groupId", sg_attrs, out, err);
-}
-
-int
-vpc_key_delete(struct stack *st, cJSON *rec, struct aws_error *err)
-{
-	return stack_delete_by_id(st, "ec2",
-	    "DeleteKeyPair", "KeyName", stack_attr(rec, "id"),
-	    err);
-}
-
-int
-vpc_key_refresh(struct stack *st, cJSON *rec, struct aws_error *err)
-{
-	return stack_refresh_by_id(st, rec, "ec2",
-	    "DescribeKeyPairs", "KeyName.1",
-	    "keySet.0",
-	    NULL, key_attrs, err);
-}
-
-int
-vpc_key_list(struct stack *st, cJSON *out, struct aws_error *err)
-{
-	return stack_ec2_list(st, "DescribeKeyPairs", "keySet", "keyName",
-	    key_attrs, out, err);
 }
 
 /* --- entry --- */

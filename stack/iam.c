@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "stack/iam.h"
+#include "stack/types.h"
 #include "lib/state.h"
 
 static void role_attrs(cJSON *attrs, const cJSON *item);

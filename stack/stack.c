@@ -4,6 +4,7 @@
  * dependency order, AMI resolution, prices. It reports through the
  * caller's struct stack_ui and never prints. */
 #include "stack/stack.h"
+#include "stack/types.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -14,25 +15,6 @@
 #include <sys/random.h>
 #include <time.h>
 #include "lib/state.h"
-
-const struct stack_type stack_types[] = {
-#define STACK_TYPE(name, order, del, refresh, list, price) \
-	{ name, order, del, refresh, list, price },
-#include "stack/stack_types.def"
-#undef STACK_TYPE
-	{ NULL, 0, NULL, NULL, NULL, NULL }
-};
-
-const struct stack_type *
-stack_type_find(const char *name)
-{
-	if (name == NULL)
-		return NULL;
-	for (size_t i = 0; stack_types[i].name != NULL; i++)
-		if (strcmp(stack_types[i].name, name) == 0)
-			return &stack_types[i];
-	return NULL;
-}
 
 /* --- opening --- */
 
@@ -293,6 +275,12 @@ rec_attrs(cJSON *rec)
 		at = cJSON_AddObjectToObject(rec, "attrs");
 	}
 	return at;
+}
+
+cJSON *
+stack_rec_attrs(cJSON *rec)
+{
+	return rec_attrs(rec);
 }
 
 static void
@@ -767,11 +755,11 @@ resolve_pending(struct stack *st, struct stack_create *c)
 	cJSON *out, *it;
 	int found = 0;
 
-	if (t == NULL || t->list == NULL)
+	if (t == NULL)
 		return 0;
 	out = cJSON_CreateArray();
 	memset(&err, 0, sizeof err);
-	if (t->list(st, out, &err) != 0) {
+	if (stack_type_list(st, t, out, &err) != 0) {
 		cJSON_Delete(out);
 		return stack_fail(st, c->role, &err);
 	}
@@ -951,6 +939,8 @@ create_answer(struct stack *st, struct stack_create *c,
 	obj_set_str(rec, "status", "created");
 	if (c->attrs != NULL)
 		c->attrs(rec_attrs(rec), item);
+	else if (stack_type_find(c->type) != NULL)
+		stack_type_attrs(stack_type_find(c->type), rec_attrs(rec), item);
 	cJSON_AddItemToArray(st->created, cJSON_CreateString(c->role));
 	return rc;
 }
@@ -1232,11 +1222,11 @@ wait_one(struct poll *p, size_t i)
 	const char *state;
 	int r;
 
-	if (rec == NULL || t == NULL || t->refresh == NULL)
+	if (rec == NULL || t == NULL)
 		return 0;
 	memset(&err, 0, sizeof err);
 	st->ncalls++;
-	if ((r = t->refresh(st, rec, &err)) < 0) {
+	if ((r = stack_type_refresh(st, rec, &err)) < 0) {
 		char *what = xasprintf("waiting for %s", role);
 		stack_fail(st, what, &err);
 		free(what);
@@ -1340,7 +1330,7 @@ delete_start(struct poll *p, size_t i, cJSON *rec,
 	cJSON_AddNumberToObject(rec, "accrued_at_delete",
 	    stack_rec_accrued(&st->prices, rec));
 	st->ncalls++;
-	r = t->del ? t->del(st, rec, &err) : 0;
+	r = stack_type_delete(st, rec, &err);
 	if (r != 0 && stack_err_notfound(&err)) {
 		aws_error_release(&err);
 		r = 0;
@@ -1394,7 +1384,7 @@ delete_one(struct poll *p, size_t i)
 		return r;
 	memset(&err, 0, sizeof err);
 	st->ncalls++;
-	r = t->refresh ? t->refresh(st, rec, &err) : STACK_GONE;
+	r = stack_type_refresh(st, rec, &err);
 	if (r < 0 && stack_err_notfound(&err)) {
 		aws_error_release(&err);
 		r = STACK_GONE;
@@ -1496,63 +1486,6 @@ out:
 }
 
 /* --- EC2 building blocks --- */
-
-int
-stack_ec2_list(struct stack *st, const char *describe_action,
-    const char *set_key, const char *id_key,
-    void (*attrs)(cJSON *, const cJSON *), cJSON *out, struct aws_error *err)
-{
-	cJSON *p = cJSON_CreateObject(), *items = NULL, *it;
-	int rc;
-
-	cJSON_AddStringToObject(p, "Filter.1.Name", "tag:mlsh:workspace");
-	cJSON_AddStringToObject(p, "Filter.1.Value.1", st->ws);
-	st->ncalls++;
-	rc = aws_paginate(st->aws, "ec2", describe_action, p, set_key, 0,
-	    &items, err);
-	cJSON_Delete(p);
-	if (rc != 0)
-		return -1;
-	cJSON_ArrayForEach(it, items) {
-		const char *role = stack_role_from_name(st,
-		    stack_tag_value(it, "Name"));
-		const cJSON *id = cJSON_GetObjectItemCaseSensitive(it, id_key);
-		cJSON *o, *at;
-		if (role == NULL || !cJSON_IsString(id))
-			continue;
-		o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "role", role);
-		cJSON_AddStringToObject(o, "id", id->valuestring);
-		at = cJSON_AddObjectToObject(o, "attrs");
-		if (attrs != NULL)
-			attrs(at, it);
-		cJSON_AddItemToArray(out, o);
-	}
-	cJSON_Delete(items);
-	return 0;
-}
-
-static void
-copy_str(cJSON *attrs, const char *key, const cJSON *item, const char *path)
-{
-	const cJSON *v = stack_path(item, path);
-	if (cJSON_IsString(v) && v->valuestring[0] != '\0')
-		obj_set_str(attrs, key, v->valuestring);
-}
-
-void
-stack_instance_attrs(cJSON *attrs, const cJSON *item)
-{
-	copy_str(attrs, "state", item, "instanceState.name");
-	copy_str(attrs, "instance_type", item, "instanceType");
-	copy_str(attrs, "az", item, "placement.availabilityZone");
-	copy_str(attrs, "private_ip", item, "privateIpAddress");
-	copy_str(attrs, "public_ip", item, "ipAddress");
-	copy_str(attrs, "subnet", item, "subnetId");
-	copy_str(attrs, "ami", item, "imageId");
-	copy_str(attrs, "lifecycle", item, "instanceLifecycle");
-	copy_str(attrs, "spot_request", item, "spotInstanceRequestId");
-}
 
 static int
 rec_is_spot(const cJSON *rec)
@@ -1668,44 +1601,6 @@ stack_delete_by_id(struct stack *st, const char *service, const char *action,
 }
 
 int
-stack_refresh_by_id(struct stack *st, cJSON *rec, const char *service,
-    const char *action, const char *id_param, const char *list_path,
-    const char *state_member, void (*attrs)(cJSON *, const cJSON *),
-    struct aws_error *err)
-{
-	cJSON *p = cJSON_CreateObject(), *res = NULL, *at;
-	const cJSON *it, *v;
-	int rc;
-
-	cJSON_AddStringToObject(p, id_param, stack_attr(rec, "id"));
-	rc = aws_call(st->aws, service, action, p, &res, err);
-	cJSON_Delete(p);
-	if (rc != 0) {
-		if (stack_err_notfound(err)) {
-			aws_error_release(err);
-			return STACK_GONE;
-		}
-		return -1;
-	}
-	if ((it = stack_path(res, list_path)) == NULL) {
-		cJSON_Delete(res);
-		return STACK_GONE;
-	}
-	at = cJSON_GetObjectItemCaseSensitive(rec, "attrs");
-	if (!cJSON_IsObject(at))
-		at = cJSON_AddObjectToObject(rec, "attrs");
-	if (attrs != NULL)
-		attrs(at, it);
-	if (state_member != NULL && cJSON_IsString(v = stack_path(it,
-	    state_member)) && v->valuestring[0] != '\0') {
-		cJSON_DeleteItemFromObjectCaseSensitive(at, "state");
-		cJSON_AddStringToObject(at, "state", v->valuestring);
-	}
-	cJSON_Delete(res);
-	return STACK_LIVE;
-}
-
-int
 stack_instance_delete(struct stack *st, cJSON *rec, struct aws_error *err)
 {
 	int rc;
@@ -1754,32 +1649,6 @@ stack_instance_delete(struct stack *st, cJSON *rec, struct aws_error *err)
 	    stack_attr(rec, "id") != NULL && st->env.instance_gone != NULL)
 		st->env.instance_gone(st->env.arg, stack_attr(rec, "id"));
 	return rc;
-}
-
-int
-stack_instance_refresh(struct stack *st, cJSON *rec, struct aws_error *err)
-{
-	cJSON *p = cJSON_CreateObject(), *res = NULL;
-	const cJSON *it;
-	const char *s;
-	int rc;
-
-	cJSON_AddStringToObject(p, "InstanceId.1", stack_attr(rec, "id"));
-	rc = aws_call(st->aws, "ec2", "DescribeInstances", p, &res, err);
-	cJSON_Delete(p);
-	if (rc != 0)
-		return stack_err_notfound(err) ? (aws_error_release(err),
-		    STACK_GONE) : -1;
-	it = stack_path(res, "reservationSet.0.instancesSet.0");
-	if (it == NULL) {
-		cJSON_Delete(res);
-		return STACK_GONE;
-	}
-	stack_instance_attrs(rec_attrs(rec), it);
-	cJSON_Delete(res);
-	s = stack_attr(rec, "state");
-	return s != NULL && strcmp(s, "terminated") == 0 ? STACK_GONE :
-	    STACK_LIVE;
 }
 
 /* --- AMIs --- */

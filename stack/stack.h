@@ -2,7 +2,7 @@
  * notebook, grafana, status, cost, down): resource records with a journal
  * in the workspace state, tags, plans for --dry-run, parallel creates,
  * waits, deletes in dependency order, prices, and the table of resource
- * types (stack_types.def). It knows nothing of the terminal, the shell or
+ * types (rows of data in stack/types.c). It knows nothing of the terminal, the shell or
  * Lua: the caller hands it
  *
  *	struct stack_env	the state, the AWS client, the region, price
@@ -77,7 +77,7 @@
  * key pair: id = key name),
  * "jump" (type "instance"). `efs up`: "efs" (attrs "dns_name"),
  * "mount-target". Nodes and grafana are type "instance" too (already in
- * stack_types.def); roles "dl1-1", "p3-1", "grafana" ….
+ * stack/types.c); roles "dl1-1", "p3-1", "grafana" ….
  *
  * Journal: stack_create_many records every create as a pending intent with
  * its token and saves the state (atomic) BEFORE the call, and the id right
@@ -213,6 +213,8 @@ const char *stack_id(struct stack *, const char *role);
 const char *stack_need(struct stack *, const char *role, const char *run_first);
 /* String attribute of a record (NULL when none). Borrowed. */
 const char *stack_attr(const cJSON *rec, const char *key);
+/* rec's "attrs" object, made when it has none. Borrowed. */
+cJSON *stack_rec_attrs(cJSON *rec);
 /* Set a string (or, with value NULL, remove) attribute of role's record. */
 void stack_set_attr(struct stack *, const char *role, const char *key,
     const char *value);
@@ -244,7 +246,7 @@ enum stack_tag_style {
 
 struct stack_create {
 	const char *role;		/* "subnet-public", "dl1-1" */
-	const char *type;		/* a name in stack_types.def */
+	const char *type;		/* a type name (stack/types.c) */
 	const char *service;		/* "ec2" */
 	const char *action;		/* "CreateSubnet" */
 	cJSON *params;			/* taken: stack_create_many frees it */
@@ -408,7 +410,7 @@ struct stack_price_item {
 int stack_confirm_price(struct stack *, const struct stack_price_item *,
     size_t n);
 
-/* --- the types table (stack_types.def) --- */
+/* --- the types table (stack/types.c) --- */
 
 enum { STACK_GONE = 0, STACK_LIVE = 1 };
 
@@ -429,35 +431,74 @@ typedef int (*stack_list_fn)(struct stack *, cJSON *out,
 typedef double (*stack_price_fn)(const struct stack_prices *,
     const cJSON *rec);
 
+/* attrs[key] = the non-empty string at path in a described item. */
+struct stack_attr_map {
+	const char *key;
+	const char *path;
+};
+
+/* A kind of resource the stack records, as data (the rows are in
+ * stack/types.c). The generic describe, delete and list read the row; a
+ * hook replaces one of them where a type truly differs. */
 struct stack_type {
-	const char *name;
+	const char *name;		/* "vpc", "instance" */
 	int order;			/* delete order: lower goes first */
+	const char *service;		/* "ec2", "efs" */
+	/* describe */
+	const char *describe;		/* "DescribeVpcs" */
+	const char *id_param;		/* "VpcId": sent as VpcId.1 … VpcId.N
+					 * when batch, else as is */
+	int batch;			/* the describe takes many ids */
+	const char *set;		/* the items in the answer: "vpcSet" */
+	const char *inner;		/* items one level deeper in each
+					 * ("instancesSet" of a reservation) */
+	const char *id_member;		/* an item's id: "vpcId" */
+	const char *state_member;	/* attrs.state from the item, or NULL */
+	const char *state_fixed;	/* attrs.state otherwise ("available") */
+	const char *gone_states;	/* states that mean gone: "terminated" */
+	const struct stack_attr_map *attrs;	/* {NULL} ends it */
+	void (*attrs_fn)(cJSON *attrs, const cJSON *item);	/* more */
+	const char *price_key;		/* attrs.price_key ("nat-gateway") */
+	/* delete */
+	const char *delete;		/* "DeleteVpc" */
+	const char *delete_id;		/* "VpcId" */
+	/* list: describe filtered by tag:mlsh:workspace (EC2) */
+	int list_by_tag;
+	const char *list_skip;		/* states left out: "deleted,failed" */
+	/* hooks, NULL for the generic behaviour */
 	stack_delete_fn del;
 	stack_refresh_fn refresh;
 	stack_list_fn list;
-	stack_price_fn price;
+	stack_price_fn price;		/* NULL: stack_price_default */
 };
-
-#define STACK_TYPE(name, order, del, refresh, list, price) \
-	int del(struct stack *, cJSON *, struct aws_error *); \
-	int refresh(struct stack *, cJSON *, struct aws_error *); \
-	int list(struct stack *, cJSON *, struct aws_error *); \
-	double price(const struct stack_prices *, const cJSON *);
-#include "stack/stack_types.def"
-#undef STACK_TYPE
 
 double stack_price_default(const struct stack_prices *, const cJSON *rec);
 
 extern const struct stack_type stack_types[];	/* NULL name ends it */
 const struct stack_type *stack_type_find(const char *name);
 
+/* rec's type's delete (hook or generic; not counted in ncalls). */
+int stack_type_delete(struct stack *, cJSON *rec, struct aws_error *);
+/* rec's type's refresh: STACK_LIVE, STACK_GONE, -1 with err (not counted:
+ * the caller counts one call). A type without a describe is gone. */
+int stack_type_refresh(struct stack *, cJSON *rec, struct aws_error *);
+/* The type's list (hook or generic tag-filtered describe). 0 and nothing
+ * for a type that cannot list. */
+int stack_type_list(struct stack *, const struct stack_type *, cJSON *out,
+    struct aws_error *);
+/* Copy what a described (or created) item says into attrs, by t's row. */
+void stack_type_attrs(const struct stack_type *, cJSON *attrs,
+    const cJSON *item);
+/* Refresh n roles with one describe per type (EC2 Id.1 … Id.N, paginated;
+ * types without a list form or with a refresh hook: one call each), each
+ * call counted in ncalls. res[i] = STACK_LIVE, STACK_GONE (an id missing
+ * from the answer) or -1 (not refreshed: no record, id or describe; or the
+ * call failed). Returns -1 when a call failed, with the first error in err
+ * and *failed its role; else 0. Records are updated, not saved. */
+int stack_refresh_many(struct stack *, const char *const *roles, size_t n,
+    int *res, struct aws_error *err, const char **failed);
+
 /* Building blocks for types' functions (EC2). */
-/* List ec2 resources tagged with the workspace: describe_action with a
- * tag:mlsh:workspace filter, the array at set_key ("vpcSet"), id at id_key;
- * each item's attrs filled by attrs (may be NULL). */
-int stack_ec2_list(struct stack *, const char *describe_action,
-    const char *set_key, const char *id_key,
-    void (*attrs)(cJSON *, const cJSON *), cJSON *out, struct aws_error *err);
 /* The Value of tag key in an EC2 tagSet / a Tags list, or NULL. Borrowed. */
 const char *stack_tag_value(const cJSON *item, const char *key);
 /* Role from a Name tag "<ws>-<role>", or NULL. Borrowed (points into name). */
@@ -479,13 +520,4 @@ const cJSON *stack_path(const cJSON *, const char *path);
 int stack_delete_by_id(struct stack *, const char *service,
     const char *action, const char *id_param, const char *id,
     struct aws_error *);
-/* The types' common refresh: ACTION with {id_param: rec's id}; the first
- * item at list_path ("vpcSet.0", "FileSystems.0") goes through attrs into
- * rec's attrs, and its state_member (may be NULL) becomes attrs.state.
- * STACK_LIVE, STACK_GONE (not found, or no item), or -1 with *err. */
-int stack_refresh_by_id(struct stack *, cJSON *rec, const char *service,
-    const char *action, const char *id_param, const char *list_path,
-    const char *state_member, void (*attrs)(cJSON *, const cJSON *),
-    struct aws_error *);
-
 #endif
