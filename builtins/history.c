@@ -67,7 +67,7 @@ history_save(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	fprintf(f, "#!/usr/bin/env mlsh\n-- mlsh session recorded %s\n"
 	    "-- workspace %s, region %s. Run it with: mlsh %s\n", when,
 	    ctx->workspace, shell_region(ctx), path);
-	history_preamble(f);
+	history_preamble(ctx, f);
 	fputc('\n', f);
 	for (size_t i = 0; i < ctx->session.n; i++)
 		fprintf(f, "%s\n", ctx->session.v[i]);

@@ -289,18 +289,22 @@ cmd_parse_as(const struct mlsh_cmd *b, int argc, char **argv,
 			if (sug != NULL)
 				*cause = xasprintf("%s: unknown subcommand: %s "
 				    "(did you mean %s?)", b->name, argv[i], sug);
-			else
+			else {
+				char *u = cmd_usage(NULL, b);
 				*cause = xasprintf("%s: unknown subcommand: %s "
-				    "(usage: %s)", b->name, argv[i],
-				    cmd_usage_line(b));
+				    "(usage: %s)", b->name, argv[i], u);
+				free(u);
+			}
 			strlist_release(&names);
 			return 2;
 		}
 	} else if (b->subcmds != NULL && b->exec == NULL &&
 	    !(i < argc && (strcmp(argv[i], "-h") == 0 ||
 	    strcmp(argv[i], "--help") == 0))) {
+		char *u = cmd_usage(NULL, b);
 		*cause = xasprintf("%s: missing subcommand (usage: %s)",
-		    b->name, cmd_usage_line(b));
+		    b->name, u);
+		free(u);
 		return 2;
 	}
 
@@ -514,16 +518,6 @@ cmd_usage(const struct mlsh_cmd *parent, const struct mlsh_cmd *cmd)
 	if (args_usage != NULL && *args_usage != '\0')
 		buf_printf(&b, " %s", args_usage);
 	return buf_detach_release(&b);
-}
-
-/* A usage line kept for the life of the process (for short error texts). */
-const char *
-cmd_usage_line(const struct mlsh_cmd *cmd)
-{
-	static char *last;
-	free(last);
-	last = cmd_usage(NULL, cmd);
-	return last;
 }
 
 static void

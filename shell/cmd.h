@@ -109,8 +109,6 @@ long long cmd_opt_int(const struct cmd_args *, const char *name, long long dflt)
 /* "workspace [ls|rm] [NAME]" style usage line for an entry or a subcommand
  * (parent NULL for a top-level entry). Caller frees. */
 char *cmd_usage(const struct mlsh_cmd *parent, const struct mlsh_cmd *cmd);
-/* The same for a top-level entry, valid until the next call. */
-const char *cmd_usage_line(const struct mlsh_cmd *);
 /* Full help text (usage, summary, options, subcommands). Caller frees. */
 char *cmd_help_text(const struct mlsh_cmd *parent, const struct mlsh_cmd *cmd);
 /* The same as a JSON value. */

@@ -21,14 +21,15 @@
 
 #define EXIT_MARKER "\001mlsh-exit"
 
-static lua_State *running_L;	/* for the SIGINT hook */
-static struct mlsh_ctx *the_ctx;
+/* The Lua code running now, for the SIGINT handler (which has nothing
+ * else to reach it through; per process, as the signal is). */
+static lua_State *running_L;
 
+/* The context, in the state's extra space (coroutines get a copy). */
 static struct mlsh_ctx *
 getctx(lua_State *L)
 {
-	(void)L;
-	return the_ctx;
+	return *(struct mlsh_ctx **)lua_getextraspace(L);
 }
 
 /* Instructions between two looks at the interrupt flag. */
@@ -71,7 +72,7 @@ stop_hook(lua_State *L, lua_Debug *ar)
 	(void)ar;
 	if (mlsh_line_interrupted)
 		why = "interrupted";
-	else if (the_ctx != NULL && the_ctx->exit_requested)
+	else if (getctx(L)->exit_requested)
 		why = EXIT_MARKER;
 	else
 		return;
@@ -86,8 +87,7 @@ stop_hook(lua_State *L, lua_Debug *ar)
 static void
 stop_soon(lua_State *L)
 {
-	if (mlsh_line_interrupted || (the_ctx != NULL &&
-	    the_ctx->exit_requested))
+	if (mlsh_line_interrupted || getctx(L)->exit_requested)
 		lua_sethook(L, stop_hook, LUA_MASKCOUNT, 1);
 }
 
@@ -351,7 +351,7 @@ script_init(struct mlsh_ctx *ctx)
 	L = luaL_newstate();
 	if (L == NULL)
 		return -1;
-	the_ctx = ctx;
+	*(struct mlsh_ctx **)lua_getextraspace(L) = ctx;
 	luaL_openlibs(L);
 	lua_sethook(L, stop_hook, LUA_MASKCOUNT, HOOK_COUNT);
 	luaL_newlib(L, mlsh_lib);

@@ -48,6 +48,9 @@ shell_free(struct mlsh_ctx *ctx)
 	strlist_release(&ctx->session);
 	strlist_release(&ctx->history);
 	strlist_release(&ctx->regions);
+	strlist_release(&ctx->session_skipped);
+	while (ctx->notes != NULL)
+		history_note(ctx, NULL, 0, 0, NULL);
 	free(ctx->history_path);
 	free(ctx->workspace);
 	free(ctx->profile);

@@ -13,6 +13,7 @@
 #include "shell/cmd.h"
 
 struct state;
+struct history_note;
 struct aws_client;
 struct aws_options;
 
@@ -71,6 +72,12 @@ struct mlsh_ctx {
 	/* Session record for `history save`: the Lua form of each successful
 	 * command, in order. */
 	struct strlist session;
+	/* history.c: notes on the commands running now (innermost first),
+	 * whether the record needs its var() helper, and the secret-looking
+	 * names `set` was not recorded for. */
+	struct history_note *notes;
+	int session_uses_var;
+	struct strlist session_skipped;
 	/* Interactive history (history.c). */
 	struct strlist history;
 	char *history_path;
@@ -168,7 +175,7 @@ void history_note(struct mlsh_ctx *, const char *raw, size_t len, int argc,
 void history_record(struct mlsh_ctx *, const struct cmd_args *, char **argv);
 void history_record_sh(struct mlsh_ctx *, const char *text);
 /* Comment lines and helpers a saved script needs before its commands. */
-void history_preamble(FILE *);
+void history_preamble(struct mlsh_ctx *, FILE *);
 /* Whether a variable name looks like it holds a secret (TOKEN, SECRET,
  * KEY, PASSWORD in any case): such `set`s are never recorded. */
 int history_secret_name(const char *);
