@@ -5,6 +5,7 @@
 #   make test       run the whole suite (unit, regress, interactive); last line "N passed, N failed"
 #   make asan       build ./mlsh-asan with ASan+UBSan; `make test ASAN=1` runs the suite with it
 #   make fuzz       build and briefly run the libFuzzer targets
+#   make check-layers  the include rules of docs/architecture.md (scripts/check-layers.sh)
 #   make bench      benchmarks (never part of make test)
 #   make demo       the README's main job: the whole session in the lab (root)
 #   make tour       a short tour against a local moto (no root)
@@ -38,7 +39,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 MLSH_BIN := $(if $(filter 1,$(ASAN)),mlsh-asan,mlsh)
 
-.PHONY: all deps test unit asan fuzz bench demo tour install clean docs
+.PHONY: all deps test unit asan fuzz bench demo tour install clean docs check-layers
 
 all: $(MLSH_BIN)
 
@@ -85,6 +86,9 @@ test: $(MLSH_BIN) $(UNIT_BINS)
 
 asan:
 	$(MAKE) ASAN=1
+
+check-layers:
+	@scripts/check-layers.sh
 
 fuzz:
 	@tests/fuzz/run
