@@ -84,9 +84,8 @@ done:
 static const struct mlsh_opt down_opts[] = {
 	{ "keep-efs", 0, OPT_BOOL, NULL, NULL,
 	    "keep the EFS file system and its data" },
-	{ "force", 'f', OPT_BOOL, NULL, NULL, "do not ask" },
-	{ "dry-run", 'n', OPT_BOOL, NULL, NULL,
-	    "print the plan and change nothing" },
+	OPT_FORCE("do not ask"),
+	OPT_DRY_RUN("print the plan and change nothing"),
 	{ NULL, 0, 0, NULL, NULL, NULL }
 };
 

@@ -394,17 +394,14 @@ efs_complete(struct mlsh_ctx *ctx, const struct cmd_args *a, const char *opt,
 static const struct mlsh_opt up_opts[] = {
 	{ "one-zone", 0, OPT_BOOL, NULL, NULL,
 	    "One Zone storage in the private subnet's AZ (cheaper)" },
-	{ "yes", 'y', OPT_BOOL, NULL, NULL, "do not ask before starting" },
-	{ "dry-run", 'n', OPT_BOOL, NULL, NULL,
-	    "print the plan and change nothing" },
+	OPT_YES("do not ask before starting"),
+	OPT_DRY_RUN("print the plan and change nothing"),
 	{ NULL, 0, 0, NULL, NULL, NULL }
 };
 
 static const struct mlsh_opt down_opts[] = {
-	{ "force", 'f', OPT_BOOL, NULL, NULL,
-	    "delete the data without asking (needed in scripts)" },
-	{ "dry-run", 'n', OPT_BOOL, NULL, NULL,
-	    "print the plan and change nothing" },
+	OPT_FORCE("delete the data without asking (needed in scripts)"),
+	OPT_DRY_RUN("print the plan and change nothing"),
 	{ NULL, 0, 0, NULL, NULL, NULL }
 };
 

@@ -27,6 +27,8 @@
 #include "stack/userdata.h"
 
 #define NODE_MAX_COUNT	16
+#define NODE_DISK_MIN	8	/* GB, root volume */
+#define NODE_DISK_MAX	16384
 #define NODE_WAIT_S	900
 
 struct node_kind {
@@ -77,7 +79,7 @@ node_up(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	const struct node_kind *k;
 	const char *kname = a->argc > 0 ? a->argv[0] : cmd_opt(a, "kind");
 	const char *itype, *ami_opt = cmd_opt(a, "ami");
-	long long count = cmd_opt_int(a, "count", 1);
+	long long count = cmd_opt_num(a, "count");
 	long long disk;
 	struct stack st;
 	struct strlist have, make;
@@ -97,9 +99,6 @@ node_up(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	    strcmp(a->argv[0], cmd_opt(a, "kind")) != 0)
 		return cmd_usage_error(ctx, a, "two kinds given: %s and %s",
 		    a->argv[0], cmd_opt(a, "kind"));
-	if (count < 1 || count > NODE_MAX_COUNT)
-		return cmd_usage_error(ctx, a, "--count must be 1 to %d",
-		    NODE_MAX_COUNT);
 	kinds_load(ctx, &kinds);
 	if ((k = kind_find(&kinds, kname)) == NULL) {
 		struct buf b;
@@ -118,9 +117,14 @@ node_up(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	}
 	itype = cmd_opt(a, "type") ? cmd_opt(a, "type") : k->type;
 	disk = cmd_opt_int(a, "disk", k->disk);
-	if (disk < 8 || disk > 16384) {
+	if (disk < NODE_DISK_MIN || disk > NODE_DISK_MAX) {
+		/* The kind's own, from node_kinds in ~/.mlshrc (the parser
+		 * checked --disk). */
+		cmd_error(ctx, "kind '%s': disk %lld is not %d to %d GB "
+		    "(node_kinds in ~/.mlshrc)", k->name, disk, NODE_DISK_MIN,
+		    NODE_DISK_MAX);
 		kinds_release(&kinds);
-		return cmd_usage_error(ctx, a, "--disk must be 8 to 16384 GB");
+		return 1;
 	}
 	if (stack_open(ctx, a, &st) != 0) {
 		kinds_release(&kinds);
@@ -1356,15 +1360,18 @@ node_complete(struct mlsh_ctx *ctx, const struct cmd_args *a, const char *opt,
 }
 
 static const struct mlsh_opt up_opts[] = {
-	{ "count", 'n', OPT_INT, NULL, "N",
-	    "nodes of the kind to have (default 1; existing ones count)" },
+	OPT_NUM("count", 0, "N",
+	    "nodes of the kind to have (default 1; existing ones count)",
+	    1, NODE_MAX_COUNT, 1),
 	{ "type", 't', OPT_STRING, NULL, "TYPE",
 	    "instance type instead of the kind's" },
 	{ "ami", 0, OPT_STRING, NULL, "AMI",
 	    "image id instead of the one resolved at run time" },
 	{ "spot", 0, OPT_BOOL, NULL, NULL,
 	    "persistent spot instance (stops when interrupted)" },
-	{ "disk", 0, OPT_INT, NULL, "GB", "root volume size (default 200)" },
+	/* Its default is the kind's (node up checks that one). */
+	OPT_NUM("disk", 0, "GB", "root volume size (default 200)", NODE_DISK_MIN,
+	    NODE_DISK_MAX, 0),
 	{ "include-deprecated", 0, OPT_BOOL, NULL, NULL,
 	    "let a deprecated image be chosen (the last one supporting the "
 	    "type)" },
@@ -1372,13 +1379,13 @@ static const struct mlsh_opt up_opts[] = {
 	    "do not read the EC2 vCPU quotas (Service Quotas) first" },
 	{ "kind", 'k', OPT_STRING, NULL, "KIND",
 	    "the kind, as an option (for Lua: node.up{kind=\"dl1\"})" },
-	{ "dry-run", 0, OPT_BOOL, NULL, NULL, "print the plan, change nothing" },
-	{ "yes", 'y', OPT_BOOL, NULL, NULL, "do not ask before starting" },
+	OPT_DRY_RUN("print the plan, change nothing"),
+	OPT_YES("do not ask before starting"),
 	{ NULL, 0, 0, NULL, NULL, NULL }
 };
 
 static const struct mlsh_opt power_opts[] = {
-	{ "dry-run", 0, OPT_BOOL, NULL, NULL, "print the plan, change nothing" },
+	OPT_DRY_RUN("print the plan, change nothing"),
 	{ NULL, 0, 0, NULL, NULL, NULL }
 };
 

@@ -79,8 +79,7 @@ static void train_complete(struct mlsh_ctx *, const struct cmd_args *,
 static void train_lua(struct mlsh_ctx *, void *);
 
 static const struct mlsh_opt run_opts[] = {
-	{ "node", 'N', OPT_STRING, NULL, NULL,
-	    "node to run on (default: the workspace's only node)" },
+	OPT_NODE("node to run on (default: the workspace's only node)"),
 	{ "env", 'e', OPT_STRING, NULL, "CONDA_ENV",
 	    "activate this conda environment first (pytorch_p38)" },
 	{ "name", 0, OPT_STRING, NULL, "RUN",
@@ -94,25 +93,25 @@ static const struct mlsh_opt run_opts[] = {
 static const struct mlsh_opt logs_opts[] = {
 	{ "follow", 'f', OPT_BOOL, NULL, NULL,
 	    "keep printing until the run ends (Ctrl-C stops following)" },
-	{ "node", 'N', OPT_STRING, NULL, NULL, "node the run is on" },
+	OPT_NODE("node the run is on"),
 	{ NULL, 0, 0, NULL, NULL, NULL }
 };
 static const struct mlsh_opt attach_opts[] = {
 	{ "all", 0, OPT_BOOL, NULL, NULL,
 	    "print the log from the start, not from where the last attach "
 	    "stopped" },
-	{ "node", 'N', OPT_STRING, NULL, NULL, "node the run is on" },
+	OPT_NODE("node the run is on"),
 	{ NULL, 0, 0, NULL, NULL, NULL }
 };
 static const struct mlsh_opt node_opts[] = {
-	{ "node", 'N', OPT_STRING, NULL, NULL,
-	    "node to look on (default: every node)" },
+	OPT_NODE("node to look on (default: every node)"),
 	{ NULL, 0, 0, NULL, NULL, NULL }
 };
 static const struct mlsh_opt stop_opts[] = {
-	{ "grace", 'g', OPT_INT, NULL, "SECONDS",
-	    "wait this long after TERM before KILL (default 10, at most 300)" },
-	{ "node", 'N', OPT_STRING, NULL, NULL, "node the run is on" },
+	OPT_NUM("grace", 'g', "SECONDS",
+	    "wait this long after TERM before KILL (default 10, at most 300)",
+	    0, GRACE_MAX, GRACE_DEFAULT),
+	OPT_NODE("node the run is on"),
 	{ NULL, 0, 0, NULL, NULL, NULL }
 };
 
@@ -1050,13 +1049,10 @@ train_stop(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	struct collect c;
 	struct buf script;
 	char *role = NULL, *ip = NULL, *cause = NULL, *qd;
-	long long grace = cmd_opt_int(a, "grace", GRACE_DEFAULT);
+	long long grace = cmd_opt_num(a, "grace");
 	char sig[16] = "", ex[16] = "", how[16] = "";
 	int rc;
 
-	if (grace < 0 || grace > GRACE_MAX)
-		return cmd_usage_error(ctx, a, "--grace must be 0 to %d",
-		    GRACE_MAX);
 	if (find_run(ctx, a, a->argv[0], &role, &r) != 0)
 		return 1;
 	if (target_resolve(ctx, role, &ip) != 0) {

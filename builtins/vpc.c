@@ -1423,15 +1423,13 @@ static const struct mlsh_opt up_opts[] = {
 	    "public key (default ~/.ssh/id_ed25519.pub, else id_rsa.pub)" },
 	{ "types", 0, OPT_STRING, NULL, "TYPES",
 	    "instance types the AZ must offer (default " DEFAULT_TYPES ")" },
-	{ "yes", 'y', OPT_BOOL, NULL, NULL, "do not ask before starting" },
-	{ "dry-run", 'n', OPT_BOOL, NULL, NULL,
-	    "print the plan (the calls, in order) and change nothing" },
+	OPT_YES("do not ask before starting"),
+	OPT_DRY_RUN("print the plan (the calls, in order) and change nothing"),
 	{ NULL, 0, 0, NULL, NULL, NULL }
 };
 
 static const struct mlsh_opt down_opts[] = {
-	{ "dry-run", 'n', OPT_BOOL, NULL, NULL,
-	    "print the plan and change nothing" },
+	OPT_DRY_RUN("print the plan and change nothing"),
 	{ NULL, 0, 0, NULL, NULL, NULL }
 };
 

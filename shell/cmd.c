@@ -202,6 +202,17 @@ metavar(const struct mlsh_opt *o)
 	return m;
 }
 
+/* The one message for a number out of its option's range. */
+static char *
+range_error(const struct mlsh_opt *o, const char *value)
+{
+	if (o->max == CMD_NUM_MAX)
+		return xasprintf("--%s must be %lld or more, not '%s'", o->name,
+		    o->min, value);
+	return xasprintf("--%s must be %lld to %lld, not '%s'", o->name, o->min,
+	    o->max, value);
+}
+
 /* Check and store one option value. Returns NULL or an allocated cause. */
 static char *
 opt_store(struct cmd_args *a, const struct mlsh_opt *o, int index,
@@ -211,10 +222,11 @@ opt_store(struct cmd_args *a, const struct mlsh_opt *o, int index,
 		char *end;
 		errno = 0;
 		long long v = strtoll(value, &end, 10);
-		(void)v;
 		if (*value == '\0' || *end != '\0' || errno != 0)
 			return xasprintf("--%s needs an integer, not '%s'",
 			    o->name, value);
+		if (o->ranged && (v < o->min || v > o->max))
+			return range_error(o, value);
 	}
 	if (o->type == OPT_ENUM) {
 		int ok = 0;
@@ -476,6 +488,14 @@ cmd_opt_int(const struct cmd_args *a, const char *name, long long dflt)
 {
 	const char *v = a->optv[opt_index(a, name)];
 	return v != NULL ? strtoll(v, NULL, 10) : dflt;
+}
+
+long long
+cmd_opt_num(const struct cmd_args *a, const char *name)
+{
+	int i = opt_index(a, name);
+
+	return cmd_opt_int(a, name, a->cmd->opts[i].dflt);
 }
 
 char *

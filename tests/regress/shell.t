@@ -34,7 +34,7 @@ t_err 'missing argument prints usage' 'set: missing arguments (usage: set NAME V
 t_err 'extra argument prints usage' 'set: unexpected argument: c (usage: set NAME VALUE)' 2 '"$MLSH" -c "set a b c"'
 t_err 'unterminated quote' 'mlsh: unterminated single quote' 2 "\"\$MLSH\" -c \"echo 'abc\""
 t_err 'an error stops nothing before it ran' 'mlsh: unterminated double quote' 2 '"$MLSH" -c "echo first; echo \"x"'
-t_err 'bad integer' 'history: --count needs an integer, not '\''x'\'' (usage: history [save] [--count N])' 2 '"$MLSH" -c "history -n x"'
+t_err 'bad integer' 'history: --count needs an integer, not '\''x'\'' (usage: history [save] [--count N])' 2 '"$MLSH" -c "history --count x"'
 t_ok 'NUL bytes are refused, not a crash' '
 	out=$(printf "echo a\0b\necho next\n" | "$MLSH" 2>&1); rc=$?
 	grep -q "line contains a NUL byte" <<<"$out" && grep -q "^next$" <<<"$out"'
