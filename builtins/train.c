@@ -33,8 +33,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <lauxlib.h>
-#include <lua.h>
 #include "shell/shell.h"
 #include "lib/state.h"
 #include "stack/progress.h"
@@ -76,7 +74,6 @@ static int train_stop(struct mlsh_ctx *, struct cmd_args *, cJSON **);
 static int train_ls(struct mlsh_ctx *, struct cmd_args *, cJSON **);
 static void train_complete(struct mlsh_ctx *, const struct cmd_args *,
     const char *, int, const char *, struct strlist *);
-static void train_lua(struct mlsh_ctx *, void *);
 
 static const struct mlsh_opt run_opts[] = {
 	OPT_NODE("node to run on (default: the workspace's only node)"),
@@ -126,7 +123,7 @@ static const struct mlsh_cmd train_subcmds[] = {
 	    "mounted, else ~/runs/RUN/ on the node. Lua: train.run{node="
 	    "\"dl1-1\", cmd={\"python3\", \"run.py\"}}.",
 	    .opts = run_opts, .min_args = 1, .max_args = -1,
-	    .complete = train_complete, .exec = train_run },
+	    .complete = train_complete, .exec = train_run, .lua_rest = "cmd" },
 	{ .name = "logs", .summary = "print a run's log (-f: follow it)",
 	    .args_usage = "RUN", .opts = logs_opts, .min_args = 1,
 	    .max_args = 1, .complete = train_complete, .exec = train_logs,
@@ -170,7 +167,6 @@ const struct mlsh_cmd cmd_train_entry = {
 	    "the run goes on, and a later attach (from any mlsh) resumes where "
 	    "the last one stopped.",
 	.subcmds = train_subcmds,
-	.lua = train_lua,
 };
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -1498,87 +1494,4 @@ static int
 train_attach(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 {
 	return follow_cmd(ctx, a, 1, 1, result);
-}
-
-/* ---- Lua ---------------------------------------------------------------- */
-
-/* train.run{node="dl1-1", env="pytorch_p38", cmd={"python3", "run.py"}}:
- * cmd (a list or one shell line) or positional words are the command. */
-static int
-l_train_run(lua_State *L)
-{
-	struct mlsh_ctx *ctx = lua_touserdata(L, lua_upvalueindex(1));
-	struct strlist words, cmdw;
-	cJSON *result = NULL;
-	int st;
-
-	luaL_checktype(L, 1, LUA_TTABLE);
-	strlist_init(&words);
-	strlist_init(&cmdw);
-	strlist_add(&words, "train");
-	strlist_add(&words, "run");
-	lua_pushnil(L);
-	while (lua_next(L, 1) != 0) {
-		if (lua_type(L, -2) == LUA_TSTRING) {
-			const char *k = lua_tostring(L, -2);
-			if (strcmp(k, "cmd") == 0) {
-				if (lua_istable(L, -1)) {
-					lua_Integer n = (lua_Integer)
-					    lua_rawlen(L, -1);
-					for (lua_Integer i = 1; i <= n; i++) {
-						lua_rawgeti(L, -1, i);
-						if (lua_type(L, -1) ==
-						    LUA_TSTRING || lua_type(L,
-						    -1) == LUA_TNUMBER)
-							strlist_add(&cmdw,
-							    lua_tostring(L, -1));
-						lua_pop(L, 1);
-					}
-				} else if (lua_type(L, -1) == LUA_TSTRING)
-					strlist_add(&cmdw, lua_tostring(L, -1));
-			} else if (lua_isboolean(L, -1)) {
-				if (lua_toboolean(L, -1))
-					strlist_take(&words,
-					    xasprintf("--%s", k));
-			} else if (lua_type(L, -1) == LUA_TSTRING ||
-			    lua_type(L, -1) == LUA_TNUMBER)
-				strlist_take(&words, xasprintf("--%s=%s", k,
-				    lua_tostring(L, -1)));
-		}
-		lua_pop(L, 1);
-	}
-	if (cmdw.n == 0) {
-		lua_Integer n = (lua_Integer)lua_rawlen(L, 1);
-		for (lua_Integer i = 1; i <= n; i++) {
-			lua_rawgeti(L, 1, i);
-			if (lua_type(L, -1) == LUA_TSTRING ||
-			    lua_type(L, -1) == LUA_TNUMBER)
-				strlist_add(&cmdw, lua_tostring(L, -1));
-			lua_pop(L, 1);
-		}
-	}
-	strlist_add(&words, "--");
-	for (size_t i = 0; i < cmdw.n; i++)
-		strlist_add(&words, cmdw.v[i]);
-	strlist_release(&cmdw);
-	st = shell_run_argv(ctx, (int)words.n, words.v, &result);
-	strlist_release(&words);
-	if (st != 0) {
-		cJSON_Delete(result);
-		return luaL_error(L, "%s", ctx->error ? ctx->error :
-		    "train run failed");
-	}
-	script_push_json(L, result);
-	cJSON_Delete(result);
-	return 1;
-}
-
-static void
-train_lua(struct mlsh_ctx *ctx, void *vL)
-{
-	lua_State *L = vL;
-
-	lua_pushlightuserdata(L, ctx);
-	lua_pushcclosure(L, l_train_run, 1);
-	lua_setfield(L, -2, "run");
 }

@@ -99,6 +99,10 @@ struct mlsh_cmd {
 	cmd_complete_fn complete;
 	cmd_exec_fn exec;
 	cmd_lua_fn lua;
+	/* In Lua's table form, the key whose value (a list of words, or one
+	 * word) is the rest of the positionals: train.run{cmd={"python3",
+	 * "run.py"}} runs `train run -- python3 run.py`. NULL: none. */
+	const char *lua_rest;
 	int flags;
 };
 
