@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#include "shell/ui.h"
 #include "stack/stack.h"
 
 static int
@@ -42,16 +42,11 @@ down_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		else
 			cost += c;
 	}
-	if (!st.dry_run && !st.force && ctx->interactive &&
-	    isatty(STDIN_FILENO)) {
-		char line[64];
-		fprintf(stderr, "down: remove %zu resource%s of workspace "
-		    "'%s'%s? [y/N] ", keep.n, keep.n == 1 ? "" : "s", st.ws,
+	if (!st.dry_run && !st.force && ui_can_ask(ctx)) {
+		if (!ui_confirm("down: remove %zu resource%s of workspace "
+		    "'%s'%s?", keep.n, keep.n == 1 ? "" : "s", st.ws,
 		    strlist_has(&keep, "efs") ? ", including the EFS data" :
-		    "");
-		fflush(stderr);
-		if (fgets(line, sizeof line, stdin) == NULL ||
-		    (line[0] != 'y' && line[0] != 'Y')) {
+		    "")) {
 			rc = cmd_error(ctx, "nothing removed");
 			strlist_release(&roles);
 			strlist_release(&keep);

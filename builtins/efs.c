@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#include "shell/ui.h"
 #include "stack/stack.h"
 
 static void
@@ -168,17 +168,6 @@ out:
 }
 
 static int
-ask(const char *question)
-{
-	char line[64];
-
-	fprintf(stderr, "%s [y/N] ", question);
-	fflush(stderr);
-	return fgets(line, sizeof line, stdin) != NULL &&
-	    (line[0] == 'y' || line[0] == 'Y');
-}
-
-static int
 efs_down(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 {
 	struct stack st;
@@ -188,7 +177,7 @@ efs_down(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	if (stack_open(ctx, a, &st) != 0)
 		return 1;
 	if (stack_rec(&st, "efs") != NULL && !st.force && !st.dry_run) {
-		if (!ctx->interactive || !isatty(STDIN_FILENO)) {
+		if (!ui_can_ask(ctx)) {
 			const char *id = stack_attr(stack_rec(&st, "efs"), "id");
 			cmd_error(ctx, "this deletes the file system %s and its "
 			    "data; pass --force in scripts", id ? id :
@@ -196,7 +185,8 @@ efs_down(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 			stack_close(&st);
 			return 1;
 		}
-		if (!ask("efs: delete the file system and all its data?")) {
+		if (!ui_confirm("efs: delete the file system and all its "
+		    "data?")) {
 			stack_close(&st);
 			return cmd_error(ctx, "not deleted");
 		}

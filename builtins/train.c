@@ -34,6 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "shell/shell.h"
+#include "shell/ui.h"
 #include "lib/state.h"
 #include "stack/progress.h"
 #include "stack/stack.h"
@@ -1126,7 +1127,6 @@ struct follow {
 	int save_fd;			/* offset file, -1 when none */
 	int progress;			/* attach: show progress */
 	int tty;			/* stderr is a terminal */
-	int bar_shown;
 	struct progress_parser pp;
 	struct progress_track tr;
 	double price;
@@ -1183,16 +1183,8 @@ offset_save(struct follow *f)
 		return;
 }
 
-static void
-bar_clear(struct follow *f)
-{
-	if (f->bar_shown) {
-		fputs("\r\033[K", stderr);
-		fflush(stderr);
-		f->bar_shown = 0;
-	}
-}
-
+/* The progress on the status line (shell/ui.h): in place on a tty; in a
+ * log, a line at most every 5 s and only after new output. */
 static void
 bar_show(struct follow *f, int force)
 {
@@ -1203,14 +1195,11 @@ bar_show(struct follow *f, int force)
 		return;
 	progress_summary(line, sizeof line, f->run, &f->tr, el, f->price,
 	    f->tty);
-	if (f->tty) {
-		fprintf(stderr, "\r\033[K%s", line);
-		fflush(stderr);
-		f->bar_shown = 1;
-	} else if (f->tr.have && f->printed_since_plain && (force ||
+	if (f->tty)
+		ui_status(0, "%s", line);
+	else if (f->tr.have && f->printed_since_plain && (force ||
 	    now_ms() - f->last_plain_ms >= 5000)) {
-		fprintf(stderr, "%s\n", line);
-		fflush(stderr);
+		ui_status(0, "%s", line);
 		f->last_plain_ms = now_ms();
 		f->printed_since_plain = 0;
 	}
@@ -1231,7 +1220,7 @@ emit(struct follow *f, const char *data, size_t len, int final)
 	}
 	if (end == 0)
 		return;
-	bar_clear(f);
+	ui_status_clear();
 	if (fwrite(f->partial.data, 1, end, stdout) != end ||
 	    fflush(stdout) != 0) {
 		/* Nobody reads any more (a closed pipe): stop, and keep the
@@ -1312,7 +1301,7 @@ follow_run(struct follow *f, int follow, char *exit_s, size_t exit_len,
 			if (fail_since == 0)
 				fail_since = now_ms();
 			if (now_ms() - fail_since > RETRY_MAX_S * 1000.0) {
-				bar_clear(f);
+				ui_status_clear();
 				cmd_error(f->ctx, "lost %s for %d s: %s "
 				    "('train attach %s' resumes)", f->role,
 				    RETRY_MAX_S, cause, f->run);
@@ -1320,7 +1309,7 @@ follow_run(struct follow *f, int follow, char *exit_s, size_t exit_len,
 				st = 1;
 				break;
 			}
-			bar_clear(f);
+			ui_status_clear();
 			shell_warn(f->ctx, "train: %s: %s; retrying in %d s",
 			    f->role, cause, backoff);
 			free(cause);
@@ -1427,7 +1416,7 @@ follow_cmd(struct mlsh_ctx *ctx, struct cmd_args *a, int follow,
 	}
 	rc = follow_run(&f, follow, exit_s, sizeof exit_s, &alive);
 	if (rc == 130) {
-		bar_clear(&f);
+		ui_status_clear();
 		/* Whatever was read but not printed is read again next time. */
 		offset_save(&f);
 		fflush(stdout);
@@ -1437,7 +1426,7 @@ follow_cmd(struct mlsh_ctx *ctx, struct cmd_args *a, int follow,
 		rc = 0;
 	} else if (rc == 0 && progress) {
 		bar_show(&f, 1);
-		bar_clear(&f);
+		ui_status_clear();
 		if (f.tty && f.tr.have) {
 			char line[512];
 			progress_summary(line, sizeof line, f.run, &f.tr,
