@@ -760,7 +760,7 @@ launch_params(struct stack *st, const struct node_launch *l,
     const char *root, const char *subnet, const char *sg, const char *key)
 {
 	cJSON *p = cJSON_CreateObject(), *nis, *ni, *sgs, *md, *bdm, *b, *ebs;
-	char *ud = userdata_base64(l->user_data, strlen(l->user_data));
+	char *ud = base64_encode(l->user_data, strlen(l->user_data));
 
 	(void)st;
 	cJSON_AddStringToObject(p, "ImageId", l->ami);

@@ -149,7 +149,7 @@ nb_up(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 			cJSON_Delete(c.params);
 			goto out;
 		}
-		b64 = userdata_base64(script, strlen(script));
+		b64 = base64_encode(script, strlen(script));
 		if (strlen(b64) > 16384) {
 			cmd_error(ctx, "the OnStart script is %zu bytes in "
 			    "base64; SageMaker takes at most 16384",

@@ -87,39 +87,6 @@ checkip(struct mlsh_ctx *ctx)
 	return r;
 }
 
-static char *
-b64(const char *s, size_t n)
-{
-	static const char t[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	struct buf o;
-	size_t i;
-
-	buf_init(&o);
-	for (i = 0; i + 2 < n; i += 3) {
-		unsigned v = ((unsigned char)s[i] << 16) |
-		    ((unsigned char)s[i + 1] << 8) | (unsigned char)s[i + 2];
-		buf_addc(&o, t[v >> 18]);
-		buf_addc(&o, t[(v >> 12) & 63]);
-		buf_addc(&o, t[(v >> 6) & 63]);
-		buf_addc(&o, t[v & 63]);
-	}
-	if (n - i == 1) {
-		unsigned v = (unsigned char)s[i] << 16;
-		buf_addc(&o, t[v >> 18]);
-		buf_addc(&o, t[(v >> 12) & 63]);
-		buf_adds(&o, "==");
-	} else if (n - i == 2) {
-		unsigned v = ((unsigned char)s[i] << 16) |
-		    ((unsigned char)s[i + 1] << 8);
-		buf_addc(&o, t[v >> 18]);
-		buf_addc(&o, t[(v >> 12) & 63]);
-		buf_addc(&o, t[(v >> 6) & 63]);
-		buf_addc(&o, '=');
-	}
-	return buf_detach_release(&o);
-}
-
 /* The user's public key: --key, else ~/.ssh/id_ed25519.pub, id_rsa.pub. */
 static char *
 public_key(struct mlsh_ctx *ctx, const char *given, char **path_out)
@@ -641,7 +608,7 @@ vpc_up(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		    .summary = "Domain=vpc" };
 		{
 			cJSON *kp = obj("KeyName", kname);
-			char *mat = key ? b64(key, strlen(key)) : xstrdup("");
+			char *mat = key ? base64_encode(key, strlen(key)) : xstrdup("");
 			cJSON_AddStringToObject(kp, "PublicKeyMaterial", mat);
 			free(mat);
 			c[n++] = (struct stack_create){ .role = "key",

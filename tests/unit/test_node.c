@@ -216,16 +216,16 @@ test_templates(void)
 	T_EQ_STR(o, "a bee");
 	free(o);
 
-	o = userdata_base64("", 0);
+	o = base64_encode("", 0);
 	T_EQ_STR(o, "");
 	free(o);
-	o = userdata_base64("f", 1);
+	o = base64_encode("f", 1);
 	T_EQ_STR(o, "Zg==");
 	free(o);
-	o = userdata_base64("foobar", 6);
+	o = base64_encode("foobar", 6);
 	T_EQ_STR(o, "Zm9vYmFy");
 	free(o);
-	o = userdata_base64("fooba", 5);
+	o = base64_encode("fooba", 5);
 	T_EQ_STR(o, "Zm9vYmE=");
 	free(o);
 }
