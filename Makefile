@@ -5,6 +5,7 @@
 #   make test       run the whole suite (unit, regress, interactive); last line "N passed, N failed"
 #   make asan       build ./mlsh-asan with ASan+UBSan; `make test ASAN=1` runs the suite with it
 #   make fuzz       build and briefly run the libFuzzer targets
+#   make check-layers  the include rules of docs/architecture.md (scripts/check-layers.sh)
 #   make bench      benchmarks (never part of make test)
 #   make demo       the README's main job: the whole session in the lab (root)
 #   make tour       a short tour against a local moto (no root)
@@ -20,7 +21,10 @@ PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
 CFLAGS   ?= -O2 -g
-CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -MMD -MP \
+# Option tables (shell/cmd.h) list their fields in order and leave the
+# trailing ones (a number's range) zero: no missing-field warning for them.
+CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter \
+            -Wno-missing-field-initializers -MMD -MP \
             -I. -DMLSH_VERSION='"$(VERSION)"' $(PKG_CFLAGS)
 LDLIBS   += $(PKG_LIBS) -lm
 
@@ -38,7 +42,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 MLSH_BIN := $(if $(filter 1,$(ASAN)),mlsh-asan,mlsh)
 
-.PHONY: all deps test unit asan fuzz bench demo tour install clean docs
+.PHONY: all deps test unit asan fuzz bench demo tour install clean docs check-layers
 
 all: $(MLSH_BIN)
 
@@ -87,6 +91,9 @@ test: $(MLSH_BIN) $(UNIT_BINS)
 
 asan:
 	$(MAKE) ASAN=1
+
+check-layers:
+	@scripts/check-layers.sh
 
 fuzz:
 	@tests/fuzz/run

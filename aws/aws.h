@@ -156,4 +156,26 @@ int aws_wait(struct aws_client *, aws_wait_check check, void *arg,
 /* Sleep ms, polling the interrupted hook: 0, or -1 when it fired. */
 int aws_sleep(struct aws_client *, long ms);
 
+/* Profiles and region, from the environment and the shared files
+ * (~/.aws/config, ~/.aws/credentials; AWS_CONFIG_FILE and
+ * AWS_SHARED_CREDENTIALS_FILE honoured). For the shell's profile and region
+ * settings; the client resolves its own. */
+/* Whether a profile is defined in either file, and the names of all of
+ * them (sorted, unique; added to out, a struct strlist from lib/util.h). */
+struct strlist;
+int aws_profile_exists(const char *profile);
+void aws_profile_list(struct strlist *out);
+/* Region: explicit, AWS_REGION, AWS_DEFAULT_REGION, the profile's "region",
+ * else "us-east-1". Caller frees. */
+char *aws_region_resolve(const char *explicit_region, const char *profile);
+/* The profile name in effect: explicit, AWS_PROFILE, "default". Borrowed. */
+const char *aws_profile_name(const char *explicit_profile);
+
+/* One small GET for plain text (e.g. the caller's public address from
+ * https://checkip.amazonaws.com), outside any AWS API. On a 2xx answer
+ * returns 0 with *body (caller frees, at most 64 KiB), else -1 with *cause.
+ * Bounded by timeout_ms. */
+int aws_http_get_text(const char *url, long timeout_ms, char **body,
+    char **cause);
+
 #endif

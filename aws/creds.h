@@ -16,17 +16,8 @@
  * frees; NULL when absent. */
 char *aws_config_get(const char *profile, const char *key);
 
-/* Whether a profile is defined in either file, and the names of all of
- * them (sorted, unique; added to out). For the shell's `profile` builtin. */
-int aws_profile_exists(const char *profile);
-void aws_profile_list(struct strlist *out);
-
-/* Region: explicit, AWS_REGION, AWS_DEFAULT_REGION, the profile's "region",
- * else "us-east-1". Caller frees. */
-char *aws_region_resolve(const char *explicit_region, const char *profile);
-
-/* The profile name in effect: explicit, AWS_PROFILE, "default". Borrowed. */
-const char *aws_profile_name(const char *explicit_profile);
+/* aws_profile_exists, aws_profile_list, aws_region_resolve and
+ * aws_profile_name are public: aws/aws.h. */
 
 /* Resolve credentials; c is used for STS AssumeRole. 0, or -1 with err code
  * "NoCredentials" (message names every source tried) or the STS error. */

@@ -1,5 +1,5 @@
 /* httpget.c: a bounded GET for a small text answer. */
-#include "aws/httpget.h"
+#include "aws/aws.h"
 
 #include <curl/curl.h>
 #include <stdlib.h>

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include "aws/aws.h"
-#include "aws/httpget.h"
 #include "builtins/target.h"
 #include "lab/ctrl.h"
 

@@ -156,3 +156,15 @@ const struct mlsh_cmd cmd_cost_entry = {
 	.exec = cost_exec,
 	.flags = CMD_NO_HISTORY,
 };
+
+/* The prompt shows the workspace's running cost, from the state. */
+static char *
+cost_prompt(struct mlsh_ctx *ctx)
+{
+	return xasprintf("$%.2f/h", stackcmd_hourly_rate(ctx));
+}
+
+const struct mlsh_service svc_cost = {
+	.name = "cost",
+	.prompt = cost_prompt,
+};

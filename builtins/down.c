@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "builtins/stackcmd.h"
+#include "shell/ui.h"
 
 static int
 down_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
@@ -42,16 +43,11 @@ down_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		else
 			cost += c;
 	}
-	if (!st.dry_run && !st.force && ctx->interactive &&
-	    isatty(STDIN_FILENO)) {
-		char line[64];
-		fprintf(stderr, "down: remove %zu resource%s of workspace "
-		    "'%s'%s? [y/N] ", keep.n, keep.n == 1 ? "" : "s", st.ws,
+	if (!st.dry_run && !st.force && ui_can_ask(ctx)) {
+		if (!ui_confirm("down: remove %zu resource%s of workspace "
+		    "'%s'%s?", keep.n, keep.n == 1 ? "" : "s", st.ws,
 		    strlist_has(&keep, "efs") ? ", including the EFS data" :
-		    "");
-		fflush(stderr);
-		if (fgets(line, sizeof line, stdin) == NULL ||
-		    (line[0] != 'y' && line[0] != 'Y')) {
+		    "")) {
 			rc = cmd_error(ctx, "nothing removed");
 			strlist_release(&roles);
 			strlist_release(&keep);
@@ -84,9 +80,8 @@ done:
 static const struct mlsh_opt down_opts[] = {
 	{ "keep-efs", 0, OPT_BOOL, NULL, NULL,
 	    "keep the EFS file system and its data" },
-	{ "force", 'f', OPT_BOOL, NULL, NULL, "do not ask" },
-	{ "dry-run", 'n', OPT_BOOL, NULL, NULL,
-	    "print the plan and change nothing" },
+	OPT_FORCE("do not ask"),
+	OPT_DRY_RUN("print the plan and change nothing"),
 	{ NULL, 0, 0, NULL, NULL, NULL }
 };
 

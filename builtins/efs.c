@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "builtins/stackcmd.h"
+#include "shell/ui.h"
 
 static int
 efs_up(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
@@ -119,17 +120,6 @@ out:
 }
 
 static int
-ask(const char *question)
-{
-	char line[64];
-
-	fprintf(stderr, "%s [y/N] ", question);
-	fflush(stderr);
-	return fgets(line, sizeof line, stdin) != NULL &&
-	    (line[0] == 'y' || line[0] == 'Y');
-}
-
-static int
 efs_down(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 {
 	struct stack st;
@@ -139,7 +129,7 @@ efs_down(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	if (stack_open(ctx, a, &st) != 0)
 		return 1;
 	if (stack_rec(&st, "efs") != NULL && !st.force && !st.dry_run) {
-		if (!ctx->interactive || !isatty(STDIN_FILENO)) {
+		if (!ui_can_ask(ctx)) {
 			const char *id = stack_attr(stack_rec(&st, "efs"), "id");
 			cmd_error(ctx, "this deletes the file system %s and its "
 			    "data; pass --force in scripts", id ? id :
@@ -147,7 +137,8 @@ efs_down(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 			stack_close(&st);
 			return 1;
 		}
-		if (!ask("efs: delete the file system and all its data?")) {
+		if (!ui_confirm("efs: delete the file system and all its "
+		    "data?")) {
 			stack_close(&st);
 			return cmd_error(ctx, "not deleted");
 		}
@@ -198,17 +189,14 @@ efs_complete(struct mlsh_ctx *ctx, const struct cmd_args *a, const char *opt,
 static const struct mlsh_opt up_opts[] = {
 	{ "one-zone", 0, OPT_BOOL, NULL, NULL,
 	    "One Zone storage in the private subnet's AZ (cheaper)" },
-	{ "yes", 'y', OPT_BOOL, NULL, NULL, "do not ask before starting" },
-	{ "dry-run", 'n', OPT_BOOL, NULL, NULL,
-	    "print the plan and change nothing" },
+	OPT_YES("do not ask before starting"),
+	OPT_DRY_RUN("print the plan and change nothing"),
 	{ NULL, 0, 0, NULL, NULL, NULL }
 };
 
 static const struct mlsh_opt down_opts[] = {
-	{ "force", 'f', OPT_BOOL, NULL, NULL,
-	    "delete the data without asking (needed in scripts)" },
-	{ "dry-run", 'n', OPT_BOOL, NULL, NULL,
-	    "print the plan and change nothing" },
+	OPT_FORCE("delete the data without asking (needed in scripts)"),
+	OPT_DRY_RUN("print the plan and change nothing"),
 	{ NULL, 0, 0, NULL, NULL, NULL }
 };
 

@@ -381,13 +381,13 @@ static const struct mlsh_opt up_opts[] = {
 	    "instance type (default t3.small)" },
 	{ "ami", 0, OPT_STRING, NULL, "AMI",
 	    "image id instead of the newest Ubuntu LTS" },
-	{ "dry-run", 0, OPT_BOOL, NULL, NULL, "print the plan, change nothing" },
-	{ "yes", 'y', OPT_BOOL, NULL, NULL, "do not ask before starting" },
+	OPT_DRY_RUN("print the plan, change nothing"),
+	OPT_YES("do not ask before starting"),
 	{ NULL, 0, 0, NULL, NULL, NULL }
 };
 
 static const struct mlsh_opt down_opts[] = {
-	{ "dry-run", 0, OPT_BOOL, NULL, NULL, "print the plan, change nothing" },
+	OPT_DRY_RUN("print the plan, change nothing"),
 	{ NULL, 0, 0, NULL, NULL, NULL }
 };
 
@@ -396,12 +396,10 @@ static const struct mlsh_opt down_opts[] = {
 static int
 grafana_open(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 {
-	long long port = cmd_opt_int(a, "port", 3000);
+	long long port = cmd_opt_num(a, "port");
 	cJSON *t;
 	char *url, *password;
 
-	if (port < 0 || port > 65535)
-		return cmd_usage_error(ctx, a, "--port must be 0-65535");
 	{
 		/* The login, read before the tunnel holds the terminal. */
 		struct stack st;
@@ -436,8 +434,9 @@ grafana_open(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 }
 
 static const struct mlsh_opt open_opts[] = {
-	{ "port", 'p', OPT_INT, NULL, "LPORT",
-	    "local port on 127.0.0.1 (default 3000; 0 picks a free one)" },
+	OPT_NUM("port", 'p', "LPORT",
+	    "local port on 127.0.0.1 (default 3000; 0 picks a free one)",
+	    0, 65535, 3000),
 	{ NULL, 0, 0, NULL, NULL, NULL }
 };
 

@@ -14,11 +14,9 @@ static int
 history_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 {
 	cJSON *arr = cJSON_CreateArray();
-	long long n = cmd_opt_int(a, "count", 0);
+	long long n = cmd_opt_num(a, "count");
 	size_t from = 0;
 
-	if (n < 0)
-		return cmd_usage_error(ctx, a, "--count must be positive");
 	if (n > 0 && (size_t)n < ctx->history.n)
 		from = ctx->history.n - (size_t)n;
 	for (size_t i = from; i < ctx->history.n; i++) {
@@ -67,7 +65,7 @@ history_save(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	fprintf(f, "#!/usr/bin/env mlsh\n-- mlsh session recorded %s\n"
 	    "-- workspace %s, region %s. Run it with: mlsh %s\n", when,
 	    ctx->workspace, shell_region(ctx), path);
-	history_preamble(f);
+	history_preamble(ctx, f);
 	fputc('\n', f);
 	for (size_t i = 0; i < ctx->session.n; i++)
 		fprintf(f, "%s\n", ctx->session.v[i]);
@@ -81,12 +79,13 @@ history_save(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 }
 
 static const struct mlsh_opt history_opts[] = {
-	{ "count", 'n', OPT_INT, NULL, "N", "show only the last N lines" },
+	OPT_NUM("count", 0, "N", "show only the last N lines", 0, CMD_NUM_MAX,
+	    0),
 	{ NULL, 0, 0, NULL, NULL, NULL }
 };
 
 static const struct mlsh_opt save_opts[] = {
-	{ "force", 'f', OPT_BOOL, NULL, NULL, "overwrite an existing file" },
+	OPT_FORCE("overwrite an existing file"),
 	{ "executable", 'x', OPT_BOOL, NULL, NULL,
 	    "mode 0700 instead of 0600, to run it as ./FILE" },
 	{ NULL, 0, 0, NULL, NULL, NULL }

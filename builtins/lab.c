@@ -135,11 +135,15 @@ lab_bring_up(struct mlsh_ctx *ctx, int strict, int *started, char **cause)
 	return 0;
 }
 
-int
+/* With --lab, the session brings the lab up first (unless the command is
+ * `lab` itself: `mlsh --lab lab down` must not start what it stops). */
+static int
 lab_session_start(struct mlsh_ctx *ctx, char **cause)
 {
 	int started;
 
+	if (!ctx->lab || ctx->lab_no_start)
+		return 0;
 	if (geteuid() != 0) {
 		*cause = xstrdup("the lab needs root (CAP_NET_ADMIN and "
 		    "CAP_SYS_ADMIN for its namespaces): run it with sudo");
@@ -152,11 +156,29 @@ lab_session_start(struct mlsh_ctx *ctx, char **cause)
 	return 0;
 }
 
-int
-lab_daemon_main(const char *dir)
+/* With --lab, every AWS call goes to the lab's control plane. */
+static struct aws_client *
+lab_session_aws(struct mlsh_ctx *ctx, const struct aws_options *o,
+    char **cause)
 {
-	return lab_reconciler_run(dir, stderr);
+	struct aws_client *c;
+	char *why = NULL;
+
+	*cause = NULL;
+	if (!ctx->lab)
+		return NULL;
+	if ((c = lab_ctrl_client(ctx->lab_dir, o, &why)) == NULL) {
+		*cause = xasprintf("lab: %s", why);
+		free(why);
+	}
+	return c;
 }
+
+const struct mlsh_service svc_lab = {
+	.name = "lab",
+	.init = lab_session_start,
+	.aws = lab_session_aws,
+};
 
 static cJSON *
 row(const char *what, const char *id, const char *state, const char *priv,

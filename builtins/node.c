@@ -28,6 +28,8 @@
 #include "stack/userdata.h"
 
 #define NODE_MAX_COUNT	16
+#define NODE_DISK_MIN	8	/* GB, root volume */
+#define NODE_DISK_MAX	16384
 #define NODE_WAIT_S	900
 
 struct node_kind {
@@ -146,7 +148,7 @@ up_kind(void *job)
 	const char *kname = a->argc > 0 ? a->argv[0] : cmd_opt(a, "kind");
 	char kbuf[64];
 
-	u->count = cmd_opt_int(a, "count", 1);
+	u->count = cmd_opt_num(a, "count");
 	u->spot = cmd_opt_bool(a, "spot");
 	if (kname == NULL)
 		return cmd_usage_error(u->ctx, a, "which kind? (dl1, p3, or one "
@@ -155,9 +157,6 @@ up_kind(void *job)
 	    strcmp(a->argv[0], cmd_opt(a, "kind")) != 0)
 		return cmd_usage_error(u->ctx, a, "two kinds given: %s and %s",
 		    a->argv[0], cmd_opt(a, "kind"));
-	if (u->count < 1 || u->count > NODE_MAX_COUNT)
-		return cmd_usage_error(u->ctx, a, "--count must be 1 to %d",
-		    NODE_MAX_COUNT);
 	kinds_load(u->ctx, &u->kinds);
 	if ((u->k = kind_find(&u->kinds, kname)) == NULL) {
 		struct buf b;
@@ -176,8 +175,12 @@ up_kind(void *job)
 	}
 	u->itype = cmd_opt(a, "type") ? cmd_opt(a, "type") : u->k->type;
 	u->disk = cmd_opt_int(a, "disk", u->k->disk);
-	if (u->disk < 8 || u->disk > 16384)
-		return cmd_usage_error(u->ctx, a, "--disk must be 8 to 16384 GB");
+	if (u->disk < NODE_DISK_MIN || u->disk > NODE_DISK_MAX)
+		/* The kind's own, from node_kinds in ~/.mlshrc (the parser
+		 * checked --disk). */
+		return cmd_error(u->ctx, "kind '%s': disk %lld is not %d to %d "
+		    "GB (node_kinds in ~/.mlshrc)", u->k->name,
+		    (long long)u->disk, NODE_DISK_MIN, NODE_DISK_MAX);
 	return 0;
 }
 
@@ -881,7 +884,7 @@ launch_params(struct stack *st, const struct node_launch *l,
     const char *root, const char *subnet, const char *sg, const char *key)
 {
 	cJSON *p = cJSON_CreateObject(), *nis, *ni, *sgs, *md, *bdm, *b, *ebs;
-	char *ud = userdata_base64(l->user_data, strlen(l->user_data));
+	char *ud = base64_encode(l->user_data, strlen(l->user_data));
 
 	(void)st;
 	cJSON_AddStringToObject(p, "ImageId", l->ami);
@@ -1484,15 +1487,18 @@ node_complete(struct mlsh_ctx *ctx, const struct cmd_args *a, const char *opt,
 }
 
 static const struct mlsh_opt up_opts[] = {
-	{ "count", 'n', OPT_INT, NULL, "N",
-	    "nodes of the kind to have (default 1; existing ones count)" },
+	OPT_NUM("count", 0, "N",
+	    "nodes of the kind to have (default 1; existing ones count)",
+	    1, NODE_MAX_COUNT, 1),
 	{ "type", 't', OPT_STRING, NULL, "TYPE",
 	    "instance type instead of the kind's" },
 	{ "ami", 0, OPT_STRING, NULL, "AMI",
 	    "image id instead of the one resolved at run time" },
 	{ "spot", 0, OPT_BOOL, NULL, NULL,
 	    "persistent spot instance (stops when interrupted)" },
-	{ "disk", 0, OPT_INT, NULL, "GB", "root volume size (default 200)" },
+	/* Its default is the kind's (node up checks that one). */
+	OPT_NUM("disk", 0, "GB", "root volume size (default 200)", NODE_DISK_MIN,
+	    NODE_DISK_MAX, 0),
 	{ "include-deprecated", 0, OPT_BOOL, NULL, NULL,
 	    "let a deprecated image be chosen (the last one supporting the "
 	    "type)" },
@@ -1500,13 +1506,13 @@ static const struct mlsh_opt up_opts[] = {
 	    "do not read the EC2 vCPU quotas (Service Quotas) first" },
 	{ "kind", 'k', OPT_STRING, NULL, "KIND",
 	    "the kind, as an option (for Lua: node.up{kind=\"dl1\"})" },
-	{ "dry-run", 0, OPT_BOOL, NULL, NULL, "print the plan, change nothing" },
-	{ "yes", 'y', OPT_BOOL, NULL, NULL, "do not ask before starting" },
+	OPT_DRY_RUN("print the plan, change nothing"),
+	OPT_YES("do not ask before starting"),
 	{ NULL, 0, 0, NULL, NULL, NULL }
 };
 
 static const struct mlsh_opt power_opts[] = {
-	{ "dry-run", 0, OPT_BOOL, NULL, NULL, "print the plan, change nothing" },
+	OPT_DRY_RUN("print the plan, change nothing"),
 	{ NULL, 0, 0, NULL, NULL, NULL }
 };
 

@@ -138,10 +138,7 @@ nbu_options(void *job)
 
 	u->itype = cmd_opt(a, "type") ? cmd_opt(a, "type") : NB_TYPE;
 	u->repo = cmd_opt(a, "repo") ? cmd_opt(a, "repo") : NB_REPO;
-	u->vol = cmd_opt_int(a, "volume", NB_VOLUME);
-	if (u->vol < 5 || u->vol > 16384)
-		return cmd_usage_error(u->ctx, a, "--volume must be 5 to 16384 "
-		    "GB");
+	u->vol = cmd_opt_num(a, "volume");
 	return 0;
 }
 
@@ -248,7 +245,7 @@ nbu_lifecycle(void *job)
 	if ((script = node_user_data(&u->st, "scripts/notebook-onstart.sh",
 	    u->name, NULL, 0)) == NULL)
 		return 1;
-	b64 = userdata_base64(script, strlen(script));
+	b64 = base64_encode(script, strlen(script));
 	free(script);
 	if (strlen(b64) > 16384) {
 		cmd_error(u->ctx, "the OnStart script is %zu bytes in base64; "
@@ -484,7 +481,7 @@ nb_open(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	p = cJSON_CreateObject();
 	cJSON_AddStringToObject(p, "NotebookInstanceName", name);
 	cJSON_AddNumberToObject(p, "SessionExpirationDurationInSeconds",
-	    (double)cmd_opt_int(a, "minutes", 60) * 60);
+	    (double)cmd_opt_num(a, "minutes") * 60);
 	memset(&err, 0, sizeof err);
 	if (aws_call(st.aws, "sagemaker", "CreatePresignedNotebookInstanceUrl",
 	    p, &res, &err) != 0) {
@@ -504,7 +501,7 @@ nb_open(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	cJSON_AddStringToObject(*result, "notebook", name);
 	cJSON_AddStringToObject(*result, "url", url->valuestring);
 	cJSON_AddNumberToObject(*result, "valid_minutes",
-	    (double)cmd_opt_int(a, "minutes", 60));
+	    (double)cmd_opt_num(a, "minutes"));
 	cJSON_Delete(res);
 	stack_close(&st);
 	return 0;
@@ -849,22 +846,25 @@ static const struct mlsh_opt up_opts[] = {
 	    "notebook instance type (default " NB_TYPE ")" },
 	{ "repo", 0, OPT_STRING, NULL, "URL",
 	    "default code repository (default " NB_REPO ")" },
-	{ "volume", 0, OPT_INT, NULL, "GB", "ML storage volume (default 50)" },
+	OPT_NUM("volume", 0, "GB", "ML storage volume (default 50)", 5, 16384,
+	    NB_VOLUME),
 	{ "skip-quota-check", 0, OPT_BOOL, NULL, NULL,
 	    "do not read the SageMaker notebook quota (Service Quotas) first" },
-	{ "dry-run", 0, OPT_BOOL, NULL, NULL, "print the plan, change nothing" },
-	{ "yes", 'y', OPT_BOOL, NULL, NULL, "do not ask before starting" },
+	OPT_DRY_RUN("print the plan, change nothing"),
+	OPT_YES("do not ask before starting"),
 	{ NULL, 0, 0, NULL, NULL, NULL }
 };
 
 static const struct mlsh_opt dry_opts[] = {
-	{ "dry-run", 0, OPT_BOOL, NULL, NULL, "print the plan, change nothing" },
+	OPT_DRY_RUN("print the plan, change nothing"),
 	{ NULL, 0, 0, NULL, NULL, NULL }
 };
 
 static const struct mlsh_opt open_opts[] = {
-	{ "minutes", 'm', OPT_INT, NULL, "N",
-	    "how long the URL stays valid (default 60)" },
+	/* SessionExpirationDurationInSeconds is 1800 to 43200 (AWS API
+	 * reference, CreatePresignedNotebookInstanceUrl). */
+	OPT_NUM("minutes", 'm', "N", "how long the URL stays valid (default 60)",
+	    30, 720, 60),
 	{ NULL, 0, 0, NULL, NULL, NULL }
 };
 

@@ -4,7 +4,6 @@
 #include <string.h>
 #include "shell/shell.h"
 #include "aws/aws.h"
-#include "aws/creds.h"
 
 /* Regions that offer the stack's instance types, and the common others. */
 static const char *const regions[] = {

@@ -19,8 +19,12 @@
 #include "aws/aws.h"
 #include <openssl/evp.h>
 
-/* What a config borrows lives here, for the session's life. */
-struct target_strings {
+/* The target service's state (its slot in the context): the session, its
+ * config, and what the config borrows, for the session's life. */
+struct target_state {
+	struct rmt_session *remote;
+	struct rmt_config *cfg;
+	cJSON *snapshot;	/* the state file as target_resources read it */
 	char *jump_host;
 	char *jump_alias;
 	char *key_file;
@@ -33,7 +37,19 @@ struct target_strings {
 	struct strlist alias_ip, alias_id, alias_user, alias_name;
 	int netns_fd;
 };
-static struct target_strings ts = { .netns_fd = -1 };
+
+static struct target_state *
+tstate(struct mlsh_ctx *ctx)
+{
+	void **slot = shell_service_slot(ctx, &svc_target);
+
+	if (*slot == NULL) {
+		struct target_state *t = xcalloc(1, sizeof *t);
+		t->netns_fd = -1;
+		*slot = t;
+	}
+	return *slot;
+}
 
 static void console_fingerprints(struct mlsh_ctx *, const char *id,
     struct strlist *);
@@ -47,7 +63,7 @@ static void console_fingerprints(struct mlsh_ctx *, const char *id,
 const cJSON *
 target_resources(struct mlsh_ctx *ctx)
 {
-	static cJSON *snapshot;
+	struct target_state *ts = tstate(ctx);
 	char *p, *text, *cause = NULL;
 
 	if (ctx->state != NULL)
@@ -62,15 +78,15 @@ target_resources(struct mlsh_ctx *ctx)
 		    "first", ctx->workspace);
 		return NULL;
 	}
-	cJSON_Delete(snapshot);
-	snapshot = cJSON_Parse(text);
+	cJSON_Delete(ts->snapshot);
+	ts->snapshot = cJSON_Parse(text);
 	free(text);
-	if (snapshot == NULL) {
+	if (ts->snapshot == NULL) {
 		cmd_error(ctx, "the state of workspace '%s' is corrupt",
 		    ctx->workspace);
 		return NULL;
 	}
-	return cJSON_GetObjectItemCaseSensitive(snapshot, "resources");
+	return cJSON_GetObjectItemCaseSensitive(ts->snapshot, "resources");
 }
 
 static const char *
@@ -92,7 +108,7 @@ field(const cJSON *rec, const char *k)
 static int
 lab_socket(void *arg, const char *host, int port, char **cause)
 {
-	struct mlsh_ctx *ctx = arg;
+	struct target_state *ts = tstate(arg);
 	int self, fd, rc;
 	struct sockaddr_storage sa;
 	socklen_t salen;
@@ -100,7 +116,6 @@ lab_socket(void *arg, const char *host, int port, char **cause)
 	char portstr[16];
 	struct pollfd p;
 
-	(void)ctx;
 	memset(&hints, 0, sizeof hints);
 	hints.ai_family = AF_INET;
 	hints.ai_socktype = SOCK_STREAM;
@@ -114,7 +129,7 @@ lab_socket(void *arg, const char *host, int port, char **cause)
 	salen = ai->ai_addrlen;
 	freeaddrinfo(ai);
 	if ((self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) < 0 ||
-	    setns(ts.netns_fd, CLONE_NEWNET) != 0) {
+	    setns(ts->netns_fd, CLONE_NEWNET) != 0) {
 		*cause = xasprintf("cannot enter the lab's namespace: %s",
 		    strerror(errno));
 		if (self >= 0)
@@ -221,13 +236,14 @@ find_key(const cJSON *res)
 const struct rmt_config *
 target_config(struct mlsh_ctx *ctx)
 {
+	struct target_state *ts = tstate(ctx);
 	const cJSON *res, *jump;
 	const char *ip;
 	struct rmt_config *cfg;
 	char *cause = NULL;
 
-	if (ctx->remote_cfg != NULL)
-		return ctx->remote_cfg;
+	if (ts->cfg != NULL)
+		return ts->cfg;
 	if ((res = target_resources(ctx)) == NULL)
 		return NULL;
 	jump = cJSON_GetObjectItemCaseSensitive(res, "jump");
@@ -236,37 +252,37 @@ target_config(struct mlsh_ctx *ctx)
 		    "first", ctx->workspace);
 		return NULL;
 	}
-	if (ctx->lab && ts.netns_fd < 0 &&
-	    (ts.netns_fd = lab_client_netns_fd(ctx->lab_dir, &cause)) < 0) {
+	if (ctx->lab && ts->netns_fd < 0 &&
+	    (ts->netns_fd = lab_client_netns_fd(ctx->lab_dir, &cause)) < 0) {
 		cmd_error(ctx, "lab: %s", cause);
 		free(cause);
 		return NULL;
 	}
-	free(ts.jump_host);
-	free(ts.jump_alias);
-	free(ts.key_file);
-	free(ts.known_hosts);
-	strlist_release(&ts.jump_fps);
-	strlist_init(&ts.jump_fps);
-	ts.jump_host = xstrdup(ip);
-	ts.jump_alias = field(jump, "id") ? xstrdup(field(jump, "id")) : NULL;
-	ts.key_file = find_key(res);
-	ts.known_hosts = xasprintf("%s/known_hosts", ctx->state_dir);
+	free(ts->jump_host);
+	free(ts->jump_alias);
+	free(ts->key_file);
+	free(ts->known_hosts);
+	strlist_release(&ts->jump_fps);
+	strlist_init(&ts->jump_fps);
+	ts->jump_host = xstrdup(ip);
+	ts->jump_alias = field(jump, "id") ? xstrdup(field(jump, "id")) : NULL;
+	ts->key_file = find_key(res);
+	ts->known_hosts = xasprintf("%s/known_hosts", ctx->state_dir);
 	/* Host keys are pinned under instance ids (HostKeyAlias-style): two
 	 * workspaces that reuse an address never share a pin.  The jump
 	 * host's key is checked against its console output on first contact,
 	 * also for a port forwarder's own connection. */
-	if (ts.jump_alias != NULL &&
-	    !rmt_known_hosts_has(ts.known_hosts, ts.jump_alias))
-		console_fingerprints(ctx, ts.jump_alias, &ts.jump_fps);
+	if (ts->jump_alias != NULL &&
+	    !rmt_known_hosts_has(ts->known_hosts, ts->jump_alias))
+		console_fingerprints(ctx, ts->jump_alias, &ts->jump_fps);
 	cfg = xcalloc(1, sizeof *cfg);
-	cfg->jump_host = ts.jump_host;
-	cfg->jump_alias = ts.jump_alias;
-	cfg->jump_fingerprints = (const char *const *)ts.jump_fps.v;
-	cfg->njump_fingerprints = ts.jump_fps.n;
+	cfg->jump_host = ts->jump_host;
+	cfg->jump_alias = ts->jump_alias;
+	cfg->jump_fingerprints = (const char *const *)ts->jump_fps.v;
+	cfg->njump_fingerprints = ts->jump_fps.n;
 	cfg->user = "ubuntu";
-	cfg->key_file = ts.key_file;
-	cfg->known_hosts = ts.known_hosts;
+	cfg->key_file = ts->key_file;
+	cfg->known_hosts = ts->known_hosts;
 	cfg->hostkey_policy = RMT_HOSTKEY_ACCEPT_NEW;
 	if (ctx->lab) {
 		cfg->open_socket = lab_socket;
@@ -275,7 +291,7 @@ target_config(struct mlsh_ctx *ctx)
 	if (isatty(STDIN_FILENO))
 		cfg->passphrase = ask_passphrase;
 	cfg->new_hostkey = new_hostkey;
-	ctx->remote_cfg = cfg;
+	ts->cfg = cfg;
 	return cfg;
 }
 
@@ -287,33 +303,34 @@ static void
 node_alias(struct mlsh_ctx *ctx, const char *ip, const char *id,
     const char *user, const char *name)
 {
+	struct target_state *ts = tstate(ctx);
 	size_t i;
 
 	if (id == NULL)
 		id = "";
 	if (user == NULL)
 		user = "";
-	for (i = 0; i < ts.alias_ip.n; i++)
-		if (strcmp(ts.alias_ip.v[i], ip) == 0)
+	for (i = 0; i < ts->alias_ip.n; i++)
+		if (strcmp(ts->alias_ip.v[i], ip) == 0)
 			break;
-	if (i == ts.alias_ip.n) {
-		strlist_add(&ts.alias_ip, ip);
-		strlist_add(&ts.alias_id, id);
-		strlist_add(&ts.alias_user, user);
-		strlist_add(&ts.alias_name, name);
+	if (i == ts->alias_ip.n) {
+		strlist_add(&ts->alias_ip, ip);
+		strlist_add(&ts->alias_id, id);
+		strlist_add(&ts->alias_user, user);
+		strlist_add(&ts->alias_name, name);
 	} else {
-		free(ts.alias_id.v[i]);
-		ts.alias_id.v[i] = xstrdup(id);
-		free(ts.alias_user.v[i]);
-		ts.alias_user.v[i] = xstrdup(user);
-		free(ts.alias_name.v[i]);
-		ts.alias_name.v[i] = xstrdup(name);
+		free(ts->alias_id.v[i]);
+		ts->alias_id.v[i] = xstrdup(id);
+		free(ts->alias_user.v[i]);
+		ts->alias_user.v[i] = xstrdup(user);
+		free(ts->alias_name.v[i]);
+		ts->alias_name.v[i] = xstrdup(name);
 	}
-	if (ctx->remote != NULL) {
+	if (ts->remote != NULL) {
 		if (*id != '\0')
-			rmt_hostkey_alias(ctx->remote, ip, 22, id);
-		rmt_node_user(ctx->remote, ip, *user ? user : NULL);
-		rmt_label_node(ctx->remote, ip, name);
+			rmt_hostkey_alias(ts->remote, ip, 22, id);
+		rmt_node_user(ts->remote, ip, *user ? user : NULL);
+		rmt_label_node(ts->remote, ip, name);
 	}
 }
 
@@ -321,36 +338,38 @@ void
 target_node_login(struct mlsh_ctx *ctx, const char *ip, const char **alias,
     const char **user)
 {
-	(void)ctx;
+	struct target_state *ts = tstate(ctx);
+
 	*alias = *user = NULL;
-	for (size_t i = 0; i < ts.alias_ip.n; i++)
-		if (strcmp(ts.alias_ip.v[i], ip) == 0) {
-			*alias = *ts.alias_id.v[i] ? ts.alias_id.v[i] : NULL;
-			*user = *ts.alias_user.v[i] ? ts.alias_user.v[i] : NULL;
+	for (size_t i = 0; i < ts->alias_ip.n; i++)
+		if (strcmp(ts->alias_ip.v[i], ip) == 0) {
+			*alias = *ts->alias_id.v[i] ? ts->alias_id.v[i] : NULL;
+			*user = *ts->alias_user.v[i] ? ts->alias_user.v[i] : NULL;
 		}
 }
 
 struct rmt_session *
 target_session(struct mlsh_ctx *ctx)
 {
+	struct target_state *ts = tstate(ctx);
 	const struct rmt_config *cfg;
 
-	if (ctx->remote != NULL)
-		return ctx->remote;
+	if (ts->remote != NULL)
+		return ts->remote;
 	if ((cfg = target_config(ctx)) == NULL)
 		return NULL;
-	ctx->remote = rmt_session_new(cfg);
-	for (size_t i = 0; i < ts.alias_ip.n; i++) {
-		if (*ts.alias_id.v[i] != '\0')
-			rmt_hostkey_alias(ctx->remote, ts.alias_ip.v[i], 22,
-			    ts.alias_id.v[i]);
-		if (*ts.alias_user.v[i] != '\0')
-			rmt_node_user(ctx->remote, ts.alias_ip.v[i],
-			    ts.alias_user.v[i]);
-		rmt_label_node(ctx->remote, ts.alias_ip.v[i],
-		    ts.alias_name.v[i]);
+	ts->remote = rmt_session_new(cfg);
+	for (size_t i = 0; i < ts->alias_ip.n; i++) {
+		if (*ts->alias_id.v[i] != '\0')
+			rmt_hostkey_alias(ts->remote, ts->alias_ip.v[i], 22,
+			    ts->alias_id.v[i]);
+		if (*ts->alias_user.v[i] != '\0')
+			rmt_node_user(ts->remote, ts->alias_ip.v[i],
+			    ts->alias_user.v[i]);
+		rmt_label_node(ts->remote, ts->alias_ip.v[i],
+		    ts->alias_name.v[i]);
 	}
-	return ctx->remote;
+	return ts->remote;
 }
 
 int
@@ -565,13 +584,55 @@ target_forget_instance(struct mlsh_ctx *ctx, const char *id)
 void
 target_reset(struct mlsh_ctx *ctx)
 {
-	if (ctx->remote != NULL)
-		rmt_session_free(ctx->remote);
-	ctx->remote = NULL;
-	strlist_release(&ts.alias_ip);
-	strlist_release(&ts.alias_id);
-	strlist_release(&ts.alias_user);
-	strlist_release(&ts.alias_name);
-	free(ctx->remote_cfg);
-	ctx->remote_cfg = NULL;
+	struct target_state *ts = tstate(ctx);
+
+	if (ts->remote != NULL)
+		rmt_session_free(ts->remote);
+	ts->remote = NULL;
+	strlist_release(&ts->alias_ip);
+	strlist_release(&ts->alias_id);
+	strlist_release(&ts->alias_user);
+	strlist_release(&ts->alias_name);
+	free(ts->cfg);
+	ts->cfg = NULL;
 }
+
+/* SSH keep-alives and dropped-connection checks before each prompt. */
+static void
+target_tick(struct mlsh_ctx *ctx)
+{
+	struct target_state *ts = tstate(ctx);
+
+	if (ts->remote != NULL)
+		rmt_session_tick(ts->remote);
+}
+
+static void
+target_free(struct mlsh_ctx *ctx)
+{
+	void **slot = shell_service_slot(ctx, &svc_target);
+	struct target_state *ts = *slot;
+
+	if (ts == NULL)
+		return;
+	target_reset(ctx);
+	cJSON_Delete(ts->snapshot);
+	free(ts->jump_host);
+	free(ts->jump_alias);
+	free(ts->key_file);
+	free(ts->known_hosts);
+	strlist_release(&ts->jump_fps);
+	if (ts->netns_fd >= 0)
+		close(ts->netns_fd);
+	free(ts);
+	*slot = NULL;
+}
+
+/* The session's SSH reach, dropped on a workspace switch (another stack,
+ * another jump host). */
+const struct mlsh_service svc_target = {
+	.name = "target",
+	.reset = target_reset,
+	.tick = target_tick,
+	.free = target_free,
+};

@@ -70,6 +70,9 @@ void target_forget_instance(struct mlsh_ctx *, const char *id);
 /* Drop the session (workspace switch, lab down). */
 void target_reset(struct mlsh_ctx *);
 
+/* The session service (builtins/services.def): reset, tick, free. */
+extern const struct mlsh_service svc_target;
+
 /* Ctrl-C hook for remote/'s cancel callbacks. */
 int target_cancelled(void *arg);
 

@@ -33,9 +33,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#include <lauxlib.h>
-#include <lua.h>
 #include "shell/shell.h"
+#include "shell/ui.h"
 #include "lib/state.h"
 #include "stack/progress.h"
 #include "stack/stack.h"
@@ -78,11 +77,9 @@ static int train_stop(struct mlsh_ctx *, struct cmd_args *, cJSON **);
 static int train_ls(struct mlsh_ctx *, struct cmd_args *, cJSON **);
 static void train_complete(struct mlsh_ctx *, const struct cmd_args *,
     const char *, int, const char *, struct strlist *);
-static void train_lua(struct mlsh_ctx *, void *);
 
 static const struct mlsh_opt run_opts[] = {
-	{ "node", 'N', OPT_STRING, NULL, NULL,
-	    "node to run on (default: the workspace's only node)" },
+	OPT_NODE("node to run on (default: the workspace's only node)"),
 	{ "env", 'e', OPT_STRING, NULL, "CONDA_ENV",
 	    "activate this conda environment first (pytorch_p38)" },
 	{ "name", 0, OPT_STRING, NULL, "RUN",
@@ -96,25 +93,25 @@ static const struct mlsh_opt run_opts[] = {
 static const struct mlsh_opt logs_opts[] = {
 	{ "follow", 'f', OPT_BOOL, NULL, NULL,
 	    "keep printing until the run ends (Ctrl-C stops following)" },
-	{ "node", 'N', OPT_STRING, NULL, NULL, "node the run is on" },
+	OPT_NODE("node the run is on"),
 	{ NULL, 0, 0, NULL, NULL, NULL }
 };
 static const struct mlsh_opt attach_opts[] = {
 	{ "all", 0, OPT_BOOL, NULL, NULL,
 	    "print the log from the start, not from where the last attach "
 	    "stopped" },
-	{ "node", 'N', OPT_STRING, NULL, NULL, "node the run is on" },
+	OPT_NODE("node the run is on"),
 	{ NULL, 0, 0, NULL, NULL, NULL }
 };
 static const struct mlsh_opt node_opts[] = {
-	{ "node", 'N', OPT_STRING, NULL, NULL,
-	    "node to look on (default: every node)" },
+	OPT_NODE("node to look on (default: every node)"),
 	{ NULL, 0, 0, NULL, NULL, NULL }
 };
 static const struct mlsh_opt stop_opts[] = {
-	{ "grace", 'g', OPT_INT, NULL, "SECONDS",
-	    "wait this long after TERM before KILL (default 10, at most 300)" },
-	{ "node", 'N', OPT_STRING, NULL, NULL, "node the run is on" },
+	OPT_NUM("grace", 'g', "SECONDS",
+	    "wait this long after TERM before KILL (default 10, at most 300)",
+	    0, GRACE_MAX, GRACE_DEFAULT),
+	OPT_NODE("node the run is on"),
 	{ NULL, 0, 0, NULL, NULL, NULL }
 };
 
@@ -129,7 +126,7 @@ static const struct mlsh_cmd train_subcmds[] = {
 	    "mounted, else ~/runs/RUN/ on the node. Lua: train.run{node="
 	    "\"dl1-1\", cmd={\"python3\", \"run.py\"}}.",
 	    .opts = run_opts, .min_args = 1, .max_args = -1,
-	    .complete = train_complete, .exec = train_run },
+	    .complete = train_complete, .exec = train_run, .lua_rest = "cmd" },
 	{ .name = "logs", .summary = "print a run's log (-f: follow it)",
 	    .args_usage = "RUN", .opts = logs_opts, .min_args = 1,
 	    .max_args = 1, .complete = train_complete, .exec = train_logs,
@@ -173,7 +170,6 @@ const struct mlsh_cmd cmd_train_entry = {
 	    "the run goes on, and a later attach (from any mlsh) resumes where "
 	    "the last one stopped.",
 	.subcmds = train_subcmds,
-	.lua = train_lua,
 };
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -1127,13 +1123,10 @@ train_stop(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	struct collect c;
 	struct buf script;
 	char *role = NULL, *ip = NULL, *cause = NULL, *qd;
-	long long grace = cmd_opt_int(a, "grace", GRACE_DEFAULT);
+	long long grace = cmd_opt_num(a, "grace");
 	char sig[16] = "", ex[16] = "", how[16] = "";
 	int rc;
 
-	if (grace < 0 || grace > GRACE_MAX)
-		return cmd_usage_error(ctx, a, "--grace must be 0 to %d",
-		    GRACE_MAX);
 	if (find_run(ctx, a, a->argv[0], &role, &r) != 0)
 		return 1;
 	if (target_resolve(ctx, role, &ip) != 0) {
@@ -1211,7 +1204,6 @@ struct follow {
 	int save_fd;			/* offset file, -1 when none */
 	int progress;			/* attach: show progress */
 	int tty;			/* stderr is a terminal */
-	int bar_shown;
 	struct progress_parser pp;
 	struct progress_track tr;
 	double price;
@@ -1268,16 +1260,8 @@ offset_save(struct follow *f)
 		return;
 }
 
-static void
-bar_clear(struct follow *f)
-{
-	if (f->bar_shown) {
-		fputs("\r\033[K", stderr);
-		fflush(stderr);
-		f->bar_shown = 0;
-	}
-}
-
+/* The progress on the status line (shell/ui.h): in place on a tty; in a
+ * log, a line at most every 5 s and only after new output. */
 static void
 bar_show(struct follow *f, int force)
 {
@@ -1288,14 +1272,11 @@ bar_show(struct follow *f, int force)
 		return;
 	progress_summary(line, sizeof line, f->run, &f->tr, el, f->price,
 	    f->tty);
-	if (f->tty) {
-		fprintf(stderr, "\r\033[K%s", line);
-		fflush(stderr);
-		f->bar_shown = 1;
-	} else if (f->tr.have && f->printed_since_plain && (force ||
+	if (f->tty)
+		ui_status(0, "%s", line);
+	else if (f->tr.have && f->printed_since_plain && (force ||
 	    now_ms() - f->last_plain_ms >= 5000)) {
-		fprintf(stderr, "%s\n", line);
-		fflush(stderr);
+		ui_status(0, "%s", line);
 		f->last_plain_ms = now_ms();
 		f->printed_since_plain = 0;
 	}
@@ -1316,7 +1297,7 @@ emit(struct follow *f, const char *data, size_t len, int final)
 	}
 	if (end == 0)
 		return;
-	bar_clear(f);
+	ui_status_clear();
 	if (fwrite(f->partial.data, 1, end, stdout) != end ||
 	    fflush(stdout) != 0) {
 		/* Nobody reads any more (a closed pipe): stop, and keep the
@@ -1397,7 +1378,7 @@ follow_run(struct follow *f, int follow, char *exit_s, size_t exit_len,
 			if (fail_since == 0)
 				fail_since = now_ms();
 			if (now_ms() - fail_since > RETRY_MAX_S * 1000.0) {
-				bar_clear(f);
+				ui_status_clear();
 				cmd_error(f->ctx, "lost %s for %d s: %s "
 				    "('train attach %s' resumes)", f->role,
 				    RETRY_MAX_S, cause, f->run);
@@ -1405,7 +1386,7 @@ follow_run(struct follow *f, int follow, char *exit_s, size_t exit_len,
 				st = 1;
 				break;
 			}
-			bar_clear(f);
+			ui_status_clear();
 			shell_warn(f->ctx, "train: %s: %s; retrying in %d s",
 			    f->role, cause, backoff);
 			free(cause);
@@ -1512,7 +1493,7 @@ follow_cmd(struct mlsh_ctx *ctx, struct cmd_args *a, int follow,
 	}
 	rc = follow_run(&f, follow, exit_s, sizeof exit_s, &alive);
 	if (rc == 130) {
-		bar_clear(&f);
+		ui_status_clear();
 		/* Whatever was read but not printed is read again next time. */
 		offset_save(&f);
 		fflush(stdout);
@@ -1522,7 +1503,7 @@ follow_cmd(struct mlsh_ctx *ctx, struct cmd_args *a, int follow,
 		rc = 0;
 	} else if (rc == 0 && progress) {
 		bar_show(&f, 1);
-		bar_clear(&f);
+		ui_status_clear();
 		if (f.tty && f.tr.have) {
 			char line[512];
 			progress_summary(line, sizeof line, f.run, &f.tr,
@@ -1579,87 +1560,4 @@ static int
 train_attach(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 {
 	return follow_cmd(ctx, a, 1, 1, result);
-}
-
-/* ---- Lua ---------------------------------------------------------------- */
-
-/* train.run{node="dl1-1", env="pytorch_p38", cmd={"python3", "run.py"}}:
- * cmd (a list or one shell line) or positional words are the command. */
-static int
-l_train_run(lua_State *L)
-{
-	struct mlsh_ctx *ctx = lua_touserdata(L, lua_upvalueindex(1));
-	struct strlist words, cmdw;
-	cJSON *result = NULL;
-	int st;
-
-	luaL_checktype(L, 1, LUA_TTABLE);
-	strlist_init(&words);
-	strlist_init(&cmdw);
-	strlist_add(&words, "train");
-	strlist_add(&words, "run");
-	lua_pushnil(L);
-	while (lua_next(L, 1) != 0) {
-		if (lua_type(L, -2) == LUA_TSTRING) {
-			const char *k = lua_tostring(L, -2);
-			if (strcmp(k, "cmd") == 0) {
-				if (lua_istable(L, -1)) {
-					lua_Integer n = (lua_Integer)
-					    lua_rawlen(L, -1);
-					for (lua_Integer i = 1; i <= n; i++) {
-						lua_rawgeti(L, -1, i);
-						if (lua_type(L, -1) ==
-						    LUA_TSTRING || lua_type(L,
-						    -1) == LUA_TNUMBER)
-							strlist_add(&cmdw,
-							    lua_tostring(L, -1));
-						lua_pop(L, 1);
-					}
-				} else if (lua_type(L, -1) == LUA_TSTRING)
-					strlist_add(&cmdw, lua_tostring(L, -1));
-			} else if (lua_isboolean(L, -1)) {
-				if (lua_toboolean(L, -1))
-					strlist_take(&words,
-					    xasprintf("--%s", k));
-			} else if (lua_type(L, -1) == LUA_TSTRING ||
-			    lua_type(L, -1) == LUA_TNUMBER)
-				strlist_take(&words, xasprintf("--%s=%s", k,
-				    lua_tostring(L, -1)));
-		}
-		lua_pop(L, 1);
-	}
-	if (cmdw.n == 0) {
-		lua_Integer n = (lua_Integer)lua_rawlen(L, 1);
-		for (lua_Integer i = 1; i <= n; i++) {
-			lua_rawgeti(L, 1, i);
-			if (lua_type(L, -1) == LUA_TSTRING ||
-			    lua_type(L, -1) == LUA_TNUMBER)
-				strlist_add(&cmdw, lua_tostring(L, -1));
-			lua_pop(L, 1);
-		}
-	}
-	strlist_add(&words, "--");
-	for (size_t i = 0; i < cmdw.n; i++)
-		strlist_add(&words, cmdw.v[i]);
-	strlist_release(&cmdw);
-	st = shell_run_argv(ctx, (int)words.n, words.v, &result);
-	strlist_release(&words);
-	if (st != 0) {
-		cJSON_Delete(result);
-		return luaL_error(L, "%s", ctx->error ? ctx->error :
-		    "train run failed");
-	}
-	script_push_json(L, result);
-	cJSON_Delete(result);
-	return 1;
-}
-
-static void
-train_lua(struct mlsh_ctx *ctx, void *vL)
-{
-	lua_State *L = vL;
-
-	lua_pushlightuserdata(L, ctx);
-	lua_pushcclosure(L, l_train_run, 1);
-	lua_setfield(L, -2, "run");
 }

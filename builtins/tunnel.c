@@ -16,8 +16,21 @@ struct tunnel {
 	struct rmt_forward *fwd;
 	struct tunnel *next;
 };
-static struct tunnel *tunnels;
-static int next_id = 1;
+/* The tunnel service's state (its slot in the context). */
+struct tunnels {
+	struct tunnel *list;
+	int last_id;
+};
+
+static struct tunnels *
+tstate(struct mlsh_ctx *ctx)
+{
+	void **slot = shell_service_slot(ctx, &svc_tunnel);
+
+	if (*slot == NULL)
+		*slot = xcalloc(1, sizeof(struct tunnels));
+	return *slot;
+}
 
 static cJSON *
 tunnel_json(const struct tunnel *t)
@@ -75,14 +88,14 @@ tunnel_open(struct mlsh_ctx *ctx, const char *target, int lport, int rport)
 		return NULL;
 	}
 	t = xcalloc(1, sizeof *t);
-	t->id = next_id++;
+	t->id = ++tstate(ctx)->last_id;
 	t->target = xstrdup(target);
 	t->host = node ? node : xstrdup("127.0.0.1");
 	t->lport = rmt_forward_port(fwd);
 	t->rport = rport;
 	t->fwd = fwd;
-	t->next = tunnels;
-	tunnels = t;
+	t->next = tstate(ctx)->list;
+	tstate(ctx)->list = t;
 	return tunnel_json(t);
 }
 
@@ -95,18 +108,25 @@ tunnel_free(struct tunnel *t)
 	free(t);
 }
 
+static void
+tunnel_close_all(struct mlsh_ctx *ctx)
+{
+	struct tunnels *ts = tstate(ctx);
+
+	while (ts->list != NULL) {
+		struct tunnel *t = ts->list;
+		ts->list = t->next;
+		tunnel_free(t);
+	}
+}
+
 void
 tunnel_hold(struct mlsh_ctx *ctx)
 {
-	(void)ctx;
 	fprintf(stderr, "tunnel: open until Ctrl-C\n");
 	while (!mlsh_interrupted)
 		pause();
-	while (tunnels != NULL) {
-		struct tunnel *t = tunnels;
-		tunnels = t->next;
-		tunnel_free(t);
-	}
+	tunnel_close_all(ctx);
 }
 
 static int
@@ -157,9 +177,8 @@ tunnel_ls(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 {
 	cJSON *arr = cJSON_CreateArray();
 
-	(void)ctx;
 	(void)a;
-	for (struct tunnel *t = tunnels; t != NULL; t = t->next)
+	for (struct tunnel *t = tstate(ctx)->list; t != NULL; t = t->next)
 		cJSON_AddItemToArray(arr, tunnel_json(t));
 	*result = arr;
 	return 0;
@@ -172,7 +191,7 @@ tunnel_close(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	struct tunnel **p;
 	int n = atoi(id[0] == 't' ? id + 1 : id);
 
-	for (p = &tunnels; *p != NULL; p = &(*p)->next) {
+	for (p = &tstate(ctx)->list; *p != NULL; p = &(*p)->next) {
 		if ((*p)->id == n) {
 			struct tunnel *t = *p;
 			*p = t->next;
@@ -190,7 +209,7 @@ tunnel_complete(struct mlsh_ctx *ctx, const struct cmd_args *a,
 {
 	(void)opt;
 	if (a->cmd != a->builtin) {	/* close ID */
-		for (struct tunnel *t = tunnels; t != NULL; t = t->next) {
+		for (struct tunnel *t = tstate(ctx)->list; t != NULL; t = t->next) {
 			char *s = xasprintf("t%d", t->id);
 			if (str_startswith(s, prefix))
 				strlist_take(out, s);
@@ -232,4 +251,22 @@ const struct mlsh_cmd cmd_tunnel_entry = {
 	.subcmds = tunnel_subcmds,
 	.complete = tunnel_complete,
 	.exec = tunnel_exec,
+};
+
+/* At session end every forward stops (its thread and listener). */
+static void
+tunnel_service_free(struct mlsh_ctx *ctx)
+{
+	void **slot = shell_service_slot(ctx, &svc_tunnel);
+
+	if (*slot == NULL)
+		return;
+	tunnel_close_all(ctx);
+	free(*slot);
+	*slot = NULL;
+}
+
+const struct mlsh_service svc_tunnel = {
+	.name = "tunnel",
+	.free = tunnel_service_free,
 };

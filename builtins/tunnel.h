@@ -12,5 +12,7 @@ cJSON *tunnel_open(struct mlsh_ctx *, const char *target, int lport,
     int rport);
 /* Block until Ctrl-C, then close every tunnel (for -c and scripts). */
 void tunnel_hold(struct mlsh_ctx *);
+/* The session service: closes the tunnels at session end. */
+extern const struct mlsh_service svc_tunnel;
 
 #endif

@@ -88,39 +88,6 @@ checkip(struct mlsh_ctx *ctx)
 	return r;
 }
 
-static char *
-b64(const char *s, size_t n)
-{
-	static const char t[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	struct buf o;
-	size_t i;
-
-	buf_init(&o);
-	for (i = 0; i + 2 < n; i += 3) {
-		unsigned v = ((unsigned char)s[i] << 16) |
-		    ((unsigned char)s[i + 1] << 8) | (unsigned char)s[i + 2];
-		buf_addc(&o, t[v >> 18]);
-		buf_addc(&o, t[(v >> 12) & 63]);
-		buf_addc(&o, t[(v >> 6) & 63]);
-		buf_addc(&o, t[v & 63]);
-	}
-	if (n - i == 1) {
-		unsigned v = (unsigned char)s[i] << 16;
-		buf_addc(&o, t[v >> 18]);
-		buf_addc(&o, t[(v >> 12) & 63]);
-		buf_adds(&o, "==");
-	} else if (n - i == 2) {
-		unsigned v = ((unsigned char)s[i] << 16) |
-		    ((unsigned char)s[i + 1] << 8);
-		buf_addc(&o, t[v >> 18]);
-		buf_addc(&o, t[(v >> 12) & 63]);
-		buf_addc(&o, t[(v >> 6) & 63]);
-		buf_addc(&o, '=');
-	}
-	return buf_detach_release(&o);
-}
-
 /* The user's public key: --key, else ~/.ssh/id_ed25519.pub, id_rsa.pub. */
 static char *
 public_key(struct mlsh_ctx *ctx, const char *given, char **path_out)
@@ -470,7 +437,7 @@ key_params(struct stack *st, void *arg, const struct stack_apply_role *r,
 {
 	const struct vpc_plan *v = arg;
 	char *kname = stack_name(st, "key");
-	char *mat = v->key ? b64(v->key, strlen(v->key)) : xstrdup("");
+	char *mat = v->key ? base64_encode(v->key, strlen(v->key)) : xstrdup("");
 	cJSON *kp = obj("KeyName", kname);
 
 	cJSON_AddStringToObject(kp, "PublicKeyMaterial", mat);
@@ -1101,15 +1068,13 @@ static const struct mlsh_opt up_opts[] = {
 	    "public key (default ~/.ssh/id_ed25519.pub, else id_rsa.pub)" },
 	{ "types", 0, OPT_STRING, NULL, "TYPES",
 	    "instance types the AZ must offer (default " DEFAULT_TYPES ")" },
-	{ "yes", 'y', OPT_BOOL, NULL, NULL, "do not ask before starting" },
-	{ "dry-run", 'n', OPT_BOOL, NULL, NULL,
-	    "print the plan (the calls, in order) and change nothing" },
+	OPT_YES("do not ask before starting"),
+	OPT_DRY_RUN("print the plan (the calls, in order) and change nothing"),
 	{ NULL, 0, 0, NULL, NULL, NULL }
 };
 
 static const struct mlsh_opt down_opts[] = {
-	{ "dry-run", 'n', OPT_BOOL, NULL, NULL,
-	    "print the plan and change nothing" },
+	OPT_DRY_RUN("print the plan and change nothing"),
 	{ NULL, 0, 0, NULL, NULL, NULL }
 };
 

@@ -170,8 +170,7 @@ ws_rm(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 }
 
 static const struct mlsh_opt rm_opts[] = {
-	{ "force", 'f', OPT_BOOL, NULL, NULL,
-	    "remove even if resources are recorded (they are not deleted)" },
+	OPT_FORCE("remove even if resources are recorded (they are not deleted)"),
 	{ NULL, 0, 0, NULL, NULL, NULL }
 };
 

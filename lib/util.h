@@ -65,6 +65,10 @@ int strlist_has(const struct strlist *, const char *);
  * idempotent (its output holds no character it would change). */
 char *str_sanitize(const char *, int keep_lines);
 
+/* Standard base64 (RFC 4648, with padding) of len bytes: user-data,
+ * imported keys. Caller frees. */
+char *base64_encode(const void *data, size_t len);
+
 /* Misc. */
 int str_startswith(const char *, const char *);
 int str_endswith(const char *, const char *);

@@ -10,7 +10,9 @@
 #   lab/       the local cloud (public: lab/lab.h, lab/ctrl.h) -> aws, lib
 #   stack/     the domain layer, no terminal              -> aws, remote, lib
 #   shell/     REPL, parser, output, Lua host             -> aws, lib, and the
-#              builtin table builtins/builtins.def (shell/cmd.c only)
+#              two tables builtins provide: builtins/builtins.def (commands,
+#              shell/cmd.c only), builtins/services.def (session services,
+#              shell/service.c only)
 #   builtins/  the commands                               -> every layer
 #   shell/main.c wires everything                         -> every layer
 set -u
@@ -47,6 +49,7 @@ for f in lib/*.[ch] aws/*.[ch] remote/*.[ch] lab/*.[ch] stack/*.[ch] stack/*.def
 		case "$h" in */*) ;; *) continue ;; esac	# same directory
 		hl=${h%%/*}
 		[ "$f" = shell/cmd.c ] && [ "$h" = builtins/builtins.def ] && continue
+		[ "$f" = shell/service.c ] && [ "$h" = builtins/services.def ] && continue
 		if [[ "$ok" != *" $hl "* ]]; then
 			echo "$f:$line: $layer/ may not include $h (layer $hl)"
 			bad=$((bad + 1))

@@ -202,6 +202,17 @@ metavar(const struct mlsh_opt *o)
 	return m;
 }
 
+/* The one message for a number out of its option's range. */
+static char *
+range_error(const struct mlsh_opt *o, const char *value)
+{
+	if (o->max == CMD_NUM_MAX)
+		return xasprintf("--%s must be %lld or more, not '%s'", o->name,
+		    o->min, value);
+	return xasprintf("--%s must be %lld to %lld, not '%s'", o->name, o->min,
+	    o->max, value);
+}
+
 /* Check and store one option value. Returns NULL or an allocated cause. */
 static char *
 opt_store(struct cmd_args *a, const struct mlsh_opt *o, int index,
@@ -211,10 +222,11 @@ opt_store(struct cmd_args *a, const struct mlsh_opt *o, int index,
 		char *end;
 		errno = 0;
 		long long v = strtoll(value, &end, 10);
-		(void)v;
 		if (*value == '\0' || *end != '\0' || errno != 0)
 			return xasprintf("--%s needs an integer, not '%s'",
 			    o->name, value);
+		if (o->ranged && (v < o->min || v > o->max))
+			return range_error(o, value);
 	}
 	if (o->type == OPT_ENUM) {
 		int ok = 0;
@@ -289,18 +301,22 @@ cmd_parse_as(const struct mlsh_cmd *b, int argc, char **argv,
 			if (sug != NULL)
 				*cause = xasprintf("%s: unknown subcommand: %s "
 				    "(did you mean %s?)", b->name, argv[i], sug);
-			else
+			else {
+				char *u = cmd_usage(NULL, b);
 				*cause = xasprintf("%s: unknown subcommand: %s "
-				    "(usage: %s)", b->name, argv[i],
-				    cmd_usage_line(b));
+				    "(usage: %s)", b->name, argv[i], u);
+				free(u);
+			}
 			strlist_release(&names);
 			return 2;
 		}
 	} else if (b->subcmds != NULL && b->exec == NULL &&
 	    !(i < argc && (strcmp(argv[i], "-h") == 0 ||
 	    strcmp(argv[i], "--help") == 0))) {
+		char *u = cmd_usage(NULL, b);
 		*cause = xasprintf("%s: missing subcommand (usage: %s)",
-		    b->name, cmd_usage_line(b));
+		    b->name, u);
+		free(u);
 		return 2;
 	}
 
@@ -474,6 +490,14 @@ cmd_opt_int(const struct cmd_args *a, const char *name, long long dflt)
 	return v != NULL ? strtoll(v, NULL, 10) : dflt;
 }
 
+long long
+cmd_opt_num(const struct cmd_args *a, const char *name)
+{
+	int i = opt_index(a, name);
+
+	return cmd_opt_int(a, name, a->cmd->opts[i].dflt);
+}
+
 char *
 cmd_usage(const struct mlsh_cmd *parent, const struct mlsh_cmd *cmd)
 {
@@ -514,16 +538,6 @@ cmd_usage(const struct mlsh_cmd *parent, const struct mlsh_cmd *cmd)
 	if (args_usage != NULL && *args_usage != '\0')
 		buf_printf(&b, " %s", args_usage);
 	return buf_detach_release(&b);
-}
-
-/* A usage line kept for the life of the process (for short error texts). */
-const char *
-cmd_usage_line(const struct mlsh_cmd *cmd)
-{
-	static char *last;
-	free(last);
-	last = cmd_usage(NULL, cmd);
-	return last;
 }
 
 static void

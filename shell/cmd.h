@@ -7,6 +7,7 @@
 #ifndef MLSH_CMD_H
 #define MLSH_CMD_H
 
+#include <limits.h>
 #include <cjson/cJSON.h>
 #include "lib/util.h"
 
@@ -27,7 +28,26 @@ struct mlsh_opt {
 	const char *const *values;	/* OPT_ENUM: NULL-terminated */
 	const char *metavar;		/* "CIDR"; NULL: upper-cased name */
 	const char *help;
+	/* A number with a range (OPT_NUM): the parser refuses a value
+	 * outside min..max, with one message for every command; cmd_opt_num
+	 * gives dflt when the option is absent. */
+	int ranged;
+	long long min, max, dflt;
 };
+
+/* The end of an option list. */
+#define OPT_END { NULL, 0, 0, NULL, NULL, NULL }
+/* Options many builtins take, spelt one way: -n is --dry-run everywhere
+ * (as make -n, rsync -n), -y --yes, -f --force, -N --node. */
+#define OPT_DRY_RUN(help) { "dry-run", 'n', OPT_BOOL, NULL, NULL, help }
+#define OPT_YES(help) { "yes", 'y', OPT_BOOL, NULL, NULL, help }
+#define OPT_FORCE(help) { "force", 'f', OPT_BOOL, NULL, NULL, help }
+#define OPT_NODE(help) { "node", 'N', OPT_STRING, NULL, NULL, help }
+/* An integer option from lo to hi (CMD_NUM_MAX: no upper bound), def
+ * when absent. */
+#define OPT_NUM(name, short_name, metavar, help, lo, hi, def) \
+	{ name, short_name, OPT_INT, NULL, metavar, help, 1, lo, hi, def }
+#define CMD_NUM_MAX LLONG_MAX
 
 /* The parsed form of one command, handed to exec. */
 struct cmd_args {
@@ -79,6 +99,10 @@ struct mlsh_cmd {
 	cmd_complete_fn complete;
 	cmd_exec_fn exec;
 	cmd_lua_fn lua;
+	/* In Lua's table form, the key whose value (a list of words, or one
+	 * word) is the rest of the positionals: train.run{cmd={"python3",
+	 * "run.py"}} runs `train run -- python3 run.py`. NULL: none. */
+	const char *lua_rest;
 	int flags;
 };
 
@@ -105,12 +129,12 @@ void cmd_args_release(struct cmd_args *);
 const char *cmd_opt(const struct cmd_args *, const char *name);
 int cmd_opt_bool(const struct cmd_args *, const char *name);
 long long cmd_opt_int(const struct cmd_args *, const char *name, long long dflt);
+/* An OPT_NUM option's value, else its entry's default. */
+long long cmd_opt_num(const struct cmd_args *, const char *name);
 
 /* "workspace [ls|rm] [NAME]" style usage line for an entry or a subcommand
  * (parent NULL for a top-level entry). Caller frees. */
 char *cmd_usage(const struct mlsh_cmd *parent, const struct mlsh_cmd *cmd);
-/* The same for a top-level entry, valid until the next call. */
-const char *cmd_usage_line(const struct mlsh_cmd *);
 /* Full help text (usage, summary, options, subcommands). Caller frees. */
 char *cmd_help_text(const struct mlsh_cmd *parent, const struct mlsh_cmd *cmd);
 /* The same as a JSON value. */

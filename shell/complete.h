@@ -24,7 +24,5 @@ void complete_line(struct mlsh_ctx *, const char *line, size_t cursor,
 void completion_release(struct completion *);
 /* The longest common prefix of the candidates (caller frees). */
 char *complete_common_prefix(const struct completion *);
-/* Hint: the rest of the usage after what has been typed, or NULL. */
-char *complete_hint(struct mlsh_ctx *, const char *line);
 
 #endif

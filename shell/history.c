@@ -128,7 +128,7 @@ history_save_file(struct mlsh_ctx *ctx)
 #define MARK_OPEN	'\001'
 #define MARK_CLOSE	'\002'
 
-struct note {
+struct history_note {
 	char **argv;		/* the words the note is for (identity) */
 	char *raw;		/* the command as typed */
 	int has_refs;		/* it expands at least one $NAME */
@@ -139,21 +139,17 @@ struct note {
 	struct strlist values;	/* marker i -> its value when expanded */
 	char *kinds;		/* marker i -> 'v' mlsh variable, 'e' environment */
 	struct mlsh_ctx *ctx;
-	struct note *next;	/* the command that ran this one (source, lua) */
+	struct history_note *next;	/* the command that ran this one (source, lua) */
 };
-static struct note *top;
-
-static int session_uses_var;
-static struct strlist skipped;	/* secret-looking names not recorded */
 
 static void
-note_pop(void)
+note_pop(struct mlsh_ctx *ctx)
 {
-	struct note *n = top;
+	struct history_note *n = ctx->notes;
 
 	if (n == NULL)
 		return;
-	top = n->next;
+	ctx->notes = n->next;
 	free(n->raw);
 	strlist_release(&n->tmpl);
 	strlist_release(&n->names);
@@ -166,7 +162,7 @@ note_pop(void)
 static const char *
 mark_lookup(void *arg, const char *name)
 {
-	struct note *n = arg;
+	struct history_note *n = arg;
 	const char *v;
 	size_t i;
 
@@ -188,17 +184,17 @@ history_note(struct mlsh_ctx *ctx, const char *raw, size_t len, int argc,
     char **argv)
 {
 	struct lex_cmd c;
-	struct note *n;
+	struct history_note *n;
 	char *cause = NULL;
 	size_t pos = 0;
 
 	if (raw == NULL) {
-		note_pop();
+		note_pop(ctx);
 		return;
 	}
 	n = xcalloc(1, sizeof *n);
-	n->next = top;
-	top = n;
+	n->next = ctx->notes;
+	ctx->notes = n;
 	n->ctx = ctx;
 	n->argv = argv;
 	n->raw = xstrndup(raw, len);
@@ -223,7 +219,7 @@ history_note(struct mlsh_ctx *ctx, const char *raw, size_t len, int argc,
 
 /* A template with markers filled in with today's values. */
 static char *
-tmpl_expand(const char *t)
+tmpl_expand(const struct history_note *top, const char *t)
 {
 	struct buf b;
 	size_t i;
@@ -243,7 +239,7 @@ tmpl_expand(const char *t)
 /* A template as a Lua expression: literals quoted, markers references,
  * joined with "..". */
 static char *
-tmpl_lua(const char *t)
+tmpl_lua(const struct history_note *top, const char *t)
 {
 	struct buf b, lit;
 	char *q;
@@ -268,7 +264,7 @@ tmpl_lua(const char *t)
 			if (top->kinds[i] == 'v') {
 				buf_printf(&b, "%svar(%s)", parts++ ? " .. " : "",
 				    q);
-				session_uses_var = 1;
+				top->ctx->session_uses_var = 1;
 			} else
 				buf_printf(&b, "%s(os.getenv(%s) or \"\")",
 				    parts++ ? " .. " : "", q);
@@ -299,15 +295,16 @@ is_lua_name(const char *s)
 /* A value in Lua: a reference expression when t (the template) is given,
  * else the literal. */
 static char *
-value_lua(const char *v, const char *t)
+value_lua(const struct history_note *top, const char *v, const char *t)
 {
-	return t != NULL ? tmpl_lua(t) : script_quote(v);
+	return t != NULL ? tmpl_lua(top, t) : script_quote(v);
 }
 
 /* The Lua statement for a parsed command; tmpl (may be NULL) is the same
  * command parsed from the marker words. */
 static char *
-lua_form(const struct cmd_args *a, const struct cmd_args *tmpl)
+lua_form(const struct history_note *top, const struct cmd_args *a,
+    const struct cmd_args *tmpl)
 {
 	struct buf b;
 	int nopts = 0, first = 1;
@@ -331,7 +328,7 @@ lua_form(const struct cmd_args *a, const struct cmd_args *tmpl)
 			nopts++;
 	buf_addc(&b, nopts ? '{' : '(');
 	for (int i = 0; i < a->argc; i++) {
-		s = value_lua(a->argv[i], tmpl ? tmpl->argv[i] : NULL);
+		s = value_lua(top, a->argv[i], tmpl ? tmpl->argv[i] : NULL);
 		buf_printf(&b, "%s%s", first ? "" : ", ", s);
 		free(s);
 		first = 0;
@@ -359,7 +356,7 @@ lua_form(const struct cmd_args *a, const struct cmd_args *tmpl)
 			else
 				buf_printf(&b, "%lld", n);
 		} else {
-			s = value_lua(a->optv[i], tmpl ? tmpl->optv[i] : NULL);
+			s = value_lua(top, a->optv[i], tmpl ? tmpl->optv[i] : NULL);
 			buf_adds(&b, s);
 			free(s);
 		}
@@ -373,7 +370,8 @@ lua_form(const struct cmd_args *a, const struct cmd_args *tmpl)
 /* Whether the marker words parse into the same command, each value the
  * template of the value actually used. */
 static int
-tmpl_matches(const struct cmd_args *a, const struct cmd_args *t)
+tmpl_matches(const struct history_note *top, const struct cmd_args *a,
+    const struct cmd_args *t)
 {
 	char *v;
 	int same;
@@ -381,7 +379,7 @@ tmpl_matches(const struct cmd_args *a, const struct cmd_args *t)
 	if (t->cmd != a->cmd || t->argc != a->argc)
 		return 0;
 	for (int i = 0; i < a->argc; i++) {
-		v = tmpl_expand(t->argv[i]);
+		v = tmpl_expand(top, t->argv[i]);
 		same = strcmp(v, a->argv[i]) == 0;
 		free(v);
 		if (!same)
@@ -395,7 +393,7 @@ tmpl_matches(const struct cmd_args *a, const struct cmd_args *t)
 		if (a->cmd->opts[i].type == OPT_INT &&
 		    strchr(t->optv[i], MARK_OPEN) != NULL)
 			return 0;
-		v = tmpl_expand(t->optv[i]);
+		v = tmpl_expand(top, t->optv[i]);
 		same = strcmp(v, a->optv[i]) == 0;
 		free(v);
 		if (!same)
@@ -419,25 +417,26 @@ history_secret_name(const char *name)
 void
 history_record(struct mlsh_ctx *ctx, const struct cmd_args *a, char **argv)
 {
+	const struct history_note *top = ctx->notes;
 	struct cmd_args t;
 	char *cause = NULL, *q;
 	int st;
 
 	if (strcmp(a->builtin->name, "set") == 0 && a->argc > 0 &&
 	    history_secret_name(a->argv[0])) {
-		if (!strlist_has(&skipped, a->argv[0]))
-			strlist_add(&skipped, a->argv[0]);
+		if (!strlist_has(&ctx->session_skipped, a->argv[0]))
+			strlist_add(&ctx->session_skipped, a->argv[0]);
 		return;
 	}
 	if (top == NULL || top->argv != argv || !top->has_refs) {
-		strlist_take(&ctx->session, lua_form(a, NULL));
+		strlist_take(&ctx->session, lua_form(top, a, NULL));
 		return;
 	}
 	if (top->ok) {
 		st = cmd_parse((int)top->tmpl.n, top->tmpl.v, &t, &cause);
 		free(cause);
-		if (st == 0 && tmpl_matches(a, &t)) {
-			strlist_take(&ctx->session, lua_form(a, &t));
+		if (st == 0 && tmpl_matches(top, a, &t)) {
+			strlist_take(&ctx->session, lua_form(top, a, &t));
 			cmd_args_release(&t);
 			return;
 		}
@@ -496,16 +495,18 @@ history_record_sh(struct mlsh_ctx *ctx, const char *text)
 
 /* The lines a saved script starts with after its comment header. */
 void
-history_preamble(FILE *f)
+history_preamble(struct mlsh_ctx *ctx, FILE *f)
 {
-	if (skipped.n > 0) {
+	const struct strlist *skipped = &ctx->session_skipped;
+
+	if (skipped->n > 0) {
 		fprintf(f, "-- Not recorded (secret-looking names): set");
-		for (size_t i = 0; i < skipped.n; i++)
-			fprintf(f, " %s", skipped.v[i]);
+		for (size_t i = 0; i < skipped->n; i++)
+			fprintf(f, " %s", skipped->v[i]);
 		fprintf(f, ".\n-- Give them values first (environment or "
 		    "~/.mlshrc).\n");
 	}
-	if (session_uses_var)
+	if (ctx->session_uses_var)
 		fprintf(f, "\n-- $NAME: the mlsh variable, else the environment, "
 		    "as when typed.\n"
 		    "local function var(name)\n"

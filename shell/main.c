@@ -10,6 +10,7 @@
 #include "shell/shell.h"
 #include "aws/aws.h"
 #include "lib/state.h"
+#include "lab/ctrl.h"
 
 static struct mlsh_ctx ctx;
 
@@ -194,7 +195,7 @@ main(int argc, char **argv)
 		case 'L': ctx.lab = 1; break;
 		case 'D': {
 			/* The lab's reconciler (lab/ctrl.c starts it). */
-			int rc = lab_daemon_main(optarg);
+			int rc = lab_reconciler_run(optarg, stderr);
 			shell_free(&ctx);
 			return rc;
 		}
@@ -253,18 +254,18 @@ main(int argc, char **argv)
 		if (l != NULL && *l != '\0' && strcmp(l, "0") != 0)
 			ctx.lab = 1;
 	}
-	if (ctx.lab) {
+	if (ctx.lab && ctx.endpoint_url != NULL) {
+		fprintf(stderr, "mlsh: --lab and --endpoint-url do not go "
+		    "together\n");
+		shell_free(&ctx);
+		return 2;
+	}
+	/* `mlsh --lab lab down` must not start what it stops. */
+	ctx.lab_no_start = optind < argc && strcmp(argv[optind], "lab") == 0;
+	{
 		char *cause = NULL;
-		if (ctx.endpoint_url != NULL) {
-			fprintf(stderr, "mlsh: --lab and --endpoint-url do not "
-			    "go together\n");
-			shell_free(&ctx);
-			return 2;
-		}
-		/* `mlsh --lab lab down` must not start what it stops. */
-		if (!(optind < argc && strcmp(argv[optind], "lab") == 0) &&
-		    lab_session_start(&ctx, &cause) != 0) {
-			fprintf(stderr, "mlsh: lab: %s\n", cause);
+		if (shell_services_init(&ctx, &cause) != 0) {
+			fprintf(stderr, "mlsh: %s\n", cause);
 			free(cause);
 			shell_free(&ctx);
 			return 1;

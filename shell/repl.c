@@ -13,17 +13,27 @@
 #include <unistd.h>
 #include "shell/complete.h"
 #include "shell/shell.h"
-#include "remote/remote.h"
 
-static struct mlsh_ctx *rctx;
-static char *prompt_text;
-static char *last_tab;		/* the line as it was at the last Tab */
+/* What libedit's callbacks need, reached through EL_CLIENTDATA. */
+struct repl {
+	struct mlsh_ctx *ctx;
+	char *prompt_text;
+	char *last_tab;		/* the line as it was at the last Tab */
+};
+
+static struct repl *
+repl_of(EditLine *el)
+{
+	void *r = NULL;
+
+	el_get(el, EL_CLIENTDATA, &r);
+	return r;
+}
 
 static char *
 prompt_fn(EditLine *el)
 {
-	(void)el;
-	return prompt_text;
+	return repl_of(el)->prompt_text;
 }
 
 /* Backslash-escape what the lexer would otherwise interpret. */
@@ -83,19 +93,20 @@ list_candidates(const struct completion *c)
 static unsigned char
 complete_fn(EditLine *el, int ch)
 {
+	struct repl *r = repl_of(el);
 	const LineInfo *li = el_line(el);
 	size_t cursor = (size_t)(li->cursor - li->buffer);
 	char *line = xstrndup(li->buffer, (size_t)(li->lastchar - li->buffer));
 	struct completion c;
 	unsigned char ret = CC_REFRESH;
-	int again = last_tab != NULL && strcmp(last_tab, line) == 0;
+	int again = r->last_tab != NULL && strcmp(r->last_tab, line) == 0;
 	const char *typed;
 	char *ins = NULL, *esc;
 
 	(void)ch;
-	complete_line(rctx, line, cursor, &c);
-	free(last_tab);
-	last_tab = xstrdup(line);
+	complete_line(r->ctx, line, cursor, &c);
+	free(r->last_tab);
+	r->last_tab = xstrdup(line);
 	if (c.cands.n == 0) {
 		ret = CC_REFRESH_BEEP;
 		goto out;
@@ -136,12 +147,12 @@ complete_fn(EditLine *el, int ch)
 	el_deletestr(el, (int)(cursor - c.start));
 	if (el_insertstr(el, ins) != 0)
 		ret = CC_REFRESH_BEEP;
-	free(last_tab);
-	last_tab = NULL;
+	free(r->last_tab);
+	r->last_tab = NULL;
 	if (c.cands.n > 1) {
 		/* Still ambiguous: the next Tab lists, as bash does. */
 		li = el_line(el);
-		last_tab = xstrndup(li->buffer,
+		r->last_tab = xstrndup(li->buffer,
 		    (size_t)(li->lastchar - li->buffer));
 	}
 out:
@@ -159,8 +170,8 @@ repl_run(struct mlsh_ctx *ctx)
 	HistEvent ev;
 	const char *line;
 	int count, st = 0;
+	struct repl r = { ctx, NULL, NULL };
 
-	rctx = ctx;
 	history_load(ctx);
 	hist = history_init();
 	history(hist, &ev, H_SETSIZE, HISTORY_MAX);
@@ -169,6 +180,7 @@ repl_run(struct mlsh_ctx *ctx)
 		history(hist, &ev, H_ENTER, ctx->history.v[i]);
 
 	el = el_init("mlsh", stdin, stdout, stderr);
+	el_set(el, EL_CLIENTDATA, &r);
 	el_set(el, EL_EDITOR, "emacs");
 	el_set(el, EL_HIST, history, hist);
 	el_set(el, EL_PROMPT, prompt_fn);
@@ -178,10 +190,9 @@ repl_run(struct mlsh_ctx *ctx)
 
 	for (;;) {
 		/* SSH keep-alives and dropped-connection checks (never blocks). */
-		if (ctx->remote != NULL)
-			rmt_session_tick(ctx->remote);
-		free(prompt_text);
-		prompt_text = shell_prompt(ctx);
+		shell_services_tick(ctx);
+		free(r.prompt_text);
+		r.prompt_text = shell_prompt(ctx);
 		/* A new line: a Ctrl-C before it is spent. */
 		mlsh_interrupted = 0;
 		mlsh_line_interrupted = 0;
@@ -207,8 +218,8 @@ repl_run(struct mlsh_ctx *ctx)
 				history_add(ctx, copy);
 				history_save_file(ctx);
 			}
-			free(last_tab);
-			last_tab = NULL;
+			free(r.last_tab);
+			r.last_tab = NULL;
 			st = shell_run_line(ctx, copy, n);
 			free(copy);
 		}
@@ -219,9 +230,7 @@ repl_run(struct mlsh_ctx *ctx)
 	}
 	el_end(el);
 	history_end(hist);
-	free(prompt_text);
-	prompt_text = NULL;
-	free(last_tab);
-	last_tab = NULL;
+	free(r.prompt_text);
+	free(r.last_tab);
 	return st;
 }

@@ -21,14 +21,15 @@
 
 #define EXIT_MARKER "\001mlsh-exit"
 
-static lua_State *running_L;	/* for the SIGINT hook */
-static struct mlsh_ctx *the_ctx;
+/* The Lua code running now, for the SIGINT handler (which has nothing
+ * else to reach it through; per process, as the signal is). */
+static lua_State *running_L;
 
+/* The context, in the state's extra space (coroutines get a copy). */
 static struct mlsh_ctx *
 getctx(lua_State *L)
 {
-	(void)L;
-	return the_ctx;
+	return *(struct mlsh_ctx **)lua_getextraspace(L);
 }
 
 /* Instructions between two looks at the interrupt flag. */
@@ -71,7 +72,7 @@ stop_hook(lua_State *L, lua_Debug *ar)
 	(void)ar;
 	if (mlsh_line_interrupted)
 		why = "interrupted";
-	else if (the_ctx != NULL && the_ctx->exit_requested)
+	else if (getctx(L)->exit_requested)
 		why = EXIT_MARKER;
 	else
 		return;
@@ -86,8 +87,7 @@ stop_hook(lua_State *L, lua_Debug *ar)
 static void
 stop_soon(lua_State *L)
 {
-	if (mlsh_line_interrupted || (the_ctx != NULL &&
-	    the_ctx->exit_requested))
+	if (mlsh_line_interrupted || getctx(L)->exit_requested)
 		lua_sethook(L, stop_hook, LUA_MASKCOUNT, 1);
 }
 
@@ -146,6 +146,43 @@ script_to_json(void *L, int idx)
 	return r;
 }
 
+/* Check (check set: words are freed at once, nothing is kept before every
+ * value passed, since a Lua error does not return) or add to out the words
+ * of the value at idx: a list of words, or one word. */
+static void
+rest_words(lua_State *L, int idx, const char *what, struct strlist *out)
+{
+	idx = lua_absindex(L, idx);
+	if (!lua_istable(L, idx)) {
+		char *w = word_of(L, idx, what);
+		if (out != NULL)
+			strlist_take(out, w);
+		else
+			free(w);
+		return;
+	}
+	for (lua_Integer i = 1, n = (lua_Integer)lua_rawlen(L, idx); i <= n;
+	    i++) {
+		char *w;
+
+		lua_rawgeti(L, idx, i);
+		w = word_of(L, -1, what);
+		lua_pop(L, 1);
+		if (out != NULL)
+			strlist_take(out, w);
+		else
+			free(w);
+	}
+}
+
+/* Whether the table key at -2 is the command's rest-of-line key. */
+static int
+is_rest_key(lua_State *L, const char *rest)
+{
+	return rest != NULL && lua_type(L, -2) == LUA_TSTRING &&
+	    strcmp(lua_tostring(L, -2), rest) == 0;
+}
+
 /* The closure behind every builtin: upvalues are the entry and subcommand. */
 static int
 l_builtin(lua_State *L)
@@ -155,7 +192,8 @@ l_builtin(lua_State *L)
 	const struct mlsh_cmd *sub = lua_touserdata(L, lua_upvalueindex(2));
 	int first = lua_toboolean(L, lua_upvalueindex(3)) ? 2 : 1;
 	int nargs = lua_gettop(L);
-	struct strlist words, pos;
+	const char *rest = (sub != NULL ? sub : b)->lua_rest;
+	struct strlist words, pos, restw;
 	cJSON *result = NULL;
 	int st;
 
@@ -163,7 +201,9 @@ l_builtin(lua_State *L)
 	if (nargs == first && lua_istable(L, first)) {
 		lua_pushnil(L);
 		while (lua_next(L, first) != 0) {
-			if (!lua_isboolean(L, -1))
+			if (is_rest_key(L, rest))
+				rest_words(L, -1, rest, NULL);
+			else if (!lua_isboolean(L, -1))
 				free(word_of(L, -1, b->name));
 			lua_pop(L, 1);
 		}
@@ -173,6 +213,7 @@ l_builtin(lua_State *L)
 
 	strlist_init(&words);
 	strlist_init(&pos);
+	strlist_init(&restw);
 	strlist_add(&words, b->name);
 	if (sub != NULL)
 		strlist_add(&words, sub->name);
@@ -185,7 +226,9 @@ l_builtin(lua_State *L)
 		}
 		lua_pushnil(L);
 		while (lua_next(L, first) != 0) {
-			if (lua_type(L, -2) == LUA_TSTRING) {
+			if (is_rest_key(L, rest))
+				rest_words(L, -1, rest, &restw);
+			else if (lua_type(L, -2) == LUA_TSTRING) {
 				char *k = xstrdup(lua_tostring(L, -2));
 				for (char *p = k; *p; p++)
 					if (*p == '_')
@@ -211,7 +254,10 @@ l_builtin(lua_State *L)
 	strlist_add(&words, "--");
 	for (size_t i = 0; i < pos.n; i++)
 		strlist_add(&words, pos.v[i]);
+	for (size_t i = 0; i < restw.n; i++)
+		strlist_add(&words, restw.v[i]);
 	strlist_release(&pos);
+	strlist_release(&restw);
 
 	st = shell_run_argv(ctx, (int)words.n, words.v, &result);
 	strlist_release(&words);
@@ -351,7 +397,7 @@ script_init(struct mlsh_ctx *ctx)
 	L = luaL_newstate();
 	if (L == NULL)
 		return -1;
-	the_ctx = ctx;
+	*(struct mlsh_ctx **)lua_getextraspace(L) = ctx;
 	luaL_openlibs(L);
 	lua_sethook(L, stop_hook, LUA_MASKCOUNT, HOOK_COUNT);
 	luaL_newlib(L, mlsh_lib);

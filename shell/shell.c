@@ -8,13 +8,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "aws/aws.h"
-#include "aws/creds.h"
-#include "lab/ctrl.h"
-#include "builtins/target.h"
 #include "shell/lexer.h"
 #include "shell/output.h"
 #include "lib/state.h"
-#include "builtins/stackcmd.h"
 
 volatile sig_atomic_t mlsh_interrupted;
 volatile sig_atomic_t mlsh_line_interrupted;
@@ -33,13 +29,14 @@ shell_init(struct mlsh_ctx *ctx)
 		ctx->lab_dir = xasprintf("%s/lab", ctx->state_dir);
 	strlist_init(&ctx->session);
 	strlist_init(&ctx->history);
+	strlist_init(&ctx->regions);
 }
 
 void
 shell_free(struct mlsh_ctx *ctx)
 {
 	script_free(ctx);
-	target_reset(ctx);
+	shell_services_free(ctx);
 	if (ctx->aws != NULL)
 		aws_client_free(ctx->aws);
 	state_close(ctx->state);
@@ -50,6 +47,10 @@ shell_free(struct mlsh_ctx *ctx)
 	free(ctx->vars);
 	strlist_release(&ctx->session);
 	strlist_release(&ctx->history);
+	strlist_release(&ctx->regions);
+	strlist_release(&ctx->session_skipped);
+	while (ctx->notes != NULL)
+		history_note(ctx, NULL, 0, 0, NULL);
 	free(ctx->history_path);
 	free(ctx->workspace);
 	free(ctx->profile);
@@ -392,16 +393,19 @@ shell_aws(struct mlsh_ctx *ctx)
 	o.trace_arg = ctx;
 	o.interrupted = aws_interrupted;
 	o.netns_fd = -1;
-	if (ctx->lab) {
+	{
+		/* The lab's control plane, when the session uses the lab. */
 		char *cause = NULL;
-		if ((ctx->aws = lab_ctrl_client(ctx->lab_dir, &o, &cause)) !=
-		    NULL)
+		if ((ctx->aws = shell_services_aws(ctx, &o, &cause)) != NULL)
 			return ctx->aws;
-		/* The lab went away: never fall back to real AWS. Calls go to
-		 * the discard port on loopback and fail with a clear error. */
-		shell_warn(ctx, "mlsh: lab: %s", cause);
-		free(cause);
-		o.endpoint_url = "http://127.0.0.1:9";
+		if (cause != NULL) {
+			/* The lab went away: never fall back to real AWS.
+			 * Calls go to the discard port on loopback and fail
+			 * with a clear error. */
+			shell_warn(ctx, "mlsh: %s", cause);
+			free(cause);
+			o.endpoint_url = "http://127.0.0.1:9";
+		}
 	}
 	ctx->aws = aws_client_new(&o);
 	return ctx->aws;
@@ -420,30 +424,34 @@ shell_aws_reset(struct mlsh_ctx *ctx)
 const char *
 shell_region(struct mlsh_ctx *ctx)
 {
-	/* Every region resolved in this process, kept: callers hold on to the
+	/* Every region resolved in this session, kept: callers hold on to the
 	 * pointer across later calls (the profile or environment may change
 	 * the answer, never the strings already handed out). */
-	static struct strlist seen;
+	struct strlist *seen = &ctx->regions;
 	char *r;
 
 	if (ctx->region != NULL)
 		return ctx->region;
 	r = aws_region_resolve(NULL, ctx->profile);
-	for (size_t i = 0; i < seen.n; i++)
-		if (strcmp(seen.v[i], r) == 0) {
+	for (size_t i = 0; i < seen->n; i++)
+		if (strcmp(seen->v[i], r) == 0) {
 			free(r);
-			return seen.v[i];
+			return seen->v[i];
 		}
-	strlist_take(&seen, r);
+	strlist_take(seen, r);
 	return r;
 }
 
 char *
 shell_prompt(struct mlsh_ctx *ctx)
 {
-	/* The workspace's running cost (builtins/stack.c), from the state. */
-	return xasprintf("mlsh %s@%s $%.2f/h> ", ctx->workspace,
-	    shell_region(ctx), stackcmd_hourly_rate(ctx));
+	struct buf b;
+
+	buf_init(&b);
+	buf_printf(&b, "mlsh %s@%s", ctx->workspace, shell_region(ctx));
+	shell_services_prompt(ctx, &b);	/* the running cost … */
+	buf_adds(&b, "> ");
+	return buf_detach_release(&b);
 }
 
 struct state *
@@ -475,7 +483,7 @@ shell_switch_workspace(struct mlsh_ctx *ctx, const char *name, char **cause)
 	}
 	state_close(ctx->state);
 	ctx->state = s;
-	target_reset(ctx);	/* another stack, another jump host */
+	shell_services_reset(ctx);	/* another stack, another jump host */
 	free(ctx->workspace);
 	ctx->workspace = xstrdup(name);
 	/* Remember it for the next session, as kubectl remembers a context. */

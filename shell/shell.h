@@ -13,7 +13,9 @@
 #include "shell/cmd.h"
 
 struct state;
+struct history_note;
 struct aws_client;
+struct aws_options;
 
 /* Set by the SIGINT handler. mlsh_interrupted tells the running command to
  * stop; a command may clear it when Ctrl-C is its normal end (train attach
@@ -54,10 +56,14 @@ struct mlsh_ctx {
 	/* AWS client, made on first use (aws/ layer). */
 	struct aws_client *aws;
 
-	/* SSH into the stack (builtins/target.c): a struct rmt_session and
-	 * its struct rmt_config, made on first use. */
-	void *remote;
-	void *remote_cfg;
+	/* The session services' state (builtins/services.def), one opaque
+	 * slot each: reach yours through shell_service_slot. */
+	void **services;
+	/* `mlsh --lab lab …`: the lab command starts and stops the lab
+	 * itself, the session does not bring it up first. */
+	int lab_no_start;
+	/* Regions resolved in this session (shell_region hands out these). */
+	struct strlist regions;
 
 	/* Lua host (script.c). */
 	void *L;
@@ -66,6 +72,12 @@ struct mlsh_ctx {
 	/* Session record for `history save`: the Lua form of each successful
 	 * command, in order. */
 	struct strlist session;
+	/* history.c: notes on the commands running now (innermost first),
+	 * whether the record needs its var() helper, and the secret-looking
+	 * names `set` was not recorded for. */
+	struct history_note *notes;
+	int session_uses_var;
+	struct strlist session_skipped;
 	/* Interactive history (history.c). */
 	struct strlist history;
 	char *history_path;
@@ -163,15 +175,46 @@ void history_note(struct mlsh_ctx *, const char *raw, size_t len, int argc,
 void history_record(struct mlsh_ctx *, const struct cmd_args *, char **argv);
 void history_record_sh(struct mlsh_ctx *, const char *text);
 /* Comment lines and helpers a saved script needs before its commands. */
-void history_preamble(FILE *);
+void history_preamble(struct mlsh_ctx *, FILE *);
 /* Whether a variable name looks like it holds a secret (TOKEN, SECRET,
  * KEY, PASSWORD in any case): such `set`s are never recorded. */
 int history_secret_name(const char *);
 #define HISTORY_MAX 1000
 
-/* The lab (builtins/lab.c): bring it up if it is not (for --lab). */
-int lab_session_start(struct mlsh_ctx *, char **cause);
-int lab_daemon_main(const char *dir);
+/* Session services (service.c): what builtins keep for the whole session,
+ * listed in builtins/services.def. The shell calls them and knows nothing
+ * else of them; every hook may be NULL. */
+struct mlsh_service {
+	const char *name;
+	/* At session start, after the options (the lab comes up here).
+	 * -1 with *cause set stops the session. */
+	int (*init)(struct mlsh_ctx *, char **cause);
+	/* The workspace changed: drop what belonged to the old one. */
+	void (*reset)(struct mlsh_ctx *);
+	/* Before each prompt (keep-alives); never blocks. */
+	void (*tick)(struct mlsh_ctx *);
+	/* A prompt segment ("$1.30/h"), or NULL for none. Caller frees. */
+	char *(*prompt)(struct mlsh_ctx *);
+	/* At session end. */
+	void (*free)(struct mlsh_ctx *);
+	/* Make the session's AWS client when this service supplies it (the
+	 * lab's control plane): NULL with *cause NULL when it does not, NULL
+	 * with *cause set when it should but cannot. */
+	struct aws_client *(*aws)(struct mlsh_ctx *, const struct aws_options *,
+	    char **cause);
+};
+/* The service's slot in the context (NULL until it stores something). */
+void **shell_service_slot(struct mlsh_ctx *, const struct mlsh_service *);
+/* Run each service's hook in services.def order (free: reverse order).
+ * shell_services_init stops at the first failure, *cause naming it. */
+int shell_services_init(struct mlsh_ctx *, char **cause);
+void shell_services_reset(struct mlsh_ctx *);
+void shell_services_tick(struct mlsh_ctx *);
+void shell_services_prompt(struct mlsh_ctx *, struct buf *);
+void shell_services_free(struct mlsh_ctx *);
+/* The first service's AWS client (see the aws hook), or NULL. */
+struct aws_client *shell_services_aws(struct mlsh_ctx *,
+    const struct aws_options *, char **cause);
 
 /* The REPL: repl.c */
 int repl_run(struct mlsh_ctx *);

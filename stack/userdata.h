@@ -31,7 +31,4 @@ char *userdata_render(const char *tmpl, const struct userdata_var *vars,
 /* EC2 takes at most 16 KB of user-data (before base64). */
 #define USERDATA_MAX 16384
 
-/* Standard base64 of len bytes. Caller frees. */
-char *userdata_base64(const char *data, size_t len);
-
 #endif

@@ -100,4 +100,17 @@ t_ok 'options become a Lua table' '
 	printf "workspace rm --force nothing-here\nworkspace x9\nworkspace default\nworkspace rm --force x9\nhistory save --force t.mlsh\n" | "$MLSH" >/dev/null 2>&1
 	grep -q "^workspace.rm{\"x9\", force=true}$" t.mlsh && "$MLSH" -c "workspace x9" >/dev/null && "$MLSH" -c "workspace default" >/dev/null && "$MLSH" t.mlsh'
 
+# The table's rest-of-line key (lua_rest in the entry) gives the positionals:
+# train.run{cmd={…}} parses as `train run -- …` through the one binder.
+t_ok 'Lua: train.run{cmd={…}} passes its words as the command' '
+	printf "train.run{cmd={\"echo\", \"x\"}}\n" > rest.mlsh
+	printf "train.run{name=\"r\"}\n" > norest.mlsh
+	! "$MLSH" --norc ./rest.mlsh 2>rest.err && grep -q "train: " rest.err &&
+	! grep -q "missing argument" rest.err &&
+	! "$MLSH" --norc ./norest.mlsh 2>norest.err && grep -q "train: missing argument" norest.err'
+t_ok 'Lua: a word of the rest that is not one is an error' '
+	printf "train.run{cmd={\"a\", {}}}\n" > bad.mlsh
+	! "$MLSH" --norc ./bad.mlsh 2>bad.err &&
+	grep -q "cmd: expected a string or number, got table" bad.err'
+
 t_done

@@ -34,7 +34,10 @@ t_err 'missing argument prints usage' 'set: missing arguments (usage: set NAME V
 t_err 'extra argument prints usage' 'set: unexpected argument: c (usage: set NAME VALUE)' 2 '"$MLSH" -c "set a b c"'
 t_err 'unterminated quote' 'mlsh: unterminated single quote' 2 "\"\$MLSH\" -c \"echo 'abc\""
 t_err 'an error stops nothing before it ran' 'mlsh: unterminated double quote' 2 '"$MLSH" -c "echo first; echo \"x"'
-t_err 'bad integer' 'history: --count needs an integer, not '\''x'\'' (usage: history [save] [--count N])' 2 '"$MLSH" -c "history -n x"'
+t_err 'bad integer' 'history: --count needs an integer, not '\''x'\'' (usage: history [save] [--count N])' 2 '"$MLSH" -c "history --count x"'
+t_err 'a number out of its range: the one message, from the table' "train: --grace must be 0 to 300, not '301' (usage: train stop [--grace SECONDS] [--node NODE] RUN)" 2 '"$MLSH" -c "train stop --grace 301 x"'
+t_err 'a number without an upper bound' "history: --count must be 0 or more, not '-1' (usage: history [save] [--count N])" 2 '"$MLSH" -c "history --count -1"'
+t_err '-n is --dry-run, never a count' "history: unknown flag: -n (usage: history [save] [--count N])" 2 '"$MLSH" -c "history -n 3"'
 t_ok 'NUL bytes are refused, not a crash' '
 	out=$(printf "echo a\0b\necho next\n" | "$MLSH" 2>&1); rc=$?
 	grep -q "line contains a NUL byte" <<<"$out" && grep -q "^next$" <<<"$out"'

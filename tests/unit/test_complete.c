@@ -156,15 +156,6 @@ test_api(void)
 	COMP("api nope Cre", "");
 }
 
-static void
-test_hint(void)
-{
-	char *h = complete_hint(&ctx, "history save ");
-	T_EQ_STR(h, "[--force] [--executable] FILE.mlsh");
-	free(h);
-	T_OK(complete_hint(&ctx, "history") == NULL);
-}
-
 /* node's hook: kinds, node names and instance types, each once and in
  * order (the engine sorts and de-duplicates once for every hook). */
 static void
@@ -216,7 +207,6 @@ main(void)
 	T_RUN(test_quotes);
 	T_RUN(test_common_prefix);
 	T_RUN(test_api);
-	T_RUN(test_hint);
 	T_RUN(test_node_names);
 	shell_free(&ctx);
 	cmd = xasprintf("rm -rf %s", dir);

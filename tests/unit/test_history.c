@@ -55,7 +55,7 @@ static void
 test_int_literals(void)
 {
 	char *w1[] = { "history", "--count=+1", NULL };
-	char *w2[] = { "history", "-n", "007", NULL };
+	char *w2[] = { "history", "--count", "007", NULL };
 
 	record(NULL, w1);
 	T_EQ_STR(last(), "history{count=1}");

@@ -48,11 +48,22 @@ test_object_then_verb(void)
 	cmd_args_release(&a);
 
 	/* The verb first still works, and is the same command. */
-	T_EQ_INT(parse("node up dl1 -n 3", &a, &cause), 0);
+	T_EQ_INT(parse("node up dl1 --count 3 -n", &a, &cause), 0);
 	T_EQ_STR(a.cmd->name, "up");
 	T_EQ_STR(a.argv[0], "dl1");
 	T_EQ_STR(cmd_opt(&a, "count"), "3");
+	T_OK(cmd_opt_bool(&a, "dry-run"));	/* -n is --dry-run everywhere */
 	cmd_args_release(&a);
+
+	/* The count's range is the table's: one message from the parser. */
+	T_EQ_INT(parse("node dl1 up --count 17", &a, &cause), 2);
+	T_OK(strstr(cause, "node: --count must be 1 to 16, not '17'") == cause);
+	free(cause);
+	cause = NULL;
+	T_EQ_INT(parse("node dl1 up --disk 4", &a, &cause), 2);
+	T_OK(strstr(cause, "--disk must be 8 to 16384, not '4'") != NULL);
+	free(cause);
+	cause = NULL;
 
 	/* No verb: the entry's own exec (ls, or one node's status). */
 	T_EQ_INT(parse("node", &a, &cause), 0);
@@ -205,16 +216,16 @@ test_templates(void)
 	T_EQ_STR(o, "a bee");
 	free(o);
 
-	o = userdata_base64("", 0);
+	o = base64_encode("", 0);
 	T_EQ_STR(o, "");
 	free(o);
-	o = userdata_base64("f", 1);
+	o = base64_encode("f", 1);
 	T_EQ_STR(o, "Zg==");
 	free(o);
-	o = userdata_base64("foobar", 6);
+	o = base64_encode("foobar", 6);
 	T_EQ_STR(o, "Zm9vYmFy");
 	free(o);
-	o = userdata_base64("fooba", 5);
+	o = base64_encode("fooba", 5);
 	T_EQ_STR(o, "Zm9vYmE=");
 	free(o);
 }
