@@ -86,7 +86,7 @@ unit: $(UNIT_BINS)
 
 # Groups run in TEST_JOBS lanes at once (tests/run -j; 1 runs them in order).
 TEST_JOBS ?= 2
-test: $(MLSH_BIN) $(UNIT_BINS)
+test: check-layers $(MLSH_BIN) $(UNIT_BINS)
 	@MLSH=$(CURDIR)/$(MLSH_BIN) B=$(B) DRIVER_CC="$(CC) $(LDFLAGS)" tests/run -j$(TEST_JOBS)
 
 asan:

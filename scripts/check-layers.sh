@@ -43,9 +43,11 @@ for f in lib/*.[ch] aws/*.[ch] remote/*.[ch] lab/*.[ch] stack/*.[ch] stack/*.def
 	[ -f "$f" ] || continue
 	[ "$f" = shell/main.c ] && continue
 	layer=${f%%/*}
-	ok=" $(allowed "$layer") "
+	[ "$layer" = "${prev_layer:-}" ] || ok=" $(allowed "$layer") "
+	prev_layer=$layer
 	while IFS=: read -r line inc; do
-		h=$(sed -E 's/.*#include "([^"]+)".*/\1/' <<<"$inc")
+		[[ $inc =~ \#[[:space:]]*include[[:space:]]*\"([^\"]+)\" ]] || continue
+		h=${BASH_REMATCH[1]}
 		case "$h" in */*) ;; *) continue ;; esac	# same directory
 		hl=${h%%/*}
 		[ "$f" = shell/cmd.c ] && [ "$h" = builtins/builtins.def ] && continue
