@@ -14,24 +14,17 @@
 #include "builtins/stage.h"
 #include "builtins/stackcmd.h"
 #include "stack/iam.h"
+#include "stack/sagemaker.h"
 #include "stack/types.h"
 #include "stack/quota.h"
 #include "lib/state.h"
 #include "stack/userdata.h"
 
-#define NB_ROLE		"notebook"
-#define NB_LC_ROLE	"notebook-lc"
 #define NB_TYPE		"ml.p3.8xlarge"
 #define NB_REPO		"https://github.com/DMW2151/msls-pytorch-dcgan"
 #define NB_VOLUME	50
 #define NB_WAIT_S	1800	/* a notebook takes minutes to start or stop */
 
-static char *nb_name(struct stack *, const char *suffix);
-static int sm_notfound(const struct aws_error *);
-static int sm_gone(struct aws_error *);
-static int nb_describe(struct stack *, const char *name, cJSON **res,
-    struct aws_error *);
-static void nb_attrs(cJSON *attrs, const cJSON *item);
 static cJSON *nb_row(struct stack *);
 
 static int
@@ -50,13 +43,13 @@ nb_adopt(struct stack *st, const char *role, const char *type,
 	rc = stack_call(st, "sagemaker", action, p, &res, &err);
 	cJSON_Delete(p);
 	if (rc != 0) {
-		if (sm_gone(&err))
+		if (stack_sm_gone(&err))
 			return 0;
 		return stack_fail(st, name, &err);
 	}
 	rec = stack_record(st, role, type, name);
 	if (strcmp(type, "notebook") == 0)
-		nb_attrs(cJSON_GetObjectItemCaseSensitive(rec, "attrs"), res);
+		stack_sm_attrs(cJSON_GetObjectItemCaseSensitive(rec, "attrs"), res);
 	cJSON_AddItemToArray(st->existing, cJSON_CreateString(role));
 	cJSON_Delete(res);
 	return stack_save(st) == 0 ? 1 : -1;
@@ -150,8 +143,8 @@ nbu_stack(void *job)
 	if (stack_open(u->ctx, u->a, &u->st) != 0)
 		return 1;
 	u->st_open = 1;
-	u->name = nb_name(&u->st, "notebook");
-	u->lc = nb_name(&u->st, "onstart");
+	u->name = stack_sm_name(&u->st, "notebook");
+	u->lc = stack_sm_name(&u->st, "onstart");
 	if (stack_id(&u->st, NB_ROLE) != NULL) {
 		cJSON_AddItemToArray(u->st.existing,
 		    cJSON_CreateString(NB_ROLE));
@@ -509,94 +502,6 @@ nb_open(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 
 /* ---- helpers ---------------------------------------------------------------- */
 
-/* SageMaker names: [a-zA-Z0-9](-*[a-zA-Z0-9])*, at most 63. */
-static char *
-nb_name(struct stack *st, const char *suffix)
-{
-	char *s = xasprintf("%s-%s", st->ws, suffix), *o = s;
-
-	for (char *p = s; *p; p++) {
-		char c = isalnum((unsigned char)*p) ? *p : '-';
-		if (c == '-' && (o == s || o[-1] == '-'))
-			continue;
-		*o++ = c;
-	}
-	*o = '\0';
-	if (strlen(s) > 63) {
-		memmove(s, s + strlen(s) - 63, 64);
-		while (*s == '-')
-			memmove(s, s + 1, strlen(s));
-	}
-	return s;
-}
-
-static int
-sm_notfound(const struct aws_error *e)
-{
-	return stack_err_notfound(e);
-}
-
-/* A resource SageMaker does not have is no error for a delete, refresh or
- * list: 1 with the error released and cleared. */
-static int
-sm_gone(struct aws_error *e)
-{
-	if (!sm_notfound(e))
-		return 0;
-	aws_error_release(e);
-	memset(e, 0, sizeof *e);
-	return 1;
-}
-
-static int
-nb_describe(struct stack *st, const char *name, cJSON **res,
-    struct aws_error *err)
-{
-	cJSON *p = cJSON_CreateObject();
-	int rc;
-
-	cJSON_AddStringToObject(p, "NotebookInstanceName", name);
-	st->ncalls++;
-	rc = aws_call(st->aws, "sagemaker", "DescribeNotebookInstance", p, res,
-	    err);
-	cJSON_Delete(p);
-	return rc;
-}
-
-static void
-set_str(cJSON *o, const char *key, const cJSON *v)
-{
-	if (o == NULL || !cJSON_IsString(v))
-		return;
-	cJSON_DeleteItemFromObjectCaseSensitive(o, key);
-	cJSON_AddStringToObject(o, key, v->valuestring);
-}
-
-static void
-nb_attrs(cJSON *attrs, const cJSON *item)
-{
-	set_str(attrs, "state", cJSON_GetObjectItemCaseSensitive(item,
-	    "NotebookInstanceStatus"));
-	set_str(attrs, "instance_type", cJSON_GetObjectItemCaseSensitive(item,
-	    "InstanceType"));
-	set_str(attrs, "subnet", cJSON_GetObjectItemCaseSensitive(item,
-	    "SubnetId"));
-	set_str(attrs, "arn", cJSON_GetObjectItemCaseSensitive(item,
-	    "NotebookInstanceArn"));
-	set_str(attrs, "name", cJSON_GetObjectItemCaseSensitive(item,
-	    "NotebookInstanceName"));
-	set_str(attrs, "url", cJSON_GetObjectItemCaseSensitive(item, "Url"));
-}
-
-static cJSON *
-rec_attrs_of(cJSON *rec)
-{
-	cJSON *at = cJSON_GetObjectItemCaseSensitive(rec, "attrs");
-	if (!cJSON_IsObject(at))
-		at = cJSON_AddObjectToObject(rec, "attrs");
-	return at;
-}
-
 static cJSON *
 nb_row(struct stack *st)
 {
@@ -617,195 +522,6 @@ nb_row(struct stack *st)
 	else
 		cJSON_AddNumberToObject(o, "usd_per_hour", h);
 	return o;
-}
-
-/* ---- the types table's functions --------------------------------------------- */
-
-/* A notebook is deleted from Stopped: stop it first and let refresh (during
- * down's wait) send the delete once it is stopped. */
-int
-notebook_delete(struct stack *st, cJSON *rec, struct aws_error *err)
-{
-	const char *name = stack_attr(rec, "id");
-	cJSON *res = NULL, *p;
-	const cJSON *s;
-	const char *action = NULL;
-	int rc;
-
-	if (name == NULL)
-		return 0;
-	if (nb_describe(st, name, &res, err) != 0) {
-		if (sm_gone(err))
-			return 0;
-		return -1;
-	}
-	s = cJSON_GetObjectItemCaseSensitive(res, "NotebookInstanceStatus");
-	if (cJSON_IsString(s)) {
-		if (strcmp(s->valuestring, "Stopped") == 0 ||
-		    strcmp(s->valuestring, "Failed") == 0)
-			action = "DeleteNotebookInstance";
-		else if (strcmp(s->valuestring, "InService") == 0 ||
-		    strcmp(s->valuestring, "Pending") == 0 ||
-		    strcmp(s->valuestring, "Updating") == 0)
-			action = "StopNotebookInstance";
-	}
-	cJSON_Delete(res);
-	{
-		cJSON *at = rec_attrs_of(rec);
-		cJSON_DeleteItemFromObjectCaseSensitive(at, "deleting");
-		cJSON_AddStringToObject(at, "deleting", "true");
-	}
-	if (action == NULL)	/* Stopping, Deleting: on its way */
-		return 0;
-	p = cJSON_CreateObject();
-	cJSON_AddStringToObject(p, "NotebookInstanceName", name);
-	res = NULL;
-	rc = aws_call(st->aws, "sagemaker", action, p, &res, err);
-	cJSON_Delete(p);
-	cJSON_Delete(res);
-	if (rc != 0 && sm_gone(err))
-		return 0;
-	return rc;
-}
-
-int
-notebook_refresh(struct stack *st, cJSON *rec, struct aws_error *err)
-{
-	const char *name = stack_attr(rec, "id"), *deleting;
-	cJSON *res = NULL, *at;
-	const char *state;
-
-	if (name == NULL)
-		return STACK_GONE;
-	if (nb_describe(st, name, &res, err) != 0) {
-		if (sm_gone(err))
-			return STACK_GONE;
-		return -1;
-	}
-	at = rec_attrs_of(rec);
-	nb_attrs(at, res);
-	cJSON_Delete(res);
-	deleting = stack_attr(rec, "deleting");
-	state = stack_attr(rec, "state");
-	if (deleting != NULL && strcmp(deleting, "true") == 0 && state != NULL &&
-	    (strcmp(state, "Stopped") == 0 || strcmp(state, "Failed") == 0)) {
-		/* down's wait: stopped now, so the delete can go */
-		cJSON *p = cJSON_CreateObject();
-		struct aws_error e2;
-		memset(&e2, 0, sizeof e2);
-		cJSON_AddStringToObject(p, "NotebookInstanceName", name);
-		res = NULL;
-		if (aws_call(st->aws, "sagemaker", "DeleteNotebookInstance", p,
-		    &res, &e2) != 0 && sm_notfound(&e2)) {
-			cJSON_Delete(p);
-			aws_error_release(&e2);
-			return STACK_GONE;
-		}
-		aws_error_release(&e2);
-		cJSON_Delete(p);
-		cJSON_Delete(res);
-		cJSON_DeleteItemFromObjectCaseSensitive(at, "state");
-		cJSON_AddStringToObject(at, "state", "Deleting");
-	}
-	return STACK_LIVE;
-}
-
-int
-notebook_list(struct stack *st, cJSON *out, struct aws_error *err)
-{
-	char *name = nb_name(st, "notebook");
-	cJSON *res = NULL, *o;
-
-	if (nb_describe(st, name, &res, err) != 0) {
-		free(name);
-		if (sm_gone(err))
-			return 0;
-		return -1;
-	}
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "role", NB_ROLE);
-	cJSON_AddStringToObject(o, "id", name);
-	nb_attrs(cJSON_AddObjectToObject(o, "attrs"), res);
-	cJSON_AddItemToArray(out, o);
-	cJSON_Delete(res);
-	free(name);
-	return 0;
-}
-
-static int
-lc_call(struct stack *st, const char *action, const char *name, cJSON **res,
-    struct aws_error *err)
-{
-	cJSON *p = cJSON_CreateObject();
-	int rc;
-
-	cJSON_AddStringToObject(p, "NotebookInstanceLifecycleConfigName", name);
-	st->ncalls++;
-	rc = aws_call(st->aws, "sagemaker", action, p, res, err);
-	cJSON_Delete(p);
-	return rc;
-}
-
-int
-notebook_lc_delete(struct stack *st, cJSON *rec, struct aws_error *err)
-{
-	const char *name = stack_attr(rec, "id");
-	cJSON *res = NULL;
-	int rc;
-
-	if (name == NULL)
-		return 0;
-	rc = lc_call(st, "DeleteNotebookInstanceLifecycleConfig", name, &res,
-	    err);
-	cJSON_Delete(res);
-	if (rc != 0 && sm_gone(err))
-		return 0;
-	return rc;
-}
-
-int
-notebook_lc_refresh(struct stack *st, cJSON *rec, struct aws_error *err)
-{
-	const char *name = stack_attr(rec, "id");
-	cJSON *res = NULL, *at;
-
-	if (name == NULL)
-		return STACK_GONE;
-	if (lc_call(st, "DescribeNotebookInstanceLifecycleConfig", name, &res,
-	    err) != 0) {
-		if (sm_gone(err))
-			return STACK_GONE;
-		return -1;
-	}
-	at = rec_attrs_of(rec);
-	cJSON_DeleteItemFromObjectCaseSensitive(at, "state");
-	cJSON_AddStringToObject(at, "state", "available");
-	cJSON_Delete(res);
-	return STACK_LIVE;
-}
-
-int
-notebook_lc_list(struct stack *st, cJSON *out, struct aws_error *err)
-{
-	char *name = nb_name(st, "onstart");
-	cJSON *res = NULL, *o;
-
-	if (lc_call(st, "DescribeNotebookInstanceLifecycleConfig", name, &res,
-	    err) != 0) {
-		free(name);
-		if (sm_gone(err))
-			return 0;
-		return -1;
-	}
-	o = cJSON_CreateObject();
-	cJSON_AddStringToObject(o, "role", NB_LC_ROLE);
-	cJSON_AddStringToObject(o, "id", name);
-	cJSON_AddStringToObject(cJSON_AddObjectToObject(o, "attrs"), "state",
-	    "available");
-	cJSON_AddItemToArray(out, o);
-	cJSON_Delete(res);
-	free(name);
-	return 0;
 }
 
 /* ---- the entry ------------------------------------------------------------- */

@@ -1,6 +1,6 @@
 /* types.h: the hooks of the types table (stack/types.c), for the types whose
  * describe, delete or list is not the generic one. Defined in stack/ (EC2,
- * EFS, IAM) and, for SageMaker notebooks, in builtins/notebook.c. */
+ * EFS, IAM) and, for SageMaker notebooks, in stack/sagemaker.c. */
 #ifndef MLSH_STACK_TYPES_H
 #define MLSH_STACK_TYPES_H
 
@@ -32,7 +32,7 @@ int iam_profile_delete(struct stack *, cJSON *, struct aws_error *);
 int iam_profile_refresh(struct stack *, cJSON *, struct aws_error *);
 int iam_profile_list(struct stack *, cJSON *, struct aws_error *);
 
-/* builtins/notebook.c: a notebook is stopped before its delete; both are
+/* stack/sagemaker.c: a notebook is stopped before its delete; both are
  * found by the name mlsh gives them. */
 int notebook_delete(struct stack *, cJSON *, struct aws_error *);
 int notebook_refresh(struct stack *, cJSON *, struct aws_error *);
