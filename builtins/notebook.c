@@ -43,7 +43,7 @@ nb_adopt(struct stack *st, const char *role, const char *type,
 	rc = stack_call(st, "sagemaker", action, p, &res, &err);
 	cJSON_Delete(p);
 	if (rc != 0) {
-		if (stack_sm_gone(&err))
+		if (stack_err_gone(&err))
 			return 0;
 		return stack_fail(st, name, &err);
 	}

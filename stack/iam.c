@@ -52,10 +52,8 @@ adopt(struct stack *st, const char *rec_role, const char *type,
 	rc = stack_call(st, "iam", action, p, &res, &err);
 	cJSON_Delete(p);
 	if (rc != 0) {
-		if (stack_err_notfound(&err)) {
-			aws_error_release(&err);
+		if (stack_err_gone(&err))
 			return 0;
-		}
 		return stack_fail(st, name, &err);
 	}
 	rec = stack_record(st, rec_role, type, name);
@@ -332,9 +330,7 @@ profile_check(void *arg, int *done, char **status, struct aws_error *err)
 	rc = stack_call(pc->st, "iam", "GetInstanceProfile", p, &res, err);
 	cJSON_Delete(p);
 	if (rc != 0) {
-		if (stack_err_notfound(err)) {	/* not visible yet */
-			aws_error_release(err);
-			memset(err, 0, sizeof *err);
+		if (stack_err_gone(err)) {	/* not visible yet */
 			*status = xstrdup("not visible yet");
 			return 0;
 		}
@@ -385,18 +381,11 @@ iam_simple(struct stack *st, const char *action, const char *k1,
 
 /* ---- the types table's functions ----------------------------------------- */
 
-static const char *
-rec_id(const cJSON *rec)
-{
-	const cJSON *id = cJSON_GetObjectItemCaseSensitive(rec, "id");
-	return cJSON_IsString(id) ? id->valuestring : NULL;
-}
-
 /* Detach managed policies, delete inline ones, leave any profile, delete. */
 int
 iam_role_delete(struct stack *st, cJSON *rec, struct aws_error *err)
 {
-	const char *name = rec_id(rec);
+	const char *name = stack_attr(rec, "id");
 	cJSON *res = NULL;
 	const cJSON *e;
 
@@ -414,7 +403,6 @@ iam_role_delete(struct stack *st, cJSON *rec, struct aws_error *err)
 		    err) != 0 && !stack_err_notfound(err))
 			goto fail;
 		aws_error_release(err);
-		memset(err, 0, sizeof *err);
 	}
 	cJSON_Delete(res);
 	res = NULL;
@@ -427,12 +415,10 @@ iam_role_delete(struct stack *st, cJSON *rec, struct aws_error *err)
 				    "RoleName", name, "PolicyName",
 				    e->valuestring, NULL, err);
 		aws_error_release(err);
-		memset(err, 0, sizeof *err);
 	} else if (stack_err_notfound(err))
 		goto gone;
 	else {
 		aws_error_release(err);
-		memset(err, 0, sizeof *err);
 	}
 	cJSON_Delete(res);
 	res = NULL;
@@ -448,11 +434,9 @@ iam_role_delete(struct stack *st, cJSON *rec, struct aws_error *err)
 				    "InstanceProfileName", pn->valuestring,
 				    "RoleName", name, NULL, err);
 			aws_error_release(err);
-			memset(err, 0, sizeof *err);
 		}
 	} else {
 		aws_error_release(err);
-		memset(err, 0, sizeof *err);
 	}
 	cJSON_Delete(res);
 	res = NULL;
@@ -462,33 +446,26 @@ iam_role_delete(struct stack *st, cJSON *rec, struct aws_error *err)
 gone:
 	cJSON_Delete(res);
 	aws_error_release(err);
-	memset(err, 0, sizeof *err);
 	return 0;
 fail:
 	cJSON_Delete(res);
-	if (stack_err_notfound(err)) {
-		aws_error_release(err);
-		memset(err, 0, sizeof *err);
+	if (stack_err_gone(err))
 		return 0;
-	}
 	return -1;
 }
 
 int
 iam_role_refresh(struct stack *st, cJSON *rec, struct aws_error *err)
 {
-	const char *name = rec_id(rec);
+	const char *name = stack_attr(rec, "id");
 	cJSON *res = NULL, *attrs;
 
 	if (name == NULL)
 		return STACK_GONE;
 	if (iam_simple(st, "GetRole", "RoleName", name, NULL, NULL, &res,
 	    err) != 0) {
-		if (stack_err_notfound(err)) {
-			aws_error_release(err);
-			memset(err, 0, sizeof *err);
+		if (stack_err_gone(err))
 			return STACK_GONE;
-		}
 		return -1;
 	}
 	if ((attrs = cJSON_GetObjectItemCaseSensitive(rec, "attrs")) == NULL)
@@ -550,7 +527,7 @@ iam_role_list(struct stack *st, cJSON *out, struct aws_error *err)
 int
 iam_profile_delete(struct stack *st, cJSON *rec, struct aws_error *err)
 {
-	const char *name = rec_id(rec);
+	const char *name = stack_attr(rec, "id");
 	cJSON *res = NULL;
 	const cJSON *e;
 
@@ -558,11 +535,8 @@ iam_profile_delete(struct stack *st, cJSON *rec, struct aws_error *err)
 		return 0;
 	if (iam_simple(st, "GetInstanceProfile", "InstanceProfileName", name,
 	    NULL, NULL, &res, err) != 0) {
-		if (stack_err_notfound(err)) {
-			aws_error_release(err);
-			memset(err, 0, sizeof *err);
+		if (stack_err_gone(err))
 			return 0;
-		}
 		return -1;
 	}
 	cJSON_ArrayForEach(e, stack_path(res, "InstanceProfile.Roles")) {
@@ -575,7 +549,6 @@ iam_profile_delete(struct stack *st, cJSON *rec, struct aws_error *err)
 			return -1;
 		}
 		aws_error_release(err);
-		memset(err, 0, sizeof *err);
 	}
 	cJSON_Delete(res);
 	if (iam_simple(st, "DeleteInstanceProfile", "InstanceProfileName", name,
@@ -583,7 +556,6 @@ iam_profile_delete(struct stack *st, cJSON *rec, struct aws_error *err)
 		if (!stack_err_notfound(err))
 			return -1;
 		aws_error_release(err);
-		memset(err, 0, sizeof *err);
 	}
 	return 0;
 }
@@ -591,18 +563,15 @@ iam_profile_delete(struct stack *st, cJSON *rec, struct aws_error *err)
 int
 iam_profile_refresh(struct stack *st, cJSON *rec, struct aws_error *err)
 {
-	const char *name = rec_id(rec);
+	const char *name = stack_attr(rec, "id");
 	cJSON *res = NULL, *attrs;
 
 	if (name == NULL)
 		return STACK_GONE;
 	if (iam_simple(st, "GetInstanceProfile", "InstanceProfileName", name,
 	    NULL, NULL, &res, err) != 0) {
-		if (stack_err_notfound(err)) {
-			aws_error_release(err);
-			memset(err, 0, sizeof *err);
+		if (stack_err_gone(err))
 			return STACK_GONE;
-		}
 		return -1;
 	}
 	if ((attrs = cJSON_GetObjectItemCaseSensitive(rec, "attrs")) == NULL)

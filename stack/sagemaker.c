@@ -30,18 +30,6 @@ stack_sm_name(struct stack *st, const char *suffix)
 	return s;
 }
 
-/* A resource SageMaker does not have is no error for a delete, refresh or
- * list: 1 with the error released and cleared. */
-int
-stack_sm_gone(struct aws_error *e)
-{
-	if (!stack_err_notfound(e))
-		return 0;
-	aws_error_release(e);
-	memset(e, 0, sizeof *e);
-	return 1;
-}
-
 int
 stack_sm_describe(struct stack *st, const char *name, cJSON **res,
     struct aws_error *err)
@@ -108,7 +96,7 @@ notebook_delete(struct stack *st, cJSON *rec, struct aws_error *err)
 	if (name == NULL)
 		return 0;
 	if (stack_sm_describe(st, name, &res, err) != 0) {
-		if (stack_sm_gone(err))
+		if (stack_err_gone(err))
 			return 0;
 		return -1;
 	}
@@ -136,7 +124,7 @@ notebook_delete(struct stack *st, cJSON *rec, struct aws_error *err)
 	rc = aws_call(st->aws, "sagemaker", action, p, &res, err);
 	cJSON_Delete(p);
 	cJSON_Delete(res);
-	if (rc != 0 && stack_sm_gone(err))
+	if (rc != 0 && stack_err_gone(err))
 		return 0;
 	return rc;
 }
@@ -151,7 +139,7 @@ notebook_refresh(struct stack *st, cJSON *rec, struct aws_error *err)
 	if (name == NULL)
 		return STACK_GONE;
 	if (stack_sm_describe(st, name, &res, err) != 0) {
-		if (stack_sm_gone(err))
+		if (stack_err_gone(err))
 			return STACK_GONE;
 		return -1;
 	}
@@ -191,7 +179,7 @@ notebook_list(struct stack *st, cJSON *out, struct aws_error *err)
 
 	if (stack_sm_describe(st, name, &res, err) != 0) {
 		free(name);
-		if (stack_sm_gone(err))
+		if (stack_err_gone(err))
 			return 0;
 		return -1;
 	}
@@ -231,7 +219,7 @@ notebook_lc_delete(struct stack *st, cJSON *rec, struct aws_error *err)
 	rc = lc_call(st, "DeleteNotebookInstanceLifecycleConfig", name, &res,
 	    err);
 	cJSON_Delete(res);
-	if (rc != 0 && stack_sm_gone(err))
+	if (rc != 0 && stack_err_gone(err))
 		return 0;
 	return rc;
 }
@@ -246,7 +234,7 @@ notebook_lc_refresh(struct stack *st, cJSON *rec, struct aws_error *err)
 		return STACK_GONE;
 	if (lc_call(st, "DescribeNotebookInstanceLifecycleConfig", name, &res,
 	    err) != 0) {
-		if (stack_sm_gone(err))
+		if (stack_err_gone(err))
 			return STACK_GONE;
 		return -1;
 	}
@@ -266,7 +254,7 @@ notebook_lc_list(struct stack *st, cJSON *out, struct aws_error *err)
 	if (lc_call(st, "DescribeNotebookInstanceLifecycleConfig", name, &res,
 	    err) != 0) {
 		free(name);
-		if (stack_sm_gone(err))
+		if (stack_err_gone(err))
 			return 0;
 		return -1;
 	}

@@ -18,8 +18,5 @@ int stack_sm_describe(struct stack *, const char *name, cJSON **res,
 /* A notebook's attrs (state, instance_type, subnet, arn, name, url) from a
  * DescribeNotebookInstance answer. */
 void stack_sm_attrs(cJSON *attrs, const cJSON *item);
-/* A resource SageMaker does not have is no error for a delete, refresh or
- * list: 1 with the error released and cleared, else 0. */
-int stack_sm_gone(struct aws_error *);
 
 #endif

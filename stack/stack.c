@@ -347,15 +347,10 @@ type_order(const char *type)
 	return t != NULL ? t->order : 90;
 }
 
-struct role_key {
-	int order;
-	const char *role;		/* borrowed from the record */
-};
-
 static int
-role_key_cmp(const void *a, const void *b)
+role_rec_cmp(const void *a, const void *b)
 {
-	const struct role_key *x = a, *y = b;
+	const struct stack_role_rec *x = a, *y = b;
 
 	if (x->order != y->order)
 		return x->order < y->order ? -1 : 1;
@@ -364,24 +359,40 @@ role_key_cmp(const void *a, const void *b)
 
 /* Each record's order is looked up once, then sorted: O(n log n), where a
  * lookup inside the comparison made it O(n² log n) at thousands of
- * resources (down, cost, status --refresh). */
+ * resources (down, cost, status). */
+struct stack_role_rec *
+stack_records(struct stack *st, int reverse, size_t *n)
+{
+	size_t cap = (size_t)cJSON_GetArraySize(st->resources);
+	struct stack_role_rec *k = xreallocarray(NULL, cap ? cap : 1,
+	    sizeof *k);
+	cJSON *rec;
+
+	*n = 0;
+	cJSON_ArrayForEach(rec, st->resources) {
+		if (rec->string == NULL || *n == cap)
+			continue;
+		k[*n].role = rec->string;
+		k[*n].rec = rec;
+		k[(*n)++].order = type_order(stack_attr(rec, "type"));
+	}
+	qsort(k, *n, sizeof *k, role_rec_cmp);
+	for (size_t i = 0, j = *n; reverse && i + 1 < j; i++, j--) {
+		struct stack_role_rec t = k[i];
+		k[i] = k[j - 1];
+		k[j - 1] = t;
+	}
+	return k;
+}
+
 void
 stack_roles(struct stack *st, int reverse, struct strlist *out)
 {
-	size_t n = (size_t)cJSON_GetArraySize(st->resources), i = 0;
-	struct role_key *k;
-	cJSON *rec;
+	size_t n;
+	struct stack_role_rec *k = stack_records(st, reverse, &n);
 
-	if (n == 0)
-		return;
-	k = xreallocarray(NULL, n, sizeof *k);
-	cJSON_ArrayForEach(rec, st->resources) {
-		k[i].order = type_order(stack_attr(rec, "type"));
-		k[i++].role = rec->string;
-	}
-	qsort(k, n, sizeof *k, role_key_cmp);
-	for (i = 0; i < n; i++)
-		strlist_add(out, k[reverse ? n - 1 - i : i].role);
+	for (size_t i = 0; i < n; i++)
+		strlist_add(out, k[i].role);
 	free(k);
 }
 
@@ -479,6 +490,15 @@ stack_err_notfound(const struct aws_error *e)
 	    (strstr(e->message, "RecordNotFound") != NULL ||
 	    strstr(e->message, "does not exist") != NULL ||
 	    strstr(e->message, "Could not find") != NULL);
+}
+
+int
+stack_err_gone(struct aws_error *e)
+{
+	if (!stack_err_notfound(e))
+		return 0;
+	aws_error_release(e);
+	return 1;
 }
 
 /* --- calls and plans --- */
@@ -1334,10 +1354,8 @@ delete_start(struct poll *p, size_t i, cJSON *rec,
 	    stack_rec_accrued(&st->prices, rec));
 	st->ncalls++;
 	r = stack_type_delete(st, rec, &err);
-	if (r != 0 && stack_err_notfound(&err)) {
-		aws_error_release(&err);
+	if (r != 0 && stack_err_gone(&err))
 		r = 0;
-	}
 	if (r != 0 && is_dependency(&err)) {
 		/* Something still uses it: AWS lags, or something outside
 		 * the record. */
@@ -1388,10 +1406,8 @@ delete_one(struct poll *p, size_t i)
 	memset(&err, 0, sizeof err);
 	st->ncalls++;
 	r = stack_type_refresh(st, rec, &err);
-	if (r < 0 && stack_err_notfound(&err)) {
-		aws_error_release(&err);
+	if (r < 0 && stack_err_gone(&err))
 		r = STACK_GONE;
-	}
 	if (r < 0) {
 		char *what = xasprintf("cannot check %s", role);
 		stack_fail(st, what, &err);
@@ -1515,10 +1531,8 @@ stack_spot_lookup(struct stack *st, cJSON *rec, struct aws_error *err)
 	    err);
 	cJSON_Delete(p);
 	if (rc != 0) {
-		if (stack_err_notfound(err)) {
-			aws_error_release(err);
+		if (stack_err_gone(err))
 			return 0;
-		}
 		return -1;
 	}
 	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(res,

@@ -227,6 +227,14 @@ int stack_forget(struct stack *, const char *role);
 /* Roles of the workspace, in the order of the types table's delete order
  * (descending when reverse). The caller releases the list. */
 void stack_roles(struct stack *, int reverse, struct strlist *out);
+/* The same order with each role's record: an array of n (caller frees it;
+ * roles and records are borrowed from st->resources). */
+struct stack_role_rec {
+	const char *role;
+	cJSON *rec;
+	int order;			/* the type's delete order */
+};
+struct stack_role_rec *stack_records(struct stack *, int reverse, size_t *n);
 
 /* Tags every resource carries: [{"Key":"mlsh:workspace","Value":ws},
  * {"Key":"Name","Value":"ws-role"}]. Caller owns it. */
@@ -507,6 +515,9 @@ const char *stack_role_from_name(struct stack *, const char *name);
  * Validation* whose message says so (RecordNotFound, "does not exist",
  * "Could not find"). Callers branch on this, never on the text. */
 int stack_err_notfound(const struct aws_error *);
+/* A "not found" that is no error (a delete, a refresh, a list of what is
+ * already gone): 1 with err released, else 0 with err untouched. */
+int stack_err_gone(struct aws_error *);
 /* Instances (jump, nodes, grafana): attrs from a RunInstances/Describe item:
  * state, az, private_ip, public_ip, instance_type. */
 void stack_instance_attrs(cJSON *attrs, const cJSON *item);
