@@ -100,7 +100,7 @@ aws_error_line(const struct aws_error *err)
 		} else
 			buf_printf(&b, " (request %s)", err->request_id);
 	}
-	return aws_buf_take(&b);
+	return buf_detach_release(&b);
 }
 
 static const char *const retry_codes[] = {

@@ -560,7 +560,7 @@ redact_after(const char *text, const char *marker, const char *stop)
 		p += strcspn(p, stop);
 	}
 	buf_adds(&b, p);
-	return aws_buf_take(&b);
+	return buf_detach_release(&b);
 }
 
 /* Whole occurrences of a secret; short ones (never real keys) would only
@@ -581,5 +581,5 @@ redact(const char *text, const char *secret)
 		buf_adds(&b, "<redacted>");
 	}
 	buf_adds(&b, p);
-	return aws_buf_take(&b);
+	return buf_detach_release(&b);
 }

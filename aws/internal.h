@@ -88,9 +88,6 @@ void aws_proto_error(const struct aws_service *, const struct aws_response *,
 
 /* Percent-encode per RFC 3986 (unreserved kept; with keep_slash '/' too). */
 void aws_buf_urlencode(struct buf *, const char *, size_t, int keep_slash);
-/* The buffer's text, owned by the caller; the buffer is released (unlike
- * buf_detach, which leaves a fresh allocation behind). */
-char *aws_buf_take(struct buf *);
 /* A scalar parameter as text ("true", "12", "1.5", the string). NULL for
  * objects/arrays/null. Caller frees. */
 char *aws_scalar_text(const cJSON *);

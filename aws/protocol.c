@@ -126,16 +126,6 @@ aws_buf_urlencode(struct buf *b, const char *s, size_t n, int keep_slash)
 }
 
 char *
-aws_buf_take(struct buf *b)
-{
-	char *s = b->data;
-
-	b->data = NULL;
-	b->len = b->cap = 0;
-	return s;
-}
-
-char *
 aws_scalar_text(const cJSON *v)
 {
 	double d;
@@ -564,5 +554,5 @@ error_snippet(const char *body, size_t len)
 		space = 0;
 		buf_addc(&b, (char)c);
 	}
-	return aws_buf_take(&b);
+	return buf_detach_release(&b);
 }
