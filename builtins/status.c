@@ -99,61 +99,18 @@ spot_row(cJSON *rows, const char *role, const cJSON *rec)
 	free(name);
 }
 
-/* One status row's sort key, computed once: the lookup of a record by role
- * and of its type's order are linear, so doing them inside the comparison
- * made a 10,000-resource status take seconds. */
-struct row_key {
-	const char *role;
-	const cJSON *rec;
-	int order;
-};
-
-/* The order of stack_roles(st, 1, …): the types table's delete order, then
- * the role name, both reversed (what is deleted last is listed first). */
-static int
-row_key_cmp(const void *a, const void *b)
-{
-	const struct row_key *ka = a, *kb = b;
-
-	if (ka->order != kb->order)
-		return ka->order > kb->order ? -1 : 1;
-	return strcmp(kb->role, ka->role);
-}
-
-/* Every record (or those whose role is in `only`), sorted; *n set. */
-static struct row_key *
-row_keys(struct stack *st, const struct strlist *only, size_t *n)
-{
-	size_t cap = (size_t)cJSON_GetArraySize(st->resources);
-	struct row_key *k = xmalloc((cap ? cap : 1) * sizeof *k);
-	const cJSON *rec;
-
-	*n = 0;
-	cJSON_ArrayForEach(rec, st->resources) {
-		const struct stack_type *t;
-		if (rec->string == NULL || *n == cap ||
-		    (only != NULL && !strlist_has(only, rec->string)))
-			continue;
-		t = stack_type_find(stack_attr(rec, "type"));
-		k[*n].role = rec->string;
-		k[*n].rec = rec;
-		k[*n].order = t != NULL ? t->order : 90;
-		(*n)++;
-	}
-	qsort(k, *n, sizeof *k, row_key_cmp);
-	return k;
-}
-
 cJSON *
 stack_status_rows(struct stack *st, const struct strlist *only)
 {
 	size_t n;
-	struct row_key *k = row_keys(st, only, &n);
+	struct stack_role_rec *k = stack_records(st, 1, &n);
 	cJSON *rows = cJSON_CreateArray();
 
 	/* Prices read the region from st->prices, resolved once by the
 	 * adapter (builtins/stackcmd.c), not once a row. */
 	for (size_t i = 0; i < n; i++) {
+		if (only != NULL && !strlist_has(only, k[i].role))
+			continue;
 		cJSON_AddItemToArray(rows, row(st, k[i].role, k[i].rec));
 		spot_row(rows, k[i].role, k[i].rec);
 	}
