@@ -240,10 +240,29 @@ checkip_start(const char *state, const char *python, char **cause)
 	    "pids/checkip.pid");
 	char *line = lab_read_line(p);
 	pid_t pid = line != NULL ? (pid_t)atol(line) : 0;
+	double deadline;
 	int rc = 0;
 
 	if (!(pid > 1 && lab_pid_in_netns(pid, core)))
 		rc = lab_spawn_core(state, "checkip", argv, NULL, cause);
+	/* lab up returns when checkip answers: the next vpc up asks it. */
+	deadline = now_ms() + 30000;
+	while (rc == 0) {
+		char *why = NULL;
+		int ok = ns_http(state, "GET", LAB_CHECKIP_URL, NULL, NULL,
+		    2000, NULL, &why) == 0;
+
+		free(why);
+		if (ok)
+			break;
+		if (now_ms() >= deadline) {
+			*cause = xstrdup("the lab's checkip did not answer "
+			    "in 30 s");
+			rc = -1;
+			break;
+		}
+		usleep(100 * 1000);
+	}
 	free(line);
 	free(p);
 	free(core);
