@@ -10,6 +10,7 @@
 #include "shell/shell.h"
 #include "aws/aws.h"
 #include "builtins/api_actions.inc"
+#include "builtins/api_shape.h"
 
 static int
 action_index(const char *service, const char *action, size_t *svc)
@@ -48,13 +49,20 @@ action_suggest(size_t svc, const char *action)
 	return best;
 }
 
+/* SERVICE ACTION's place in api_actions[], for its output shape. */
+struct api_target {
+	const struct aws_service *svc;
+	size_t si, ai;
+};
+
 /* Check SERVICE ACTION; 0, or an error already recorded. */
 static int
 check_target(struct mlsh_ctx *ctx, const char *service, const char *action,
-    const struct aws_service **svcp)
+    struct api_target *t)
 {
 	const struct aws_service *svc = aws_service_find(service);
 	size_t si;
+	int ai;
 
 	if (svc == NULL) {
 		const struct aws_service *const *all = aws_services();
@@ -78,7 +86,7 @@ check_target(struct mlsh_ctx *ctx, const char *service, const char *action,
 		buf_release(&b);
 		return -1;
 	}
-	if (action_index(svc->name, action, &si) < 0) {
+	if ((ai = action_index(svc->name, action, &si)) < 0) {
 		const char *sug = si != (size_t)-1 ? action_suggest(si, action) :
 		    NULL;
 		if (sug != NULL)
@@ -89,7 +97,28 @@ check_target(struct mlsh_ctx *ctx, const char *service, const char *action,
 			    action);
 		return -1;
 	}
-	*svcp = svc;
+	t->svc = svc;
+	t->si = si;
+	t->ai = (size_t)ai;
+	return 0;
+}
+
+/* Call and shape the result as the AWS CLI prints it (api_shape.h). */
+static int
+api_call_shaped(struct mlsh_ctx *ctx, const struct api_target *t,
+    const char *action, const cJSON *params, cJSON **result,
+    struct aws_error *err)
+{
+	cJSON *res = NULL;
+	int xml = t->svc->protocol == AWS_PROTO_EC2 ||
+	    t->svc->protocol == AWS_PROTO_QUERY;
+
+	memset(err, 0, sizeof *err);
+	if (aws_call(shell_aws(ctx), t->svc->name, action, params, &res,
+	    err) != 0)
+		return -1;
+	*result = api_shape_output(t->si, t->ai, xml, res);
+	cJSON_Delete(res);
 	return 0;
 }
 
@@ -121,12 +150,12 @@ api_view(cJSON *res)
 static int
 api_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 {
-	const struct aws_service *svc;
+	struct api_target t;
 	struct aws_error err;
 	cJSON *params, *res = NULL;
 	int st;
 
-	if (check_target(ctx, a->argv[0], a->argv[1], &svc) != 0)
+	if (check_target(ctx, a->argv[0], a->argv[1], &t) != 0)
 		return 1;
 	if (a->argc == 3 && a->argv[2][0] == '{') {
 		params = cJSON_Parse(a->argv[2]);
@@ -151,9 +180,7 @@ api_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 			free(k);
 		}
 	}
-	memset(&err, 0, sizeof err);
-	st = aws_call(shell_aws(ctx), svc->name, a->argv[1], params, &res,
-	    &err);
+	st = api_call_shaped(ctx, &t, a->argv[1], params, &res, &err);
 	cJSON_Delete(params);
 	if (st != 0) {
 		char *line = aws_error_line(&err);
@@ -172,7 +199,7 @@ l_api_call(lua_State *L)
 	struct mlsh_ctx *ctx = lua_touserdata(L, lua_upvalueindex(1));
 	const char *service = luaL_checkstring(L, 1);
 	const char *action = luaL_checkstring(L, 2);
-	const struct aws_service *svc;
+	struct api_target t;
 	struct aws_error err;
 	cJSON *params = NULL, *res = NULL;
 	char *line;
@@ -180,7 +207,7 @@ l_api_call(lua_State *L)
 
 	if (!lua_isnoneornil(L, 3))
 		luaL_checktype(L, 3, LUA_TTABLE);
-	if (check_target(ctx, service, action, &svc) != 0)
+	if (check_target(ctx, service, action, &t) != 0)
 		return luaL_error(L, "api: %s", ctx->error);
 	if (!lua_isnoneornil(L, 3)) {
 		params = script_to_json(L, 3);
@@ -189,8 +216,7 @@ l_api_call(lua_State *L)
 			params = cJSON_CreateObject();
 		}
 	}
-	memset(&err, 0, sizeof err);
-	st = aws_call(shell_aws(ctx), svc->name, action, params, &res, &err);
+	st = api_call_shaped(ctx, &t, action, params, &res, &err);
 	cJSON_Delete(params);
 	if (st != 0) {
 		line = aws_error_line(&err);

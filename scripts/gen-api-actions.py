@@ -6,11 +6,15 @@ it reads data/<service>/<latest version>/service-2.json(.gz) from the
 installed botocore and writes, per service, a sorted NULL-terminated array of
 operation names, an index-aligned array telling whether each operation's input
 has members (so the shell can hint that arguments follow), and one table of
-all services. Output is deterministic for a given botocore.
+all services. Into builtins/api_shapes.inc go the output shapes of those
+operations (see generate_shapes). Output is deterministic for a given
+botocore.
 
     scripts/gen-api-actions.py            # writes builtins/api_actions.inc
-    scripts/gen-api-actions.py --check    # exit 1 when the file is stale
+                                          # and builtins/api_shapes.inc
+    scripts/gen-api-actions.py --check    # exit 1 when either is stale
     scripts/gen-api-actions.py -o FILE    # write elsewhere ("-": stdout)
+    scripts/gen-api-actions.py --shapes-output FILE
 """
 import argparse
 import gzip
@@ -29,6 +33,7 @@ SERVICES = [
     ("sagemaker", "sagemaker"),
     ("ssm", "ssm"),
     ("efs", "efs"),
+    ("servicequotas", "service-quotas"),
 ]
 
 WIDTH = 100
@@ -112,34 +117,237 @@ def generate(data_dir):
     return "\n".join(out) + "\n"
 
 
+# --- output shapes (builtins/api_shapes.inc) ---
+#
+# What the AWS CLI prints is botocore's parse of the response, driven by the
+# operation's output shape: member names, lists, booleans and numbers typed,
+# XML's locationName mapped back to the member name (botocore/parsers.py,
+# BaseXMLResponseParser._member_key_name). The table carries just enough of
+# each output shape for builtins/api_shape.c to do the same: scalars collapse
+# into one shared entry per kind, structures and lists of the same content
+# are shared, names live once in a string pool.
+
+KINDS = ["NONE", "STRING", "BOOL", "INT", "FLOAT", "TIMESTAMP", "BLOB",
+         "STRUCT", "LIST", "MAP"]
+SCALAR = {"string": "STRING", "character": "STRING", "enum": "STRING",
+          "boolean": "BOOL", "integer": "INT", "long": "INT", "short": "INT",
+          "byte": "INT", "bigInteger": "INT", "float": "FLOAT",
+          "double": "FLOAT", "bigDecimal": "FLOAT", "timestamp": "TIMESTAMP",
+          "blob": "BLOB"}
+# Members bound to the HTTP envelope, not the body (REST-JSON).
+NON_BODY = ("header", "headers", "statusCode", "uri", "querystring")
+
+
+class Shapes:
+    def __init__(self):
+        # shape: (kind, members) ; members: tuple of (name, wire, shape index)
+        self.shapes = [(k, ()) for k in KINDS[:7]]
+        self.memo = {}
+
+    def add(self, svc, model, name):
+        key = (svc, name)
+        if key in self.memo:
+            return self.memo[key]
+        s = model["shapes"][name]
+        t = s["type"]
+        if t in SCALAR:
+            return KINDS.index(SCALAR[t])
+        if s.get("flattened"):
+            sys.exit("gen-api-actions: %s %s is a flattened list; "
+                     "builtins/api_shape.c does not model those" % (svc, name))
+        idx = len(self.shapes)
+        self.memo[key] = idx
+        self.shapes.append(None)	# recursion sees the index
+        if t == "structure":
+            members = []
+            for mname, m in s.get("members", {}).items():
+                if m.get("location") in NON_BODY:
+                    continue
+                sub = model["shapes"][m["shape"]]
+                if sub.get("flattened"):
+                    sys.exit("gen-api-actions: %s %s.%s is flattened"
+                             % (svc, name, mname))
+                members.append((mname, m.get("locationName", mname),
+                                self.add(svc, model, m["shape"])))
+            self.shapes[idx] = ("STRUCT", tuple(members))
+        elif t == "list":
+            m = s["member"]
+            self.shapes[idx] = ("LIST", (("", m.get("locationName", ""),
+                                          self.add(svc, model, m["shape"])),))
+        elif t == "map":
+            k, v = s["key"], s["value"]
+            self.shapes[idx] = ("MAP", (
+                ("", k.get("locationName", "key"), self.add(svc, model, k["shape"])),
+                ("", v.get("locationName", "value"), self.add(svc, model, v["shape"]))))
+        else:
+            sys.exit("gen-api-actions: %s %s: unknown type %s" % (svc, name, t))
+        return idx
+
+    def share(self):
+        """Merge shapes of equal content until nothing changes; returns the
+        final index of every original index."""
+        remap = list(range(len(self.shapes)))
+        while True:
+            seen, changed = {}, False
+            for i, (kind, members) in enumerate(self.shapes):
+                if remap[i] != i:
+                    continue
+                key = (kind, tuple((n, w, remap[s]) for n, w, s in members))
+                if key in seen:
+                    remap[i] = seen[key]
+                    changed = True
+                else:
+                    seen[key] = i
+            for i in range(len(remap)):	# follow chains to their end
+                while remap[remap[i]] != remap[i]:
+                    remap[i] = remap[remap[i]]
+            if not changed:
+                return remap
+
+
+def c_string_lines(pool, indent="\t"):
+    """The pool of NUL-separated names as concatenated C string literals."""
+    lines, line = [], ""
+    for name in pool:
+        piece = name + "\\000"	# three digits: a name may start with one
+        if line and 8 + len(line) + len(piece) + 2 > WIDTH:
+            lines.append(indent + '"' + line + '"')
+            line = ""
+        line += piece
+    if line:
+        lines.append(indent + '"' + line + '"')
+    return "\n".join(lines)
+
+
+def generate_shapes(data_dir):
+    sh = Shapes()
+    outputs = []
+    for name, directory in SERVICES:
+        version, model = load_model(data_dir, directory)
+        ops = sorted(model["operations"])
+        idx = []
+        for o in ops:
+            out = model["operations"][o].get("output")
+            idx.append(sh.add(name, model, out["shape"]) if out else 0)
+        outputs.append((name, version, idx))
+    remap = sh.share()
+    # Renumber the surviving shapes densely, scalars first as they were.
+    keep = [i for i in range(len(sh.shapes)) if remap[i] == i]
+    newidx = {old: n for n, old in enumerate(keep)}
+    final = lambda i: newidx[remap[i]]
+    if len(keep) > 65535:
+        sys.exit("gen-api-actions: %d shapes do not fit an unsigned short" % len(keep))
+    names = sorted({n for i in keep for m in sh.shapes[i][1] for n in m[:2]} - {""})
+    names.insert(0, "")
+    number = {n: k for k, n in enumerate(names)}
+    offsets, pos = [], 0
+    for n in names:
+        offsets.append(str(pos))
+        pos += len(n.encode("utf-8")) + 1
+    rows, members = [], []
+    for i in keep:
+        kind, ms = sh.shapes[i]
+        rows.append("{%d,%d,%d}" % (KINDS.index(kind), len(ms), len(members) if ms else 0))
+        for n, w, s in ms:
+            members.append("{%d,%d,%d}" % (number[n], number[w], final(s)))
+    if len(names) > 65535 or len(members) > 65535:
+        sys.exit("gen-api-actions: the names or members outgrew 16 bits")
+    out = [
+        "/* api_shapes.inc: the output shapes of every operation in",
+        " * api_actions.inc, for builtins/api_shape.c to give `api` results the",
+        " * member names and types the AWS CLI prints. Generated by",
+        " * scripts/gen-api-actions.py from botocore %s; do not edit." % botocore.__version__,
+        " * %d shapes (scalars shared, equal structures merged), %d members,"
+        % (len(rows), len(members)),
+        " * %d names. api_shape_kind order is the generator's KINDS. */" % len(names),
+        "",
+        "enum api_shape_kind {",
+        "\t" + ", ".join("API_SH_" + k for k in KINDS) + ",",
+        "};",
+        "",
+        "/* kind; n members; the first in api_shape_members (a list's one",
+        " * member is its item, a map's two its key and value). */",
+        "struct api_shape {",
+        "\tunsigned char kind;",
+        "\tunsigned short n;",
+        "\tunsigned short first;",
+        "};",
+        "",
+        "/* name and wire (the XML element) number names: the text of name k",
+        " * is api_shape_names + api_shape_name_at[k]. */",
+        "struct api_shape_member {",
+        "\tunsigned short name, wire, shape;",
+        "};",
+        "",
+        "static const char api_shape_names[] =",
+        c_string_lines(names) + ";",
+        "",
+        "static const unsigned int api_shape_name_at[] = {",
+        wrap(offsets),
+        "};",
+        "",
+        "static const struct api_shape api_shapes[] = {",
+        wrap(rows),
+        "};",
+        "",
+        "static const struct api_shape_member api_shape_members[] = {",
+        wrap(members),
+        "};",
+        "",
+    ]
+    table = []
+    for name, version, idx in outputs:
+        out.append("/* %s %s: the output shape of api_actions_%s[i] (0: none) */"
+                   % (name, version, name))
+        out.append("static const unsigned short api_output_%s[] = {" % name)
+        out.append(wrap([str(final(i)) if i else "0" for i in idx]))
+        out.append("};")
+        table.append("api_output_%s" % name)
+    out.append("")
+    out.append("/* Index-aligned with api_actions[]. */")
+    out.append("static const unsigned short *const api_outputs[] = {")
+    out.append(wrap(table))
+    out.append("};")
+    return "\n".join(out) + "\n"
+
+
+def write_or_check(path, text, check):
+    """0 when written (or, with check, when path already holds text)."""
+    if check:
+        try:
+            with open(path, encoding="utf-8") as f:
+                same = f.read() == text
+        except FileNotFoundError:
+            same = False
+        if not same:
+            print("%s is stale: run scripts/gen-api-actions.py" % path,
+                  file=sys.stderr)
+            return 1
+        return 0
+    if path == "-":
+        sys.stdout.write(text)
+        return 0
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, path)
+    return 0
+
+
 def main():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-o", "--output",
                     default=os.path.join(root, "builtins", "api_actions.inc"))
+    ap.add_argument("--shapes-output",
+                    default=os.path.join(root, "builtins", "api_shapes.inc"))
     ap.add_argument("--check", action="store_true",
-                    help="compare with the existing file instead of writing")
+                    help="compare with the existing files instead of writing")
     args = ap.parse_args()
-    text = generate(os.path.join(os.path.dirname(botocore.__file__), "data"))
-    if args.check:
-        try:
-            with open(args.output, encoding="utf-8") as f:
-                same = f.read() == text
-        except FileNotFoundError:
-            same = False
-        if not same:
-            print("%s is stale: run scripts/gen-api-actions.py" % args.output,
-                  file=sys.stderr)
-            return 1
-        return 0
-    if args.output == "-":
-        sys.stdout.write(text)
-        return 0
-    tmp = args.output + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, args.output)
-    return 0
+    data = os.path.join(os.path.dirname(botocore.__file__), "data")
+    rc = write_or_check(args.output, generate(data), args.check)
+    return write_or_check(args.shapes_output, generate_shapes(data),
+                          args.check) or rc
 
 
 if __name__ == "__main__":
