@@ -49,6 +49,44 @@ xml_number(const cJSON *raw)
 	return cJSON_CreateNumber(d);
 }
 
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* An IAM policy document: URL-encoded JSON text, which botocore decodes
+ * (handlers.py json_decode_policies: json.loads(unquote(value))); the text
+ * as it came when it is not JSON. */
+static cJSON *
+policy_document(const cJSON *raw)
+{
+	const char *s;
+	struct buf b;
+	cJSON *v;
+
+	if (!cJSON_IsString(raw))
+		return cJSON_Duplicate(raw, 1);
+	buf_init(&b);
+	for (s = raw->valuestring; *s != '\0'; s++) {
+		if (*s == '%' && hexval(s[1]) >= 0 && hexval(s[2]) >= 0) {
+			buf_addc(&b, (char)(hexval(s[1]) * 16 + hexval(s[2])));
+			s += 2;
+		} else {
+			buf_addc(&b, *s);
+		}
+	}
+	v = cJSON_ParseWithLength(b.data != NULL ? b.data : "", b.len);
+	buf_release(&b);
+	return v != NULL ? v : cJSON_Duplicate(raw, 1);
+}
+
 static cJSON *
 shape_scalar(int xml, int kind, const cJSON *raw)
 {
@@ -66,6 +104,8 @@ shape_scalar(int xml, int kind, const cJSON *raw)
 		if (xml)
 			return xml_number(raw);
 		break;
+	case API_SH_POLICY:
+		return policy_document(raw);
 	case API_SH_TIMESTAMP:
 		if ((ts = api_iso_timestamp(raw)) != NULL) {
 			v = cJSON_CreateString(ts);

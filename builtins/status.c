@@ -32,6 +32,28 @@ money(double v, int hourly)
 	return xasprintf("$%.2f", v);
 }
 
+/* text, or null: `--json` says "none" as null, the table as "-". */
+static void
+add_text(cJSON *o, const char *key, const char *v)
+{
+	if (v != NULL)
+		cJSON_AddStringToObject(o, key, v);
+	else
+		cJSON_AddNullToObject(o, key);
+}
+
+/* A number, or null when unknown (v < 0). */
+static void
+add_amount(cJSON *o, const char *key, double v)
+{
+	if (v < 0)
+		cJSON_AddNullToObject(o, key);
+	else
+		cJSON_AddNumberToObject(o, key, v);
+}
+
+/* One record as data (numbers, null for none); status_people() makes the
+ * table's text of it. */
 static cJSON *
 row(struct stack *st, const char *role, const cJSON *rec)
 {
@@ -41,35 +63,65 @@ row(struct stack *st, const char *role, const cJSON *rec)
 	    cJSON_GetObjectItemCaseSensitive(rec, "created"));
 	const char *status = stack_attr(rec, "status");
 	double h = stack_rec_hourly(&st->prices, rec);
-	char *s;
 
 	cJSON_AddStringToObject(o, "role", role);
-	v = stack_attr(rec, "id");
-	cJSON_AddStringToObject(o, "id", v ? v : "-");
+	add_text(o, "id", stack_attr(rec, "id"));
 	if (status != NULL && strcmp(status, "pending") == 0)
 		v = "pending (interrupted create; re-run its up)";
 	else
 		v = stack_attr(rec, "state");
-	cJSON_AddStringToObject(o, "state", v ? v : "-");
+	add_text(o, "state", v);
 	v = stack_attr(rec, "instance_type");
 	if (v == NULL)
 		v = stack_attr(rec, "type");
-	cJSON_AddStringToObject(o, "type", v ? v : "-");
-	v = stack_attr(rec, "private_ip");
-	cJSON_AddStringToObject(o, "private_ip", v ? v : "-");
-	v = stack_attr(rec, "public_ip");
-	cJSON_AddStringToObject(o, "public_ip", v ? v : "-");
-	s = money(h, 1);
-	cJSON_AddStringToObject(o, "usd_per_hour", s);
-	free(s);
-	s = created > 0 ? age_text((double)time(NULL) - created) :
-	    xstrdup("-");
-	cJSON_AddStringToObject(o, "age", s);
-	free(s);
-	s = money(stack_accrued_at(rec, h), 0);
-	cJSON_AddStringToObject(o, "accrued", s);
-	free(s);
+	add_text(o, "type", v);
+	add_text(o, "private_ip", stack_attr(rec, "private_ip"));
+	add_text(o, "public_ip", stack_attr(rec, "public_ip"));
+	add_amount(o, "usd_per_hour", h);
+	if (created > 0) {
+		double age = (double)time(NULL) - created;
+		cJSON_AddNumberToObject(o, "age_seconds", age > 0 ? age : 0);
+	} else
+		cJSON_AddNullToObject(o, "age_seconds");
+	add_amount(o, "accrued_usd", stack_accrued_at(rec, h));
 	return o;
+}
+
+/* The table a person reads: $/h to four places, the accrued cost to two,
+ * the age in its unit, "unknown" for a price the table does not know. */
+static void
+status_people(cJSON *rows)
+{
+	cJSON *o, *v;
+	char *s;
+
+	cJSON_ArrayForEach(o, rows) {
+		if ((v = cJSON_GetObjectItemCaseSensitive(o, "usd_per_hour"))) {
+			s = money(cJSON_IsNumber(v) ? v->valuedouble : -1, 1);
+			cJSON_ReplaceItemInObjectCaseSensitive(o,
+			    "usd_per_hour", cJSON_CreateString(s));
+			free(s);
+		}
+		v = cJSON_DetachItemFromObjectCaseSensitive(o, "age_seconds");
+		if (v != NULL) {
+			s = cJSON_IsNumber(v) ? age_text(v->valuedouble) :
+			    xstrdup("-");
+			cJSON_AddStringToObject(o, "age", s);
+			free(s);
+			cJSON_Delete(v);
+		}
+		v = cJSON_DetachItemFromObjectCaseSensitive(o, "accrued_usd");
+		if (v != NULL) {
+			s = money(cJSON_IsNumber(v) ? v->valuedouble : -1, 0);
+			cJSON_AddStringToObject(o, "accrued", s);
+			free(s);
+			cJSON_Delete(v);
+		}
+		if ((v = cJSON_GetObjectItemCaseSensitive(o, "drift")) != NULL) {
+			cJSON_DetachItemViaPointer(o, v);
+			cJSON_AddItemToObject(o, "drift", v);	/* stays last */
+		}
+	}
 }
 
 /* A spot node's request under it: `down` cancels it before terminating,
@@ -88,13 +140,11 @@ spot_row(cJSON *rows, const char *role, const cJSON *rec)
 	name = xasprintf("%s spot request", role);
 	cJSON_AddStringToObject(o, "role", name);
 	cJSON_AddStringToObject(o, "id", sr);
-	cJSON_AddStringToObject(o, "state", state ? state : "-");
+	add_text(o, "state", state);
 	cJSON_AddStringToObject(o, "type", "spot-request (persistent)");
-	cJSON_AddStringToObject(o, "private_ip", "-");
-	cJSON_AddStringToObject(o, "public_ip", "-");
-	cJSON_AddStringToObject(o, "usd_per_hour", "-");
-	cJSON_AddStringToObject(o, "age", "-");
-	cJSON_AddStringToObject(o, "accrued", "-");
+	add_text(o, "private_ip", NULL);
+	add_text(o, "public_ip", NULL);
+	/* The request costs nothing itself: its node's row has the price. */
 	cJSON_AddItemToArray(rows, o);
 	free(name);
 }
@@ -271,10 +321,9 @@ status_refresh(struct stack *st, cJSON **result)
 			continue;
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "role", stack_attr(it, "role"));
-		cJSON_AddStringToObject(o, "id", id ? id : "-");
-		cJSON_AddStringToObject(o, "state",
-		    stack_attr(it, "state") ? stack_attr(it, "state") : "-");
-		cJSON_AddStringToObject(o, "type", stack_attr(it, "type"));
+		add_text(o, "id", id);
+		add_text(o, "state", stack_attr(it, "state"));
+		add_text(o, "type", stack_attr(it, "type"));
 		cJSON_AddStringToObject(o, "drift", "unknown but tagged "
 		    "(status --recover adopts it)");
 		cJSON_AddItemToArray(rows, o);
@@ -312,6 +361,8 @@ status_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 			    "resources\n", st.ws);
 		}
 	}
+	if (rc == 0 && !a->json && cJSON_IsArray(*result))
+		status_people(*result);
 	stack_close(&st);
 	return rc;
 }
@@ -330,7 +381,9 @@ const struct mlsh_cmd cmd_status_entry = {
 	.summary = "every resource of the workspace, its state and cost",
 	.help = "Columns: role, id, state, type, private and public IP, $/h, "
 	    "age and accrued cost (at today's rate since creation). Without "
-	    "flags it reads the state only; --refresh asks AWS.",
+	    "flags it reads the state only; --refresh asks AWS. --json: "
+	    "usd_per_hour, age_seconds and accrued_usd as numbers, null "
+	    "where unknown or none.",
 	.opts = status_opts,
 	.min_args = 0,
 	.max_args = 0,

@@ -128,7 +128,8 @@ def generate(data_dir):
 # are shared, names live once in a string pool.
 
 KINDS = ["NONE", "STRING", "BOOL", "INT", "FLOAT", "TIMESTAMP", "BLOB",
-         "STRUCT", "LIST", "MAP"]
+         "POLICY", "STRUCT", "LIST", "MAP"]
+N_SCALAR = KINDS.index("STRUCT")
 SCALAR = {"string": "STRING", "character": "STRING", "enum": "STRING",
           "boolean": "BOOL", "integer": "INT", "long": "INT", "short": "INT",
           "byte": "INT", "bigInteger": "INT", "float": "FLOAT",
@@ -141,7 +142,7 @@ NON_BODY = ("header", "headers", "statusCode", "uri", "querystring")
 class Shapes:
     def __init__(self):
         # shape: (kind, members) ; members: tuple of (name, wire, shape index)
-        self.shapes = [(k, ()) for k in KINDS[:7]]
+        self.shapes = [(k, ()) for k in KINDS[:N_SCALAR]]
         self.memo = {}
 
     def add(self, svc, model, name):
@@ -150,6 +151,10 @@ class Shapes:
             return self.memo[key]
         s = model["shapes"][name]
         t = s["type"]
+        # IAM's policy documents come URL-encoded; botocore decodes them
+        # into JSON (handlers.py json_decode_policies, after-call.iam).
+        if svc == "iam" and name == "policyDocumentType":
+            return KINDS.index("POLICY")
         if t in SCALAR:
             return KINDS.index(SCALAR[t])
         if s.get("flattened"):

@@ -23,27 +23,27 @@ t_ok 'lab up again is a no-op' '"$MLSH" --norc lab up >/dev/null'
 ssh-keygen -q -t ed25519 -N "" -f "$T/key"
 K=$(base64 -w0 < "$T/key.pub")
 UD=$(printf '#!/bin/sh\necho "user-data ran on $(hostname)" > /tmp/ud-ran\necho x >> /var/tmp/ud-count\n' | base64 -w0)
-vpc=$(m --json -c "api ec2 CreateVpc CidrBlock=10.0.0.0/16" | py 'print(d["vpc"]["vpcId"])')
-pub=$(m --json -c "api ec2 CreateSubnet VpcId=$vpc CidrBlock=10.0.1.0/24" | py 'print(d["subnet"]["subnetId"])')
-priv=$(m --json -c "api ec2 CreateSubnet VpcId=$vpc CidrBlock=10.0.2.0/24" | py 'print(d["subnet"]["subnetId"])')
+vpc=$(m --json -c "api ec2 CreateVpc CidrBlock=10.0.0.0/16" | py 'print(d["Vpc"]["VpcId"])')
+pub=$(m --json -c "api ec2 CreateSubnet VpcId=$vpc CidrBlock=10.0.1.0/24" | py 'print(d["Subnet"]["SubnetId"])')
+priv=$(m --json -c "api ec2 CreateSubnet VpcId=$vpc CidrBlock=10.0.2.0/24" | py 'print(d["Subnet"]["SubnetId"])')
 m -c "api ec2 ImportKeyPair KeyName=lab-t PublicKeyMaterial=$K" >/dev/null
 # The lab enforces security groups and route tables as AWS does: the public
 # subnet needs its route to an internet gateway, and the instances (in the
 # VPC's default group) SSH from the client. AWS's default group admits its
 # own members; moto's lacks that rule, so it is added here.
-igw=$(m --json -c "api ec2 CreateInternetGateway" | py 'print(d["internetGateway"]["internetGatewayId"])')
+igw=$(m --json -c "api ec2 CreateInternetGateway" | py 'print(d["InternetGateway"]["InternetGatewayId"])')
 m -c "api ec2 AttachInternetGateway InternetGatewayId=$igw VpcId=$vpc" >/dev/null
-rtb=$(m --json -c "api ec2 DescribeRouteTables Filter.1.Name=vpc-id Filter.1.Value.1=$vpc" | py 'print(d["routeTableSet"][0]["routeTableId"])')
+rtb=$(m --json -c "api ec2 DescribeRouteTables Filter.1.Name=vpc-id Filter.1.Value.1=$vpc" | py 'print(d["RouteTables"][0]["RouteTableId"])')
 m -c "api ec2 CreateRoute RouteTableId=$rtb DestinationCidrBlock=0.0.0.0/0 GatewayId=$igw" >/dev/null
-dsg=$(m --json -c "api ec2 DescribeSecurityGroups Filter.1.Name=vpc-id Filter.1.Value.1=$vpc Filter.2.Name=group-name Filter.2.Value.1=default" | py 'print(d["securityGroupInfo"][0]["groupId"])')
+dsg=$(m --json -c "api ec2 DescribeSecurityGroups Filter.1.Name=vpc-id Filter.1.Value.1=$vpc Filter.2.Name=group-name Filter.2.Value.1=default" | py 'print(d["SecurityGroups"][0]["GroupId"])')
 m -c "api ec2 AuthorizeSecurityGroupIngress GroupId=$dsg IpPermissions.1.IpProtocol=tcp IpPermissions.1.FromPort=22 IpPermissions.1.ToPort=22 IpPermissions.1.IpRanges.1.CidrIp=198.18.0.2/32 IpPermissions.2.IpProtocol=-1 IpPermissions.2.Groups.1.GroupId=$dsg" >/dev/null
 run() { # subnet public(true/false) -> "id ip"
 	m --json -c "api ec2 RunInstances ImageId=ami-0a1b2c3d4e5f60001 MinCount=1 MaxCount=1 InstanceType=t3.nano KeyName=lab-t UserData=$UD NetworkInterface.1.DeviceIndex=0 NetworkInterface.1.SubnetId=$1 NetworkInterface.1.AssociatePublicIpAddress=$2" |
-		py 'i=d["instancesSet"][0]; print(i["instanceId"], i["privateIpAddress"])'
+		py 'i=d["Instances"][0]; print(i["InstanceId"], i["PrivateIpAddress"])'
 }
 read -r jid jip <<<"$(run "$pub" true)"
 read -r nid nip <<<"$(run "$priv" false)"
-jpub=$(m --json -c "api ec2 DescribeInstances InstanceId.1=$jid" | py 'print(d["reservationSet"][0]["instancesSet"][0]["ipAddress"])')
+jpub=$(m --json -c "api ec2 DescribeInstances InstanceId.1=$jid" | py 'print(d["Reservations"][0]["Instances"][0]["PublicIpAddress"])')
 t_ok 'RunInstances through mlsh made two instances' '[ -n "$jid" ] && [ -n "$nid" ] && [ -n "$jpub" ]'
 
 host_state() { m --json -c "lab status" | py "print(next((r[\"state\"] for r in d if r[\"id\"]==\"$1\"), \"none\"))"; }
@@ -92,7 +92,7 @@ t_ok 'hermetic: no route out of the client namespace or a host' '
 
 t_ok 'lab reset empties the control plane and removes the hosts' '
 	m -c "lab reset" >/dev/null && [ "$(host_state "$jid")" = none ] &&
-	out=$(m --json -c "api ec2 DescribeInstances" 2>&1) && py "assert not d.get(\"reservationSet\"), d" <<<"$out"'
+	out=$(m --json -c "api ec2 DescribeInstances" 2>&1) && py "assert not d.get(\"Reservations\"), d" <<<"$out"'
 
 t_ok 'lab down leaves no namespace and no process' '
 	"$MLSH" --norc lab down >/dev/null &&

@@ -29,16 +29,16 @@ t_ok 'every switch is on (control API from the client namespace)' '
 
 t_out 'DescribeImages answers from the catalogue' 'Deep Learning AMI Habana PyTorch 2.1.1 SynapseAI 1.14.0 (Ubuntu 22.04) 20250115' '
 	m --json -c "api ec2 DescribeImages Owner.1=898082745236 Filter.1.Name=name Filter.1.Value.1=*Habana*PyTorch*Ubuntu*" |
-		py "print(\"\\n\".join(i[\"name\"] for i in d[\"imagesSet\"]))"'
+		py "print(\"\\n\".join(i[\"Name\"] for i in d[\"Images\"]))"'
 
 # Every switch is on: a new id is NotFound for up to 3 requests naming it,
 # so each call naming one is tried up to 5 times (what a client must do).
 api() { local i; for i in 1 2 3 4 5; do m --json -c "api $1" 2>/dev/null && return 0; done; return 1; }
 t_ok 'an instance of a catalogue image in a subnet becomes a running host' '
-	vpc=$(api "ec2 CreateVpc CidrBlock=10.0.0.0/16" | py "print(d[\"vpc\"][\"vpcId\"])") &&
-	sub=$(api "ec2 CreateSubnet VpcId=$vpc CidrBlock=10.0.1.0/24" | py "print(d[\"subnet\"][\"subnetId\"])") &&
+	vpc=$(api "ec2 CreateVpc CidrBlock=10.0.0.0/16" | py "print(d[\"Vpc\"][\"VpcId\"])") &&
+	sub=$(api "ec2 CreateSubnet VpcId=$vpc CidrBlock=10.0.1.0/24" | py "print(d[\"Subnet\"][\"SubnetId\"])") &&
 	id=$(api "ec2 RunInstances ImageId=ami-0c0a0000000000002 MinCount=1 MaxCount=1 InstanceType=t3.nano SubnetId=$sub" |
-		py "print(d[\"instancesSet\"][0][\"instanceId\"])") &&
+		py "print(d[\"Instances\"][0][\"InstanceId\"])") &&
 	for _ in $(seq 1 60); do
 		st=$(m --json -c "lab status" | py "print(next((r[\"state\"] for r in d if r[\"id\"]==\"$id\"), \"none\"))")
 		[ "$st" = running ] && break; sleep 0.5

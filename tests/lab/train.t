@@ -34,7 +34,7 @@ import json;r=json.load(open('$st'))['resources']
 print(r['subnet-private']['id'], r['sg-nodes']['id'], r['key']['id'], r.get('mount-target',{}).get('attrs',{}).get('private_ip','-'))")
 	ud=$(printf '#!/bin/sh\nif [ "%s" != - ]; then mkdir -p /efs; for i in 1 2 3 4 5 6 7 8 9 10; do mount -t nfs4 %s:/ /efs && break; sleep 1; done; chown ubuntu:ubuntu /efs; fi\n' "$mt" "$mt" | base64 -w0)
 	out=$(m --json -c "api ec2 RunInstances ImageId=ami-0a1b2c3d4e5f60001 MinCount=1 MaxCount=1 InstanceType=dl1.24xlarge KeyName=$key UserData=$ud SubnetId=$subnet SecurityGroupId.1=$sg") || return 1
-	read -r iid ip < <(py 'i=d["instancesSet"][0];print(i["instanceId"],i["privateIpAddress"])' <<<"$out")
+	read -r iid ip < <(py 'i=d["Instances"][0];print(i["InstanceId"],i["PrivateIpAddress"])' <<<"$out")
 	python3 - "$st" "$role" "$iid" "$ip" <<'PY'
 import json, os, sys, time
 path, role, iid, ip = sys.argv[1:]

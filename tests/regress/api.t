@@ -10,7 +10,7 @@ jq_py() { python3 -c "import json,sys; d=json.load(sys.stdin); $1"; }
 t_out 'sts GetCallerIdentity prints the account' '123456789012' \
 	'm -c "api sts GetCallerIdentity" | awk "\$1==\"Account\"{print \$2}"'
 t_ok 'ec2 CreateVpc, read back by the AWS CLI' '
-	id=$(m --json -c "api ec2 CreateVpc CidrBlock=10.77.0.0/16" | jq_py "print(d[\"vpc\"][\"vpcId\"])") &&
+	id=$(m --json -c "api ec2 CreateVpc CidrBlock=10.77.0.0/16" | jq_py "print(d[\"Vpc\"][\"VpcId\"])") &&
 	awscli ec2 describe-vpcs --vpc-ids "$id" | jq_py "assert d[\"Vpcs\"][0][\"CidrBlock\"]==\"10.77.0.0/16\""'
 t_ok 'ec2 filters select' '
 	m -c "api ec2 DescribeVpcs Filter.1.Name=cidr Filter.1.Value.1=10.77.0.0/16" | grep -c 10.77.0.0/16 | grep -qx 1'
@@ -30,7 +30,7 @@ t_ok 'ssm GetParameter' '
 t_ok 'Lua api.call returns the tree' '
 	cat > call.mlsh <<LUA
 local r = api.call("ec2", "DescribeVpcs", {["Filter.1.Name"]="cidr", ["Filter.1.Value.1"]="10.77.0.0/16"})
-assert(#r.vpcSet == 1 and r.vpcSet[1].cidrBlock == "10.77.0.0/16")
+assert(#r.Vpcs == 1 and r.Vpcs[1].CidrBlock == "10.77.0.0/16")
 local ok, err = mlsh.pcall(api.call, "ec2", "DescribeVpcs", {["VpcId.1"]="vpc-nope"})
 assert(ok == nil and err:find("^ec2: InvalidVpcID.NotFound"), err)
 print("lua ok")
