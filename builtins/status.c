@@ -361,7 +361,9 @@ status_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 			    "resources\n", st.ws);
 		}
 	}
-	if (rc == 0 && !a->json && cJSON_IsArray(*result))
+	/* --json and Lua get the data; the prompt a table of text. */
+	if (rc == 0 && !a->json && ctx->lua_depth == 0 &&
+	    cJSON_IsArray(*result))
 		status_people(*result);
 	stack_close(&st);
 	return rc;

@@ -966,58 +966,112 @@ free_runs(struct run_info *runs, size_t n)
 	free(runs);
 }
 
-/* One run as a result row; detail adds progress, ETA and cost. */
+/* "epoch 1/4 50%" for people; {"epoch":1,"epochs":4,"fraction":0.5} as data. */
+static cJSON *
+run_progress(const struct progress_track *tr, int data)
+{
+	cJSON *o;
+	char pr[64];
+
+	if (!tr->have)
+		return data ? cJSON_CreateNull() : cJSON_CreateString("-");
+	if (!data) {
+		snprintf(pr, sizeof pr, "epoch %ld/%ld %.0f%%", tr->last.epoch,
+		    tr->last.epochs, floor(tr->last.fraction * 100));
+		return cJSON_CreateString(pr);
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "epoch", (double)tr->last.epoch);
+	cJSON_AddNumberToObject(o, "epochs", (double)tr->last.epochs);
+	cJSON_AddNumberToObject(o, "fraction", tr->last.fraction);
+	return o;
+}
+
+/* A duration: "1h00m" for people, seconds (null when unknown) as data. */
+static void
+add_duration(cJSON *o, const char *key, double seconds, int data)
+{
+	char s[32], *k;
+
+	if (data) {
+		k = xasprintf("%s_seconds", key);
+		if (seconds < 0 || !isfinite(seconds))
+			cJSON_AddNullToObject(o, k);
+		else
+			cJSON_AddNumberToObject(o, k, round(seconds));
+		free(k);
+		return;
+	}
+	if (seconds < 0 || !isfinite(seconds))
+		snprintf(s, sizeof s, "-");
+	else
+		progress_duration(s, sizeof s, seconds);
+	cJSON_AddStringToObject(o, key, s);
+}
+
+/* The detail of `train status`: ETA, cost to finish, last metrics, dir. */
+static void
+run_detail(struct mlsh_ctx *ctx, cJSON *o, const struct run_info *r,
+    const struct progress_track *tr, double elapsed, int data)
+{
+	int running = r->alive && strcmp(r->exit_s, "-") == 0;
+	double eta = running ? progress_eta(&tr->first, &tr->last,
+	    elapsed) : -1;
+	double price = node_price(ctx, *r->node_file ? r->node_file :
+	    r->role);
+	double cost = progress_cost(eta, price);
+	char cs[32];
+
+	add_duration(o, "eta", running && tr->have ? eta : -1, data);
+	if (data && cost >= 0)
+		cJSON_AddNumberToObject(o, "cost_to_finish_usd",
+		    round(cost * 100) / 100);
+	else if (data)
+		cJSON_AddNullToObject(o, "cost_to_finish_usd");
+	else {
+		snprintf(cs, sizeof cs, cost >= 0 ? "$%.2f" : "-", cost);
+		cJSON_AddStringToObject(o, "cost_to_finish", cs);
+	}
+	if (tr->have)
+		cJSON_AddStringToObject(o, "last", tr->last.metrics);
+	else if (data)
+		cJSON_AddNullToObject(o, "last");
+	else
+		cJSON_AddStringToObject(o, "last", "-");
+	cJSON_AddStringToObject(o, "dir", r->dir);
+}
+
+/* One run as a result row; detail adds progress, ETA and cost. data (for
+ * --json and Lua): numbers, ISO 8601 UTC times, null for none. */
 static cJSON *
 run_row(struct mlsh_ctx *ctx, const struct run_info *r,
-    const struct progress_parser *pp, int detail)
+    const struct progress_parser *pp, int detail, int data)
 {
 	cJSON *o = cJSON_CreateObject();
-	char st[32], when[32], el[32];
+	char st[32], when[32];
 	struct progress_track tr;
 	time_t t = (time_t)r->started;
 	double elapsed = (double)(r->now - r->started);
-	int running = r->alive && strcmp(r->exit_s, "-") == 0;
 
 	memset(&tr, 0, sizeof tr);
 	if (r->first != NULL)
 		progress_track_line(&tr, pp, r->first, strlen(r->first));
 	if (r->last != NULL)
 		progress_track_line(&tr, pp, r->last, strlen(r->last));
-	strftime(when, sizeof when, "%Y-%m-%d %H:%M", localtime(&t));
-	progress_duration(el, sizeof el, elapsed < 0 ? 0 : elapsed);
+	if (data)
+		strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	else
+		strftime(when, sizeof when, "%Y-%m-%d %H:%M", localtime(&t));
 	cJSON_AddStringToObject(o, "run", r->name);
 	cJSON_AddStringToObject(o, "node", *r->node_file ? r->node_file :
 	    r->role);
 	cJSON_AddStringToObject(o, "state", run_state(r, st, sizeof st));
 	cJSON_AddNumberToObject(o, "pid", (double)r->pid);
 	cJSON_AddStringToObject(o, "started", when);
-	cJSON_AddStringToObject(o, "elapsed", el);
-	if (tr.have) {
-		char pr[64];
-		snprintf(pr, sizeof pr, "epoch %ld/%ld %.0f%%", tr.last.epoch,
-		    tr.last.epochs, floor(tr.last.fraction * 100));
-		cJSON_AddStringToObject(o, "progress", pr);
-	} else
-		cJSON_AddStringToObject(o, "progress", "-");
-	if (detail) {
-		double eta = running ? progress_eta(&tr.first, &tr.last,
-		    elapsed) : -1;
-		double price = node_price(ctx, *r->node_file ? r->node_file :
-		    r->role);
-		double cost = progress_cost(eta, price);
-		char es[32];
-		progress_duration(es, sizeof es, eta);
-		cJSON_AddStringToObject(o, "eta", running && tr.have ? es : "-");
-		if (cost >= 0) {
-			char cs[32];
-			snprintf(cs, sizeof cs, "$%.2f", cost);
-			cJSON_AddStringToObject(o, "cost_to_finish", cs);
-		} else
-			cJSON_AddStringToObject(o, "cost_to_finish", "-");
-		cJSON_AddStringToObject(o, "last", tr.have ?
-		    tr.last.metrics : "-");
-		cJSON_AddStringToObject(o, "dir", r->dir);
-	}
+	add_duration(o, "elapsed", elapsed < 0 ? 0 : elapsed, data);
+	cJSON_AddItemToObject(o, "progress", run_progress(&tr, data));
+	if (detail)
+		run_detail(ctx, o, r, &tr, elapsed, data);
 	cJSON_AddStringToObject(o, "command", r->cmd ? r->cmd : "");
 	return o;
 }
@@ -1049,7 +1103,8 @@ list_runs(struct mlsh_ctx *ctx, struct cmd_args *a, const char *name,
 	arr = cJSON_CreateArray();
 	strlist_init(&names);
 	for (size_t i = 0; i < n; i++) {
-		cJSON_AddItemToArray(arr, run_row(ctx, &runs[i], &pp, detail));
+		cJSON_AddItemToArray(arr, run_row(ctx, &runs[i], &pp, detail,
+		    a->json || ctx->lua_depth > 0));
 		strlist_add(&names, runs[i].name);
 	}
 	if (name == NULL)
@@ -1525,13 +1580,9 @@ follow_cmd(struct mlsh_ctx *ctx, struct cmd_args *a, int follow,
 		    run_state(&fin, st, sizeof st));
 		if (strcmp(exit_s, "-") != 0)
 			cJSON_AddNumberToObject(*result, "exit", atoi(exit_s));
-		if (f.tr.have) {
-			char pr[64];
-			snprintf(pr, sizeof pr, "epoch %ld/%ld %.0f%%",
-			    f.tr.last.epoch, f.tr.last.epochs,
-			    floor(f.tr.last.fraction * 100));
-			cJSON_AddStringToObject(*result, "progress", pr);
-		}
+		if (f.tr.have)
+			cJSON_AddItemToObject(*result, "progress",
+			    run_progress(&f.tr, 1));
 		/* Only scripts and --json want the summary: at the prompt
 		 * the log and the progress line said it all. */
 		if (!a->json && ctx->lua_depth == 0) {

@@ -161,9 +161,10 @@ m -c "train stop --grace 1 det" >/dev/null
 PROG='echo "[2022-01-24 10:00:00] [0/4][99/100] Loss_D: 1.0 Loss_G: 2.0 D(x): 0.5 D(G(z)): 0.5 / 0.5"; echo "[2022-01-24 10:30:00] [1/4][99/100] Loss_D: 0.4 Loss_G: 2.9 D(x): 0.8 D(G(z)): 0.1 / 0.2"; sleep 600'
 start --name prog "$PROG" >/dev/null
 t_ok 'train status: progress, ETA, cost to finish and the last losses' '
-	wait_for 25 sh -c "\"$MLSH\" --norc --lab --json -c \"train status prog\" | grep -q \"epoch 1/4\"" &&
+	wait_for 25 sh -c "\"$MLSH\" --norc --lab -c \"train status prog\" | grep -q \"epoch 1/4\"" &&
 	out=$(m --json -c "train status prog") &&
-	py "assert d[\"progress\"]==\"epoch 1/4 50%\", d; assert d[\"eta\"]==\"1h00m\", d; assert d[\"cost_to_finish\"]==\"\$13.11\", d; assert d[\"last\"].startswith(\"Loss_D: 0.4\"), d" <<<"$out"'
+	py "p=d[\"progress\"]; assert (p[\"epoch\"],p[\"epochs\"])==(1,4) and abs(p[\"fraction\"]-0.5)<1e-9, d; assert d[\"eta_seconds\"]==3600, d; assert d[\"cost_to_finish_usd\"]==13.11, d; assert d[\"last\"].startswith(\"Loss_D: 0.4\"), d" <<<"$out" &&
+	m -c "train status prog" | grep -q "^eta  *1h00m" && m -c "train status prog" | grep -q "^cost_to_finish  *[$]13[.]11"'
 t_ok 'attach (no tty) prints a plain progress line on stderr' '
 	mbg -c "train attach prog" >/dev/null 2>"$T/p.err" &
 	p=$!; line="^\[run prog\] epoch 1/4 50%  ETA 1h00m  est. cost to finish \$13.11"
@@ -191,7 +192,8 @@ t_ok 'a custom train_pattern' '
 	cat >"$T/pat.mlsh" <<-"EOF"
 	set("train_pattern", "epoch ([0-9]+) of ([0-9]+) batch ([0-9]+) of ([0-9]+)")
 	train.run{name = "pat", cmd = "echo epoch 1 of 4 batch 5 of 10, loss 3"}
-	print(train.attach("pat").progress)
+	local p = train.attach("pat").progress
+	print(string.format("epoch %d/%d %d%%", p.epoch, p.epochs, math.floor(p.fraction * 100)))
 	EOF
 	[ "$(m "$T/pat.mlsh" 2>/dev/null | tail -1)" = "epoch 1/4 40%" ]'
 
