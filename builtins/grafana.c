@@ -338,25 +338,20 @@ static cJSON *
 grafana_row(struct stack *st)
 {
 	cJSON *rec = stack_rec(st, GRAFANA_ROLE), *o = cJSON_CreateObject();
-	const char *ip = stack_attr(rec, "private_ip"), *v;
+	const char *ip = stack_attr(rec, "private_ip");
 	double h = stack_rec_hourly(&st->prices, rec);
 
-	cJSON_AddStringToObject(o, "id", (v = stack_attr(rec, "id")) ? v : "-");
-	cJSON_AddStringToObject(o, "state", (v = stack_attr(rec, "state")) ?
-	    v : "-");
-	cJSON_AddStringToObject(o, "type", (v = stack_attr(rec,
-	    "instance_type")) ? v : "-");
-	cJSON_AddStringToObject(o, "private_ip", ip ? ip : "-");
+	stackcmd_add_text(o, "id", stack_attr(rec, "id"));
+	stackcmd_add_text(o, "state", stack_attr(rec, "state"));
+	stackcmd_add_text(o, "type", stack_attr(rec, "instance_type"));
+	stackcmd_add_text(o, "private_ip", ip);
 	if (ip != NULL) {
 		char *url = xasprintf("http://%s:%d (through the jump host: "
 		    "grafana open)", ip, GRAFANA_PORT);
 		cJSON_AddStringToObject(o, "url", url);
 		free(url);
 	}
-	if (h < 0)
-		cJSON_AddStringToObject(o, "usd_per_hour", "unknown");
-	else
-		cJSON_AddNumberToObject(o, "usd_per_hour", h);
+	stackcmd_add_amount(o, "usd_per_hour", h);
 	return o;
 }
 

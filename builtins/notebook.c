@@ -506,21 +506,13 @@ static cJSON *
 nb_row(struct stack *st)
 {
 	cJSON *rec = stack_rec(st, NB_ROLE), *o = cJSON_CreateObject();
-	const char *v;
 	double h = stack_rec_hourly(&st->prices, rec);
 
-	cJSON_AddStringToObject(o, "name", (v = stack_attr(rec, "id")) ? v :
-	    "-");
-	cJSON_AddStringToObject(o, "state", (v = stack_attr(rec, "state")) ?
-	    v : "-");
-	cJSON_AddStringToObject(o, "type", (v = stack_attr(rec,
-	    "instance_type")) ? v : "-");
-	cJSON_AddStringToObject(o, "subnet", (v = stack_attr(rec, "subnet")) ?
-	    v : "-");
-	if (h < 0)
-		cJSON_AddStringToObject(o, "usd_per_hour", "unknown");
-	else
-		cJSON_AddNumberToObject(o, "usd_per_hour", h);
+	stackcmd_add_text(o, "name", stack_attr(rec, "id"));
+	stackcmd_add_text(o, "state", stack_attr(rec, "state"));
+	stackcmd_add_text(o, "type", stack_attr(rec, "instance_type"));
+	stackcmd_add_text(o, "subnet", stack_attr(rec, "subnet"));
+	stackcmd_add_amount(o, "usd_per_hour", h);
 	return o;
 }
 

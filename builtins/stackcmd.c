@@ -197,3 +197,21 @@ stackcmd_hourly_rate(struct mlsh_ctx *ctx)
 	cJSON_Delete(parsed);
 	return sum;
 }
+
+void
+stackcmd_add_text(cJSON *o, const char *key, const char *v)
+{
+	if (v != NULL)
+		cJSON_AddStringToObject(o, key, v);
+	else
+		cJSON_AddNullToObject(o, key);
+}
+
+void
+stackcmd_add_amount(cJSON *o, const char *key, double v)
+{
+	if (v < 0)
+		cJSON_AddNullToObject(o, key);
+	else
+		cJSON_AddNumberToObject(o, key, v);
+}

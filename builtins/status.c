@@ -32,26 +32,6 @@ money(double v, int hourly)
 	return xasprintf("$%.2f", v);
 }
 
-/* text, or null: `--json` says "none" as null, the table as "-". */
-static void
-add_text(cJSON *o, const char *key, const char *v)
-{
-	if (v != NULL)
-		cJSON_AddStringToObject(o, key, v);
-	else
-		cJSON_AddNullToObject(o, key);
-}
-
-/* A number, or null when unknown (v < 0). */
-static void
-add_amount(cJSON *o, const char *key, double v)
-{
-	if (v < 0)
-		cJSON_AddNullToObject(o, key);
-	else
-		cJSON_AddNumberToObject(o, key, v);
-}
-
 /* One record as data (numbers, null for none); status_people() makes the
  * table's text of it. */
 static cJSON *
@@ -65,25 +45,25 @@ row(struct stack *st, const char *role, const cJSON *rec)
 	double h = stack_rec_hourly(&st->prices, rec);
 
 	cJSON_AddStringToObject(o, "role", role);
-	add_text(o, "id", stack_attr(rec, "id"));
+	stackcmd_add_text(o, "id", stack_attr(rec, "id"));
 	if (status != NULL && strcmp(status, "pending") == 0)
 		v = "pending (interrupted create; re-run its up)";
 	else
 		v = stack_attr(rec, "state");
-	add_text(o, "state", v);
+	stackcmd_add_text(o, "state", v);
 	v = stack_attr(rec, "instance_type");
 	if (v == NULL)
 		v = stack_attr(rec, "type");
-	add_text(o, "type", v);
-	add_text(o, "private_ip", stack_attr(rec, "private_ip"));
-	add_text(o, "public_ip", stack_attr(rec, "public_ip"));
-	add_amount(o, "usd_per_hour", h);
+	stackcmd_add_text(o, "type", v);
+	stackcmd_add_text(o, "private_ip", stack_attr(rec, "private_ip"));
+	stackcmd_add_text(o, "public_ip", stack_attr(rec, "public_ip"));
+	stackcmd_add_amount(o, "usd_per_hour", h);
 	if (created > 0) {
 		double age = (double)time(NULL) - created;
 		cJSON_AddNumberToObject(o, "age_seconds", age > 0 ? age : 0);
 	} else
 		cJSON_AddNullToObject(o, "age_seconds");
-	add_amount(o, "accrued_usd", stack_accrued_at(rec, h));
+	stackcmd_add_amount(o, "accrued_usd", stack_accrued_at(rec, h));
 	return o;
 }
 
@@ -140,10 +120,10 @@ spot_row(cJSON *rows, const char *role, const cJSON *rec)
 	name = xasprintf("%s spot request", role);
 	cJSON_AddStringToObject(o, "role", name);
 	cJSON_AddStringToObject(o, "id", sr);
-	add_text(o, "state", state);
+	stackcmd_add_text(o, "state", state);
 	cJSON_AddStringToObject(o, "type", "spot-request (persistent)");
-	add_text(o, "private_ip", NULL);
-	add_text(o, "public_ip", NULL);
+	stackcmd_add_text(o, "private_ip", NULL);
+	stackcmd_add_text(o, "public_ip", NULL);
 	/* The request costs nothing itself: its node's row has the price. */
 	cJSON_AddItemToArray(rows, o);
 	free(name);
@@ -321,9 +301,9 @@ status_refresh(struct stack *st, cJSON **result)
 			continue;
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "role", stack_attr(it, "role"));
-		add_text(o, "id", id);
-		add_text(o, "state", stack_attr(it, "state"));
-		add_text(o, "type", stack_attr(it, "type"));
+		stackcmd_add_text(o, "id", id);
+		stackcmd_add_text(o, "state", stack_attr(it, "state"));
+		stackcmd_add_text(o, "type", stack_attr(it, "type"));
 		cJSON_AddStringToObject(o, "drift", "unknown but tagged "
 		    "(status --recover adopts it)");
 		cJSON_AddItemToArray(rows, o);

@@ -81,8 +81,8 @@ ws_ls(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 {
 	struct strlist names;
 	cJSON *arr = cJSON_CreateArray();
+	int data = a->json || ctx->lua_depth > 0;
 
-	(void)a;
 	strlist_init(&names);
 	state_list(ctx->state_dir, &names);
 	if (!strlist_has(&names, ctx->workspace)) {
@@ -96,7 +96,12 @@ ws_ls(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		struct stat st;
 		int cur = strcmp(names.v[i], ctx->workspace) == 0;
 
-		cJSON_AddStringToObject(o, "current", cur ? "*" : "");
+		/* --json and Lua: a boolean, numbers, ISO 8601 UTC, null for
+		 * none; the table: "*", "corrupt", local time, "-". */
+		if (data)
+			cJSON_AddBoolToObject(o, "current", cur);
+		else
+			cJSON_AddStringToObject(o, "current", cur ? "*" : "");
 		cJSON_AddStringToObject(o, "workspace", names.v[i]);
 		/* Read without locking: a listing must not block on others. */
 		if ((text = file_read(p, NULL, &cause)) != NULL) {
@@ -107,16 +112,24 @@ ws_ls(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		if (root != NULL)
 			cJSON_AddNumberToObject(o, "resources",
 			    state_resource_count(root));
+		else if (stat(p, &st) == 0 && data)
+			cJSON_AddNullToObject(o, "resources");
 		else if (stat(p, &st) == 0)
 			cJSON_AddStringToObject(o, "resources", "corrupt");
 		else
 			cJSON_AddNumberToObject(o, "resources", 0);
+		if (data)
+			cJSON_AddBoolToObject(o, "corrupt", root == NULL &&
+			    stat(p, &st) == 0);
 		if (stat(p, &st) == 0) {
 			char when[32];
-			strftime(when, sizeof when, "%Y-%m-%d %H:%M",
+			strftime(when, sizeof when, data ? "%Y-%m-%dT%H:%M:%SZ" :
+			    "%Y-%m-%d %H:%M", data ? gmtime(&st.st_mtime) :
 			    localtime(&st.st_mtime));
 			cJSON_AddStringToObject(o, "modified", when);
-		} else
+		} else if (data)
+			cJSON_AddNullToObject(o, "modified");
+		else
 			cJSON_AddStringToObject(o, "modified", "-");
 		cJSON_Delete(root);
 		free(p);
