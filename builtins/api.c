@@ -269,9 +269,12 @@ const struct mlsh_cmd cmd_api_entry = {
 	.args_usage = "SERVICE ACTION [Key=Value…|'{json}']",
 	.help = "Services: ec2, iam, sts, cloudwatch (query protocols: "
 	    "Key=Value with the flattened names, e.g. Filter.1.Name=cidr), "
-	    "sagemaker, ssm (JSON 1.1) and efs (REST-JSON): one JSON object. "
-	    "The response prints as a table (the list in it) or, with --json, "
-	    "whole. In Lua: api.call(service, action, {params}) returns it.",
+	    "sagemaker, ssm, servicequotas (JSON 1.1) and efs (REST-JSON): one "
+	    "JSON object. The response is what `aws … --output json` prints "
+	    "(botocore's output shape: its member names, numbers, booleans, "
+	    "lists, ISO 8601 timestamps), as a table (the list in it) or, with "
+	    "--json, whole; one call, so paging members (NextToken, Marker) "
+	    "stay. In Lua: api.call(service, action, {params}) returns it.",
 	.min_args = 2,
 	.max_args = -1,
 	.complete = api_complete,
