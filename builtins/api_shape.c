@@ -15,6 +15,7 @@
  * (https://docs.aws.amazon.com/cli/latest/userguide/cliv2-migration-changes.html
  * "Timestamp output"), so epoch numbers from the JSON protocols and XML's
  * text come out alike. */
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,18 +50,6 @@ xml_number(const cJSON *raw)
 	return cJSON_CreateNumber(d);
 }
 
-static int
-hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* An IAM policy document: URL-encoded JSON text, which botocore decodes
  * (handlers.py json_decode_policies: json.loads(unquote(value))); the text
  * as it came when it is not JSON. */
@@ -75,8 +64,10 @@ policy_document(const cJSON *raw)
 		return cJSON_Duplicate(raw, 1);
 	buf_init(&b);
 	for (s = raw->valuestring; *s != '\0'; s++) {
-		if (*s == '%' && hexval(s[1]) >= 0 && hexval(s[2]) >= 0) {
-			buf_addc(&b, (char)(hexval(s[1]) * 16 + hexval(s[2])));
+		if (*s == '%' && isxdigit((unsigned char)s[1]) &&
+		    isxdigit((unsigned char)s[2])) {
+			char hex[3] = { s[1], s[2], '\0' };
+			buf_addc(&b, (char)strtol(hex, NULL, 16));
 			s += 2;
 		} else {
 			buf_addc(&b, *s);
