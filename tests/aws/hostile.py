@@ -10,6 +10,7 @@ the action (the X-Amz-Target's last part):
 
     ListNotebookInstances  200; terminal escapes in object keys, values and
                            the x-amzn-RequestId header
+    DescribeTrainingJob    200; escapes in map keys (HyperParameters) and values
     DescribeNotebookInstance
                            400; escapes in __type, message and the request id
     ListTags               200; a chunked body that never ends (stops after
@@ -58,6 +59,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 {"NotebookInstanceName": "nb" + HOSTILE,
                  "Key" + HOSTILE: "v"}],
                 "Top" + HOSTILE: "value" + HOSTILE})
+        elif action == "DescribeTrainingJob":
+            # A map: its keys are data, so they reach the output (api
+            # drops the members its output shape does not know).
+            self.answer(200, {"TrainingJobName": "tj" + HOSTILE,
+                              "HyperParameters": {"Top" + HOSTILE: "value" + HOSTILE,
+                                                  "Key" + HOSTILE: "v"}})
         elif action == "DescribeNotebookInstance":
             self.answer(400, {"__type": "Validation" + HOSTILE,
                               "message": "bad" + HOSTILE})

@@ -34,17 +34,20 @@ t_ok 'the request id header is escaped under --trace too' '
 	m --trace -c "api sagemaker DescribeNotebookInstance NotebookInstanceName=x" >out 2>err
 	clean err && grep -q "request id \\\\x1b\[2J" err'
 
-t_ok 'object keys, table headers and values are escaped' '
+t_ok 'values are escaped' '
 	m -c "api sagemaker ListNotebookInstances" >out 2>err &&
+	clean out && clean err && grep -q "nb\\\\x1b\[2J" out'
+t_ok 'object keys (of a map), table headers and values are escaped' '
+	m -c "lua \"return api.call(\\\"sagemaker\\\", \\\"DescribeTrainingJob\\\", {TrainingJobName = \\\"x\\\"}).HyperParameters\"" >out 2>err &&
 	clean out && clean err && grep -q "^Top\\\\x1b\[2J" out'
 
 t_ok 'a table of objects: headers escaped' '
-	m -c "lua \"return api.call(\\\"sagemaker\\\", \\\"ListNotebookInstances\\\").NotebookInstances\"" >out 2>err &&
+	m -c "lua \"return {api.call(\\\"sagemaker\\\", \\\"DescribeTrainingJob\\\", {TrainingJobName = \\\"x\\\"}).HyperParameters}\"" >out 2>err &&
 	clean out && grep -q "KEY\\\\X1B\[2J\|KEY\\\\x1b\[2J" out'
 
 t_ok '--json output holds escapes only (valid JSON, no control byte)' '
-	m --json -c "api sagemaker ListNotebookInstances" >out 2>err &&
-	clean out && python3 -c "import json,sys; d=json.load(open(\"out\")); assert \"\\x1b\" in d[\"Top\\x1b[2J\\x1b]0;pwned\\x07\\x9b31mred\"]"'
+	m --json -c "api sagemaker DescribeTrainingJob TrainingJobName=x" >out 2>err &&
+	clean out && python3 -c "import json,sys; d=json.load(open(\"out\"))[\"HyperParameters\"]; assert \"\\x1b\" in d[\"Top\\x1b[2J\\x1b]0;pwned\\x07\\x9b31mred\"]"'
 
 t_ok 'an endless body: one line naming the service and the limit, status 1' '
 	timeout 60 "$MLSH" --norc --endpoint-url "$EP" -c "api sagemaker ListTags ResourceArn=x" >out 2>err
