@@ -29,7 +29,7 @@ CFLAGS   += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter \
 LDLIBS   += $(PKG_LIBS) -lm
 
 LIB_SRCS := $(filter-out shell/main.c, $(wildcard lib/*.c shell/*.c stack/*.c builtins/*.c aws/*.c remote/*.c lab/*.c))
-GEN_SRCS := builtins/api_actions.inc
+GEN_SRCS := builtins/api_actions.inc builtins/api_shapes.inc
 B        := build
 ifeq ($(ASAN),1)
 B        := build-asan
