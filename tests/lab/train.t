@@ -76,7 +76,13 @@ t_ok 'the node answers through the jump host' '
 	wait_for 100 m -c "train ls" >/dev/null 2>&1'
 t_ok 'train ls with no runs is an empty table' '[ "$(m --json -c "train ls")" = "[]" ]'
 
-SEQ='i=0; while [ $i -lt 150 ]; do i=$((i+1)); echo "line $i"; sleep 0.04; done'
+# The runs wait at a gate (a file on the node, 150 s at most) so that what a
+# test checks while a run is alive cannot race the run's end on a slow machine.
+gate() { # NAME: the gate's path on the node
+	echo "/tmp/$MLSH_LAB_NAME-gate-$1"; }
+open_gate() { m -c "ssh dl1-1 touch $(gate "$1")" >/dev/null 2>&1; }
+GATE='g() { n=0; while [ ! -e "$1" ] && [ $n -lt 1500 ]; do sleep 0.1; n=$((n+1)); done; }; '
+SEQ=$GATE'i=0; while [ $i -lt 150 ]; do i=$((i+1)); echo "line $i"; [ $i = 50 ] && g '$(gate r1)'; sleep 0.04; done'
 start() { # [OPTIONS…] SHELL-LINE: the run's name
 	local line=${*: -1}
 	m --json -c "train run ${*:1:$#-1} -- '$line'" | py 'print(d["run"])'
@@ -92,9 +98,10 @@ a1=$!; bg_pids="$bg_pids $a1"
 t_ok 'the follower prints the log as it grows' 'wait_for 100 lines "$T/a1.out" 20'
 kill -9 "$a1"; wait "$a1" 2>/dev/null
 n1=$(wc -l <"$T/a1.out")
+logs_past() { [ "$(m -c "train logs $1" | wc -l)" -gt "$2" ]; }
 t_ok 'kill -9 of the follower: the run goes on' '
-	[ "$(state_of r1)" = running ] && sleep 1 &&
-	[ "$(m -c "train logs r1" | wc -l)" -gt "$n1" ]'
+	[ "$(state_of r1)" = running ] && open_gate r1 &&
+	wait_for 100 logs_past r1 "$n1"'
 t_ok 'a new train attach resumes: 1..150, no gap, no repeat' '
 	m -c "train attach r1" >"$T/a2.out" 2>"$T/a2.err" &&
 	grep -q "resuming at byte" "$T/a2.err" &&
@@ -111,12 +118,13 @@ drop_jump_conns() {
 	done
 	[ "$n" -gt 0 ]
 }
-SEQ2='i=0; while [ $i -lt 100 ]; do i=$((i+1)); echo "line $i"; sleep 0.05; done'
+SEQ2=$GATE'i=0; while [ $i -lt 100 ]; do i=$((i+1)); echo "line $i"; [ $i = 30 ] && g '$(gate drop)'; sleep 0.05; done'
 start --name drop "$SEQ2" >/dev/null
 mbg -c "train attach drop" >"$T/r.out" 2>"$T/r.err" &
 rp=$!; bg_pids="$bg_pids $rp"
 wait_for 100 lines "$T/r.out" 10
 drop_jump_conns; dropped=$?
+open_gate drop
 wait "$rp"; rrc=$?
 t_ok 'a connection dropped mid-follow: reconnected, 1..100 with no gap or repeat' '
 	[ "$dropped" = 0 ] && [ "$rrc" = 0 ] &&
