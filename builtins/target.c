@@ -485,13 +485,26 @@ expect_console_keys(struct mlsh_ctx *ctx, struct rmt_session *s,
 	strlist_release(&fps);
 }
 
+/* A connect failure that a host still coming up gives. */
+static int
+not_up_yet(const char *cause)
+{
+	static const char *const why[] = { "refused", "connect failed",
+	    "unreachable", "no route to host", "timed out", NULL };
+
+	for (size_t i = 0; why[i] != NULL; i++)
+		if (strcasestr(cause, why[i]) != NULL)
+			return 1;
+	return 0;
+}
+
 int
 target_connect(struct mlsh_ctx *ctx, struct rmt_session *s, const char *node,
     const char *name, int timeout_s)
 {
 	double deadline = now_ms() + timeout_s * 1000.0;
-	char *cause = NULL;
-	int said = 0;
+	char *cause = NULL, *hint = NULL;
+	int said = 0, hinted = 0;
 
 	/* The jump host's published keys came with the config. */
 	if (node != NULL)
@@ -503,14 +516,22 @@ target_connect(struct mlsh_ctx *ctx, struct rmt_session *s, const char *node,
 				fputc('\n', stderr);
 			return 0;
 		}
-		/* Only "not up yet" is worth waiting for (in the lab, a host
-		 * the reconciler has not made yet is unreachable). */
-		if (strstr(cause, "refused") == NULL &&
-		    strstr(cause, "connect failed") == NULL &&
-		    !(ctx->lab && strstr(cause, "unreachable") != NULL))
+		/* Only "not up yet" is worth waiting for: right after `vpc up`
+		 * a host's address may have no route yet (unreachable, no
+		 * route; in the lab, a host the reconciler has not made yet)
+		 * or drop SYNs while it boots (timed out), and its sshd may
+		 * refuse before it starts. */
+		if (!not_up_yet(cause) || now_ms() >= deadline ||
+		    mlsh_interrupted)
 			break;
-		if (now_ms() >= deadline || mlsh_interrupted)
-			break;
+		/* A jump host that drops us may never admit this address
+		 * (its security group): say so at once rather than wait. */
+		if (!hinted && str_startswith(cause, "jump ") &&
+		    strcasestr(cause, "timed out") != NULL) {
+			hinted = 1;
+			if ((hint = checkip_jump_hint(ctx)) != NULL)
+				break;
+		}
 		if (!said) {
 			fprintf(stderr, "ssh: waiting for %s's sshd …", name);
 			said = 1;
@@ -525,18 +546,14 @@ target_connect(struct mlsh_ctx *ctx, struct rmt_session *s, const char *node,
 		fputc('\n', stderr);
 	/* A jump host that does not answer at all: most often its security
 	 * group does not admit this address (AWS drops, so it times out). */
-	if (str_startswith(cause, "jump ") && strcasestr(cause, "timed out") !=
-	    NULL) {
-		char *hint = checkip_jump_hint(ctx);
-
-		if (hint != NULL) {
-			cmd_error(ctx, "%s: %s", cause, hint);
-			free(hint);
-			free(cause);
-			return -1;
-		}
-	}
-	cmd_error(ctx, "%s", cause);
+	if (!hinted && str_startswith(cause, "jump ") &&
+	    strcasestr(cause, "timed out") != NULL)
+		hint = checkip_jump_hint(ctx);
+	if (hint != NULL)
+		cmd_error(ctx, "%s: %s", cause, hint);
+	else
+		cmd_error(ctx, "%s", cause);
+	free(hint);
 	free(cause);
 	return -1;
 }

@@ -40,9 +40,14 @@ int target_resolve(struct mlsh_ctx *, const char *name, char **node);
 void target_node_login(struct mlsh_ctx *, const char *ip, const char **alias,
     const char **user);
 
-/* Connect to node (NULL: the jump host) now, waiting up to timeout_s while
- * its sshd is not up yet (a host that just started refuses connections for
- * a while), with a line on stderr while it waits. -1 after cmd_error. */
+/* Connect to node (NULL: the jump host) now, waiting while its sshd is not
+ * up yet (a host that just started refuses connections, has no route yet
+ * or drops them for a while: refused, unreachable, no route, timed out),
+ * with a line on stderr while it waits. Attempts start until timeout_s has
+ * passed, so the whole wait is at most timeout_s plus one connect timeout.
+ * A jump host that times out while its security group does not admit this
+ * address fails at once with that hint. Ctrl-C stops the wait. -1 after
+ * cmd_error. */
 int target_connect(struct mlsh_ctx *, struct rmt_session *, const char *node,
     const char *name, int timeout_s);
 
