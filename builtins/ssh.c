@@ -146,6 +146,9 @@ const struct mlsh_cmd cmd_ssh_entry = {
 
 /* cp */
 
+/* A progress line left open on the terminal (\r, no newline yet). */
+static int progress_open;
+
 static void
 progress(void *arg, uint64_t done, uint64_t total)
 {
@@ -157,6 +160,7 @@ progress(void *arg, uint64_t done, uint64_t total)
 	if (done != total && now - last < (tty ? 100 : 5000))
 		return;
 	last = now;
+	progress_open = tty && done != total;
 	if (total > 0) {
 		int pct = (int)(done * 100 / total), w = 24, fill = pct * w / 100;
 		fprintf(stderr, "%s%s ", tty ? "\r" : "", name);
@@ -225,6 +229,27 @@ into_dir(const char *dst, int is_dir, const char *src)
 	    "/", base);
 	free(base);
 	return p;
+}
+
+/* A copy that failed or was interrupted: what was really written (bytes
+ * the server acknowledged, or written locally) and what is left. Ctrl-C
+ * drops the connection at once (remote/sftp.c); the partial file stays
+ * and the same cp resumes it, as for any partial copy. */
+static void
+cp_failed(struct mlsh_ctx *ctx, const struct rmt_xfer *x, const char *cause,
+    const char *dst)
+{
+	if (progress_open)
+		fputc('\n', stderr);
+	progress_open = 0;
+	if (!mlsh_interrupted) {
+		cmd_error(ctx, "%s", cause);
+		return;
+	}
+	cmd_error(ctx, "interrupted: %llu bytes (%.1f MB) copied to %s%s; the "
+	    "partial copy is kept and the same cp resumes it",
+	    (unsigned long long)x->transferred, x->transferred / 1e6, dst,
+	    x->resumed_from > 0 ? " after the earlier partial copy" : "");
 }
 
 static int
@@ -297,7 +322,7 @@ cp_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	free(dt);
 	free(node);
 	if (rc != 0) {
-		cmd_error(ctx, "%s", cause);
+		cp_failed(ctx, &x, cause, a->argv[1]);
 		free(cause);
 		free(to);
 		return 1;
