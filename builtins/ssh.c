@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include "builtins/target.h"
 #include "lib/state.h"
+#include "shell/complete.h"
 
 static void
 ssh_complete(struct mlsh_ctx *ctx, const struct cmd_args *a, const char *opt,
@@ -347,15 +348,27 @@ cp_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	return 0;
 }
 
+/* TARGET:PATH completes remote paths; anything else local paths, and the
+ * targets themselves (TARGET:) while no '/' says it is a local path. */
 static void
 cp_complete(struct mlsh_ctx *ctx, const struct cmd_args *a, const char *opt,
     int argi, const char *prefix, struct strlist *out)
 {
 	struct strlist t;
+	const char *path;
+	char *target = NULL;
 
 	(void)a;
 	(void)opt;
 	(void)argi;
+	if (split_remote(prefix, &target, &path)) {
+		target_complete_path(ctx, target, path, out);
+		free(target);
+		return;
+	}
+	complete_files(prefix, out);
+	if (strchr(prefix, '/') != NULL)
+		return;
 	strlist_init(&t);
 	target_complete(ctx, prefix, &t);
 	for (size_t i = 0; i < t.n; i++)

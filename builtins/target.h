@@ -67,6 +67,15 @@ void target_console_fingerprints(const char *console, struct strlist *out);
 void target_complete(struct mlsh_ctx *, const char *prefix,
     struct strlist *out);
 
+/* Completion of TARGET:PATH: the entries of PATH's directory on target
+ * whose names start with what follows its last '/', as "TARGET:DIR/NAME"
+ * (directories end in '/'), listed over the kept SFTP connection and
+ * cached per directory for a few seconds. Bounded: a host that does not
+ * answer within 2 s gives nothing (and is not asked again for a while); a
+ * host never contacted yet (no pinned key) gives nothing either. */
+void target_complete_path(struct mlsh_ctx *, const char *target,
+    const char *prefix, struct strlist *out);
+
 /* Forget the host keys pinned for an instance that is gone (its lines in
  * known_hosts, found by instance id; other workspaces' pins for the same
  * address stay). A failure to rewrite the file is a warning. */
