@@ -330,7 +330,12 @@ rmt_conn_error(struct rmt_conn *c, const char *what)
 	char *m, *msg;
 
 	if (c->timed_out) {
+		/* An answer may still come, to a request nobody waits for:
+		 * libssh2 would hand it to the next one (an SFTP stat read a
+		 * directory's listing). The connection goes; the next
+		 * operation opens a new one. */
 		c->timed_out = 0;
+		c->broken = 1;
 		return xasprintf("%s: %s: timed out", c->label, what);
 	}
 	m = lower_first(xstrdup(rmt_ssh_error(c)));
