@@ -514,6 +514,15 @@ not_up_yet(const char *cause)
 	return 0;
 }
 
+/* The jump host did not answer at all: most often its security group does
+ * not admit this address (AWS drops, so it times out). */
+static int
+jump_dropped(const char *cause)
+{
+	return str_startswith(cause, "jump ") &&
+	    strcasestr(cause, "timed out") != NULL;
+}
+
 int
 target_connect(struct mlsh_ctx *ctx, struct rmt_session *s, const char *node,
     const char *name, int timeout_s)
@@ -542,8 +551,7 @@ target_connect(struct mlsh_ctx *ctx, struct rmt_session *s, const char *node,
 			break;
 		/* A jump host that drops us may never admit this address
 		 * (its security group): say so at once rather than wait. */
-		if (!hinted && str_startswith(cause, "jump ") &&
-		    strcasestr(cause, "timed out") != NULL) {
+		if (!hinted && jump_dropped(cause)) {
 			hinted = 1;
 			if ((hint = checkip_jump_hint(ctx)) != NULL)
 				break;
@@ -560,10 +568,7 @@ target_connect(struct mlsh_ctx *ctx, struct rmt_session *s, const char *node,
 	}
 	if (said)
 		fputc('\n', stderr);
-	/* A jump host that does not answer at all: most often its security
-	 * group does not admit this address (AWS drops, so it times out). */
-	if (!hinted && str_startswith(cause, "jump ") &&
-	    strcasestr(cause, "timed out") != NULL)
+	if (!hinted && jump_dropped(cause))
 		hint = checkip_jump_hint(ctx);
 	if (hint != NULL)
 		cmd_error(ctx, "%s: %s", cause, hint);
