@@ -76,6 +76,20 @@ ip -n "$MLSH_LAB_NAME-client" route add "$jip/32" dev eth0 src 198.18.0.2
 for _ in $(seq 1 600); do kill -0 $rpid 2>/dev/null || break; sleep 0.1; done
 kill $rpid 2>/dev/null; wait $rpid; rrc=$?
 t_ok 'and connects once the route is there' '[ $rrc -eq 0 ] && grep -q "^ip-10-" "$T/retry.out"'
+# A jump host that drops SYNs while it boots (connect timeout; the client's
+# address is in its --allow, so no security-group hint): waited for too.
+# A table of the test's own in the jump host's namespace drops port 22.
+jns="$MLSH_LAB_NAME-$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["resources"]["jump"]["id"])' \
+	"$XDG_STATE_HOME/mlsh/ssht.json")"
+printf 'table inet mlshtestdrop {\n\tchain input { type filter hook input priority -50; tcp dport 22 drop; }\n}\n' |
+	ip netns exec "$jns" nft -f -
+"$MLSH" --norc --lab -c "ssh jump hostname" >"$T/retry2.out" 2>"$T/retry2.err" &
+rpid=$!
+t_ok 'ssh to a jump host that times out says it waits' 't_wait 60 "grep -q \"waiting for jump.s sshd\" \"$T/retry2.err\""'
+ip netns exec "$jns" nft delete table inet mlshtestdrop
+for _ in $(seq 1 900); do kill -0 $rpid 2>/dev/null || break; sleep 0.1; done
+kill $rpid 2>/dev/null; wait $rpid; rrc=$?
+t_ok 'and connects once it answers' '[ $rrc -eq 0 ] && grep -q "^ip-10-" "$T/retry2.out" || { cat "$T/retry2.err"; false; }'
 t_ok 'the wait is bounded: a route that never comes fails with one line' '
 	ip -n "$MLSH_LAB_NAME-client" route del "$jip/32"
 	out=$(m -c "ssh jump true" 2>&1); rc=$?
