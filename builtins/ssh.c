@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include "builtins/target.h"
 #include "lib/state.h"
+#include "shell/complete.h"
 
 static void
 ssh_complete(struct mlsh_ctx *ctx, const struct cmd_args *a, const char *opt,
@@ -146,6 +147,9 @@ const struct mlsh_cmd cmd_ssh_entry = {
 
 /* cp */
 
+/* A progress line left open on the terminal (\r, no newline yet). */
+static int progress_open;
+
 static void
 progress(void *arg, uint64_t done, uint64_t total)
 {
@@ -157,6 +161,7 @@ progress(void *arg, uint64_t done, uint64_t total)
 	if (done != total && now - last < (tty ? 100 : 5000))
 		return;
 	last = now;
+	progress_open = tty && done != total;
 	if (total > 0) {
 		int pct = (int)(done * 100 / total), w = 24, fill = pct * w / 100;
 		fprintf(stderr, "%s%s ", tty ? "\r" : "", name);
@@ -225,6 +230,27 @@ into_dir(const char *dst, int is_dir, const char *src)
 	    "/", base);
 	free(base);
 	return p;
+}
+
+/* A copy that failed or was interrupted: what was really written (bytes
+ * the server acknowledged, or written locally) and what is left. Ctrl-C
+ * drops the connection at once (remote/sftp.c); the partial file stays
+ * and the same cp resumes it, as for any partial copy. */
+static void
+cp_failed(struct mlsh_ctx *ctx, const struct rmt_xfer *x, const char *cause,
+    const char *dst)
+{
+	if (progress_open)
+		fputc('\n', stderr);
+	progress_open = 0;
+	if (!mlsh_interrupted) {
+		cmd_error(ctx, "%s", cause);
+		return;
+	}
+	cmd_error(ctx, "interrupted: %llu bytes (%.1f MB) copied to %s%s; the "
+	    "partial copy is kept and the same cp resumes it",
+	    (unsigned long long)x->transferred, x->transferred / 1e6, dst,
+	    x->resumed_from > 0 ? " after the earlier partial copy" : "");
 }
 
 static int
@@ -297,7 +323,7 @@ cp_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	free(dt);
 	free(node);
 	if (rc != 0) {
-		cmd_error(ctx, "%s", cause);
+		cp_failed(ctx, &x, cause, a->argv[1]);
 		free(cause);
 		free(to);
 		return 1;
@@ -322,15 +348,27 @@ cp_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	return 0;
 }
 
+/* TARGET:PATH completes remote paths; anything else local paths, and the
+ * targets themselves (TARGET:) while no '/' says it is a local path. */
 static void
 cp_complete(struct mlsh_ctx *ctx, const struct cmd_args *a, const char *opt,
     int argi, const char *prefix, struct strlist *out)
 {
 	struct strlist t;
+	const char *path;
+	char *target = NULL;
 
 	(void)a;
 	(void)opt;
 	(void)argi;
+	if (split_remote(prefix, &target, &path)) {
+		target_complete_path(ctx, target, path, out);
+		free(target);
+		return;
+	}
+	complete_files(prefix, out);
+	if (strchr(prefix, '/') != NULL)
+		return;
 	strlist_init(&t);
 	target_complete(ctx, prefix, &t);
 	for (size_t i = 0; i < t.n; i++)
@@ -352,7 +390,11 @@ const struct mlsh_cmd cmd_cp_entry = {
 	.help = "One side is TARGET:PATH (dl1-1:/efs/images). As with scp, a "
 	    "destination that is an existing directory receives the copy "
 	    "under the source's name. Copies resume: a partial file whose "
-	    "start matches is continued, not restarted. The node is not "
+	    "start matches is continued, not restarted; Ctrl-C stops a copy "
+	    "at once and keeps what was written, so the same cp resumes it. "
+	    "Tab completes local paths, and TARGET:PATH on the node (listed "
+	    "over the kept connection; nothing when the node does not answer "
+	    "within 2 s or was never contacted yet). The node is not "
 	    "trusted with local files: a name it lists that is not a plain "
 	    "file name (../x, a/b, control characters) is refused with a "
 	    "warning and the copy fails after the rest; a symbolic link at "
@@ -369,6 +411,54 @@ const struct mlsh_cmd cmd_cp_entry = {
 
 /* ssh-config */
 
+/* The instance names the other workspaces in the state directory have: a
+ * short name one of them also uses would make two Host entries match it. */
+static void
+names_elsewhere(struct mlsh_ctx *ctx, struct strlist *out)
+{
+	struct strlist ws;
+
+	strlist_init(&ws);
+	state_list(ctx->state_dir, &ws);
+	for (size_t i = 0; i < ws.n; i++) {
+		char *p, *text, *cause = NULL;
+		cJSON *root;
+		const cJSON *r;
+
+		if (strcmp(ws.v[i], ctx->workspace) == 0)
+			continue;
+		p = xasprintf("%s/%s.json", ctx->state_dir, ws.v[i]);
+		text = state_read_file(p, NULL, &cause);
+		free(p);
+		free(cause);
+		root = text ? cJSON_Parse(text) : NULL;
+		free(text);
+		cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(root,
+		    "resources")) {
+			const cJSON *t = cJSON_GetObjectItemCaseSensitive(r,
+			    "type");
+			if (cJSON_IsString(t) && strcmp(t->valuestring,
+			    "instance") == 0)
+				strlist_add(out, r->string);
+		}
+		cJSON_Delete(root);
+	}
+	strlist_release(&ws);
+}
+
+/* The lines every host's entry ends with: mlsh's key and pins. */
+static void
+host_tail(struct buf *b, const struct rmt_config *cfg, const char *alias)
+{
+	if (cfg->key_file)
+		buf_printf(b, "  IdentityFile %s\n", cfg->key_file);
+	/* mlsh pins host keys under instance ids: the same names here. */
+	if (alias != NULL)
+		buf_printf(b, "  HostKeyAlias %s\n", alias);
+	buf_printf(b, "  UserKnownHostsFile %s\n  StrictHostKeyChecking "
+	    "accept-new\n\n", cfg->known_hosts);
+}
+
 static int
 sshconfig_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 {
@@ -377,12 +467,19 @@ sshconfig_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	char *cause = NULL, *jumpalias;
 	const cJSON *r;
 	struct buf b;
+	struct strlist others;
 	const char *out = cmd_opt(a, "output");
 
 	if (cfg == NULL || (s = shell_state(ctx, &cause)) == NULL) {
 		free(cause);
 		return 1;
 	}
+	/* Every host is named by workspace (mlsh-WS-jump, mlsh-WS-dl1-1), so
+	 * two workspaces' snippets included side by side never collide; a
+	 * node's short name is an alias too when no other workspace here has
+	 * a node of that name. */
+	strlist_init(&others);
+	names_elsewhere(ctx, &others);
 	jumpalias = xasprintf("mlsh-%s-jump", ctx->workspace);
 	buf_init(&b);
 	buf_printf(&b, "# mlsh workspace '%s': written by 'ssh-config'.\n"
@@ -390,13 +487,7 @@ sshconfig_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	    ctx->workspace, out ? out : "FILE");
 	buf_printf(&b, "Host %s\n  HostName %s\n  User %s\n", jumpalias,
 	    cfg->jump_host, cfg->user);
-	if (cfg->key_file)
-		buf_printf(&b, "  IdentityFile %s\n", cfg->key_file);
-	/* mlsh pins host keys under instance ids: the same names here. */
-	if (cfg->jump_alias != NULL)
-		buf_printf(&b, "  HostKeyAlias %s\n", cfg->jump_alias);
-	buf_printf(&b, "  UserKnownHostsFile %s\n  StrictHostKeyChecking "
-	    "accept-new\n\n", cfg->known_hosts);
+	host_tail(&b, cfg, cfg->jump_alias);
 	cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(s->root,
 	    "resources")) {
 		const cJSON *t = cJSON_GetObjectItemCaseSensitive(r, "type");
@@ -406,15 +497,14 @@ sshconfig_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		if (!cJSON_IsString(t) || strcmp(t->valuestring, "instance") ||
 		    strcmp(r->string, "jump") == 0 || !cJSON_IsString(ip))
 			continue;
-		buf_printf(&b, "Host %s\n  HostName %s\n  User %s\n  ProxyJump "
-		    "%s\n", r->string, ip->valuestring, cfg->user, jumpalias);
-		if (cfg->key_file)
-			buf_printf(&b, "  IdentityFile %s\n", cfg->key_file);
-		if (cJSON_IsString(id))
-			buf_printf(&b, "  HostKeyAlias %s\n", id->valuestring);
-		buf_printf(&b, "  UserKnownHostsFile %s\n  "
-		    "StrictHostKeyChecking accept-new\n\n", cfg->known_hosts);
+		buf_printf(&b, "Host mlsh-%s-%s", ctx->workspace, r->string);
+		if (!strlist_has(&others, r->string))
+			buf_printf(&b, " %s", r->string);
+		buf_printf(&b, "\n  HostName %s\n  User %s\n  ProxyJump %s\n",
+		    ip->valuestring, cfg->user, jumpalias);
+		host_tail(&b, cfg, cJSON_IsString(id) ? id->valuestring : NULL);
 	}
+	strlist_release(&others);
 	free(jumpalias);
 	if (out != NULL) {
 		/* 0600 as OpenSSH wants its config files; an existing file
@@ -451,8 +541,11 @@ const struct mlsh_cmd cmd_sshconfig_entry = {
 	.name = "ssh-config",
 	.summary = "an OpenSSH config snippet for the workspace's hosts",
 	.help = "Host entries with ProxyJump through the jump host and mlsh's "
-	    "known_hosts, so plain `ssh dl1-1`, scp and editors' remote "
-	    "plugins reach the nodes.",
+	    "known_hosts, so plain ssh, scp and editors' remote plugins reach "
+	    "the nodes. Hosts are named by workspace (mlsh-WS-jump, "
+	    "mlsh-WS-dl1-1), so several workspaces' snippets can be included "
+	    "together; a node's short name (dl1-1) is an alias too when no "
+	    "other workspace has a node of that name.",
 	.opts = sshconfig_opts,
 	.min_args = 0,
 	.max_args = 0,

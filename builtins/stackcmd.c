@@ -7,6 +7,7 @@
 #include <string.h>
 #include <lua.h>
 #include "builtins/target.h"
+#include "builtins/tunnel.h"
 #include "lib/state.h"
 #include "shell/ui.h"
 
@@ -66,11 +67,12 @@ ui_ask(void *arg, const char *question)
 	return ui_confirm("%s", question);
 }
 
-/* Its host key pins go with an instance (by instance id: another workspace
- * may have a host at the same address). */
+/* Its tunnels and host key pins go with an instance (by instance id:
+ * another workspace may have a host at the same address). */
 static void
 instance_gone(void *arg, const char *id)
 {
+	tunnel_instance_gone(arg, id);
 	target_forget_instance(arg, id);
 }
 

@@ -19,6 +19,13 @@
 #include "aws/aws.h"
 #include <openssl/evp.h>
 
+/* Completing a remote path: a listing is kept this long, and one that the
+ * node does not give in time (or refuses) is nothing, kept as long, so a
+ * dead node costs the prompt one short wait per PATH_CACHE_MS. */
+#define PATH_CACHE_N 16
+#define PATH_CACHE_MS 10000
+#define PATH_LIST_MS 2000
+
 /* The target service's state (its slot in the context): the session, its
  * config, and what the config borrows, for the session's life. */
 struct target_state {
@@ -36,6 +43,14 @@ struct target_state {
 	 * the name the user knows it by (dl1-1), for its errors */
 	struct strlist alias_ip, alias_id, alias_user, alias_name;
 	int netns_fd;
+	int connect_ms;		/* lab sockets: connect timeout; 0 → 10 s */
+	/* Remote directories listed for completion, newest last. */
+	struct path_cache {
+		char *key;	/* "TARGET\nDIR" */
+		double at;
+		struct strlist names;	/* directories end in '/' */
+	} paths[PATH_CACHE_N];
+	unsigned npaths;
 };
 
 static struct target_state *
@@ -150,7 +165,7 @@ lab_socket(void *arg, const char *host, int port, char **cause)
 		socklen_t el = sizeof err;
 		p.fd = fd;
 		p.events = POLLOUT;
-		rc = poll(&p, 1, 10000);
+		rc = poll(&p, 1, ts->connect_ms > 0 ? ts->connect_ms : 10000);
 		if (rc == 1 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err,
 		    &el) == 0 && err == 0)
 			rc = 0;
@@ -161,8 +176,9 @@ lab_socket(void *arg, const char *host, int port, char **cause)
 	}
 	if (rc != 0) {
 		/* remote/ prefixes "jump HOST:PORT". */
-		*cause = xstrdup(errno == ETIMEDOUT ? "connection timed out "
-		    "after 10 s" : strerror(errno));
+		*cause = errno == ETIMEDOUT ? xasprintf("connection timed out "
+		    "after %d s", ts->connect_ms > 0 ? (ts->connect_ms + 999) /
+		    1000 : 10) : xstrdup(strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -485,13 +501,35 @@ expect_console_keys(struct mlsh_ctx *ctx, struct rmt_session *s,
 	strlist_release(&fps);
 }
 
+/* A connect failure that a host still coming up gives. */
+static int
+not_up_yet(const char *cause)
+{
+	static const char *const why[] = { "refused", "connect failed",
+	    "unreachable", "no route to host", "timed out", NULL };
+
+	for (size_t i = 0; why[i] != NULL; i++)
+		if (strcasestr(cause, why[i]) != NULL)
+			return 1;
+	return 0;
+}
+
+/* The jump host did not answer at all: most often its security group does
+ * not admit this address (AWS drops, so it times out). */
+static int
+jump_dropped(const char *cause)
+{
+	return str_startswith(cause, "jump ") &&
+	    strcasestr(cause, "timed out") != NULL;
+}
+
 int
 target_connect(struct mlsh_ctx *ctx, struct rmt_session *s, const char *node,
     const char *name, int timeout_s)
 {
 	double deadline = now_ms() + timeout_s * 1000.0;
-	char *cause = NULL;
-	int said = 0;
+	char *cause = NULL, *hint = NULL;
+	int said = 0, hinted = 0;
 
 	/* The jump host's published keys came with the config. */
 	if (node != NULL)
@@ -503,14 +541,21 @@ target_connect(struct mlsh_ctx *ctx, struct rmt_session *s, const char *node,
 				fputc('\n', stderr);
 			return 0;
 		}
-		/* Only "not up yet" is worth waiting for (in the lab, a host
-		 * the reconciler has not made yet is unreachable). */
-		if (strstr(cause, "refused") == NULL &&
-		    strstr(cause, "connect failed") == NULL &&
-		    !(ctx->lab && strstr(cause, "unreachable") != NULL))
+		/* Only "not up yet" is worth waiting for: right after `vpc up`
+		 * a host's address may have no route yet (unreachable, no
+		 * route; in the lab, a host the reconciler has not made yet)
+		 * or drop SYNs while it boots (timed out), and its sshd may
+		 * refuse before it starts. */
+		if (!not_up_yet(cause) || now_ms() >= deadline ||
+		    mlsh_interrupted)
 			break;
-		if (now_ms() >= deadline || mlsh_interrupted)
-			break;
+		/* A jump host that drops us may never admit this address
+		 * (its security group): say so at once rather than wait. */
+		if (!hinted && jump_dropped(cause)) {
+			hinted = 1;
+			if ((hint = checkip_jump_hint(ctx)) != NULL)
+				break;
+		}
 		if (!said) {
 			fprintf(stderr, "ssh: waiting for %s's sshd …", name);
 			said = 1;
@@ -523,20 +568,13 @@ target_connect(struct mlsh_ctx *ctx, struct rmt_session *s, const char *node,
 	}
 	if (said)
 		fputc('\n', stderr);
-	/* A jump host that does not answer at all: most often its security
-	 * group does not admit this address (AWS drops, so it times out). */
-	if (str_startswith(cause, "jump ") && strcasestr(cause, "timed out") !=
-	    NULL) {
-		char *hint = checkip_jump_hint(ctx);
-
-		if (hint != NULL) {
-			cmd_error(ctx, "%s: %s", cause, hint);
-			free(hint);
-			free(cause);
-			return -1;
-		}
-	}
-	cmd_error(ctx, "%s", cause);
+	if (!hinted && jump_dropped(cause))
+		hint = checkip_jump_hint(ctx);
+	if (hint != NULL)
+		cmd_error(ctx, "%s: %s", cause, hint);
+	else
+		cmd_error(ctx, "%s", cause);
+	free(hint);
 	free(cause);
 	return -1;
 }
@@ -564,6 +602,87 @@ target_complete(struct mlsh_ctx *ctx, const char *prefix, struct strlist *out)
 		    str_startswith(r->string, prefix))
 			strlist_add(out, r->string);
 	cJSON_Delete(root);
+}
+
+/* rmt_walk: the names in the directory listed, not below. */
+static int
+list_one(void *arg, const char *rel, const struct rmt_stat *st, char **cause)
+{
+	(void)cause;
+	if (*rel == '\0')
+		return 0;
+	strlist_take(arg, S_ISDIR(st->mode) ? xasprintf("%s/", rel) :
+	    xstrdup(rel));
+	return 1;
+}
+
+/* The names in dir on target, from the cache or listed now within
+ * PATH_LIST_MS; only on a host whose key is already pinned (first contact
+ * checks the console's fingerprints: target_connect's job, not Tab's). */
+static const struct strlist *
+remote_dir(struct mlsh_ctx *ctx, const char *target, const char *dir)
+{
+	struct target_state *ts = tstate(ctx);
+	char *key = xasprintf("%s\n%s", target, dir), *node = NULL;
+	char *saved = ctx->error, *cause = NULL;
+	const char *alias = NULL, *user;
+	struct path_cache *pc;
+	struct rmt_session *s;
+
+	for (unsigned i = 0; i < ts->npaths && i < PATH_CACHE_N; i++) {
+		pc = &ts->paths[i];
+		if (strcmp(pc->key, key) == 0 &&
+		    now_ms() - pc->at < PATH_CACHE_MS) {
+			free(key);
+			return &pc->names;
+		}
+	}
+	pc = &ts->paths[ts->npaths++ % PATH_CACHE_N];
+	free(pc->key);
+	strlist_release(&pc->names);
+	strlist_init(&pc->names);
+	pc->key = key;
+	ctx->error = NULL;	/* nothing said at the prompt */
+	if (target_resolve(ctx, target, &node) == 0 &&
+	    (s = target_session(ctx)) != NULL) {
+		if (node != NULL)
+			target_node_login(ctx, node, &alias, &user);
+		else
+			alias = ts->jump_alias;
+		if (alias != NULL && rmt_known_hosts_has(ts->known_hosts,
+		    alias)) {
+			ts->connect_ms = PATH_LIST_MS;
+			rmt_session_limit(s, PATH_LIST_MS);
+			if (rmt_walk(s, node, *dir ? dir : ".", list_one,
+			    &pc->names, &cause) != 0)
+				strlist_release(&pc->names);
+			rmt_session_limit(s, 0);
+			ts->connect_ms = 0;
+			free(cause);
+		}
+	}
+	free(node);
+	free(ctx->error);
+	ctx->error = saved;
+	pc->at = now_ms();
+	return &pc->names;
+}
+
+void
+target_complete_path(struct mlsh_ctx *ctx, const char *target,
+    const char *prefix, struct strlist *out)
+{
+	const char *slash = strrchr(prefix, '/');
+	const char *base = slash ? slash + 1 : prefix;
+	char *dir = xstrndup(prefix, (size_t)(base - prefix));
+	const struct strlist *names = remote_dir(ctx, target, dir);
+
+	for (size_t i = 0; i < names->n; i++)
+		if (str_startswith(names->v[i], base) &&
+		    (names->v[i][0] != '.' || base[0] == '.'))
+			strlist_take(out, xasprintf("%s:%s%s", target, dir,
+			    names->v[i]));
+	free(dir);
 }
 
 void
@@ -595,6 +714,12 @@ target_reset(struct mlsh_ctx *ctx)
 	strlist_release(&ts->alias_name);
 	free(ts->cfg);
 	ts->cfg = NULL;
+	for (unsigned i = 0; i < PATH_CACHE_N; i++) {
+		free(ts->paths[i].key);
+		ts->paths[i].key = NULL;
+		strlist_release(&ts->paths[i].names);
+	}
+	ts->npaths = 0;
 }
 
 /* SSH keep-alives and dropped-connection checks before each prompt. */

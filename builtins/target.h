@@ -40,9 +40,14 @@ int target_resolve(struct mlsh_ctx *, const char *name, char **node);
 void target_node_login(struct mlsh_ctx *, const char *ip, const char **alias,
     const char **user);
 
-/* Connect to node (NULL: the jump host) now, waiting up to timeout_s while
- * its sshd is not up yet (a host that just started refuses connections for
- * a while), with a line on stderr while it waits. -1 after cmd_error. */
+/* Connect to node (NULL: the jump host) now, waiting while its sshd is not
+ * up yet (a host that just started refuses connections, has no route yet
+ * or drops them for a while: refused, unreachable, no route, timed out),
+ * with a line on stderr while it waits. Attempts start until timeout_s has
+ * passed, so the whole wait is at most timeout_s plus one connect timeout.
+ * A jump host that times out while its security group does not admit this
+ * address fails at once with that hint. Ctrl-C stops the wait. -1 after
+ * cmd_error. */
 int target_connect(struct mlsh_ctx *, struct rmt_session *, const char *node,
     const char *name, int timeout_s);
 
@@ -61,6 +66,15 @@ void target_console_fingerprints(const char *console, struct strlist *out);
  * state file, read without locking: never blocks the prompt). */
 void target_complete(struct mlsh_ctx *, const char *prefix,
     struct strlist *out);
+
+/* Completion of TARGET:PATH: the entries of PATH's directory on target
+ * whose names start with what follows its last '/', as "TARGET:DIR/NAME"
+ * (directories end in '/'), listed over the kept SFTP connection and
+ * cached per directory for a few seconds. Bounded: a host that does not
+ * answer within 2 s gives nothing (and is not asked again for a while); a
+ * host never contacted yet (no pinned key) gives nothing either. */
+void target_complete_path(struct mlsh_ctx *, const char *target,
+    const char *prefix, struct strlist *out);
 
 /* Forget the host keys pinned for an instance that is gone (its lines in
  * known_hosts, found by instance id; other workspaces' pins for the same

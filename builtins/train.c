@@ -479,6 +479,38 @@ train_complete(struct mlsh_ctx *ctx, const struct cmd_args *a,
 
 /* ---- run ---------------------------------------------------------------- */
 
+/* Shell that sets $act to the node's conda activate script, or leaves it
+ * empty (the Deep Learning AMIs' anaconda3, miniconda, /opt/conda, or
+ * wherever `conda info --base` says). */
+#define CONDA_FIND \
+	"for f in \"$HOME/anaconda3/bin/activate\" " \
+	"\"$HOME/miniconda3/bin/activate\" /opt/conda/bin/activate " \
+	"/usr/local/anaconda3/bin/activate; do\n" \
+	"\t[ -f \"$f\" ] && { act=$f; break; }\n" \
+	"done\n" \
+	"if [ -z \"$act\" ] && command -v conda >/dev/null 2>&1; " \
+	"then act=\"$(conda info --base 2>/dev/null)/bin/activate\"; fi\n"
+
+/* --env checked before the run is made, so a node without conda (or
+ * without that environment) is one line at start, not a run whose log
+ * says so: activate it in a subshell, as the wrapper will. */
+static void
+conda_check(struct buf *b, const char *env)
+{
+	char *qe = sh_quote(env);
+
+	buf_printf(b, "env=%s; act=\n" CONDA_FIND
+	    "if [ -z \"$act\" ] || [ ! -f \"$act\" ]; then echo \"no conda on "
+	    "this node: cannot activate environment '$env' (--env)\" >&2; "
+	    "exit 5; fi\n"
+	    "( set -- \"$env\"; . \"$act\" >/dev/null 2>&1 && "
+	    "{ [ \"${CONDA_DEFAULT_ENV:-}\" = \"$env\" ] || "
+	    "[ \"$(basename \"${CONDA_PREFIX:-}\")\" = \"$env\" ]; } ) || "
+	    "{ echo \"no conda environment '$env' on this node (conda: "
+	    "${act%%/bin/activate})\" >&2; exit 5; }\n", qe);
+	free(qe);
+}
+
 /* The wrapper that runs on the node as `sh run.sh DIR`: records its pid
  * (= the process group setsid made), activates the conda environment,
  * runs the command and records how it ended. TERM is trapped so a
@@ -501,16 +533,7 @@ wrapper_script(const char *env, const char *workdir, const char *cmdline)
 	    "MLSH_RUN_DIR=\"$d\"\n");
 	if (env != NULL) {
 		char *qe = sh_quote(env);
-		buf_printf(&b,
-		    "env=%s; act=\n"
-		    "for f in \"$HOME/anaconda3/bin/activate\" "
-		    "\"$HOME/miniconda3/bin/activate\" /opt/conda/bin/activate "
-		    "/usr/local/anaconda3/bin/activate; do\n"
-		    "\t[ -f \"$f\" ] && { act=$f; break; }\n"
-		    "done\n"
-		    "if [ -z \"$act\" ] && command -v conda >/dev/null 2>&1; "
-		    "then act=\"$(conda info --base 2>/dev/null)/bin/activate\"; "
-		    "fi\n"
+		buf_printf(&b, "env=%s; act=\n" CONDA_FIND
 		    "if [ -z \"$act\" ] || [ ! -f \"$act\" ]; then\n"
 		    "\techo \"train: no conda on this node: cannot activate "
 		    "environment '$env'\"; finish 127\n"
@@ -631,6 +654,8 @@ start_script(void *job)
 	qnode = sh_quote(t->nodes.v[0]);
 	buf_init(&script);
 	buf_adds(&script, SH_BASE);
+	if (cmd_opt(a, "env") != NULL)
+		conda_check(&script, cmd_opt(a, "env"));
 	buf_printf(&script,
 	    "mkdir -p \"$b\" 2>/dev/null; [ -d \"$b\" ] && [ -w \"$b\" ] || "
 	    "{ echo \"cannot create run directory $b\" >&2; exit 3; }\n"

@@ -12,6 +12,8 @@ struct tunnel {
 	int id;
 	char *target;
 	char *host;		/* as the jump host reaches it */
+	char *instance;		/* the node it goes to (instance id), or NULL */
+	char *jump;		/* the jump host's instance id, or NULL */
 	int lport, rport;
 	struct rmt_forward *fwd;
 	struct tunnel *next;
@@ -73,6 +75,17 @@ tunnel_open(struct mlsh_ctx *ctx, const char *target, int lport, int rport)
 		free(node);
 		return NULL;
 	}
+	/* The same forward asked for again (`grafana open` twice) is the one
+	 * already open, not a second listener on the same port. */
+	for (t = tstate(ctx)->list; t != NULL; t = t->next)
+		if (strcmp(t->target, target) == 0 && t->rport == rport &&
+		    (lport == 0 || lport == t->lport) &&
+		    strcmp(t->host, node ? node : "127.0.0.1") == 0) {
+			cJSON *o = tunnel_json(t);
+			cJSON_AddBoolToObject(o, "reused", 1);
+			free(node);
+			return o;
+		}
 	/* A node's port is reached through the node's own SSH connection, as
 	 * `ssh -J jump -L lport:localhost:rport node` does: its security group
 	 * admits SSH from the jump host and nothing else, and a server
@@ -90,6 +103,8 @@ tunnel_open(struct mlsh_ctx *ctx, const char *target, int lport, int rport)
 	t = xcalloc(1, sizeof *t);
 	t->id = ++tstate(ctx)->last_id;
 	t->target = xstrdup(target);
+	t->instance = node && via.alias ? xstrdup(via.alias) : NULL;
+	t->jump = cfg->jump_alias ? xstrdup(cfg->jump_alias) : NULL;
 	t->host = node ? node : xstrdup("127.0.0.1");
 	t->lport = rmt_forward_port(fwd);
 	t->rport = rport;
@@ -105,6 +120,8 @@ tunnel_free(struct tunnel *t)
 	rmt_forward_stop(t->fwd);
 	free(t->target);
 	free(t->host);
+	free(t->instance);
+	free(t->jump);
 	free(t);
 }
 
@@ -116,6 +133,27 @@ tunnel_close_all(struct mlsh_ctx *ctx)
 	while (ts->list != NULL) {
 		struct tunnel *t = ts->list;
 		ts->list = t->next;
+		tunnel_free(t);
+	}
+}
+
+void
+tunnel_instance_gone(struct mlsh_ctx *ctx, const char *id)
+{
+	struct tunnel **p = &tstate(ctx)->list;
+
+	while (*p != NULL) {
+		struct tunnel *t = *p;
+		/* Every tunnel goes through the jump host. */
+		int jump = t->jump != NULL && strcmp(t->jump, id) == 0;
+		if (!jump && (t->instance == NULL || strcmp(t->instance, id))) {
+			p = &t->next;
+			continue;
+		}
+		*p = t->next;
+		fprintf(stderr, "tunnel: t%d (127.0.0.1:%d to %s:%d) closed: "
+		    "%s is gone\n", t->id, t->lport, t->target, t->rport,
+		    jump ? "the jump host" : t->target);
 		tunnel_free(t);
 	}
 }

@@ -7,9 +7,13 @@
 
 /* Open a forward 127.0.0.1:lport (0: any free port) -> target:rport.
  * Returns the tunnel's result object (id, local, remote), or NULL after
- * cmd_error. */
+ * cmd_error. A tunnel of the session already open to target:rport (on
+ * lport, or any when lport is 0) is returned instead ("reused": true). */
 cJSON *tunnel_open(struct mlsh_ctx *, const char *target, int lport,
     int rport);
+/* Instance id was terminated: close the tunnels to or through it (all of
+ * them when it is the jump host), a line on stderr for each. */
+void tunnel_instance_gone(struct mlsh_ctx *, const char *id);
 /* Block until Ctrl-C, then close every tunnel (for -c and scripts). */
 void tunnel_hold(struct mlsh_ctx *);
 /* The session service: closes the tunnels at session end. */

@@ -61,6 +61,8 @@ struct rmt_session {
 	size_t nexpect;
 	struct strlist labels;		/* node, label, node, label … (rmt_label_node) */
 	struct strlist users;		/* node, user, … (rmt_node_user) */
+	double limit;			/* every wait ends by then; 0: none
+					   (rmt_session_limit) */
 };
 
 #define RMT_TIMEOUT (-1000)		/* our own "rc" for a deadline that passed */

@@ -123,6 +123,11 @@ void rmt_label_node(struct rmt_session *, const char *node, const char *label);
 void rmt_node_user(struct rmt_session *, const char *node, const char *user);
 /* The SHA256 fingerprint of node's host key (connects if needed). */
 char *rmt_hostkey_fingerprint(struct rmt_session *, const char *node, char **cause);
+/* Bound what follows: every wait (connecting included, except a socket the
+ * config's open_socket makes) ends within ms from now, failing as a timeout
+ * would; 0 lifts the bound. For callers that must not block long, such as
+ * completing a remote path at the prompt. */
+void rmt_session_limit(struct rmt_session *, int ms);
 /* How many times connections were (re-)established, for tests and status. */
 unsigned rmt_session_connects(struct rmt_session *);
 

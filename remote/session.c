@@ -330,7 +330,12 @@ rmt_conn_error(struct rmt_conn *c, const char *what)
 	char *m, *msg;
 
 	if (c->timed_out) {
+		/* An answer may still come, to a request nobody waits for:
+		 * libssh2 would hand it to the next one (an SFTP stat read a
+		 * directory's listing). The connection goes; the next
+		 * operation opens a new one. */
 		c->timed_out = 0;
+		c->broken = 1;
 		return xasprintf("%s: %s: timed out", c->label, what);
 	}
 	m = lower_first(xstrdup(rmt_ssh_error(c)));
@@ -345,7 +350,15 @@ rmt_conn_error(struct rmt_conn *c, const char *what)
 double
 rmt_deadline(struct rmt_session *s, int ms)
 {
-	return now_ms() + (ms > 0 ? ms : s->cfg.io_timeout_ms);
+	double d = now_ms() + (ms > 0 ? ms : s->cfg.io_timeout_ms);
+
+	return s->limit > 0 && s->limit < d ? s->limit : d;
+}
+
+void
+rmt_session_limit(struct rmt_session *s, int ms)
+{
+	s->limit = ms > 0 ? now_ms() + ms : 0;
 }
 
 struct rmt_conn *
@@ -597,11 +610,12 @@ jump_get(struct rmt_session *s, char **cause)
 		return NULL;
 	}
 	c = conn_new(s, NULL, s->cfg.jump_host, s->cfg.jump_port);
-	deadline = now_ms() + s->cfg.connect_timeout_ms;
+	deadline = rmt_deadline(s, s->cfg.connect_timeout_ms);
 	if (s->cfg.open_socket != NULL)
 		c->fd = s->cfg.open_socket(s->cfg.open_socket_arg, c->host, c->port, &why);
 	else
-		c->fd = rmt_tcp_connect(c->host, c->port, s->cfg.connect_timeout_ms, &why);
+		c->fd = rmt_tcp_connect(c->host, c->port, deadline - now_ms() > 1 ?
+		    (int)(deadline - now_ms()) : 1, &why);
 	if (c->fd == -1) {
 		*cause = xasprintf("%s: %s", c->label, why != NULL ? why : "cannot connect");
 		free(why);
@@ -772,7 +786,7 @@ node_open(struct rmt_session *s, const char *node, char **cause)
 			buf_release(&msg);
 			return NULL;
 		}
-		deadline = now_ms() + s->cfg.connect_timeout_ms;
+		deadline = rmt_deadline(s, s->cfg.connect_timeout_ms);
 		while ((ch = open_direct(j->ssh, host, port, &msg)) == NULL &&
 		    libssh2_session_last_errno(j->ssh) == LIBSSH2_ERROR_EAGAIN)
 			if (rmt_wait_until(j, deadline) == RMT_TIMEOUT)
@@ -813,7 +827,7 @@ node_open(struct rmt_session *s, const char *node, char **cause)
 	set_methods(c);
 	c->next = s->nodes;
 	s->nodes = c;
-	deadline = now_ms() + s->cfg.connect_timeout_ms;
+	deadline = rmt_deadline(s, s->cfg.connect_timeout_ms);
 	if (handshake(c, deadline, cause) == -1 ||
 	    rmt_hostkey_check(c, cause) == -1 ||
 	    rmt_auth(c, node_user(s, node), deadline, cause) == -1) {
@@ -955,7 +969,7 @@ rmt_open_channel(struct rmt_session *s, const char *node, struct rmt_conn **cp,
 			return NULL;
 		if (c->nzombie > 0)
 			rmt_reap_zombies(c);
-		deadline = now_ms() + s->cfg.connect_timeout_ms;
+		deadline = rmt_deadline(s, s->cfg.connect_timeout_ms);
 		while ((ch = libssh2_channel_open_ex(c->ssh, "session", 7,
 		    4 * 1024 * 1024, 32768, NULL, 0)) == NULL &&
 		    libssh2_session_last_errno(c->ssh) == LIBSSH2_ERROR_EAGAIN)
@@ -986,7 +1000,7 @@ rmt_sftp(struct rmt_session *s, const char *node, struct rmt_conn **cp, char **c
 		*cp = c;
 		if (c->sftp != NULL)
 			return c->sftp;
-		deadline = now_ms() + s->cfg.connect_timeout_ms;
+		deadline = rmt_deadline(s, s->cfg.connect_timeout_ms);
 		while ((c->sftp = libssh2_sftp_init(c->ssh)) == NULL &&
 		    libssh2_session_last_errno(c->ssh) == LIBSSH2_ERROR_EAGAIN)
 			if (rmt_wait_until(c, deadline) == RMT_TIMEOUT)

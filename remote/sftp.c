@@ -55,6 +55,25 @@ static int get_at(struct rmt_session *, const char *node, const char *remote,
 #define TREE_DEPTH 256		/* a listing that nests deeper is refused */
 #define MAX_REFUSED 1000	/* a listing with more unsafe names is refused */
 
+/* A cancelled transfer leaves requests in flight (the pipeline, the
+ * read-ahead): the session is dropped rather than drained, so the cancel
+ * takes effect now. What was written stays; a later copy resumes it. */
+static char *
+upload_cancelled(struct rmt_conn *c, const char *remote, uint64_t off)
+{
+	c->broken = 1;
+	return xasprintf("%s: upload of \"%s\" cancelled at %llu bytes",
+	    c->label, remote, (unsigned long long)off);
+}
+
+static char *
+download_cancelled(struct rmt_conn *c, const char *remote, uint64_t off)
+{
+	c->broken = 1;
+	return xasprintf("%s: download of \"%s\" cancelled at %llu bytes",
+	    c->label, remote, (unsigned long long)off);
+}
+
 int
 rmt_stat(struct rmt_session *s, const char *node, const char *path,
     struct rmt_stat *st, char **cause)
@@ -260,6 +279,12 @@ rmt_put(struct rmt_session *s, const char *node, const char *local, const char *
 		double deadline = rmt_deadline(s, 0);
 		ssize_t w;
 
+		/* libssh2 may take all we offer without EAGAIN for a long
+		 * while on a fast link: ask about cancel on every round. */
+		if (x->cancel != NULL && x->cancel(x->arg)) {
+			*cause = upload_cancelled(c, remote, off);
+			goto out;
+		}
 		if (have < XFER_BUF / 2 && off + have < size) {
 			ssize_t n = pread(fd, buf + have, XFER_BUF - have, (off_t)(off + have));
 			if (n <= 0) {
@@ -272,9 +297,7 @@ rmt_put(struct rmt_session *s, const char *node, const char *local, const char *
 		}
 		while ((w = libssh2_sftp_write(h, buf, have)) == LIBSSH2_ERROR_EAGAIN) {
 			if (x->cancel != NULL && x->cancel(x->arg)) {
-				*cause = xasprintf("%s: upload of \"%s\" cancelled at %llu "
-				    "bytes", c->label, remote, (unsigned long long)off);
-				c->broken = 1;	/* mid-pipeline: drop the session */
+				*cause = upload_cancelled(c, remote, off);
 				goto out;
 			}
 			if (rmt_wait_until(c, deadline) == RMT_TIMEOUT)
@@ -429,11 +452,14 @@ get_at(struct rmt_session *s, const char *node, const char *remote, int dirfd,
 	for (;;) {
 		double deadline = rmt_deadline(s, 0);
 		ssize_t n;
+		/* asked on every round, as for uploads */
+		if (x->cancel != NULL && x->cancel(x->arg)) {
+			*cause = download_cancelled(c, remote, off);
+			goto out;
+		}
 		while ((n = libssh2_sftp_read(h, buf, XFER_CHUNK)) == LIBSSH2_ERROR_EAGAIN) {
 			if (x->cancel != NULL && x->cancel(x->arg)) {
-				*cause = xasprintf("%s: download of \"%s\" cancelled at %llu bytes",
-				    c->label, remote, (unsigned long long)off);
-				c->broken = 1;	/* read-ahead in flight: drop the session */
+				*cause = download_cancelled(c, remote, off);
 				goto out;
 			}
 			if (rmt_wait_until(c, deadline) == RMT_TIMEOUT)
@@ -659,8 +685,14 @@ rmt_get_tree(struct rmt_session *s, const char *node, const char *remote,
 	x->refused = 0;
 	x->resumed_from = x->transferred = 0;
 	if ((r = rmt_stat(s, node, remote, &st, cause)) != 0) {
-		if (r == 1)
-			*cause = xasprintf("\"%s\": no such file or directory", remote);
+		if (r == 1) {
+			struct rmt_conn *c;
+			char *e = NULL;
+			/* named as the user knows the node (rmt_label_node) */
+			*cause = xasprintf("%s: \"%s\": no such file or directory",
+			    rmt_sftp(s, node, &c, &e) ? c->label : "server", remote);
+			free(e);
+		}
 		return -1;
 	}
 	if (!S_ISDIR(st.mode))

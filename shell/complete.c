@@ -22,7 +22,7 @@ add_if(struct strlist *out, const char *cand, const char *prefix)
 		strlist_add(out, cand);
 }
 
-static void
+void
 complete_files(const char *prefix, struct strlist *out)
 {
 	const char *slash = strrchr(prefix, '/');

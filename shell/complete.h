@@ -22,6 +22,9 @@ struct completion {
 void complete_line(struct mlsh_ctx *, const char *line, size_t cursor,
     struct completion *out);
 void completion_release(struct completion *);
+/* Local files and directories (DIR/) whose path starts with prefix, for
+ * hooks whose arguments are local paths only some of the time (cp). */
+void complete_files(const char *prefix, struct strlist *out);
 /* The longest common prefix of the candidates (caller frees). */
 char *complete_common_prefix(const struct completion *);
 

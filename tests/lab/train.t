@@ -208,10 +208,21 @@ t_ok 'a custom train_pattern' '
 t_ok 'train ls: every run with its state' '
 	out=$(m --json -c "train ls") &&
 	py "s={r[\"run\"]:r[\"state\"] for r in d}; assert s[\"r1\"]==\"exited 0\" and s[\"long\"]==\"killed\" and s[\"stubborn\"]==\"killed\" and s[\"det\"]==\"killed\", s" <<<"$out"'
-t_ok '--env with no conda: a clear error in the log, exit 127' '
-	m -c "train run --name noenv --env pytorch_p38 -- python3 -c 1" >/dev/null &&
-	[ "$(m "$T/st.mlsh" noenv 2>/dev/null | tail -1)" = "exited 127" ] &&
-	m -c "train logs noenv" | grep -q "cannot activate environment .pytorch_p38."'
+t_ok '--env with no conda: one line at start, no run made' '
+	! m -c "train run --name noenv --env pytorch_p38 -- python3 -c 1" >/dev/null 2>"$T/noenv.err" &&
+	grep -q "^train: cannot start on dl1-1: no conda on this node: cannot activate environment .pytorch_p38." "$T/noenv.err" &&
+	[ "$(wc -l <"$T/noenv.err")" = 1 ] && ! m -c "train ls" | grep -q noenv'
+# A stand-in conda on the node whose only environment is "base".
+printf '%s\n' '[ "$1" = base ] || return 1' 'export CONDA_DEFAULT_ENV=base' >"$T/activate"
+m -c "ssh dl1-1 'mkdir -p miniconda3/bin'; cp $T/activate dl1-1:miniconda3/bin/activate" >/dev/null
+t_ok '--env naming an environment the node'\''s conda lacks: one line at start' '
+	! m -c "train run --name noenv2 --env nope -- true" >/dev/null 2>"$T/noenv2.err" &&
+	grep -q "^train: cannot start on dl1-1: no conda environment .nope. on this node" "$T/noenv2.err" &&
+	[ "$(wc -l <"$T/noenv2.err")" = 1 ]'
+t_ok '--env naming one it has runs in it' '
+	m -c "train run --name inbase --env base -- printenv CONDA_DEFAULT_ENV" >/dev/null &&
+	[ "$(m "$T/st.mlsh" inbase 2>/dev/null | tail -1)" = "exited 0" ] && m -c "train logs inbase" | grep -qx base'
+m -c "ssh dl1-1 'rm -rf ~/miniconda3'"
 cat >"$T/q.mlsh" <<"EOF"
 train.run{name = "q", workdir = "/tmp",
 	cmd = {"sh", "-c", 'pwd; printf "%s|" "$@"', "x", "a b", "it's", "$HOME", "`id`"}}
