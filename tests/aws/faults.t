@@ -94,23 +94,26 @@ t_err 'throttled on every attempt: the throttling error' \
 	'ec2: RequestLimitExceeded: Request limit exceeded. (request faultpro…)' 1 \
 	'script throttle,throttle && call --attempts 2 ec2 DescribeVpcs'
 
+# The bounds below are the property (the call ended at its own timeout, not
+# when the server gave up after 20 s), with room for a loaded machine: how
+# fast is a benchmark's business.
 t_ok 'a stall ends at the attempt timeout' '
-	script stall:10 &&
+	script stall:20 &&
 	! elapsed call --timeout-ms 1000 --attempts 1 ec2 DescribeVpcs 2>"$T/err" &&
 	grep -q "^ec2: RequestTimeout: no answer from" "$T/err" &&
-	[ "$(cat "$T/elapsed")" -lt 3000 ]'
+	[ "$(cat "$T/elapsed")" -lt 15000 ]'
 
 t_ok 'a stall, then the retry answers' '
-	script stall:10 &&
+	script stall:20 &&
 	elapsed call --timeout-ms 1000 --attempts 2 ec2 DescribeVpcs >/dev/null &&
-	[ "$(cat "$T/elapsed")" -lt 4000 ]'
+	[ "$(cat "$T/elapsed")" -lt 15000 ]'
 
 t_ok 'a wait through stalls ends within its timeout' '
-	script stall:10,stall:10,stall:10,stall:10 &&
+	script stall:20,stall:20,stall:20,stall:20 &&
 	! elapsed waitfor --timeout-ms 5000 efs DescribeFileSystems "{}" \
 		FileSystems/0/LifeCycleState available 1500 2>"$T/err" &&
 	grep -q "^Timeout: still waiting after" "$T/err" &&
-	[ "$(cat "$T/elapsed")" -lt 3000 ]
+	[ "$(cat "$T/elapsed")" -lt 15000 ]
 	rc=$?; cat "$T/err"; echo "elapsed $(cat "$T/elapsed") ms"; exit $rc'
 
 t_ok 'a wait for a state that never comes ends within its timeout' '
@@ -118,13 +121,13 @@ t_ok 'a wait for a state that never comes ends within its timeout' '
 	! elapsed waitfor efs DescribeFileSystems "{}" \
 		FileSystems/0/LifeCycleState deleted 1200 2>"$T/err" &&
 	grep -q "^Timeout: still waiting after 1\.[0-9] s: " "$T/err" &&
-	[ "$(cat "$T/elapsed")" -lt 3000 ]
+	[ "$(cat "$T/elapsed")" -lt 15000 ]
 	rc=$?; cat "$T/err"; echo "elapsed $(cat "$T/elapsed") ms"; exit $rc'
 
-t_ok 'a wait for a state that holds ends at once' '
+t_ok 'a wait for a state that holds ends at once: one describe' '
 	script pass &&
-	elapsed waitfor efs DescribeFileSystems "{}" FileSystems/0/LifeCycleState available 5000 &&
-	[ "$(cat "$T/elapsed")" -lt 2000 ]'
+	waitfor efs DescribeFileSystems "{}" FileSystems/0/LifeCycleState available 5000 &&
+	[ "$(plog | wc -l)" = 1 ]'
 
 t_bg_stop_all
 t_done

@@ -48,7 +48,7 @@ t_ok 'RunInstances through mlsh made two instances' '[ -n "$jid" ] && [ -n "$nid
 
 host_state() { m --json -c "lab status" | py "print(next((r[\"state\"] for r in d if r[\"id\"]==\"$1\"), \"none\"))"; }
 wait_state() { # id state: at most ~10 s
-	for _ in $(seq 1 50); do [ "$(host_state "$1")" = "$2" ] && return 0; sleep 0.2; done
+	for _ in $(seq 1 150); do [ "$(host_state "$1")" = "$2" ] && return 0; sleep 0.2; done
 	echo "$1 is $(host_state "$1"), not $2"; return 1
 }
 t_ok 'both become running hosts within seconds' 'wait_state "$jid" running && wait_state "$nid" running'

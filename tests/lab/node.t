@@ -20,7 +20,7 @@ t_ok 'vpc up; efs up; node dl1 up in the lab' '
 jpub=$(attr jump public_ip 2>/dev/null); nip=$(attr dl1-1 private_ip 2>/dev/null); mt=$(attr mount-target private_ip 2>/dev/null)
 O=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=5 -o BatchMode=yes -i "$HOME/.ssh/id_ed25519")
 nssh() { ip netns exec "$NS-client" ssh "${O[@]}" -o "ProxyCommand=ssh ${O[*]} -W %h:%p ubuntu@$jpub" ubuntu@"$nip" "$@"; }
-retry() { for _ in $(seq 1 50); do "$@" && return 0; sleep 0.2; done; return 1; }
+retry() { for _ in $(seq 1 150); do "$@" && return 0; sleep 0.2; done; return 1; }
 
 t_ok 'the node answers only through the jump host' 'retry nssh true'
 t_ok 'its user-data mounted the EFS at /efs' 'retry nssh "grep -q \" /efs \" /proc/mounts"'

@@ -102,7 +102,7 @@ port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print
 "$MLSH" --norc --lab -c "tunnel dl1-1 $port:8080" >"$T/tunnel.out" 2>&1 &
 srv=$!		# mlsh itself, so the kill below reaches it
 t_ok 'a tunnel carries HTTP to the node, 20 connections at once' '
-	for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
+	for _ in $(seq 1 300); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
 	[ "$(seq 20 | xargs -P 20 -I{} curl -s -m 10 -o /dev/null -w "%{http_code}\n" "http://127.0.0.1:$port/" | grep -c 200)" = 20 ]'
 t_ok 'the tunnel listens on loopback only' 'ss -ltn | grep ":$port " | grep -q "127.0.0.1:$port"'
 kill -TERM "$srv"; wait "$srv" 2>/dev/null; srv=
@@ -116,7 +116,7 @@ gport=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));prin
 "$MLSH" --norc --lab -c "grafana open --port $gport" >"$T/grafana.out" 2>&1 &
 srv=$!
 t_ok 'grafana open tunnels to Grafana port 3000 and prints the URL' '
-	for _ in $(seq 1 50); do curl -s -o /dev/null "http://127.0.0.1:$gport/" && break; sleep 0.1; done
+	for _ in $(seq 1 300); do curl -s -o /dev/null "http://127.0.0.1:$gport/" && break; sleep 0.1; done
 	[ "$(curl -s -o /dev/null -w "%{http_code}" "http://127.0.0.1:$gport/")" = 200 ] &&
 	grep -q "^url  *http://127.0.0.1:$gport/" "$T/grafana.out"'
 kill -TERM "$srv"; wait "$srv" 2>/dev/null; srv=
@@ -147,7 +147,7 @@ S="mlshss$$"
 tmux new-session -d -s "$S" -x 100 -y 30 -c "$T" \
 	"env HOME=$HOME XDG_STATE_HOME=$XDG_STATE_HOME MLSH_LAB_NAME=$MLSH_LAB_NAME TERM=xterm $MLSH --norc --lab -w ssht"
 screen() { tmux capture-pane -p -t "$S" 2>/dev/null; }
-wait_for() { for _ in $(seq 1 50); do screen | grep -Eq -- "$1" && return 0; sleep 0.2; done; screen; return 1; }
+wait_for() { for _ in $(seq 1 150); do screen | grep -Eq -- "$1" && return 0; sleep 0.2; done; screen; return 1; }
 wait_for 'mlsh ssht@' >/dev/null
 tmux send-keys -t "$S" 'ssh ' Tab Tab
 t_ok 'ssh <Tab> completes node names' 'wait_for "dl1-1 +grafana +jump"'

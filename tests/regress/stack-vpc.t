@@ -160,7 +160,7 @@ assert r[\"total\"][\"type\"]==\"(some prices unknown)\""'
 t_ok 'the prompt shows the running $/h of the workspace' '
 	S=mlsh-stack-$$; tmux -L "$S" new-session -d -s "$S" -x 100 -y 10 \
 		"env HOME=$HOME XDG_STATE_HOME=$XDG_STATE_HOME $MLSH --norc --endpoint-url $MOTO_URL -w $WS" &&
-	for _ in $(seq 1 50); do tmux -L "$S" capture-pane -p -t "$S" | grep -q "mlsh $WS@us-east-1 \$0.06/h>" && break; sleep 0.1; done
+	for _ in $(seq 1 300); do tmux -L "$S" capture-pane -p -t "$S" | grep -q "mlsh $WS@us-east-1 \$0.06/h>" && break; sleep 0.1; done
 	tmux -L "$S" capture-pane -p -t "$S" | grep -q "mlsh $WS@us-east-1 \$0.06/h>"; rc=$?
 	tmux -L "$S" kill-server 2>/dev/null; exit $rc'
 
