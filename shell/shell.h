@@ -40,6 +40,18 @@ struct mlsh_ctx {
 	int json;		/* --json */
 	int trace;		/* --trace / set trace on */
 	int wait_lock;		/* --wait */
+	/* errexit: a failed command stops the rest of a -c list, a script's
+	 * lines or standard input (on for scripts and -c, off at the prompt
+	 * and on standard input until `set errexit on`). errexit_off: it was
+	 * set off, so a builtin called from Lua prints its error and returns
+	 * nil, err instead of raising (Lua code stops at a failure unless
+	 * told). */
+	int errexit;
+	int errexit_off;
+	/* --yes: price questions are answered yes (scripts run unattended). */
+	int yes;
+	/* -w / MLSH_WORKSPACE was given (a saved session's default yields). */
+	int workspace_given;
 	int interactive;	/* REPL on a tty */
 	int lab;		/* --lab / MLSH_LAB=1: the session uses the lab */
 	char *lab_dir;		/* $XDG_STATE_HOME/mlsh/lab */
