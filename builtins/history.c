@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 #include "shell/shell.h"
 
@@ -38,8 +37,6 @@ history_save(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	 * owner reads it; executable only when asked. */
 	mode_t mode = cmd_opt_bool(a, "executable") ? 0700 : 0600;
 	FILE *f;
-	char when[64];
-	time_t t = time(NULL);
 
 	flags |= cmd_opt_bool(a, "force") ? O_TRUNC : O_EXCL;
 	fd = open(path, flags, mode);
@@ -61,14 +58,7 @@ history_save(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		return cmd_error(ctx, "cannot write '%s': %s", path,
 		    strerror(errno));
 	}
-	strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S %Z", localtime(&t));
-	fprintf(f, "#!/usr/bin/env mlsh\n-- mlsh session recorded %s\n"
-	    "-- workspace %s, region %s. Run it with: mlsh %s\n", when,
-	    ctx->workspace, shell_region(ctx), path);
-	history_preamble(ctx, f);
-	fputc('\n', f);
-	for (size_t i = 0; i < ctx->session.n; i++)
-		fprintf(f, "%s\n", ctx->session.v[i]);
+	history_write_script(ctx, f, path);
 	if (fclose(f) != 0)
 		return cmd_error(ctx, "cannot write '%s': %s", path,
 		    strerror(errno));

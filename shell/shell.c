@@ -45,10 +45,9 @@ shell_free(struct mlsh_ctx *ctx)
 		free(ctx->vars[i].value);
 	}
 	free(ctx->vars);
-	strlist_release(&ctx->session);
+	history_session_release(ctx);
 	strlist_release(&ctx->history);
 	strlist_release(&ctx->regions);
-	strlist_release(&ctx->session_skipped);
 	while (ctx->notes != NULL)
 		history_note(ctx, NULL, 0, 0, NULL);
 	free(ctx->history_path);
@@ -281,7 +280,7 @@ shell_run_argv(struct mlsh_ctx *ctx, int argc, char **argv, cJSON **resultp)
 		if (st == 0 && ctx->lua_depth == 0 &&
 		    !(a.builtin->flags & CMD_NO_HISTORY) &&
 		    !(a.cmd->flags & CMD_NO_HISTORY))
-			history_record(ctx, &a, argv);
+			history_record(ctx, &a, argv, result);
 	}
 	if (resultp != NULL) {
 		*resultp = result;

@@ -45,7 +45,7 @@ record(const char *raw, char **argv)
 	}
 	if (raw != NULL)
 		history_note(&ctx, raw, strlen(raw), argc, argv);
-	history_record(&ctx, &a, argv);
+	history_record(&ctx, &a, argv, NULL);
 	if (raw != NULL)
 		history_note(&ctx, NULL, 0, 0, NULL);
 	cmd_args_release(&a);
