@@ -527,6 +527,7 @@ history_record(struct mlsh_ctx *ctx, const struct cmd_args *a, char **argv,
 	}
 	replay_add(&e, form, skip, result);
 	strlist_release(&e.unknown);
+	free(e.refs);
 }
 
 /* Whether a /bin/sh line exports or assigns a secret-looking variable. */
@@ -572,5 +573,6 @@ history_record_sh(struct mlsh_ctx *ctx, const char *text)
 	line = xasprintf("!%s", text);
 	replay_add(&e, run_form(&e, line), NULL, NULL);
 	strlist_release(&e.unknown);
+	free(e.refs);
 	free(line);
 }

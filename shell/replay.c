@@ -61,17 +61,19 @@ add_quoted(struct buf *b, int *parts, const char *s, size_t n)
 /* The expression for an id an earlier result gave, marking that result
  * used; NULL when none did. Borrowed. */
 static const char *
-id_ref(struct mlsh_ctx *ctx, const char *id)
+id_ref(struct replay_emit *em, const char *id)
 {
-	const cJSON *o = cJSON_GetObjectItemCaseSensitive(ctx->session_ids, id);
+	const cJSON *o = cJSON_GetObjectItemCaseSensitive(em->ctx->session_ids,
+	    id);
 	const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "e");
 	const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, "r");
 
 	if (!cJSON_IsString(e) || !cJSON_IsNumber(r))
 		return NULL;
-	ctx->session_recs[r->valueint - 1].used = 1;
+	em->refs = xreallocarray(em->refs, em->nrefs + 1, sizeof *em->refs);
+	em->refs[em->nrefs++] = r->valueint;
 	if (strstr(e->valuestring, "find(") != NULL)
-		ctx->session_uses_find = 1;
+		em->ctx->session_uses_find = 1;
 	return e->valuestring;
 }
 
@@ -95,7 +97,7 @@ replay_lit(struct replay_emit *e, const char *s, size_t n, struct buf *b,
 			continue;
 		}
 		id = xstrndup(s + i, k);
-		if ((ref = id_ref(e->ctx, id)) != NULL) {
+		if ((ref = id_ref(e, id)) != NULL) {
 			if (i > from)
 				add_quoted(b, parts, s + from, i - from);
 			add_part(b, parts, ref);
@@ -284,6 +286,10 @@ replay_add(struct replay_emit *e, char *form, const char *skip,
 	r = &ctx->session_recs[n - 1];
 	memset(r, 0, sizeof *r);
 	r->skip = skip;
+	r->refs = e->refs;
+	r->nrefs = e->nrefs;
+	e->refs = NULL;
+	e->nrefs = 0;
 	if (e->unknown.n > 0) {
 		struct buf b;
 
@@ -309,8 +315,10 @@ replay_add(struct replay_emit *e, char *form, const char *skip,
 void
 history_session_release(struct mlsh_ctx *ctx)
 {
-	for (size_t i = 0; i < ctx->session.n; i++)
+	for (size_t i = 0; i < ctx->session.n; i++) {
 		free(ctx->session_recs[i].flag);
+		free(ctx->session_recs[i].refs);
+	}
 	free(ctx->session_recs);
 	ctx->session_recs = NULL;
 	strlist_release(&ctx->session);
@@ -451,13 +459,35 @@ write_helpers(struct mlsh_ctx *ctx, FILE *f, int any_used)
 	free(q);
 }
 
+/* Which commands run (1) and which of those keep their result (2): every
+ * command not skipped, and a read-only one whose result a running command
+ * reads (references point back: one pass from the end). Caller frees. */
+static char *
+live_set(struct mlsh_ctx *ctx)
+{
+	char *live = xcalloc(ctx->session.n + 1, 1);
+
+	for (size_t i = ctx->session.n; i-- > 0;) {
+		const struct history_rec *r = &ctx->session_recs[i];
+
+		if (r->skip == NULL)
+			live[i] |= 1;
+		if (!live[i])
+			continue;
+		for (size_t k = 0; k < r->nrefs; k++)
+			live[r->refs[k] - 1] = 3;
+	}
+	return live;
+}
+
 void
 history_write_script(struct mlsh_ctx *ctx, FILE *f, const char *path)
 {
+	char *live = live_set(ctx);
 	int any_used = 0;
 
 	for (size_t i = 0; i < ctx->session.n; i++)
-		any_used |= ctx->session_recs[i].used;
+		any_used |= live[i] == 3;
 	write_header(ctx, f, path);
 	write_helpers(ctx, f, any_used);
 	for (size_t i = 0; i < ctx->session.n; i++) {
@@ -465,14 +495,15 @@ history_write_script(struct mlsh_ctx *ctx, FILE *f, const char *path)
 
 		if (r->flag != NULL)
 			fprintf(f, "%s\n", r->flag);
-		if (r->skip != NULL && !r->used)
+		if (!live[i])
 			fprintf(f, "-- not replayed (%s): %s\n", r->skip,
 			    ctx->session.v[i]);
-		else if (r->used)
+		else if (live[i] == 3)
 			fprintf(f, "r[%zu] = %s%s\n", i + 1, ctx->session.v[i],
 			    r->skip ? "\t-- read-only: kept, later commands "
 			    "use its result" : "");
 		else
 			fprintf(f, "%s\n", ctx->session.v[i]);
 	}
+	free(live);
 }

@@ -16,14 +16,18 @@
 
 struct history_rec {
 	const char *skip;	/* why it is a comment, or NULL: it runs */
-	int used;		/* a later command reads its result */
 	char *flag;		/* comment line on literal ids, or NULL */
+	int *refs;		/* the earlier commands whose results it reads */
+	size_t nrefs;
 };
 
-/* Ids typed in a command being recorded that no result gave. */
+/* A command being recorded: the ids typed in it that no result gave, and
+ * the earlier commands whose results it reads (1-based). */
 struct replay_emit {
 	struct mlsh_ctx *ctx;
 	struct strlist unknown;
+	int *refs;
+	size_t nrefs;
 };
 
 /* Add the literal s (n bytes) to the Lua expression in b: quoted text, and
@@ -36,7 +40,7 @@ void replay_lit(struct replay_emit *e, const char *s, size_t n, struct buf *b,
 const char *replay_skip_reason(const struct cmd_args *);
 
 /* Record form (taken) with its skip reason; the ids of result (may be
- * NULL) become readable as r[N]. */
+ * NULL) become readable as r[N]. e's lists go to the record. */
 void replay_add(struct replay_emit *e, char *form, const char *skip,
     const cJSON *result);
 

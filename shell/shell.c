@@ -309,7 +309,9 @@ errexit_stop(struct mlsh_ctx *ctx, const struct lex_cmd *c, const char *start,
 
 	while (i < restlen && strchr(" \t;", rest[i]) != NULL)
 		i++;
-	if (ctx->lua_depth > 0 || i == restlen || rest[i] == '#')
+	/* Ctrl-C ends the line on its own, and says so. */
+	if (ctx->lua_depth > 0 || i == restlen || rest[i] == '#' ||
+	    mlsh_line_interrupted)
 		return;
 	if (c->shell != NULL)
 		text = xasprintf("!%s", c->shell);
