@@ -97,11 +97,21 @@ const struct mlsh_cmd cmd_history_entry = {
 	    "as a script",
 	.help = "History lives in $XDG_STATE_HOME/mlsh/history (mode 0600, "
 	    "the last 1000 lines, no consecutive duplicates). `history save "
-	    "FILE` writes each successful command of this session as a Lua "
-	    "call, so `mlsh FILE` replays it. The file is mode 0600 (0700 "
-	    "with --executable); $NAME stays a reference (os.getenv or the "
-	    "mlsh variable), `set` of a name containing TOKEN, SECRET, KEY or "
-	    "PASSWORD and `!` lines that export are left out.",
+	    "FILE` writes this session's successful commands as a Lua script "
+	    "that reproduces it: its header names the target (the lab, an "
+	    "endpoint, or AWS with profile and region) and the line to run it "
+	    "with; the workspace is a parameter (the first argument, else -w "
+	    "or MLSH_WORKSPACE, else the session's). Ids an earlier command's "
+	    "result gave are read from that result on replay (r[N]); an id "
+	    "typed that no result gave is flagged in a comment. Dry runs, "
+	    "interactive commands (ssh without a command, tunnel, open) and "
+	    "read-only ones (status, ls, api Describe/List/Get) are comments, "
+	    "unless a later command reads their result; --yes is left out, so "
+	    "a replay from a terminal asks before starting what costs (mlsh "
+	    "--yes does not). The file is mode 0600 (0700 with --executable); "
+	    "$NAME stays a reference (os.getenv or the mlsh variable), `set` "
+	    "of a name containing TOKEN, SECRET, KEY or PASSWORD and `!` lines "
+	    "that export are left out.",
 	.opts = history_opts,
 	.min_args = 0,
 	.max_args = 0,
