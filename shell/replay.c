@@ -337,21 +337,10 @@ history_session_release(struct mlsh_ctx *ctx)
 static char *
 sh_word(const char *s)
 {
-	struct buf b;
-
 	if (*s != '\0' && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN"
 	    "OPQRSTUVWXYZ0123456789_-./:@%+=,") == strlen(s))
 		return xstrdup(s);
-	buf_init(&b);
-	buf_addc(&b, '\'');
-	for (; *s; s++) {
-		if (*s == '\'')
-			buf_adds(&b, "'\\''");
-		else
-			buf_addc(&b, *s);
-	}
-	buf_addc(&b, '\'');
-	return buf_detach_release(&b);
+	return str_sh_quote(s);
 }
 
 /* "mlsh --lab -r R FILE": the command that targets what the session did. */
