@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 #include "shell/shell.h"
 
@@ -38,8 +37,6 @@ history_save(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	 * owner reads it; executable only when asked. */
 	mode_t mode = cmd_opt_bool(a, "executable") ? 0700 : 0600;
 	FILE *f;
-	char when[64];
-	time_t t = time(NULL);
 
 	flags |= cmd_opt_bool(a, "force") ? O_TRUNC : O_EXCL;
 	fd = open(path, flags, mode);
@@ -61,14 +58,7 @@ history_save(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		return cmd_error(ctx, "cannot write '%s': %s", path,
 		    strerror(errno));
 	}
-	strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S %Z", localtime(&t));
-	fprintf(f, "#!/usr/bin/env mlsh\n-- mlsh session recorded %s\n"
-	    "-- workspace %s, region %s. Run it with: mlsh %s\n", when,
-	    ctx->workspace, shell_region(ctx), path);
-	history_preamble(ctx, f);
-	fputc('\n', f);
-	for (size_t i = 0; i < ctx->session.n; i++)
-		fprintf(f, "%s\n", ctx->session.v[i]);
+	history_write_script(ctx, f, path);
 	if (fclose(f) != 0)
 		return cmd_error(ctx, "cannot write '%s': %s", path,
 		    strerror(errno));
@@ -107,11 +97,21 @@ const struct mlsh_cmd cmd_history_entry = {
 	    "as a script",
 	.help = "History lives in $XDG_STATE_HOME/mlsh/history (mode 0600, "
 	    "the last 1000 lines, no consecutive duplicates). `history save "
-	    "FILE` writes each successful command of this session as a Lua "
-	    "call, so `mlsh FILE` replays it. The file is mode 0600 (0700 "
-	    "with --executable); $NAME stays a reference (os.getenv or the "
-	    "mlsh variable), `set` of a name containing TOKEN, SECRET, KEY or "
-	    "PASSWORD and `!` lines that export are left out.",
+	    "FILE` writes this session's successful commands as a Lua script "
+	    "that reproduces it: its header names the target (the lab, an "
+	    "endpoint, or AWS with profile and region) and the line to run it "
+	    "with; the workspace is a parameter (the first argument, else -w "
+	    "or MLSH_WORKSPACE, else the session's). Ids an earlier command's "
+	    "result gave are read from that result on replay (r[N]); an id "
+	    "typed that no result gave is flagged in a comment. Dry runs, "
+	    "interactive commands (ssh without a command, tunnel, open) and "
+	    "read-only ones (status, ls, api Describe/List/Get) are comments, "
+	    "unless a later command reads their result; --yes is left out, so "
+	    "a replay from a terminal asks before starting what costs (mlsh "
+	    "--yes does not). The file is mode 0600 (0700 with --executable); "
+	    "$NAME stays a reference (os.getenv or the mlsh variable), `set` "
+	    "of a name containing TOKEN, SECRET, KEY or PASSWORD and `!` lines "
+	    "that export are left out.",
 	.opts = history_opts,
 	.min_args = 0,
 	.max_args = 0,

@@ -101,7 +101,7 @@ stack_open(struct mlsh_ctx *ctx, const struct cmd_args *a, struct stack *st)
 	env.instance_gone = instance_gone;
 	env.arg = ctx;
 	opts.dry_run = has_opt(a, "dry-run");
-	opts.yes = has_opt(a, "yes");
+	opts.yes = has_opt(a, "yes") || ctx->yes;	/* mlsh --yes */
 	opts.force = has_opt(a, "force");
 	opts.sequential = seq != NULL && *seq != '\0' && strcmp(seq, "0") != 0;
 	opts.json = ctx->json;

@@ -174,24 +174,6 @@ const struct mlsh_cmd cmd_train_entry = {
 
 /* ---- helpers ------------------------------------------------------------ */
 
-/* 'text' for sh. Caller frees. */
-static char *
-sh_quote(const char *s)
-{
-	struct buf b;
-
-	buf_init(&b);
-	buf_addc(&b, '\'');
-	for (; *s; s++) {
-		if (*s == '\'')
-			buf_adds(&b, "'\\''");
-		else
-			buf_addc(&b, *s);
-	}
-	buf_addc(&b, '\'');
-	return buf_detach_release(&b);
-}
-
 static int
 run_name_ok(const char *s)
 {
@@ -497,7 +479,7 @@ train_complete(struct mlsh_ctx *ctx, const struct cmd_args *a,
 static void
 conda_check(struct buf *b, const char *env)
 {
-	char *qe = sh_quote(env);
+	char *qe = str_sh_quote(env);
 
 	buf_printf(b, "env=%s; act=\n" CONDA_FIND
 	    "if [ -z \"$act\" ] || [ ! -f \"$act\" ]; then echo \"no conda on "
@@ -532,7 +514,7 @@ wrapper_script(const char *env, const char *workdir, const char *cmdline)
 	buf_adds(&b, "export PYTHONUNBUFFERED=1 MLSH_RUN=\"${d##*/}\" "
 	    "MLSH_RUN_DIR=\"$d\"\n");
 	if (env != NULL) {
-		char *qe = sh_quote(env);
+		char *qe = str_sh_quote(env);
 		buf_printf(&b, "env=%s; act=\n" CONDA_FIND
 		    "if [ -z \"$act\" ] || [ ! -f \"$act\" ]; then\n"
 		    "\techo \"train: no conda on this node: cannot activate "
@@ -548,7 +530,7 @@ wrapper_script(const char *env, const char *workdir, const char *cmdline)
 		free(qe);
 	}
 	if (workdir != NULL) {
-		char *qw = sh_quote(workdir);
+		char *qw = str_sh_quote(workdir);
 		buf_printf(&b, "cd %s || { echo \"train: cannot cd to\" %s; "
 		    "finish 126; }\n", qw, qw);
 		free(qw);
@@ -642,16 +624,16 @@ start_script(void *job)
 		buf_adds(&cmdline, a->argv[0]);
 	else
 		for (int i = 0; i < a->argc; i++) {
-			char *q = sh_quote(a->argv[i]);
+			char *q = str_sh_quote(a->argv[i]);
 			buf_printf(&cmdline, "%s%s", i ? " " : "", q);
 			free(q);
 		}
 	wrapper = wrapper_script(cmd_opt(a, "env"), cmd_opt(a, "workdir"),
 	    cmdline.data);
-	qw = sh_quote(wrapper);
-	qn = sh_quote(t->name ? t->name : "");
-	qc = sh_quote(cmdline.data);
-	qnode = sh_quote(t->nodes.v[0]);
+	qw = str_sh_quote(wrapper);
+	qn = str_sh_quote(t->name ? t->name : "");
+	qc = str_sh_quote(cmdline.data);
+	qnode = str_sh_quote(t->nodes.v[0]);
 	buf_init(&script);
 	buf_adds(&script, SH_BASE);
 	if (cmd_opt(a, "env") != NULL)
@@ -898,7 +880,7 @@ static int
 read_runs(struct mlsh_ctx *ctx, struct cmd_args *a, const char *name,
     struct run_info **runs, size_t *n, struct strlist *roles)
 {
-	char *pat = train_pattern(ctx), *qpat = sh_quote(pat);
+	char *pat = train_pattern(ctx), *qpat = str_sh_quote(pat);
 	struct buf script;
 	int found_err = 0;
 
@@ -912,7 +894,7 @@ read_runs(struct mlsh_ctx *ctx, struct cmd_args *a, const char *name,
 	buf_init(&script);
 	buf_printf(&script, "pat=%s; ", qpat);
 	if (name != NULL) {
-		char *qr = sh_quote(name);
+		char *qr = str_sh_quote(name);
 		buf_printf(&script, "r=%s; ", qr);
 		buf_adds(&script, SH_FIND SH_RECORD);
 		free(qr);
@@ -1214,7 +1196,7 @@ train_stop(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		free(role);
 		return 1;
 	}
-	qd = sh_quote(r.dir);
+	qd = str_sh_quote(r.dir);
 	buf_init(&script);
 	buf_printf(&script,
 	    "d=%s; p=$(cat \"$d/pid\" 2>/dev/null)\n"
@@ -1416,7 +1398,7 @@ follow_run(struct follow *f, int follow, char *exit_s, size_t exit_len,
     int *alive)
 {
 	struct buf script;
-	char *qd = sh_quote(f->dir);
+	char *qd = str_sh_quote(f->dir);
 	double fail_since = 0;
 	int backoff = 1, st = 0;
 

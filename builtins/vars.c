@@ -12,6 +12,8 @@ static const struct {
 	const char *help;
 } settings[] = {
 	{ "trace", on_off, "print each AWS request (secrets redacted)" },
+	{ "errexit", on_off, "a failed command stops the script or -c list "
+	    "(on there; off at the prompt)" },
 	{ NULL, NULL, NULL }
 };
 
@@ -21,6 +23,29 @@ setting_find(const char *name)
 	for (int i = 0; settings[i].name != NULL; i++)
 		if (strcmp(settings[i].name, name) == 0)
 			return i;
+	return -1;
+}
+
+/* What a setting changes in the session. */
+static void
+setting_apply(struct mlsh_ctx *ctx, const char *name, int on)
+{
+	if (strcmp(name, "trace") == 0)
+		ctx->trace = on;
+	else if (strcmp(name, "errexit") == 0) {
+		ctx->errexit = on;
+		ctx->errexit_off = !on;
+	}
+}
+
+/* A setting's value in the session (1 on, 0 off), -1 for none. */
+static int
+setting_value(struct mlsh_ctx *ctx, const char *name)
+{
+	if (strcmp(name, "trace") == 0)
+		return ctx->trace;
+	if (strcmp(name, "errexit") == 0)
+		return ctx->errexit;
 	return -1;
 }
 
@@ -56,8 +81,7 @@ set_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		if (!ok)
 			return cmd_usage_error(ctx, a, "%s must be on or off, "
 			    "not '%s'", name, value);
-		if (strcmp(name, "trace") == 0)
-			ctx->trace = strcmp(value, "on") == 0;
+		setting_apply(ctx, name, strcmp(value, "on") == 0);
 	}
 	shell_var_set(ctx, name, value);
 	return 0;
@@ -70,10 +94,8 @@ unset_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 
 	(void)result;
 	for (int i = 0; i < a->argc; i++) {
-		if (setting_find(a->argv[i]) >= 0) {
-			if (strcmp(a->argv[i], "trace") == 0)
-				ctx->trace = 0;
-		}
+		if (setting_find(a->argv[i]) >= 0)
+			setting_apply(ctx, a->argv[i], 0);
 		if (shell_var_unset(ctx, a->argv[i]) != 0 &&
 		    setting_find(a->argv[i]) < 0) {
 			cmd_error(ctx, "no variable '%s'", a->argv[i]);
@@ -92,10 +114,11 @@ vars_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	for (int i = 0; settings[i].name; i++) {
 		cJSON *o = cJSON_CreateObject();
 		const char *v = shell_var_get_local(ctx, settings[i].name);
+		int on = setting_value(ctx, settings[i].name);
+
 		cJSON_AddStringToObject(o, "name", settings[i].name);
-		cJSON_AddStringToObject(o, "value",
-		    strcmp(settings[i].name, "trace") == 0 ?
-		    (ctx->trace ? "on" : "off") : (v ? v : ""));
+		cJSON_AddStringToObject(o, "value", on < 0 ? (v ? v : "") :
+		    on ? "on" : "off");
 		cJSON_AddStringToObject(o, "kind", "setting");
 		cJSON_AddItemToArray(arr, o);
 	}
@@ -118,7 +141,10 @@ const struct mlsh_cmd cmd_set_entry = {
 	.summary = "set an mlsh variable or a setting (set trace on)",
 	.args_usage = "NAME VALUE",
 	.help = "Variables expand as $NAME or ${NAME}, before environment "
-	    "variables of the same name. Settings: trace on|off.",
+	    "variables of the same name. Settings: trace on|off; errexit "
+	    "on|off (on in scripts and -c lists: a failed command stops the "
+	    "rest; off at the prompt and on standard input; set off, a "
+	    "builtin called from Lua prints its error and returns nil, err).",
 	.min_args = 2,
 	.max_args = 2,
 	.complete = var_complete,

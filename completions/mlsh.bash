@@ -20,7 +20,7 @@ _mlsh() {
 		return ;;
 	esac
 	if [[ $cur == -* ]]; then
-		COMPREPLY=($(compgen -W "-c --workspace --profile --region --endpoint-url --json --trace --wait --norc --lab --help --version" -- "$cur"))
+		COMPREPLY=($(compgen -W "-c --workspace --profile --region --endpoint-url --json --trace --wait --norc --yes --lab --help --version" -- "$cur"))
 		return
 	fi
 	COMPREPLY=($(compgen -f -X '!*.mlsh' -- "$cur") $(compgen -d -- "$cur"))

@@ -433,3 +433,20 @@ base64_encode(const void *data, size_t len)
 	*o = '\0';
 	return out;
 }
+
+char *
+str_sh_quote(const char *s)
+{
+	struct buf b;
+
+	buf_init(&b);
+	buf_addc(&b, '\'');
+	for (; *s; s++) {
+		if (*s == '\'')
+			buf_adds(&b, "'\\''");
+		else
+			buf_addc(&b, *s);
+	}
+	buf_addc(&b, '\'');
+	return buf_detach_release(&b);
+}

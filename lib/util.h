@@ -64,6 +64,8 @@ int strlist_has(const struct strlist *, const char *);
  * The one sanitiser: everything server-supplied goes through it, and it is
  * idempotent (its output holds no character it would change). */
 char *str_sanitize(const char *, int keep_lines);
+/* 'text' quoted for sh (a ' inside as '\''). Caller frees. */
+char *str_sh_quote(const char *);
 
 /* Standard base64 (RFC 4648, with padding) of len bytes: user-data,
  * imported keys. Caller frees. */

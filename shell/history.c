@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "shell/lexer.h"
+#include "shell/replay.h"
 #include "lib/state.h"
 
 static void
@@ -236,10 +237,10 @@ tmpl_expand(const struct history_note *top, const char *t)
 	return buf_detach_release(&b);
 }
 
-/* A template as a Lua expression: literals quoted, markers references,
- * joined with "..". */
+/* A template as a Lua expression: literals quoted (ids from earlier results
+ * as references), markers references, joined with "..". */
 static char *
-tmpl_lua(const struct history_note *top, const char *t)
+tmpl_lua(struct replay_emit *e, const struct history_note *top, const char *t)
 {
 	struct buf b, lit;
 	char *q;
@@ -251,9 +252,8 @@ tmpl_lua(const struct history_note *top, const char *t)
 	for (;;) {
 		if (*t == MARK_OPEN || *t == '\0') {
 			if (lit.len > 0 || (*t == '\0' && parts == 0)) {
-				q = script_quote(lit.data ? lit.data : "");
-				buf_printf(&b, "%s%s", parts++ ? " .. " : "", q);
-				free(q);
+				replay_lit(e, lit.data ? lit.data : "", lit.len,
+				    &b, &parts);
 				buf_reset(&lit);
 			}
 			if (*t == '\0')
@@ -293,76 +293,124 @@ is_lua_name(const char *s)
 }
 
 /* A value in Lua: a reference expression when t (the template) is given,
- * else the literal. */
+ * else the literal (its ids from earlier results as references). */
 static char *
-value_lua(const struct history_note *top, const char *v, const char *t)
+value_lua(struct replay_emit *e, const struct history_note *top,
+    const char *v, const char *t)
 {
-	return t != NULL ? tmpl_lua(top, t) : script_quote(v);
+	struct buf b;
+	int parts = 0;
+
+	if (t != NULL)
+		return tmpl_lua(e, top, t);
+	buf_init(&b);
+	replay_lit(e, v, strlen(v), &b, &parts);
+	return buf_detach_release(&b);
+}
+
+/* The Lua name of a builtin and its subcommand: vpc.up, ssh_config. */
+static void
+lua_callee(struct buf *b, const struct cmd_args *a)
+{
+	char *s = xstrdup(a->builtin->name);
+
+	for (char *p = s; *p; p++)
+		if (*p == '-')
+			*p = '_';
+	buf_adds(b, s);
+	free(s);
+	if (a->cmd != a->builtin) {
+		if (is_lua_name(a->cmd->name))
+			buf_printf(b, ".%s", a->cmd->name);
+		else
+			buf_printf(b, "[\"%s\"]", a->cmd->name);
+	}
+}
+
+/* Whether option i is left out of the script: --yes, so that the replay
+ * asks on a terminal as the prompt did (mlsh --yes answers for it). */
+static int
+opt_dropped(const struct cmd_args *a, size_t i)
+{
+	return a->optv[i] == NULL || strcmp(a->cmd->opts[i].name, "yes") == 0;
+}
+
+/* One option's value in Lua. */
+static void
+opt_lua(struct replay_emit *e, const struct history_note *top,
+    const struct mlsh_opt *o, const char *v, const char *t, struct buf *b)
+{
+	char *s;
+
+	if (o->type == OPT_BOOL)
+		buf_adds(b, "true");
+	else if (o->type == OPT_INT) {
+		/* The parser took "+1", " 7", "007": the number, written as
+		 * Lua reads it. */
+		long long n = strtoll(v, NULL, 10);
+
+		if (n == LLONG_MIN)
+			buf_adds(b, "math.mininteger");
+		else
+			buf_printf(b, "%lld", n);
+	} else {
+		s = value_lua(e, top, v, t);
+		buf_adds(b, s);
+		free(s);
+	}
 }
 
 /* The Lua statement for a parsed command; tmpl (may be NULL) is the same
  * command parsed from the marker words. */
 static char *
-lua_form(const struct history_note *top, const struct cmd_args *a,
-    const struct cmd_args *tmpl)
+lua_form(struct replay_emit *e, const struct history_note *top,
+    const struct cmd_args *a, const struct cmd_args *tmpl)
 {
+	struct mlsh_ctx *ctx = e->ctx;
 	struct buf b;
 	int nopts = 0, first = 1;
+	/* api's result is its whole response with --json: the same shape on
+	 * replay, for the references into it. */
+	int json = a->json && strcmp(a->builtin->name, "api") == 0;
 	char *s;
 
 	buf_init(&b);
-	s = xstrdup(a->builtin->name);
-	for (char *p = s; *p; p++)
-		if (*p == '-')
-			*p = '_';
-	buf_adds(&b, s);
-	free(s);
-	if (a->cmd != a->builtin) {
-		if (is_lua_name(a->cmd->name))
-			buf_printf(&b, ".%s", a->cmd->name);
-		else
-			buf_printf(&b, "[\"%s\"]", a->cmd->name);
+	/* The session's workspace is the script's parameter. */
+	if (strcmp(a->builtin->name, "workspace") == 0 &&
+	    a->cmd == a->builtin && a->argc == 1 && ctx->session_ws != NULL &&
+	    strcmp(a->argv[0], ctx->session_ws) == 0) {
+		buf_adds(&b, "workspace(WS)");
+		return buf_detach_release(&b);
 	}
+	lua_callee(&b, a);
 	for (size_t i = 0; a->cmd->opts && a->cmd->opts[i].name; i++)
-		if (a->optv[i] != NULL)
+		if (!opt_dropped(a, i))
 			nopts++;
+	nopts += json;
 	buf_addc(&b, nopts ? '{' : '(');
 	for (int i = 0; i < a->argc; i++) {
-		s = value_lua(top, a->argv[i], tmpl ? tmpl->argv[i] : NULL);
+		s = value_lua(e, top, a->argv[i], tmpl ? tmpl->argv[i] : NULL);
 		buf_printf(&b, "%s%s", first ? "" : ", ", s);
 		free(s);
 		first = 0;
 	}
 	for (size_t i = 0; a->cmd->opts && a->cmd->opts[i].name; i++) {
-		const struct mlsh_opt *o = &a->cmd->opts[i];
 		char *key;
 
-		if (a->optv[i] == NULL)
+		if (opt_dropped(a, i))
 			continue;
-		key = xstrdup(o->name);
+		key = xstrdup(a->cmd->opts[i].name);
 		for (char *p = key; *p; p++)
 			if (*p == '-')
 				*p = '_';
 		buf_printf(&b, "%s%s=", first ? "" : ", ", key);
-		if (o->type == OPT_BOOL)
-			buf_adds(&b, "true");
-		else if (o->type == OPT_INT) {
-			/* The parser took "+1", " 7", "007": the number, written
-			 * as Lua reads it. */
-			long long n = strtoll(a->optv[i], NULL, 10);
-
-			if (n == LLONG_MIN)
-				buf_adds(&b, "math.mininteger");
-			else
-				buf_printf(&b, "%lld", n);
-		} else {
-			s = value_lua(top, a->optv[i], tmpl ? tmpl->optv[i] : NULL);
-			buf_adds(&b, s);
-			free(s);
-		}
+		opt_lua(e, top, &a->cmd->opts[i], a->optv[i],
+		    tmpl ? tmpl->optv[i] : NULL, &b);
 		free(key);
 		first = 0;
 	}
+	if (json)
+		buf_printf(&b, "%sjson=true", first ? "" : ", ");
 	buf_addc(&b, nopts ? '}' : ')');
 	return buf_detach_release(&b);
 }
@@ -414,12 +462,42 @@ history_secret_name(const char *name)
 	return 0;
 }
 
+/* The session's target and workspace, as its first recorded command
+ * found them (after it ran: `workspace msls` first makes msls the one). */
+static void
+session_begin(struct mlsh_ctx *ctx)
+{
+	if (ctx->session_ws != NULL)
+		return;
+	ctx->session_ws = xstrdup(ctx->workspace);
+	ctx->session_region = xstrdup(shell_region(ctx));
+	if (ctx->profile != NULL)
+		ctx->session_profile = xstrdup(ctx->profile);
+}
+
+/* A raw line, expanded on replay: mlsh.run("…") (ids as references). */
+static char *
+run_form(struct replay_emit *e, const char *raw)
+{
+	struct buf b;
+	int parts = 0;
+
+	buf_init(&b);
+	buf_adds(&b, "mlsh.run(");
+	replay_lit(e, raw, strlen(raw), &b, &parts);
+	buf_addc(&b, ')');
+	return buf_detach_release(&b);
+}
+
 void
-history_record(struct mlsh_ctx *ctx, const struct cmd_args *a, char **argv)
+history_record(struct mlsh_ctx *ctx, const struct cmd_args *a, char **argv,
+    const cJSON *result)
 {
 	const struct history_note *top = ctx->notes;
+	struct replay_emit e = { .ctx = ctx };
+	const char *skip;
 	struct cmd_args t;
-	char *cause = NULL, *q;
+	char *cause = NULL, *form = NULL;
 	int st;
 
 	if (strcmp(a->builtin->name, "set") == 0 && a->argc > 0 &&
@@ -428,25 +506,28 @@ history_record(struct mlsh_ctx *ctx, const struct cmd_args *a, char **argv)
 			strlist_add(&ctx->session_skipped, a->argv[0]);
 		return;
 	}
-	if (top == NULL || top->argv != argv || !top->has_refs) {
-		strlist_take(&ctx->session, lua_form(top, a, NULL));
-		return;
-	}
-	if (top->ok) {
+	session_begin(ctx);
+	strlist_init(&e.unknown);
+	skip = replay_skip_reason(a);
+	if (top == NULL || top->argv != argv || !top->has_refs)
+		form = lua_form(&e, top, a, NULL);
+	else if (top->ok) {
 		st = cmd_parse((int)top->tmpl.n, top->tmpl.v, &t, &cause);
 		free(cause);
-		if (st == 0 && tmpl_matches(top, a, &t)) {
-			strlist_take(&ctx->session, lua_form(top, a, &t));
-			cmd_args_release(&t);
-			return;
-		}
+		if (st == 0 && tmpl_matches(top, a, &t))
+			form = lua_form(&e, top, a, &t);
 		if (st == 0 || st == 3)
 			cmd_args_release(&t);
 	}
-	/* Not exactly expressible as a call: the line, expanded on replay. */
-	q = script_quote(top->raw);
-	strlist_take(&ctx->session, xasprintf("mlsh.run(%s)", q));
-	free(q);
+	/* Not exactly expressible as a call: the line, expanded on replay
+	 * (its status is no result to read ids from). */
+	if (form == NULL) {
+		form = run_form(&e, top->raw);
+		result = NULL;
+	}
+	replay_add(&e, form, skip, result);
+	strlist_release(&e.unknown);
+	free(e.refs);
 }
 
 /* Whether a /bin/sh line exports or assigns a secret-looking variable. */
@@ -482,37 +563,16 @@ sh_leaks(const char *s)
 void
 history_record_sh(struct mlsh_ctx *ctx, const char *text)
 {
-	char *line, *q;
+	struct replay_emit e = { .ctx = ctx };
+	char *line;
 
 	if (sh_leaks(text))
 		return;
+	session_begin(ctx);
+	strlist_init(&e.unknown);
 	line = xasprintf("!%s", text);
-	q = script_quote(line);
-	strlist_take(&ctx->session, xasprintf("mlsh.run(%s)", q));
-	free(q);
+	replay_add(&e, run_form(&e, line), NULL, NULL);
+	strlist_release(&e.unknown);
+	free(e.refs);
 	free(line);
-}
-
-/* The lines a saved script starts with after its comment header. */
-void
-history_preamble(struct mlsh_ctx *ctx, FILE *f)
-{
-	const struct strlist *skipped = &ctx->session_skipped;
-
-	if (skipped->n > 0) {
-		fprintf(f, "-- Not recorded (secret-looking names): set");
-		for (size_t i = 0; i < skipped->n; i++)
-			fprintf(f, " %s", skipped->v[i]);
-		fprintf(f, ".\n-- Give them values first (environment or "
-		    "~/.mlshrc).\n");
-	}
-	if (ctx->session_uses_var)
-		fprintf(f, "\n-- $NAME: the mlsh variable, else the environment, "
-		    "as when typed.\n"
-		    "local function var(name)\n"
-		    "\tfor _, v in ipairs(vars()) do\n"
-		    "\t\tif v.name == name then return v.value end\n"
-		    "\tend\n"
-		    "\treturn os.getenv(name) or \"\"\n"
-		    "end\n");
 }

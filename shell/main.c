@@ -36,6 +36,7 @@ usage(FILE *f)
 "      --trace         print each AWS request (secrets redacted)\n"
 "      --wait          wait for a workspace another mlsh holds\n"
 "      --norc          do not run ~/.mlshrc\n"
+"  -y, --yes           start what costs without asking (scripts, -c)\n"
 "      --lab           use the lab (a local cloud; starts it; needs root)\n"
 "  -h, --help          this help\n"
 "  -V, --version       print the version\n"
@@ -124,6 +125,7 @@ run_stdin(void)
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n = 0;
+	size_t lineno = 0;
 	int st = 0;
 
 	while (!ctx.exit_requested && (n = getline(&line, &cap, stdin)) >= 0) {
@@ -135,6 +137,12 @@ run_stdin(void)
 		if (n > 0 && line[n - 1] == '\n')
 			line[--n] = '\0';
 		st = shell_run_line(&ctx, line, (size_t)n);
+		lineno++;
+		if (st != 0 && ctx.errexit && !ctx.exit_requested) {
+			fprintf(stderr, "mlsh: stopped at line %zu of standard "
+			    "input (status %d; errexit is on)\n", lineno, st);
+			break;
+		}
 	}
 	if (n < 0 && mlsh_line_interrupted)
 		st = 130;	/* while waiting for a line */
@@ -154,6 +162,7 @@ main(int argc, char **argv)
 		{ "trace", no_argument, NULL, 't' },
 		{ "wait", no_argument, NULL, 'W' },
 		{ "norc", no_argument, NULL, 'n' },
+		{ "yes", no_argument, NULL, 'y' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "gen-docs", no_argument, NULL, 'G' },
@@ -167,7 +176,7 @@ main(int argc, char **argv)
 
 	shell_init(&ctx);
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+c:w:p:r:hV", longopts, NULL)) !=
+	while ((c = getopt_long(argc, argv, "+c:w:p:r:yhV", longopts, NULL)) !=
 	    -1) {
 		switch (c) {
 		case 'c': line = optarg; break;
@@ -192,6 +201,7 @@ main(int argc, char **argv)
 		case 't': ctx.trace = 1; break;
 		case 'W': ctx.wait_lock = 1; break;
 		case 'n': norc = 1; break;
+		case 'y': ctx.yes = 1; break;
 		case 'L': ctx.lab = 1; break;
 		case 'D': {
 			/* The lab's reconciler (lab/ctrl.c starts it). */
@@ -238,8 +248,10 @@ main(int argc, char **argv)
 	}
 	if (ws == NULL)
 		ws = getenv("MLSH_WORKSPACE");
-	if (ws != NULL && *ws != '\0')
+	if (ws != NULL && *ws != '\0') {
 		ctx.workspace = xstrdup(ws);
+		ctx.workspace_given = 1;
+	}
 	else if ((ctx.workspace = last_workspace(ctx.state_dir)) == NULL)
 		ctx.workspace = xstrdup("default");
 
@@ -277,6 +289,10 @@ main(int argc, char **argv)
 		shell_free(&ctx);
 		return 1;
 	}
+	/* Scripts and -c lists stop at the first failed command (sh -e);
+	 * the prompt and standard input go on (`set errexit` changes it). */
+	if (line != NULL || (optind < argc && is_script_name(argv[optind])))
+		ctx.errexit = 1;
 	if (!norc)
 		run_rc();
 

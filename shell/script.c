@@ -183,6 +183,24 @@ is_rest_key(lua_State *L, const char *rest)
 	    strcmp(lua_tostring(L, -2), rest) == 0;
 }
 
+/* A command called from Lua failed, its message on top. errexit (the
+ * default): raise it at the caller's line. `set errexit off`: print it
+ * there and return nil, message, so the script goes on. */
+static int
+cmd_failed(lua_State *L, struct mlsh_ctx *ctx)
+{
+	luaL_where(L, 1);
+	lua_insert(L, -2);
+	lua_concat(L, 2);
+	if (!ctx->errexit_off)
+		return lua_error(L);
+	fflush(stdout);
+	fprintf(stderr, "%s\n", lua_tostring(L, -1));
+	lua_pushnil(L);
+	lua_insert(L, -2);
+	return 2;
+}
+
 /* The closure behind every builtin: upvalues are the entry and subcommand. */
 static int
 l_builtin(lua_State *L)
@@ -270,8 +288,10 @@ l_builtin(lua_State *L)
 	if (st != 0) {
 		cJSON_Delete(result);
 		if (ctx->error == NULL)
-			return luaL_error(L, "%s: exit status %d", b->name, st);
-		return luaL_error(L, "%s", ctx->error);
+			lua_pushfstring(L, "%s: exit status %d", b->name, st);
+		else
+			lua_pushstring(L, ctx->error);
+		return cmd_failed(L, ctx);
 	}
 	{
 		char *cause = NULL;
@@ -300,8 +320,10 @@ l_run(lua_State *L)
 		lua_pushstring(L, EXIT_MARKER);
 		return lua_error(L);
 	}
-	if (st != 0)
-		return luaL_error(L, "'%s' failed with status %d", line, st);
+	if (st != 0) {
+		lua_pushfstring(L, "'%s' failed with status %d", line, st);
+		return cmd_failed(L, ctx);
+	}
 	lua_pushinteger(L, st);
 	return 1;
 }
@@ -403,6 +425,12 @@ script_init(struct mlsh_ctx *ctx)
 	luaL_newlib(L, mlsh_lib);
 	lua_pushstring(L, MLSH_VERSION);
 	lua_setfield(L, -2, "version");
+	/* For saved sessions: where they may run, and whether -w chose the
+	 * workspace (history.c writes the checks). */
+	lua_pushboolean(L, ctx->lab);
+	lua_setfield(L, -2, "lab");
+	lua_pushboolean(L, ctx->workspace_given);
+	lua_setfield(L, -2, "workspace_given");
 	lua_setglobal(L, "mlsh");
 	register_builtins(L, ctx);
 	ctx->L = L;
@@ -417,6 +445,23 @@ script_free(struct mlsh_ctx *ctx)
 	ctx->L = NULL;
 }
 
+static int l_run(lua_State *);
+
+/* Whether the error being handled was raised by a builtin's Lua function
+ * (level 1: the function that raised, below the handler). */
+static int
+raised_by_command(lua_State *L)
+{
+	lua_Debug ar;
+	lua_CFunction f;
+
+	if (!lua_getstack(L, 1, &ar) || !lua_getinfo(L, "f", &ar))
+		return 0;
+	f = lua_tocfunction(L, -1);
+	lua_pop(L, 1);
+	return f == l_builtin || f == l_run;
+}
+
 static int
 msghandler(lua_State *L)
 {
@@ -425,6 +470,12 @@ msghandler(lua_State *L)
 		/* No traceback for exit() or Ctrl-C, nor a position. */
 		lua_pushstring(L, ends_with(msg, EXIT_MARKER) ? EXIT_MARKER :
 		    "interrupted");
+		return 1;
+	}
+	if (msg != NULL && raised_by_command(L)) {
+		/* A failed command: its one line (file:line: message) is
+		 * the whole story; tracebacks are for Lua errors. */
+		lua_pushstring(L, msg);
 		return 1;
 	}
 	if (msg == NULL) {

@@ -45,10 +45,9 @@ shell_free(struct mlsh_ctx *ctx)
 		free(ctx->vars[i].value);
 	}
 	free(ctx->vars);
-	strlist_release(&ctx->session);
+	history_session_release(ctx);
 	strlist_release(&ctx->history);
 	strlist_release(&ctx->regions);
-	strlist_release(&ctx->session_skipped);
 	while (ctx->notes != NULL)
 		history_note(ctx, NULL, 0, 0, NULL);
 	free(ctx->history_path);
@@ -281,7 +280,7 @@ shell_run_argv(struct mlsh_ctx *ctx, int argc, char **argv, cJSON **resultp)
 		if (st == 0 && ctx->lua_depth == 0 &&
 		    !(a.builtin->flags & CMD_NO_HISTORY) &&
 		    !(a.cmd->flags & CMD_NO_HISTORY))
-			history_record(ctx, &a, argv);
+			history_record(ctx, &a, argv, result);
 	}
 	if (resultp != NULL) {
 		*resultp = result;
@@ -296,6 +295,34 @@ report:
 	if (st != 0 && resultp == NULL && ctx->error != NULL)
 		shell_warn(ctx, "%s", ctx->error);
 	return st;
+}
+
+/* errexit stopped a line at command c (its text from start); rest is what
+ * did not run. One line, only when something was left out: the command's
+ * own error is already printed, and a Lua caller raises its own. */
+static void
+errexit_stop(struct mlsh_ctx *ctx, const struct lex_cmd *c, const char *start,
+    const char *rest, size_t restlen, int st)
+{
+	size_t i = 0;
+	char *text;
+
+	while (i < restlen && strchr(" \t;", rest[i]) != NULL)
+		i++;
+	/* Ctrl-C ends the line on its own, and says so. */
+	if (ctx->lua_depth > 0 || i == restlen || rest[i] == '#' ||
+	    mlsh_line_interrupted)
+		return;
+	if (c->shell != NULL)
+		text = xasprintf("!%s", c->shell);
+	else if (c->n > 0)
+		text = xstrndup(start + c->w[0].start,
+		    c->w[c->n - 1].end - c->w[0].start);
+	else
+		text = xstrdup("");
+	shell_warn(ctx, "mlsh: stopped at '%s' (status %d): the rest did not "
+	    "run ('set errexit off' goes on after failures)", text, st);
+	free(text);
 }
 
 int
@@ -349,6 +376,12 @@ shell_run_line(struct mlsh_ctx *ctx, const char *line, size_t len)
 			st = shell_run_argv(ctx, (int)c.n, argv, NULL);
 			history_note(ctx, NULL, 0, 0, NULL);
 			free(argv);
+		}
+		if (st != 0 && ctx->errexit && !ctx->exit_requested) {
+			errexit_stop(ctx, &c, line + at, line + pos, len - pos,
+			    st);
+			lex_cmd_release(&c);
+			break;
 		}
 		lex_cmd_release(&c);
 		ctx->last_status = st;

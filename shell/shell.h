@@ -40,6 +40,18 @@ struct mlsh_ctx {
 	int json;		/* --json */
 	int trace;		/* --trace / set trace on */
 	int wait_lock;		/* --wait */
+	/* errexit: a failed command stops the rest of a -c list, a script's
+	 * lines or standard input (on for scripts and -c, off at the prompt
+	 * and on standard input until `set errexit on`). errexit_off: it was
+	 * set off, so a builtin called from Lua prints its error and returns
+	 * nil, err instead of raising (Lua code stops at a failure unless
+	 * told). */
+	int errexit;
+	int errexit_off;
+	/* --yes: price questions are answered yes (scripts run unattended). */
+	int yes;
+	/* -w / MLSH_WORKSPACE was given (a saved session's default yields). */
+	int workspace_given;
 	int interactive;	/* REPL on a tty */
 	int lab;		/* --lab / MLSH_LAB=1: the session uses the lab */
 	char *lab_dir;		/* $XDG_STATE_HOME/mlsh/lab */
@@ -78,6 +90,16 @@ struct mlsh_ctx {
 	struct history_note *notes;
 	int session_uses_var;
 	struct strlist session_skipped;
+	/* Per recorded command, parallel to session (history.c): why it is
+	 * a comment, whether a later command uses its result, the ids typed
+	 * that no earlier result gave. */
+	struct history_rec *session_recs;
+	/* Ids results gave: id -> "the Lua expression that reads it". */
+	cJSON *session_ids;
+	int session_uses_find;
+	/* The session's target and workspace, at its first recorded command
+	 * (a saved script's header and its WS parameter). */
+	char *session_ws, *session_region, *session_profile;
 	/* Interactive history (history.c). */
 	struct strlist history;
 	char *history_path;
@@ -172,10 +194,13 @@ int history_save_file(struct mlsh_ctx *);
  * references. history_record_sh records a `!` line. */
 void history_note(struct mlsh_ctx *, const char *raw, size_t len, int argc,
     char **argv);
-void history_record(struct mlsh_ctx *, const struct cmd_args *, char **argv);
+void history_record(struct mlsh_ctx *, const struct cmd_args *, char **argv,
+    const cJSON *result);
 void history_record_sh(struct mlsh_ctx *, const char *text);
-/* Comment lines and helpers a saved script needs before its commands. */
-void history_preamble(struct mlsh_ctx *, FILE *);
+/* The saved script (header, parameters, helpers, commands) for path. */
+void history_write_script(struct mlsh_ctx *, FILE *, const char *path);
+/* Drop the session record. */
+void history_session_release(struct mlsh_ctx *);
 /* Whether a variable name looks like it holds a secret (TOKEN, SECRET,
  * KEY, PASSWORD in any case): such `set`s are never recorded. */
 int history_secret_name(const char *);

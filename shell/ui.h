@@ -10,8 +10,8 @@
 
 struct mlsh_ctx;
 
-/* Whether a question can be asked: an interactive session with a terminal
- * on standard input. */
+/* Whether a question can be asked: a terminal on standard input (the
+ * prompt, or a script or -c list run from one). */
 int ui_can_ask(struct mlsh_ctx *);
 /* Ask "QUESTION [y/N] " on stderr and read one line from stdin: 1 for an
  * answer starting with y or Y, 0 for anything else, end of file included.

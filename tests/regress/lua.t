@@ -89,7 +89,7 @@ rm -f "$HOME/.mlshrc"
 # history save: a session becomes a script that replays it.
 t_ok 'history save writes a runnable Lua script' '
 	printf "workspace hs\nset k v1\n!true\necho \$k\nhelp\nset bad\nhistory save sess.mlsh\n" | "$MLSH" >/dev/null 2>&1
-	grep -q "^workspace(\"hs\")$" sess.mlsh &&
+	grep -q "^workspace(WS)$" sess.mlsh && grep -q "^    \"hs\"$" sess.mlsh &&
 	grep -q "^set(\"k\", \"v1\")$" sess.mlsh &&
 	grep -q "^mlsh.run(\"!true\")$" sess.mlsh &&
 	! grep -q "help\|bad\|history" sess.mlsh &&
