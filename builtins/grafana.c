@@ -128,12 +128,19 @@ grafana_down(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		return 1;
 	strlist_init(&one);
 	strlist_add(&one, GRAFANA_ROLE);
+	strlist_add(&one, "profile-grafana");
+	strlist_add(&one, "iam-grafana");
+	if (stackcmd_confirm_delete(&st, &one) != 0)
+		goto out;
+	strlist_release(&one);
+	strlist_add(&one, GRAFANA_ROLE);
 	if (stack_delete(&st, &one) == 0 && iam_remove(&st, "grafana") == 0) {
 		if (!st.dry_run)
 			grafana_forget_password(&st);
 		*result = stack_result(&st);
 		rc = 0;
 	}
+out:
 	strlist_release(&one);
 	stack_close(&st);
 	return rc;
@@ -387,6 +394,7 @@ static const struct mlsh_opt up_opts[] = {
 };
 
 static const struct mlsh_opt down_opts[] = {
+	OPT_FORCE("delete without asking (needed without a terminal)"),
 	OPT_DRY_RUN("print the plan, change nothing"),
 	{ NULL, 0, 0, NULL, NULL, NULL }
 };

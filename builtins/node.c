@@ -424,6 +424,17 @@ node_down(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	strlist_init(&one);
 	strlist_init(&left);
 	strlist_add(&one, name);
+	/* The last node takes the node role and profile with it. */
+	node_names(&st, NULL, &left);
+	if (left.n == 1) {
+		strlist_add(&one, "profile-node");
+		strlist_add(&one, "iam-node");
+	}
+	strlist_release(&left);
+	if (stackcmd_confirm_delete(&st, &one) != 0)
+		goto out;
+	strlist_release(&one);
+	strlist_add(&one, name);
 	if (stack_delete(&st, &one) != 0)
 		goto out;
 	/* The last node takes the node role and profile with it. */
@@ -504,6 +515,13 @@ node_ls(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		    names.v[i])));
 	if (refresh)
 		stack_save(&st);
+	if (names.n == 0 && !a->json) {
+		/* Not an empty table that reads like a hang or a bug. */
+		cJSON_Delete(arr);
+		arr = cJSON_CreateString("");
+		fprintf(stderr, "node: no nodes in workspace '%s' (node KIND "
+		    "up starts one)\n", st.ws);
+	}
 	strlist_release(&names);
 	stack_close(&st);
 	*result = arr;
@@ -1516,6 +1534,12 @@ static const struct mlsh_opt power_opts[] = {
 	{ NULL, 0, 0, NULL, NULL, NULL }
 };
 
+static const struct mlsh_opt down_opts[] = {
+	OPT_FORCE("terminate without asking (needed without a terminal)"),
+	OPT_DRY_RUN("print the plan, change nothing"),
+	OPT_END
+};
+
 static const struct mlsh_opt ls_opts[2] = {
 	{ "refresh", 'r', OPT_BOOL, NULL, NULL,
 	    "ask AWS for each node's state first" },
@@ -1542,7 +1566,7 @@ static const struct mlsh_cmd node_subcmds[] = {
 	    .args_usage = "NAME", .opts = power_opts, .min_args = 1,
 	    .max_args = 1, .complete = node_complete, .exec = node_start },
 	{ .name = "down", .summary = "terminate a node (the last one takes "
-	    "the node role with it)", .args_usage = "NAME", .opts = power_opts,
+	    "the node role with it)", .args_usage = "NAME", .opts = down_opts,
 	    .min_args = 1, .max_args = 1, .complete = node_complete,
 	    .exec = node_down },
 	{ .name = "status", .summary = "a node's state, address and price, "

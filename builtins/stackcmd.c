@@ -113,6 +113,108 @@ stack_open(struct mlsh_ctx *ctx, const struct cmd_args *a, struct stack *st)
 	return 0;
 }
 
+/* --- deletes --- */
+
+/* What a record is, for the list before a delete. */
+static const char *
+rec_what(const cJSON *rec, char *buf, size_t n)
+{
+	static const struct { const char *type, *what; } words[] = {
+		{ "instance", "instance" }, { "nat-gateway", "NAT gateway" },
+		{ "mount-target", "EFS mount target" },
+		{ "eip", "Elastic IP" }, { "subnet", "subnet" },
+		{ "route-table", "route table" },
+		{ "igw", "internet gateway" },
+		{ "security-group", "security group" },
+		{ "key-pair", "key pair" }, { "vpc", "VPC" },
+		{ "instance-profile", "IAM instance profile" },
+		{ "iam-role", "IAM role" }, { "notebook", "SageMaker notebook" },
+		{ "lifecycle-config", "notebook lifecycle config" },
+		{ "efs", "EFS file system, with all its data (/efs)" },
+	};
+	const char *type = stack_attr(rec, "type"), *what = type;
+	const char *it = stack_attr(rec, "instance_type");
+
+	for (size_t i = 0; type != NULL && i < sizeof words / sizeof *words;
+	    i++)
+		if (strcmp(words[i].type, type) == 0)
+			what = words[i].what;
+	snprintf(buf, n, "%s%s%s", what ? what : "?", it ? " " : "",
+	    it ? it : "");
+	return buf;
+}
+
+/* The lines listing roles, at most 40 (then "… and N more"). */
+static void
+delete_list(struct stack *st, const struct strlist *roles)
+{
+	char what[96], rate[32];
+
+	for (size_t i = 0; i < roles->n; i++) {
+		const cJSON *rec = stack_rec(st, roles->v[i]);
+		const char *id = stack_attr(rec, "id");
+		double h = stack_rec_hourly(&st->prices, rec);
+		if (i == 40) {
+			fprintf(stderr, "  … and %zu more\n", roles->n - 40);
+			break;
+		}
+		rate[0] = '\0';
+		if (h > 0)
+			snprintf(rate, sizeof rate, "$%.4g/h", h);
+		fprintf(stderr, "  %-16s %-22s %s  %s\n", roles->v[i],
+		    id ? id : "(pending)", rec_what(rec, what, sizeof what),
+		    rate);
+	}
+}
+
+int
+stackcmd_confirm_delete(struct stack *st, const struct strlist *roles)
+{
+	struct mlsh_ctx *ctx = st->ctx;
+	struct strlist have;
+	const char *efs = NULL;
+	char *sub;
+	int ok;
+
+	if (st->force || st->dry_run)
+		return 0;
+	strlist_init(&have);
+	for (size_t i = 0; i < roles->n; i++) {
+		const char *type = stack_attr(stack_rec(st, roles->v[i]),
+		    "type");
+		if (stack_rec(st, roles->v[i]) == NULL)
+			continue;
+		strlist_add(&have, roles->v[i]);
+		if (type != NULL && strcmp(type, "efs") == 0)
+			efs = roles->v[i];
+	}
+	if (have.n == 0) {
+		strlist_release(&have);
+		return 0;
+	}
+	sub = xasprintf("%zu resource%s of workspace '%s'%s%s%s", have.n,
+	    have.n == 1 ? "" : "s", st->ws, efs ? " (with the EFS file system " :
+	    "", efs ? (stack_id(st, efs) ? stack_id(st, efs) : "(pending)") :
+	    "", efs ? " and all its data)" : "");
+	if (!ui_on_terminal()) {
+		cmd_error(ctx, "refusing to delete %s without a terminal to "
+		    "ask on; pass --force", sub);
+		free(sub);
+		strlist_release(&have);
+		return 1;
+	}
+	ui_status_clear();
+	fflush(stdout);
+	fprintf(stderr, "%s: this deletes %s:\n", stack_cmd(st), sub);
+	delete_list(st, &have);
+	ok = ui_confirm("delete %s?", have.n == 1 ? "it" : "them");
+	free(sub);
+	strlist_release(&have);
+	if (!ok)
+		return cmd_error(ctx, "nothing deleted");
+	return 0;
+}
+
 /* --- prices --- */
 
 /* The Lua global `prices` as {key: number}, or NULL when there is none. */

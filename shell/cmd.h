@@ -142,7 +142,8 @@ cJSON *cmd_help_json(const struct mlsh_cmd *parent, const struct mlsh_cmd *cmd);
 /* docs/commands.md. Caller frees. */
 char *cmd_markdown(void);
 
-/* Closest name within edit distance 2 among builtins (or NULL). Borrowed. */
+/* Closest name among names by edit distance with transpositions (at most 2,
+ * ties to the nearer length), or NULL. Borrowed. */
 const char *cmd_suggest(const char *name, const char *const *names);
 int cmd_edit_distance(const char *, const char *);
 

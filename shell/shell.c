@@ -448,7 +448,9 @@ shell_prompt(struct mlsh_ctx *ctx)
 	struct buf b;
 
 	buf_init(&b);
-	buf_printf(&b, "mlsh %s@%s", ctx->workspace, shell_region(ctx));
+	/* The lab is marked: the same workspace name may be a real stack. */
+	buf_printf(&b, "mlsh%s %s@%s", ctx->lab ? "[lab]" : "", ctx->workspace,
+	    shell_region(ctx));
 	shell_services_prompt(ctx, &b);	/* the running cost … */
 	buf_adds(&b, "> ");
 	return buf_detach_release(&b);

@@ -118,7 +118,8 @@ void shell_var_set(struct mlsh_ctx *, const char *name, const char *value);
 int shell_var_unset(struct mlsh_ctx *, const char *name);
 int shell_var_name_ok(const char *name);
 
-/* The prompt for the REPL ("mlsh ws@region> "). Caller frees. */
+/* The prompt for the REPL ("mlsh ws@region $0.06/h> ", "mlsh[lab] …" on
+ * the lab). Caller frees. */
 char *shell_prompt(struct mlsh_ctx *);
 
 /* Print a structured result the way the user asked (table or JSON). */

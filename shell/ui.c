@@ -15,6 +15,12 @@ ui_can_ask(struct mlsh_ctx *ctx)
 }
 
 int
+ui_on_terminal(void)
+{
+	return isatty(STDIN_FILENO);
+}
+
+int
 ui_confirm(const char *fmt, ...)
 {
 	va_list ap;

@@ -13,6 +13,10 @@ struct mlsh_ctx;
 /* Whether a question can be asked: an interactive session with a terminal
  * on standard input. */
 int ui_can_ask(struct mlsh_ctx *);
+/* Whether standard input is a terminal, whatever the session: a delete
+ * asks even under `mlsh -c down` or `mlsh down` typed at a shell prompt
+ * (ui_can_ask, for the price questions, wants the REPL). */
+int ui_on_terminal(void);
 /* Ask "QUESTION [y/N] " on stderr and read one line from stdin: 1 for an
  * answer starting with y or Y, 0 for anything else, end of file included.
  * Callers check ui_can_ask first (scripts are never asked). */

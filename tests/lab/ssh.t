@@ -93,7 +93,7 @@ tmux new-session -d -s "$S" -x 100 -y 30 \
 	"env HOME=$HOME XDG_STATE_HOME=$XDG_STATE_HOME MLSH_LAB_NAME=$MLSH_LAB_NAME TERM=xterm $MLSH --norc --lab -w ssht"
 screen() { tmux capture-pane -p -t "$S" 2>/dev/null; }
 wait_for() { for _ in $(seq 1 50); do screen | grep -Eq -- "$1" && return 0; sleep 0.2; done; screen; return 1; }
-wait_for 'mlsh ssht@' >/dev/null
+t_ok 'the prompt shows the session is on the lab' "wait_for 'mlsh\\[lab\\] ssht@[a-z0-9-]+ '"
 tmux send-keys -t "$S" 'ssh ' Tab Tab
 t_ok 'ssh <Tab> completes node names' 'wait_for "dl1-1 +grafana +jump"'
 tmux send-keys -t "$S" C-u 'ssh dl1-1' Enter
@@ -101,7 +101,7 @@ t_ok 'ssh dl1-1 gives a shell prompt on the node' 'wait_for "ubuntu@ip-10-"'
 tmux send-keys -t "$S" 'echo remote-$((6*7))' Enter
 t_ok 'the remote shell runs commands' 'wait_for "^remote-42"'
 tmux send-keys -t "$S" 'exit' Enter
-t_ok 'leaving it returns to the mlsh prompt' 'sleep 0.5; screen | grep -v "^$" | tail -1 | grep -q "mlsh ssht@"'
+t_ok 'leaving it returns to the mlsh prompt' 'sleep 0.5; screen | grep -v "^$" | tail -1 | grep -q "mlsh\\[lab\\] ssht@"'
 tmux kill-server 2>/dev/null
 
 t_ok 'the stack comes down' 'm -c "down --force" >/dev/null'
