@@ -193,7 +193,7 @@ static const struct mlsh_cmd efs_subcmds[] = {
 	    .opts = down_opts, .min_args = 0, .max_args = 0, .exec = efs_down },
 	{ .name = "status", .summary = "show the file system and mount target",
 	    .min_args = 0, .max_args = 0, .exec = efs_status,
-	    .flags = CMD_NO_HISTORY },
+	    .flags = CMD_NO_HISTORY | CMD_READONLY },
 	{ .name = NULL }
 };
 

@@ -465,7 +465,7 @@ static const struct mlsh_cmd grafana_subcmds[] = {
 	    "<why>\" on the console, read with GetConsoleOutput (AWS has it "
 	    "a few minutes after boot).",
 	    .min_args = 0, .max_args = 0, .exec = grafana_status,
-	    .flags = CMD_NO_HISTORY },
+	    .flags = CMD_NO_HISTORY | CMD_READONLY },
 	{ .name = "open", .summary = "tunnel 127.0.0.1:3000 to Grafana through "
 	    "the jump host and print the URL and the admin login",
 	    .help = "The admin password is made by `grafana up` (24 random "

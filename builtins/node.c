@@ -1572,10 +1572,10 @@ static const struct mlsh_cmd node_subcmds[] = {
 	{ .name = "status", .summary = "a node's state, address and price, "
 	    "asked of AWS", .args_usage = "NAME", .min_args = 1,
 	    .max_args = 1, .complete = node_complete, .exec = node_status,
-	    .flags = CMD_NO_HISTORY },
+	    .flags = CMD_NO_HISTORY | CMD_READONLY },
 	{ .name = "ls", .summary = "the workspace's nodes (from the state)",
 	    .opts = ls_opts, .min_args = 0, .max_args = 0,
-	    .exec = node_ls, .flags = CMD_NO_HISTORY },
+	    .exec = node_ls, .flags = CMD_NO_HISTORY | CMD_READONLY },
 	{ .name = NULL }
 };
 
@@ -1599,5 +1599,5 @@ const struct mlsh_cmd cmd_node_entry = {
 	.subcmds = node_subcmds,
 	.complete = node_complete,
 	.exec = node_exec,
-	.flags = CMD_VERB_SECOND,
+	.flags = CMD_VERB_SECOND | CMD_READONLY,	/* node, node NAME */
 };

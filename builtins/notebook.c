@@ -622,7 +622,7 @@ static const struct mlsh_cmd nb_subcmds[] = {
 	{ .name = "status", .summary = "the notebook's state, asked of "
 	    "SageMaker", .args_usage = "[NAME]", .min_args = 0, .max_args = 1,
 	    .complete = nb_complete, .exec = nb_status,
-	    .flags = CMD_NO_HISTORY },
+	    .flags = CMD_NO_HISTORY | CMD_READONLY },
 	{ .name = "open", .summary = "a presigned URL for the notebook's "
 	    "Jupyter (CreatePresignedNotebookInstanceUrl)",
 	    .args_usage = "[NAME]", .opts = open_opts, .min_args = 0,

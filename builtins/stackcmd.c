@@ -277,25 +277,113 @@ stackcmd_prices(struct mlsh_ctx *ctx)
 	return &pr;
 }
 
-double
-stackcmd_hourly_rate(struct mlsh_ctx *ctx)
+/* The workspace's state root without waiting for anyone: the open state
+ * (a snapshot read again when another mlsh wrote since), else the file read
+ * without locking into *owned (the caller deletes it). NULL when none. */
+static const cJSON *
+state_peek(struct mlsh_ctx *ctx, cJSON **owned)
 {
-	cJSON *parsed;
 	char *p, *cause = NULL, *text;
-	double sum;
 
-	if (ctx->state != NULL)
-		return stack_hourly_rate(stackcmd_prices(ctx), ctx->state->root);
+	*owned = NULL;
+	if (ctx->state != NULL) {
+		if (state_refresh(ctx->state, &cause) != 0)
+			free(cause);
+		return ctx->state->root;
+	}
 	p = xasprintf("%s/%s.json", ctx->state_dir, ctx->workspace ?
 	    ctx->workspace : "default");
 	text = file_read(p, NULL, &cause);
 	free(p);
 	free(cause);
 	if (text == NULL)
-		return 0;
-	parsed = cJSON_Parse(text);
+		return NULL;
+	*owned = cJSON_Parse(text);
 	free(text);
-	sum = stack_hourly_rate(stackcmd_prices(ctx), parsed);
-	cJSON_Delete(parsed);
+	return *owned;
+}
+
+double
+stackcmd_hourly_rate(struct mlsh_ctx *ctx)
+{
+	cJSON *owned;
+	const cJSON *root = state_peek(ctx, &owned);
+	double sum = root ? stack_hourly_rate(stackcmd_prices(ctx), root) : 0;
+
+	cJSON_Delete(owned);
 	return sum;
+}
+
+/* A record's kind for the leaving summary: nodes by their kind ("dl1-2"
+ * is a dl1), the other roles by what they are. */
+static char *
+running_kind(const cJSON *rec, const char *role)
+{
+	const char *type = stack_attr(rec, "type");
+	size_t n = strlen(role);
+
+	if (type == NULL || strcmp(type, "instance") != 0)
+		return xstrdup(strcmp(role, "nat") == 0 ? "NAT gateway" :
+		    strcmp(role, "eip") == 0 ? "Elastic IP" : role);
+	if (strcmp(role, "jump") == 0)
+		return xstrdup("jump host");
+	while (n > 0 && role[n - 1] >= '0' && role[n - 1] <= '9')
+		n--;
+	if (n > 1 && n < strlen(role) && role[n - 1] == '-')
+		return xstrndup(role, n - 1);
+	return xstrdup(role);
+}
+
+char *
+stackcmd_running(struct mlsh_ctx *ctx)
+{
+	const struct stack_prices *pr = stackcmd_prices(ctx);
+	struct strlist kinds;
+	double rate[64] = { 0 }, total = 0;
+	int count[64] = { 0 };
+	cJSON *owned;
+	const cJSON *root = state_peek(ctx, &owned), *rec;
+	struct buf b;
+
+	strlist_init(&kinds);
+	cJSON_ArrayForEach(rec, cJSON_GetObjectItemCaseSensitive(root,
+	    "resources")) {
+		double h = stack_rec_hourly(pr, rec);
+		char *k;
+		size_t i;
+		if (!(h > 0))
+			continue;
+		total += h;
+		k = running_kind(rec, rec->string);
+		for (i = 0; i < kinds.n && strcmp(kinds.v[i], k) != 0; i++)
+			;
+		if (i == kinds.n && i < 63)
+			strlist_add(&kinds, k);
+		else if (i == kinds.n)	/* the rest in one line */
+			i = 63;
+		free(k);
+		rate[i] += h;
+		count[i]++;
+	}
+	cJSON_Delete(owned);
+	if (!(total > 0)) {
+		strlist_release(&kinds);
+		return NULL;
+	}
+	buf_init(&b);
+	buf_printf(&b, "still running in workspace '%s': $%.*f/h in all "
+	    "(`down` stops it)\n", ctx->workspace, total >= 0.995 ? 2 : 4,
+	    total);
+	for (size_t i = 0; i < 64; i++) {
+		char n[16];
+		if (count[i] == 0)
+			continue;
+		snprintf(n, sizeof n, "×%d", count[i]);
+		/* cents once it is dollars; t3.nano's $0.0052 stays visible */
+		buf_printf(&b, rate[i] >= 0.995 ? "  %-14s %-5s $%.2f/h\n" :
+		    "  %-14s %-5s $%.4f/h\n", i < kinds.n ? kinds.v[i] :
+		    "others", n, rate[i]);
+	}
+	strlist_release(&kinds);
+	return buf_detach_release(&b);
 }

@@ -37,4 +37,11 @@ const struct stack_prices *stackcmd_prices(struct mlsh_ctx *);
  * read without locking (the prompt never waits for another mlsh). */
 double stackcmd_hourly_rate(struct mlsh_ctx *);
 
+/* What still costs money in the workspace, for leaving the REPL: a first
+ * line with the total, then one line per kind with its count and $/h
+ * ("  dl1 ×2  $26.22/h"; nodes by kind, the jump host, the NAT gateway, the
+ * notebook, EFS …), from the state alone. NULL when nothing costs. Caller
+ * frees. */
+char *stackcmd_running(struct mlsh_ctx *);
+
 #endif

@@ -1097,7 +1097,7 @@ static const struct mlsh_cmd vpc_subcmds[] = {
 	    .opts = down_opts, .min_args = 0, .max_args = 0, .exec = vpc_down },
 	{ .name = "status", .summary = "show the network's resources",
 	    .min_args = 0, .max_args = 0, .exec = vpc_status,
-	    .flags = CMD_NO_HISTORY },
+	    .flags = CMD_NO_HISTORY | CMD_READONLY },
 	{ .name = NULL }
 };
 
