@@ -468,7 +468,7 @@ static void
 lock_progress(void *arg, const char *ws, long pid, int waited_s, int wait_s)
 {
 	(void)arg;
-	ui_status(0, "waiting for workspace '%s' (in use by pid %ld): %d s of "
+	ui_status(10000, "waiting for workspace '%s' (in use by pid %ld): %d s of "
 	    "at most %d s; Ctrl-C gives up", ws, pid, waited_s, wait_s);
 }
 
