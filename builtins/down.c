@@ -42,7 +42,7 @@ down_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		else
 			cost += c;
 	}
-	if ((rc = stackcmd_confirm_delete(&st, &keep)) != 0) {
+	if ((rc = stackcmd_confirm_delete(&st, &keep, NULL)) != 0) {
 		strlist_release(&roles);
 		strlist_release(&keep);
 		stack_close(&st);

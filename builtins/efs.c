@@ -130,7 +130,7 @@ efs_down(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	strlist_init(&roles);
 	strlist_add(&roles, "mount-target");
 	strlist_add(&roles, "efs");
-	rc = stackcmd_confirm_delete(&st, &roles) != 0 ? -1 :
+	rc = stackcmd_confirm_delete(&st, &roles, NULL) != 0 ? -1 :
 	    stack_delete(&st, &roles);
 	if (rc == 0)
 		*result = stack_result(&st);

@@ -128,12 +128,8 @@ grafana_down(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		return 1;
 	strlist_init(&one);
 	strlist_add(&one, GRAFANA_ROLE);
-	strlist_add(&one, "profile-grafana");
-	strlist_add(&one, "iam-grafana");
-	if (stackcmd_confirm_delete(&st, &one) != 0)
+	if (stackcmd_confirm_delete(&st, &one, "grafana") != 0)
 		goto out;
-	strlist_release(&one);
-	strlist_add(&one, GRAFANA_ROLE);
 	if (stack_delete(&st, &one) == 0 && iam_remove(&st, "grafana") == 0) {
 		if (!st.dry_run)
 			grafana_forget_password(&st);

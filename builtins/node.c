@@ -424,20 +424,15 @@ node_down(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	strlist_init(&one);
 	strlist_init(&left);
 	strlist_add(&one, name);
-	/* The last node takes the node role and profile with it. */
+	/* The last node takes the node role and profile with it (asked
+	 * about together). */
 	node_names(&st, NULL, &left);
-	if (left.n == 1) {
-		strlist_add(&one, "profile-node");
-		strlist_add(&one, "iam-node");
-	}
-	strlist_release(&left);
-	if (stackcmd_confirm_delete(&st, &one) != 0)
+	if (stackcmd_confirm_delete(&st, &one, left.n == 1 ? "node" : NULL) !=
+	    0)
 		goto out;
-	strlist_release(&one);
-	strlist_add(&one, name);
+	strlist_release(&left);
 	if (stack_delete(&st, &one) != 0)
 		goto out;
-	/* The last node takes the node role and profile with it. */
 	node_names(&st, NULL, &left);
 	if (st.dry_run) {
 		for (size_t i = 0; i < left.n; i++)

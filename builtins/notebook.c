@@ -425,18 +425,13 @@ nb_down(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	strlist_init(&roles);
 	strlist_add(&roles, NB_ROLE);
 	strlist_add(&roles, NB_LC_ROLE);
-	strlist_add(&roles, "profile-notebook");
-	strlist_add(&roles, "iam-notebook");
-	if (stackcmd_confirm_delete(&st, &roles) != 0)
+	if (stackcmd_confirm_delete(&st, &roles, "notebook") != 0)
 		goto out;
-	strlist_release(&roles);
-	strlist_add(&roles, NB_ROLE);
-	strlist_add(&roles, NB_LC_ROLE);
 	if (stack_delete(&st, &roles) == 0 && iam_remove(&st, "notebook") == 0) {
 		*result = stack_result(&st);
 		rc = 0;
 	}
-	out:
+out:
 	strlist_release(&roles);
 	stack_close(&st);
 	return rc;

@@ -168,7 +168,8 @@ delete_list(struct stack *st, const struct strlist *roles)
 }
 
 int
-stackcmd_confirm_delete(struct stack *st, const struct strlist *roles)
+stackcmd_confirm_delete(struct stack *st, const struct strlist *roles,
+    const char *iam)
 {
 	struct mlsh_ctx *ctx = st->ctx;
 	struct strlist have;
@@ -187,6 +188,13 @@ stackcmd_confirm_delete(struct stack *st, const struct strlist *roles)
 		strlist_add(&have, roles->v[i]);
 		if (type != NULL && strcmp(type, "efs") == 0)
 			efs = roles->v[i];
+	}
+	for (int k = 0; iam != NULL && k < 2; k++) {
+		char *r = xasprintf(k == 0 ? "profile-%s" : "iam-%s", iam);
+		if (stack_rec(st, r) != NULL)
+			strlist_take(&have, r);
+		else
+			free(r);
 	}
 	if (have.n == 0) {
 		strlist_release(&have);

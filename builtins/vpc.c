@@ -992,7 +992,7 @@ vpc_down(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		stack_close(&st);
 		return 1;
 	}
-	rc = stackcmd_confirm_delete(&st, &roles) != 0 ? -1 :
+	rc = stackcmd_confirm_delete(&st, &roles, NULL) != 0 ? -1 :
 	    stack_delete(&st, &roles);
 	if (rc == 0)
 		*result = stack_result(&st);
