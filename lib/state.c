@@ -273,6 +273,8 @@ lock_take(const char *dir, const char *ws, const struct state_wait *w,
 			long h = lock_holder(fd);
 			char *who = h > 0 ? xasprintf(" by pid %ld", h) :
 			    xstrdup("");
+			if (shown > 0)
+				w->progress(w->arg, ws, h, -1, wait_s);
 			if (wait_s <= 0)
 				*cause = xasprintf("workspace '%s' is in use%s "
 				    "(--wait waits for it)", ws, who);
@@ -290,6 +292,8 @@ lock_take(const char *dir, const char *ws, const struct state_wait *w,
 		}
 		usleep(100 * 1000);
 	}
+	if (shown > 0)
+		w->progress(w->arg, ws, 0, -1, wait_s);
 	snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
 	if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, strlen(pid), 0) < 0) {
 		/* The pid is only informative; the lock itself is held. */

@@ -16,7 +16,8 @@
 /* How to wait for a workspace another mlsh holds: up to wait_s seconds
  * (0: not at all), stopping early when *cancel becomes non-zero, calling
  * progress about once a second with the holder's pid and the seconds
- * waited (may be NULL). */
+ * waited, and once with waited_s -1 when a wait that called it ends (may be
+ * NULL). */
 struct state_wait {
 	int wait_s;
 	volatile int *cancel;

@@ -468,6 +468,10 @@ static void
 lock_progress(void *arg, const char *ws, long pid, int waited_s, int wait_s)
 {
 	(void)arg;
+	if (waited_s < 0) {
+		ui_status_done(NULL);
+		return;
+	}
 	ui_status(10000, "waiting for workspace '%s' (in use by pid %ld): %d s of "
 	    "at most %d s; Ctrl-C gives up", ws, pid, waited_s, wait_s);
 }
@@ -506,8 +510,6 @@ shell_state(struct mlsh_ctx *ctx, char **cause)
 		    &ctx->state, cause);
 	else if (ctx->state->snapshot && !shell_reading(ctx))
 		rc = state_lock(ctx->state, cause);
-	if (ctx->wait_lock)
-		ui_status_done(NULL);	/* the waiting line, if any */
 	return rc == 0 ? ctx->state : NULL;
 }
 
