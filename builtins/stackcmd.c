@@ -144,27 +144,36 @@ rec_what(const cJSON *rec, char *buf, size_t n)
 	return buf;
 }
 
-/* The lines listing roles, at most 40 (then "… and N more"). */
+/* The heading and one line per role, at most 40 (then "… and N more"),
+ * through the one sanitiser: ids come from AWS. */
 static void
-delete_list(struct stack *st, const struct strlist *roles)
+delete_list(struct stack *st, const char *heading,
+    const struct strlist *roles)
 {
-	char what[96], rate[32];
+	char what[96], rate[32], *safe;
+	struct buf b;
 
+	buf_init(&b);
+	buf_printf(&b, "%s\n", heading);
 	for (size_t i = 0; i < roles->n; i++) {
 		const cJSON *rec = stack_rec(st, roles->v[i]);
 		const char *id = stack_attr(rec, "id");
 		double h = stack_rec_hourly(&st->prices, rec);
 		if (i == 40) {
-			fprintf(stderr, "  … and %zu more\n", roles->n - 40);
+			buf_printf(&b, "  … and %zu more\n", roles->n - 40);
 			break;
 		}
 		rate[0] = '\0';
 		if (h > 0)
 			snprintf(rate, sizeof rate, "$%.4g/h", h);
-		fprintf(stderr, "  %-16s %-22s %s  %s\n", roles->v[i],
+		buf_printf(&b, "  %-16s %-22s %s  %s\n", roles->v[i],
 		    id ? id : "(pending)", rec_what(rec, what, sizeof what),
 		    rate);
 	}
+	safe = str_sanitize(b.data, 1);
+	fputs(safe, stderr);
+	free(safe);
+	buf_release(&b);
 }
 
 int
@@ -174,7 +183,7 @@ stackcmd_confirm_delete(struct stack *st, const struct strlist *roles,
 	struct mlsh_ctx *ctx = st->ctx;
 	struct strlist have;
 	const char *efs = NULL;
-	char *sub;
+	char *sub, *head;
 	int ok;
 
 	if (st->force || st->dry_run)
@@ -213,9 +222,10 @@ stackcmd_confirm_delete(struct stack *st, const struct strlist *roles,
 	}
 	ui_status_clear();
 	fflush(stdout);
-	fprintf(stderr, "%s: this deletes %s:\n", stack_cmd(st), sub);
-	delete_list(st, &have);
+	head = xasprintf("%s: this deletes %s:", stack_cmd(st), sub);
+	delete_list(st, head, &have);
 	ok = ui_confirm("delete %s?", have.n == 1 ? "it" : "them");
+	free(head);
 	free(sub);
 	strlist_release(&have);
 	if (!ok)
