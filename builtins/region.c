@@ -5,8 +5,8 @@
 #include "shell/shell.h"
 #include "aws/aws.h"
 
-/* The regions of the aws partition, from botocore's endpoints.json
- * (botocore 1.43, partition "aws"), and the two GovCloud ones. `region`
+/* The regions of the aws, aws-cn and aws-us-gov partitions, from
+ * botocore's endpoints.json (botocore 1.43). `region`
  * refuses a name not here (a typo would fail every call later, far from
  * where it was typed); --force takes a region newer than this list. */
 static const char *const regions[] = {
@@ -14,10 +14,10 @@ static const char *const regions[] = {
 	"ap-northeast-2", "ap-northeast-3", "ap-south-1", "ap-south-2",
 	"ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4",
 	"ap-southeast-5", "ap-southeast-6", "ap-southeast-7", "ca-central-1",
-	"ca-west-1", "eu-central-1", "eu-central-2", "eu-north-1",
-	"eu-south-1", "eu-south-2", "eu-west-1", "eu-west-2", "eu-west-3",
-	"il-central-1", "me-central-1", "me-south-1", "mx-central-1",
-	"sa-east-1", "us-east-1", "us-east-2", "us-gov-east-1",
+	"ca-west-1", "cn-north-1", "cn-northwest-1", "eu-central-1",
+	"eu-central-2", "eu-north-1", "eu-south-1", "eu-south-2", "eu-west-1",
+	"eu-west-2", "eu-west-3", "il-central-1", "me-central-1", "me-south-1",
+	"mx-central-1", "sa-east-1", "us-east-1", "us-east-2", "us-gov-east-1",
 	"us-gov-west-1", "us-west-1", "us-west-2", NULL
 };
 
@@ -143,8 +143,8 @@ const struct mlsh_cmd cmd_region_entry = {
 	.name = "region",
 	.summary = "show or set the AWS region of the session",
 	.args_usage = "[REGION]",
-	.help = "A region must be one mlsh knows (the aws partition and "
-	    "GovCloud); --force takes a newer one.",
+	.help = "A region must be one mlsh knows (the aws, China and GovCloud "
+	    "partitions); --force takes a newer one.",
 	.opts = region_opts,
 	.min_args = 0,
 	.max_args = 1,
