@@ -62,7 +62,7 @@ up_ms() {
 		>/dev/null 2>"$tmp/up.err" || { cat "$tmp/up.err" >&2; return 1; }
 	t1=$(date +%s%N)
 	sed -nE 's/.*\(([0-9]+) calls.*/\1/p' "$tmp/up.err" >"$tmp/calls"
-	"$M" --endpoint-url "$ep" -w "$ws" -c down >/dev/null 2>&1
+	"$M" --endpoint-url "$ep" -w "$ws" -c "down --force" >/dev/null 2>&1
 	echo $(( (t1 - t0) / 1000000 ))
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }

@@ -154,7 +154,7 @@ const struct mlsh_cmd cmd_cost_entry = {
 	.min_args = 0,
 	.max_args = 0,
 	.exec = cost_exec,
-	.flags = CMD_NO_HISTORY,
+	.flags = CMD_NO_HISTORY | CMD_READONLY,
 };
 
 /* The prompt shows the workspace's running cost, from the state. */

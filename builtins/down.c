@@ -6,7 +6,6 @@
 #include <string.h>
 #include <unistd.h>
 #include "builtins/stackcmd.h"
-#include "shell/ui.h"
 
 static int
 down_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
@@ -43,17 +42,11 @@ down_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		else
 			cost += c;
 	}
-	if (!st.dry_run && !st.force && ui_can_ask(ctx)) {
-		if (!ui_confirm("down: remove %zu resource%s of workspace "
-		    "'%s'%s?", keep.n, keep.n == 1 ? "" : "s", st.ws,
-		    strlist_has(&keep, "efs") ? ", including the EFS data" :
-		    "")) {
-			rc = cmd_error(ctx, "nothing removed");
-			strlist_release(&roles);
-			strlist_release(&keep);
-			stack_close(&st);
-			return rc;
-		}
+	if ((rc = stackcmd_confirm_delete(&st, &keep, NULL)) != 0) {
+		strlist_release(&roles);
+		strlist_release(&keep);
+		stack_close(&st);
+		return rc;
 	}
 	if (stack_delete(&st, &keep) != 0) {
 		int nr = cJSON_GetArraySize(st.removed);
@@ -80,7 +73,7 @@ done:
 static const struct mlsh_opt down_opts[] = {
 	{ "keep-efs", 0, OPT_BOOL, NULL, NULL,
 	    "keep the EFS file system and its data" },
-	OPT_FORCE("do not ask"),
+	OPT_FORCE("delete without asking (needed without a terminal)"),
 	OPT_DRY_RUN("print the plan and change nothing"),
 	{ NULL, 0, 0, NULL, NULL, NULL }
 };
@@ -92,7 +85,10 @@ const struct mlsh_cmd cmd_down_entry = {
 	    "Elastic IP, mount targets, the file system, subnets, route "
 	    "tables, internet gateway, security groups, key pair, instance "
 	    "profiles and roles, and the VPC; waits where AWS needs it and "
-	    "retries DependencyViolation. A second `down` removes nothing.",
+	    "retries DependencyViolation. A second `down` removes nothing. "
+	    "With a terminal on standard input it lists what goes and asks "
+	    "first (also under `mlsh -c down`); without one it refuses "
+	    "unless --force (--yes only answers price questions).",
 	.opts = down_opts,
 	.min_args = 0,
 	.max_args = 0,

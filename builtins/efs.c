@@ -1,15 +1,14 @@
 /* efs: the shared file system mounted at /efs on every node: encrypted,
  * CreationToken from the workspace (idempotent), lifecycle to IA after 30
  * days, one mount target in the private subnet behind the efs security
- * group. `efs down` destroys data: on a tty it asks, in scripts it needs
- * --force. Its types' rows are in stack/types.c, their hooks in
+ * group. `efs down` destroys data: on a tty it asks, without one it needs
+ * --force (stackcmd_confirm_delete). Its types' rows are in stack/types.c, their hooks in
  * stack/efs.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "builtins/stackcmd.h"
-#include "shell/ui.h"
 
 static int
 efs_up(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
@@ -128,25 +127,11 @@ efs_down(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 
 	if (stack_open(ctx, a, &st) != 0)
 		return 1;
-	if (stack_rec(&st, "efs") != NULL && !st.force && !st.dry_run) {
-		if (!ui_can_ask(ctx)) {
-			const char *id = stack_attr(stack_rec(&st, "efs"), "id");
-			cmd_error(ctx, "this deletes the file system %s and its "
-			    "data; pass --force in scripts", id ? id :
-			    "(pending)");
-			stack_close(&st);
-			return 1;
-		}
-		if (!ui_confirm("efs: delete the file system and all its "
-		    "data?")) {
-			stack_close(&st);
-			return cmd_error(ctx, "not deleted");
-		}
-	}
 	strlist_init(&roles);
 	strlist_add(&roles, "mount-target");
 	strlist_add(&roles, "efs");
-	rc = stack_delete(&st, &roles);
+	rc = stackcmd_confirm_delete(&st, &roles, NULL) != 0 ? -1 :
+	    stack_delete(&st, &roles);
 	if (rc == 0)
 		*result = stack_result(&st);
 	strlist_release(&roles);
@@ -195,7 +180,7 @@ static const struct mlsh_opt up_opts[] = {
 };
 
 static const struct mlsh_opt down_opts[] = {
-	OPT_FORCE("delete the data without asking (needed in scripts)"),
+	OPT_FORCE("delete the data without asking (needed without a terminal)"),
 	OPT_DRY_RUN("print the plan and change nothing"),
 	{ NULL, 0, 0, NULL, NULL, NULL }
 };
@@ -208,7 +193,7 @@ static const struct mlsh_cmd efs_subcmds[] = {
 	    .opts = down_opts, .min_args = 0, .max_args = 0, .exec = efs_down },
 	{ .name = "status", .summary = "show the file system and mount target",
 	    .min_args = 0, .max_args = 0, .exec = efs_status,
-	    .flags = CMD_NO_HISTORY },
+	    .flags = CMD_NO_HISTORY | CMD_READONLY },
 	{ .name = NULL }
 };
 

@@ -1,6 +1,9 @@
-/* exit: leave the shell (or end a script) with a status. */
+/* exit: leave the shell (or end a script) with a status. Leaving the
+ * REPL (exit, quit, Ctrl-D) while the workspace still costs money lists
+ * what runs and its $/h first: no question, a reminder. */
+#include <stdio.h>
 #include <stdlib.h>
-#include "shell/shell.h"
+#include "builtins/stackcmd.h"
 
 static int
 exit_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
@@ -16,6 +19,14 @@ exit_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	} else
 		ctx->exit_status = ctx->last_status;
 	ctx->exit_requested = 1;
+	if (ctx->interactive && ctx->lua_depth == 0) {
+		char *running = stackcmd_running(ctx);
+		if (running != NULL) {
+			fflush(stdout);
+			fputs(running, stderr);
+			free(running);
+		}
+	}
 	return 0;
 }
 

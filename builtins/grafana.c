@@ -128,12 +128,15 @@ grafana_down(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		return 1;
 	strlist_init(&one);
 	strlist_add(&one, GRAFANA_ROLE);
+	if (stackcmd_confirm_delete(&st, &one, "grafana") != 0)
+		goto out;
 	if (stack_delete(&st, &one) == 0 && iam_remove(&st, "grafana") == 0) {
 		if (!st.dry_run)
 			grafana_forget_password(&st);
 		*result = stack_result(&st);
 		rc = 0;
 	}
+out:
 	strlist_release(&one);
 	stack_close(&st);
 	return rc;
@@ -382,6 +385,7 @@ static const struct mlsh_opt up_opts[] = {
 };
 
 static const struct mlsh_opt down_opts[] = {
+	OPT_FORCE("delete without asking (needed without a terminal)"),
 	OPT_DRY_RUN("print the plan, change nothing"),
 	{ NULL, 0, 0, NULL, NULL, NULL }
 };
@@ -452,7 +456,7 @@ static const struct mlsh_cmd grafana_subcmds[] = {
 	    "<why>\" on the console, read with GetConsoleOutput (AWS has it "
 	    "a few minutes after boot).",
 	    .min_args = 0, .max_args = 0, .exec = grafana_status,
-	    .flags = CMD_NO_HISTORY },
+	    .flags = CMD_NO_HISTORY | CMD_READONLY },
 	{ .name = "open", .summary = "tunnel 127.0.0.1:3000 to Grafana through "
 	    "the jump host and print the URL and the admin login",
 	    .help = "The admin password is made by `grafana up` (24 random "

@@ -424,9 +424,15 @@ node_down(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	strlist_init(&one);
 	strlist_init(&left);
 	strlist_add(&one, name);
+	/* The last node takes the node role and profile with it (asked
+	 * about together). */
+	node_names(&st, NULL, &left);
+	if (stackcmd_confirm_delete(&st, &one, left.n == 1 ? "node" : NULL) !=
+	    0)
+		goto out;
+	strlist_release(&left);
 	if (stack_delete(&st, &one) != 0)
 		goto out;
-	/* The last node takes the node role and profile with it. */
 	node_names(&st, NULL, &left);
 	if (st.dry_run) {
 		for (size_t i = 0; i < left.n; i++)
@@ -504,6 +510,13 @@ node_ls(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		    names.v[i])));
 	if (refresh)
 		stack_save(&st);
+	if (names.n == 0 && !a->json) {
+		/* Not an empty table that reads like a hang or a bug. */
+		cJSON_Delete(arr);
+		arr = cJSON_CreateString("");
+		fprintf(stderr, "node: no nodes in workspace '%s' (node KIND "
+		    "up starts one)\n", st.ws);
+	}
 	strlist_release(&names);
 	stack_close(&st);
 	*result = arr;
@@ -1516,6 +1529,12 @@ static const struct mlsh_opt power_opts[] = {
 	{ NULL, 0, 0, NULL, NULL, NULL }
 };
 
+static const struct mlsh_opt down_opts[] = {
+	OPT_FORCE("terminate without asking (needed without a terminal)"),
+	OPT_DRY_RUN("print the plan, change nothing"),
+	OPT_END
+};
+
 static const struct mlsh_opt ls_opts[2] = {
 	{ "refresh", 'r', OPT_BOOL, NULL, NULL,
 	    "ask AWS for each node's state first" },
@@ -1542,16 +1561,16 @@ static const struct mlsh_cmd node_subcmds[] = {
 	    .args_usage = "NAME", .opts = power_opts, .min_args = 1,
 	    .max_args = 1, .complete = node_complete, .exec = node_start },
 	{ .name = "down", .summary = "terminate a node (the last one takes "
-	    "the node role with it)", .args_usage = "NAME", .opts = power_opts,
+	    "the node role with it)", .args_usage = "NAME", .opts = down_opts,
 	    .min_args = 1, .max_args = 1, .complete = node_complete,
 	    .exec = node_down },
 	{ .name = "status", .summary = "a node's state, address and price, "
 	    "asked of AWS", .args_usage = "NAME", .min_args = 1,
 	    .max_args = 1, .complete = node_complete, .exec = node_status,
-	    .flags = CMD_NO_HISTORY },
+	    .flags = CMD_NO_HISTORY | CMD_READONLY },
 	{ .name = "ls", .summary = "the workspace's nodes (from the state)",
 	    .opts = ls_opts, .min_args = 0, .max_args = 0,
-	    .exec = node_ls, .flags = CMD_NO_HISTORY },
+	    .exec = node_ls, .flags = CMD_NO_HISTORY | CMD_READONLY },
 	{ .name = NULL }
 };
 
@@ -1575,5 +1594,5 @@ const struct mlsh_cmd cmd_node_entry = {
 	.subcmds = node_subcmds,
 	.complete = node_complete,
 	.exec = node_exec,
-	.flags = CMD_VERB_SECOND,
+	.flags = CMD_VERB_SECOND | CMD_READONLY,	/* node, node NAME */
 };

@@ -425,10 +425,13 @@ nb_down(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	strlist_init(&roles);
 	strlist_add(&roles, NB_ROLE);
 	strlist_add(&roles, NB_LC_ROLE);
+	if (stackcmd_confirm_delete(&st, &roles, "notebook") != 0)
+		goto out;
 	if (stack_delete(&st, &roles) == 0 && iam_remove(&st, "notebook") == 0) {
 		*result = stack_result(&st);
 		rc = 0;
 	}
+out:
 	strlist_release(&roles);
 	stack_close(&st);
 	return rc;
@@ -576,6 +579,12 @@ static const struct mlsh_opt open_opts[] = {
 	{ NULL, 0, 0, NULL, NULL, NULL }
 };
 
+static const struct mlsh_opt down_opts[] = {
+	OPT_FORCE("delete without asking (needed without a terminal)"),
+	OPT_DRY_RUN("print the plan and change nothing"),
+	OPT_END
+};
+
 static const struct mlsh_cmd nb_subcmds[] = {
 	{ .name = "up", .summary = "start the SageMaker notebook in the "
 	    "private subnet",
@@ -595,12 +604,12 @@ static const struct mlsh_cmd nb_subcmds[] = {
 	    .max_args = 1, .complete = nb_complete, .exec = nb_start },
 	{ .name = "down", .summary = "delete the notebook, its lifecycle "
 	    "configuration and role", .args_usage = "[NAME]",
-	    .opts = dry_opts, .min_args = 0, .max_args = 1,
+	    .opts = down_opts, .min_args = 0, .max_args = 1,
 	    .complete = nb_complete, .exec = nb_down },
 	{ .name = "status", .summary = "the notebook's state, asked of "
 	    "SageMaker", .args_usage = "[NAME]", .min_args = 0, .max_args = 1,
 	    .complete = nb_complete, .exec = nb_status,
-	    .flags = CMD_NO_HISTORY },
+	    .flags = CMD_NO_HISTORY | CMD_READONLY },
 	{ .name = "open", .summary = "a presigned URL for the notebook's "
 	    "Jupyter (CreatePresignedNotebookInstanceUrl)",
 	    .args_usage = "[NAME]", .opts = open_opts, .min_args = 0,

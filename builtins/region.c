@@ -5,14 +5,47 @@
 #include "shell/shell.h"
 #include "aws/aws.h"
 
-/* Regions that offer the stack's instance types, and the common others. */
+/* The regions of the aws, aws-cn and aws-us-gov partitions, from
+ * botocore's endpoints.json (botocore 1.43). `region`
+ * refuses a name not here (a typo would fail every call later, far from
+ * where it was typed); --force takes a region newer than this list. */
 static const char *const regions[] = {
-	"af-south-1", "ap-east-1", "ap-northeast-1", "ap-northeast-2",
-	"ap-northeast-3", "ap-south-1", "ap-southeast-1", "ap-southeast-2",
-	"ca-central-1", "eu-central-1", "eu-north-1", "eu-south-1",
-	"eu-west-1", "eu-west-2", "eu-west-3", "me-south-1", "sa-east-1",
-	"us-east-1", "us-east-2", "us-west-1", "us-west-2", NULL
+	"af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1",
+	"ap-northeast-2", "ap-northeast-3", "ap-south-1", "ap-south-2",
+	"ap-southeast-1", "ap-southeast-2", "ap-southeast-3", "ap-southeast-4",
+	"ap-southeast-5", "ap-southeast-6", "ap-southeast-7", "ca-central-1",
+	"ca-west-1", "cn-north-1", "cn-northwest-1", "eu-central-1",
+	"eu-central-2", "eu-north-1", "eu-south-1", "eu-south-2", "eu-west-1",
+	"eu-west-2", "eu-west-3", "il-central-1", "me-central-1", "me-south-1",
+	"mx-central-1", "sa-east-1", "us-east-1", "us-east-2", "us-gov-east-1",
+	"us-gov-west-1", "us-west-1", "us-west-2", NULL
 };
+
+static int
+region_known(const char *r)
+{
+	for (size_t i = 0; regions[i] != NULL; i++)
+		if (strcmp(regions[i], r) == 0)
+			return 1;
+	return 0;
+}
+
+/* "unknown region 'xx-nowhere-1' (did you mean eu-north-1?; known: …)". */
+static int
+region_unknown(struct mlsh_ctx *ctx, const char *r)
+{
+	struct buf b;
+	const char *sug = cmd_suggest(r, regions);
+
+	buf_init(&b);
+	for (size_t i = 0; regions[i] != NULL; i++)
+		buf_printf(&b, "%s%s", i ? " " : "", regions[i]);
+	cmd_error(ctx, "unknown region '%s'%s%s%s; known: %s (--force for a "
+	    "newer one)", r, sug ? " (did you mean " : "", sug ? sug : "",
+	    sug ? "?)" : "", b.data);
+	buf_release(&b);
+	return 1;
+}
 
 static void
 region_complete(struct mlsh_ctx *ctx, const struct cmd_args *a,
@@ -36,6 +69,8 @@ region_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		if (!aws_region_ok(a->argv[0]))
 			return cmd_usage_error(ctx, a, "'%s' is not a region "
 			    "name (like us-east-1)", a->argv[0]);
+		if (!region_known(a->argv[0]) && !cmd_opt_bool(a, "force"))
+			return region_unknown(ctx, a->argv[0]);
 		shell_aws_reset(ctx);	/* it borrowed the old string */
 		free(ctx->region);
 		ctx->region = xstrdup(a->argv[0]);
@@ -99,10 +134,18 @@ profile_complete(struct mlsh_ctx *ctx, const struct cmd_args *a,
 	strlist_release(&names);
 }
 
+static const struct mlsh_opt region_opts[] = {
+	OPT_FORCE("take a region mlsh does not know yet"),
+	OPT_END
+};
+
 const struct mlsh_cmd cmd_region_entry = {
 	.name = "region",
 	.summary = "show or set the AWS region of the session",
 	.args_usage = "[REGION]",
+	.help = "A region must be one mlsh knows (the aws, China and GovCloud "
+	    "partitions); --force takes a newer one.",
+	.opts = region_opts,
 	.min_args = 0,
 	.max_args = 1,
 	.complete = region_complete,

@@ -115,6 +115,126 @@ stack_open(struct mlsh_ctx *ctx, const struct cmd_args *a, struct stack *st)
 	return 0;
 }
 
+/* --- deletes --- */
+
+/* What a record is, for the list before a delete. */
+static const char *
+rec_what(const cJSON *rec, char *buf, size_t n)
+{
+	static const struct { const char *type, *what; } words[] = {
+		{ "instance", "instance" }, { "nat-gateway", "NAT gateway" },
+		{ "mount-target", "EFS mount target" },
+		{ "eip", "Elastic IP" }, { "subnet", "subnet" },
+		{ "route-table", "route table" },
+		{ "igw", "internet gateway" },
+		{ "security-group", "security group" },
+		{ "key-pair", "key pair" }, { "vpc", "VPC" },
+		{ "instance-profile", "IAM instance profile" },
+		{ "iam-role", "IAM role" }, { "notebook", "SageMaker notebook" },
+		{ "lifecycle-config", "notebook lifecycle config" },
+		{ "efs", "EFS file system, with all its data (/efs)" },
+	};
+	const char *type = stack_attr(rec, "type"), *what = type;
+	const char *it = stack_attr(rec, "instance_type");
+
+	for (size_t i = 0; type != NULL && i < sizeof words / sizeof *words;
+	    i++)
+		if (strcmp(words[i].type, type) == 0)
+			what = words[i].what;
+	snprintf(buf, n, "%s%s%s", what ? what : "?", it ? " " : "",
+	    it ? it : "");
+	return buf;
+}
+
+/* The heading and one line per role, at most 40 (then "… and N more"),
+ * through the one sanitiser: ids come from AWS. */
+static void
+delete_list(struct stack *st, const char *heading,
+    const struct strlist *roles)
+{
+	char what[96], rate[32], *safe;
+	struct buf b;
+
+	buf_init(&b);
+	buf_printf(&b, "%s\n", heading);
+	for (size_t i = 0; i < roles->n; i++) {
+		const cJSON *rec = stack_rec(st, roles->v[i]);
+		const char *id = stack_attr(rec, "id");
+		double h = stack_rec_hourly(&st->prices, rec);
+		if (i == 40) {
+			buf_printf(&b, "  … and %zu more\n", roles->n - 40);
+			break;
+		}
+		rate[0] = '\0';
+		if (h > 0)
+			snprintf(rate, sizeof rate, "$%.4g/h", h);
+		buf_printf(&b, "  %-16s %-22s %s  %s\n", roles->v[i],
+		    id ? id : "(pending)", rec_what(rec, what, sizeof what),
+		    rate);
+	}
+	safe = str_sanitize(b.data, 1);
+	fputs(safe, stderr);
+	free(safe);
+	buf_release(&b);
+}
+
+int
+stackcmd_confirm_delete(struct stack *st, const struct strlist *roles,
+    const char *iam)
+{
+	struct mlsh_ctx *ctx = st->ctx;
+	struct strlist have;
+	const char *efs = NULL;
+	char *sub, *head;
+	int ok;
+
+	if (st->force || st->dry_run)
+		return 0;
+	strlist_init(&have);
+	for (size_t i = 0; i < roles->n; i++) {
+		const char *type = stack_attr(stack_rec(st, roles->v[i]),
+		    "type");
+		if (stack_rec(st, roles->v[i]) == NULL)
+			continue;
+		strlist_add(&have, roles->v[i]);
+		if (type != NULL && strcmp(type, "efs") == 0)
+			efs = roles->v[i];
+	}
+	for (int k = 0; iam != NULL && k < 2; k++) {
+		char *r = xasprintf(k == 0 ? "profile-%s" : "iam-%s", iam);
+		if (stack_rec(st, r) != NULL)
+			strlist_take(&have, r);
+		else
+			free(r);
+	}
+	if (have.n == 0) {
+		strlist_release(&have);
+		return 0;
+	}
+	sub = xasprintf("%zu resource%s of workspace '%s'%s%s%s", have.n,
+	    have.n == 1 ? "" : "s", st->ws, efs ? " (with the EFS file system " :
+	    "", efs ? (stack_id(st, efs) ? stack_id(st, efs) : "(pending)") :
+	    "", efs ? " and all its data)" : "");
+	if (!ui_can_ask(ctx)) {
+		cmd_error(ctx, "refusing to delete %s without a terminal to "
+		    "ask on; pass --force", sub);
+		free(sub);
+		strlist_release(&have);
+		return 1;
+	}
+	ui_status_clear();
+	fflush(stdout);
+	head = xasprintf("%s: this deletes %s:", stack_cmd(st), sub);
+	delete_list(st, head, &have);
+	ok = ui_confirm("delete %s?", have.n == 1 ? "it" : "them");
+	free(head);
+	free(sub);
+	strlist_release(&have);
+	if (!ok)
+		return cmd_error(ctx, "nothing deleted");
+	return 0;
+}
+
 /* --- prices --- */
 
 /* The Lua global `prices` as {key: number}, or NULL when there is none. */
@@ -177,26 +297,40 @@ stackcmd_prices(struct mlsh_ctx *ctx)
 	return &pr;
 }
 
-double
-stackcmd_hourly_rate(struct mlsh_ctx *ctx)
+/* The workspace's state root without waiting for anyone: the open state
+ * (a snapshot read again when another mlsh wrote since), else the file read
+ * without locking into *owned (the caller deletes it). NULL when none. */
+static const cJSON *
+state_peek(struct mlsh_ctx *ctx, cJSON **owned)
 {
-	cJSON *parsed;
 	char *p, *cause = NULL, *text;
-	double sum;
 
-	if (ctx->state != NULL)
-		return stack_hourly_rate(stackcmd_prices(ctx), ctx->state->root);
+	*owned = NULL;
+	if (ctx->state != NULL) {
+		if (state_refresh(ctx->state, &cause) != 0)
+			free(cause);
+		return ctx->state->root;
+	}
 	p = xasprintf("%s/%s.json", ctx->state_dir, ctx->workspace ?
 	    ctx->workspace : "default");
 	text = file_read(p, NULL, &cause);
 	free(p);
 	free(cause);
 	if (text == NULL)
-		return 0;
-	parsed = cJSON_Parse(text);
+		return NULL;
+	*owned = cJSON_Parse(text);
 	free(text);
-	sum = stack_hourly_rate(stackcmd_prices(ctx), parsed);
-	cJSON_Delete(parsed);
+	return *owned;
+}
+
+double
+stackcmd_hourly_rate(struct mlsh_ctx *ctx)
+{
+	cJSON *owned;
+	const cJSON *root = state_peek(ctx, &owned);
+	double sum = root ? stack_hourly_rate(stackcmd_prices(ctx), root) : 0;
+
+	cJSON_Delete(owned);
 	return sum;
 }
 
@@ -216,4 +350,78 @@ stackcmd_add_amount(cJSON *o, const char *key, double v)
 		cJSON_AddNullToObject(o, key);
 	else
 		cJSON_AddNumberToObject(o, key, v);
+}
+
+/* A record's kind for the leaving summary: nodes by their kind ("dl1-2"
+ * is a dl1), the other roles by what they are. */
+static char *
+running_kind(const cJSON *rec, const char *role)
+{
+	const char *type = stack_attr(rec, "type");
+	size_t n = strlen(role);
+
+	if (type == NULL || strcmp(type, "instance") != 0)
+		return xstrdup(strcmp(role, "nat") == 0 ? "NAT gateway" :
+		    strcmp(role, "eip") == 0 ? "Elastic IP" : role);
+	if (strcmp(role, "jump") == 0)
+		return xstrdup("jump host");
+	while (n > 0 && role[n - 1] >= '0' && role[n - 1] <= '9')
+		n--;
+	if (n > 1 && n < strlen(role) && role[n - 1] == '-')
+		return xstrndup(role, n - 1);
+	return xstrdup(role);
+}
+
+char *
+stackcmd_running(struct mlsh_ctx *ctx)
+{
+	const struct stack_prices *pr = stackcmd_prices(ctx);
+	struct strlist kinds;
+	double rate[64] = { 0 }, total = 0;
+	int count[64] = { 0 };
+	cJSON *owned;
+	const cJSON *root = state_peek(ctx, &owned), *rec;
+	struct buf b;
+
+	strlist_init(&kinds);
+	cJSON_ArrayForEach(rec, cJSON_GetObjectItemCaseSensitive(root,
+	    "resources")) {
+		double h = stack_rec_hourly(pr, rec);
+		char *k;
+		size_t i;
+		if (!(h > 0))
+			continue;
+		total += h;
+		k = running_kind(rec, rec->string);
+		for (i = 0; i < kinds.n && strcmp(kinds.v[i], k) != 0; i++)
+			;
+		if (i == kinds.n && i < 63)
+			strlist_add(&kinds, k);
+		else if (i == kinds.n)	/* the rest in one line */
+			i = 63;
+		free(k);
+		rate[i] += h;
+		count[i]++;
+	}
+	cJSON_Delete(owned);
+	if (!(total > 0)) {
+		strlist_release(&kinds);
+		return NULL;
+	}
+	buf_init(&b);
+	buf_printf(&b, "still running in workspace '%s': $%.*f/h in all "
+	    "(`down` stops it)\n", ctx->workspace, total >= 0.995 ? 2 : 4,
+	    total);
+	for (size_t i = 0; i < 64; i++) {
+		char n[16];
+		if (count[i] == 0)
+			continue;
+		snprintf(n, sizeof n, "×%d", count[i]);
+		/* cents once it is dollars; t3.nano's $0.0052 stays visible */
+		buf_printf(&b, rate[i] >= 0.995 ? "  %-14s %-5s $%.2f/h\n" :
+		    "  %-14s %-5s $%.4f/h\n", i < kinds.n ? kinds.v[i] :
+		    "others", n, rate[i]);
+	}
+	strlist_release(&kinds);
+	return buf_detach_release(&b);
 }

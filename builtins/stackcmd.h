@@ -19,6 +19,17 @@
  * -1 after cmd_error when the state cannot be opened. */
 int stack_open(struct mlsh_ctx *, const struct cmd_args *a, struct stack *);
 
+/* Before a command deletes roles (its records; absent ones are skipped) and,
+ * with iam not NULL, the IAM role and instance profile iam_remove(st, iam)
+ * takes with them:
+ * with --force or --dry-run, go on; with a terminal on standard input (even
+ * under `mlsh -c`), list what goes, one line each (role, what it is, id,
+ * $/h; the EFS file system named with its data), and ask; without one,
+ * refuse in one line naming --force (Terraform's -auto-approve: scripts
+ * must say so). 0 to go on, 1 after cmd_error. */
+int stackcmd_confirm_delete(struct stack *, const struct strlist *roles,
+    const char *iam);
+
 /* The session's prices: its region, the Lua global `prices`
  * ({["t3.nano"]=0.006}) and <state dir>/prices.json. The pointer and what
  * it points to stay valid while the overrides are unchanged (always during
@@ -34,5 +45,12 @@ double stackcmd_hourly_rate(struct mlsh_ctx *);
  * amount, or null when unknown (v < 0). */
 void stackcmd_add_text(cJSON *o, const char *key, const char *v);
 void stackcmd_add_amount(cJSON *o, const char *key, double v);
+
+/* What still costs money in the workspace, for leaving the REPL: a first
+ * line with the total, then one line per kind with its count and $/h
+ * ("  dl1 ×2  $26.22/h"; nodes by kind, the jump host, the NAT gateway, the
+ * notebook, EFS …), from the state alone. NULL when nothing costs. Caller
+ * frees. */
+char *stackcmd_running(struct mlsh_ctx *);
 
 #endif

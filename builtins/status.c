@@ -370,5 +370,5 @@ const struct mlsh_cmd cmd_status_entry = {
 	.min_args = 0,
 	.max_args = 0,
 	.exec = status_exec,
-	.flags = CMD_NO_HISTORY,
+	.flags = CMD_NO_HISTORY | CMD_READONLY,
 };

@@ -992,7 +992,8 @@ vpc_down(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		stack_close(&st);
 		return 1;
 	}
-	rc = stack_delete(&st, &roles);
+	rc = stackcmd_confirm_delete(&st, &roles, NULL) != 0 ? -1 :
+	    stack_delete(&st, &roles);
 	if (rc == 0)
 		*result = stack_result(&st);
 	strlist_release(&roles);
@@ -1074,6 +1075,7 @@ static const struct mlsh_opt up_opts[] = {
 };
 
 static const struct mlsh_opt down_opts[] = {
+	OPT_FORCE("delete without asking (needed without a terminal)"),
 	OPT_DRY_RUN("print the plan and change nothing"),
 	{ NULL, 0, 0, NULL, NULL, NULL }
 };
@@ -1095,7 +1097,7 @@ static const struct mlsh_cmd vpc_subcmds[] = {
 	    .opts = down_opts, .min_args = 0, .max_args = 0, .exec = vpc_down },
 	{ .name = "status", .summary = "show the network's resources",
 	    .min_args = 0, .max_args = 0, .exec = vpc_status,
-	    .flags = CMD_NO_HISTORY },
+	    .flags = CMD_NO_HISTORY | CMD_READONLY },
 	{ .name = NULL }
 };
 

@@ -189,7 +189,8 @@ static const struct mlsh_opt rm_opts[] = {
 
 static const struct mlsh_cmd ws_subcmds[] = {
 	{ .name = "ls", .summary = "list workspaces", .min_args = 0,
-	    .max_args = 0, .exec = ws_ls, .flags = CMD_NO_HISTORY },
+	    .max_args = 0, .exec = ws_ls,
+	    .flags = CMD_NO_HISTORY | CMD_READONLY },
 	{ .name = "rm", .summary = "remove a workspace's state",
 	    .args_usage = "NAME", .opts = rm_opts, .min_args = 1,
 	    .max_args = 1, .complete = ws_complete, .exec = ws_rm },
@@ -203,10 +204,13 @@ const struct mlsh_cmd cmd_workspace_entry = {
 	.args_usage = "[NAME]",
 	.help = "Without NAME, show the current workspace. With NAME, switch "
 	    "to it, creating it if new; the choice is remembered for the next "
-	    "session. A workspace's state is locked while an mlsh uses it.",
+	    "session. A workspace's state is locked while an mlsh changes it; "
+	    "commands that only read it (status, cost, workspace, node ls, "
+	    "the status subcommands) work beside that mlsh.",
 	.min_args = 0,
 	.max_args = 1,
 	.subcmds = ws_subcmds,
 	.complete = ws_complete,
 	.exec = ws_exec,
+	.flags = CMD_READONLY,
 };

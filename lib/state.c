@@ -242,12 +242,13 @@ lock_holder(int fd)
 }
 
 static int
-lock_take(const char *dir, const char *ws, int wait_s, volatile int *cancel,
+lock_take(const char *dir, const char *ws, const struct state_wait *w,
     int *fdp, char **cause)
 {
 	char *p = lock_path(dir, ws);
 	int fd = open(p, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	double deadline = now_ms() + wait_s * 1000.0;
+	int wait_s = w != NULL ? w->wait_s : 0, shown = 0;
+	double start = now_ms();
 	char pid[32];
 
 	if (fd < 0) {
@@ -257,6 +258,7 @@ lock_take(const char *dir, const char *ws, int wait_s, volatile int *cancel,
 	}
 	free(p);
 	for (;;) {
+		int waited;
 		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
 			break;
 		if (errno != EWOULDBLOCK) {
@@ -265,21 +267,33 @@ lock_take(const char *dir, const char *ws, int wait_s, volatile int *cancel,
 			close(fd);
 			return -1;
 		}
-		if (wait_s <= 0 || now_ms() >= deadline ||
-		    (cancel != NULL && *cancel)) {
+		waited = (int)((now_ms() - start) / 1000);
+		if (wait_s <= 0 || waited >= wait_s ||
+		    (w->cancel != NULL && *w->cancel)) {
 			long h = lock_holder(fd);
-			if (h > 0)
-				*cause = xasprintf("workspace '%s' is in use by "
-				    "pid %ld%s", ws, h, wait_s > 0 ?
-				    " (gave up waiting)" : "");
+			char *who = h > 0 ? xasprintf(" by pid %ld", h) :
+			    xstrdup("");
+			if (shown > 0)
+				w->progress(w->arg, ws, h, -1, wait_s);
+			if (wait_s <= 0)
+				*cause = xasprintf("workspace '%s' is in use%s "
+				    "(--wait waits for it)", ws, who);
 			else
-				*cause = xasprintf("workspace '%s' is in use",
-				    ws);
+				*cause = xasprintf("workspace '%s' is still in "
+				    "use%s after %d s (gave up waiting)", ws,
+				    who, waited);
+			free(who);
 			close(fd);
 			return -1;
 		}
+		if (w->progress != NULL && waited >= shown) {
+			w->progress(w->arg, ws, lock_holder(fd), waited, wait_s);
+			shown = waited + 1;
+		}
 		usleep(100 * 1000);
 	}
+	if (shown > 0)
+		w->progress(w->arg, ws, 0, -1, wait_s);
 	snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
 	if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, strlen(pid), 0) < 0) {
 		/* The pid is only informative; the lock itself is held. */
@@ -300,14 +314,92 @@ state_new_root(const char *ws)
 	return r;
 }
 
-int
-state_open(const char *dir, const char *ws, int wait_s, volatile int *cancel,
-    struct state **out, char **cause)
+/* The identity of what is at path now (all 0 when nothing is). */
+static void
+file_identity(const char *path, unsigned long long *dev,
+    unsigned long long *ino, long long *mtime_ns, long long *size)
 {
-	struct state *s;
+	struct stat st;
+
+	*dev = *ino = 0;
+	*mtime_ns = *size = 0;
+	if (lstat(path, &st) != 0)
+		return;
+	*dev = (unsigned long long)st.st_dev;
+	*ino = (unsigned long long)st.st_ino;
+	*mtime_ns = (long long)st.st_mtim.tv_sec * 1000000000LL +
+	    st.st_mtim.tv_nsec;
+	*size = (long long)st.st_size;
+}
+
+/* Whether the file is another than the one s read (or saved). */
+static int
+file_changed(const struct state *s)
+{
+	unsigned long long dev, ino;
+	long long mt, size;
+
+	file_identity(s->path, &dev, &ino, &mt, &size);
+	return dev != s->file_dev || ino != s->file_ino ||
+	    mt != s->file_mtime_ns || size != s->file_size;
+}
+
+/* Read the file into a new root (a new one when there is no file). */
+static cJSON *
+state_read_root(struct state *s, int *existed, char **cause)
+{
+	cJSON *root, *v;
 	char *text;
 	size_t len;
 	struct stat st;
+
+	file_identity(s->path, &s->file_dev, &s->file_ino, &s->file_mtime_ns,
+	    &s->file_size);
+	if (lstat(s->path, &st) != 0) {
+		if (errno != ENOENT) {
+			*cause = xasprintf("cannot read '%s': %s", s->path,
+			    strerror(errno));
+			return NULL;
+		}
+		*existed = 0;
+		return state_new_root(s->workspace);
+	}
+	*existed = 1;
+	if ((text = state_read_file(s->path, &len, cause)) == NULL)
+		return NULL;
+	root = cJSON_ParseWithLength(text, len);
+	free(text);
+	if (root == NULL || !cJSON_IsObject(root)) {
+		*cause = xasprintf("state file '%s' is corrupt (not a JSON "
+		    "object); fix or move it away, mlsh will not overwrite it",
+		    s->path);
+		cJSON_Delete(root);
+		return NULL;
+	}
+	v = cJSON_GetObjectItemCaseSensitive(root, "schema");
+	if (!cJSON_IsNumber(v)) {
+		*cause = xasprintf("state file '%s' has no schema version; mlsh "
+		    "will not overwrite it", s->path);
+		cJSON_Delete(root);
+		return NULL;
+	}
+	if (v->valueint > STATE_SCHEMA) {
+		*cause = xasprintf("state file '%s' has schema %d, newer than "
+		    "this mlsh (%d)", s->path, v->valueint, STATE_SCHEMA);
+		cJSON_Delete(root);
+		return NULL;
+	}
+	if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(root,
+	    "resources")))
+		cJSON_AddItemToObject(root, "resources", cJSON_CreateObject());
+	return root;
+}
+
+static int
+state_open_mode(const char *dir, const char *ws, const struct state_wait *w,
+    int snapshot, struct state **out, char **cause)
+{
+	struct state *s;
 
 	if ((*cause = state_name_error(ws)) != NULL)
 		return -1;
@@ -318,48 +410,13 @@ state_open(const char *dir, const char *ws, int wait_s, volatile int *cancel,
 	s->dir = xstrdup(dir);
 	s->path = xasprintf("%s/%s.json", dir, ws);
 	s->lock_fd = -1;
-	if (lock_take(dir, ws, wait_s, cancel, &s->lock_fd, cause) != 0)
+	s->snapshot = snapshot;
+	if (w != NULL)
+		s->wait = *w;
+	if (!snapshot && lock_take(dir, ws, w, &s->lock_fd, cause) != 0)
 		goto fail;
-
-	if (lstat(s->path, &st) != 0) {
-		if (errno != ENOENT) {
-			*cause = xasprintf("cannot read '%s': %s", s->path,
-			    strerror(errno));
-			goto fail;
-		}
-		s->root = state_new_root(ws);
-		*out = s;
-		return 0;
-	}
-	s->existed = 1;
-	if ((text = state_read_file(s->path, &len, cause)) == NULL)
+	if ((s->root = state_read_root(s, &s->existed, cause)) == NULL)
 		goto fail;
-	s->root = cJSON_ParseWithLength(text, len);
-	free(text);
-	if (s->root == NULL || !cJSON_IsObject(s->root)) {
-		*cause = xasprintf("state file '%s' is corrupt (not a JSON "
-		    "object); fix or move it away, mlsh will not overwrite it",
-		    s->path);
-		goto fail;
-	}
-	{
-		cJSON *v = cJSON_GetObjectItemCaseSensitive(s->root, "schema");
-		if (!cJSON_IsNumber(v)) {
-			*cause = xasprintf("state file '%s' has no schema "
-			    "version; mlsh will not overwrite it", s->path);
-			goto fail;
-		}
-		if (v->valueint > STATE_SCHEMA) {
-			*cause = xasprintf("state file '%s' has schema %d, newer "
-			    "than this mlsh (%d)", s->path, v->valueint,
-			    STATE_SCHEMA);
-			goto fail;
-		}
-	}
-	if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(s->root,
-	    "resources")))
-		cJSON_AddItemToObject(s->root, "resources",
-		    cJSON_CreateObject());
 	*out = s;
 	return 0;
 fail:
@@ -368,12 +425,96 @@ fail:
 }
 
 int
+state_open(const char *dir, const char *ws, int wait_s, volatile int *cancel,
+    struct state **out, char **cause)
+{
+	struct state_wait w = { .wait_s = wait_s, .cancel = cancel };
+
+	return state_open_mode(dir, ws, &w, 0, out, cause);
+}
+
+int
+state_open_wait(const char *dir, const char *ws, const struct state_wait *w,
+    struct state **out, char **cause)
+{
+	return state_open_mode(dir, ws, w, 0, out, cause);
+}
+
+int
+state_open_snapshot(const char *dir, const char *ws,
+    const struct state_wait *w, struct state **out, char **cause)
+{
+	return state_open_mode(dir, ws, w, 1, out, cause);
+}
+
+int
+state_refresh(struct state *s, char **cause)
+{
+	cJSON *root;
+	int existed;
+
+	if (!s->snapshot || !file_changed(s))
+		return 0;
+	if ((root = state_read_root(s, &existed, cause)) == NULL)
+		return -1;
+	cJSON_Delete(s->root);
+	s->root = root;
+	s->existed = existed;
+	return 0;
+}
+
+/* Take the lock of a snapshot. keep: the caller's changes stay (a save),
+ * refused when the file changed since it was read; else the file is read
+ * again. */
+static int
+state_lock_mode(struct state *s, int keep, char **cause)
+{
+	cJSON *root;
+	int existed;
+
+	if (!s->snapshot)
+		return 0;
+	if (lock_take(s->dir, s->workspace, &s->wait, &s->lock_fd, cause) != 0)
+		return -1;
+	if (keep && file_changed(s)) {
+		*cause = xasprintf("workspace '%s' was changed by another mlsh "
+		    "while this command read it; run it again", s->workspace);
+		goto fail;
+	}
+	if (!keep) {
+		if ((root = state_read_root(s, &existed, cause)) == NULL)
+			goto fail;
+		cJSON_Delete(s->root);
+		s->root = root;
+		s->existed = existed;
+	}
+	s->snapshot = 0;
+	return 0;
+fail:
+	close(s->lock_fd);
+	s->lock_fd = -1;
+	return -1;
+}
+
+int
+state_lock(struct state *s, char **cause)
+{
+	return state_lock_mode(s, 0, cause);
+}
+
+int
 state_save(struct state *s, char **cause)
 {
-	char *tmp = xasprintf("%s.tmp.%ld", s->path, (long)getpid());
-	char *text = cJSON_Print(s->root);
-	size_t len = strlen(text), off = 0;
+	char *tmp, *text;
+	size_t len, off = 0;
 	int fd, dfd;
+
+	/* A snapshot writes only under the lock, and only over what it read. */
+	if (s->snapshot && state_lock_mode(s, 1, cause) != 0)
+		return -1;
+	tmp = xasprintf("%s.tmp.%ld", s->path, (long)getpid());
+	text = cJSON_Print(s->root);
+	len = strlen(text);
 
 	unlink(tmp);	/* a leftover of a crash with our pid */
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
@@ -415,6 +556,8 @@ state_save(struct state *s, char **cause)
 		close(dfd);
 	}
 	s->existed = 1;
+	file_identity(s->path, &s->file_dev, &s->file_ino, &s->file_mtime_ns,
+	    &s->file_size);
 	free(tmp);
 	free(text);
 	return 0;
@@ -466,7 +609,7 @@ state_remove(const char *dir, const char *ws, char **cause)
 	char *p;
 	int fd;
 
-	if (lock_take(dir, ws, 0, NULL, &fd, cause) != 0)
+	if (lock_take(dir, ws, NULL, &fd, cause) != 0)
 		return -1;
 	p = xasprintf("%s/%s.json", dir, ws);
 	if (unlink(p) != 0 && errno != ENOENT) {

@@ -2,9 +2,9 @@
  *
  * $XDG_STATE_HOME/mlsh/<workspace>.json, written atomically (temp file, fsync,
  * rename, fsync of the directory), mode 0600, with a schema version, and
- * locked with flock on <workspace>.lock so a second mlsh gets
- * "workspace 'x' is in use by pid N". A corrupt file is an error and is never
- * overwritten. */
+ * locked with flock on <workspace>.lock so a second mlsh that writes gets
+ * "workspace 'x' is in use by pid N"; one that only reads takes a snapshot
+ * without the lock. A corrupt file is an error and is never overwritten. */
 #ifndef MLSH_STATE_H
 #define MLSH_STATE_H
 
@@ -13,19 +13,58 @@
 
 #define STATE_SCHEMA 1
 
+/* How to wait for a workspace another mlsh holds: up to wait_s seconds
+ * (0: not at all), stopping early when *cancel becomes non-zero, calling
+ * progress about once a second with the holder's pid and the seconds
+ * waited, and once with waited_s -1 when a wait that called it ends (may be
+ * NULL). */
+struct state_wait {
+	int wait_s;
+	volatile int *cancel;
+	void (*progress)(void *arg, const char *workspace, long pid,
+	    int waited_s, int wait_s);
+	void *arg;
+};
+
 struct state {
 	char *workspace;
 	char *path;		/* <dir>/<workspace>.json */
 	char *dir;
-	int lock_fd;
+	int lock_fd;		/* -1 for a snapshot */
 	int existed;		/* the file was there when opened */
 	cJSON *root;		/* {"schema":1,"workspace":…,"resources":{…}} */
+	/* A snapshot (state_open_snapshot): read without the lock, for
+	 * commands that only read, so they work beside an mlsh that holds
+	 * the workspace. The file is replaced atomically (rename), so a read
+	 * never sees half a write. Its first save takes the lock (wait as
+	 * given) and refuses when another mlsh wrote the file since. */
+	int snapshot;
+	struct state_wait wait;
+	unsigned long long file_dev, file_ino;	/* identity of what was read */
+	long long file_mtime_ns, file_size;
 };
 
 /* Open and lock; wait_s > 0 waits that long for another holder (polling,
  * stopping early when *cancel becomes non-zero). */
 int state_open(const char *dir, const char *workspace, int wait_s,
     volatile int *cancel, struct state **out, char **cause);
+/* The same with a progress callback while waiting (w may be NULL). The
+ * message when the workspace is held names the holder's pid and, when not
+ * waiting, --wait: "workspace 'x' is in use by pid N (--wait waits for
+ * it)". */
+int state_open_wait(const char *dir, const char *workspace,
+    const struct state_wait *w, struct state **out, char **cause);
+/* Read without locking (see snapshot above); w is kept for the lock a
+ * later save takes. */
+int state_open_snapshot(const char *dir, const char *workspace,
+    const struct state_wait *w, struct state **out, char **cause);
+/* A snapshot: read the file again when another mlsh replaced it since
+ * (one stat when it did not). 0, or -1 with *cause (the old root kept). */
+int state_refresh(struct state *, char **cause);
+/* A snapshot becomes a locked state: take the lock (waiting as its wait
+ * says) and read the file again. 0 (also for a state already locked), or
+ * -1 with *cause, still a snapshot. */
+int state_lock(struct state *, char **cause);
 int state_save(struct state *, char **cause);
 void state_close(struct state *);
 

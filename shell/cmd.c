@@ -33,14 +33,18 @@ opt_count(const struct mlsh_opt *o)
 	return n;
 }
 
+/* Optimal string alignment (Damerau-Levenshtein without moves across a
+ * transposed pair): insertions, deletions, substitutions and swaps of two
+ * neighbours each cost 1, so `vcp` is 1 from `vpc`, as a typo is. */
 int
 cmd_edit_distance(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);
-	int *prev, *cur, d;
+	int *prev2, *prev, *cur, d;
 
 	if (la > 64 || lb > 64)
 		return 99;
+	prev2 = xcalloc(lb + 1, sizeof *prev2);
 	prev = xcalloc(lb + 1, sizeof *prev);
 	cur = xcalloc(lb + 1, sizeof *cur);
 	for (size_t j = 0; j <= lb; j++)
@@ -54,26 +58,39 @@ cmd_edit_distance(const char *a, const char *b)
 				v = cur[j - 1] + 1;
 			if (prev[j - 1] + cost < v)
 				v = prev[j - 1] + cost;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && prev2[j - 2] + 1 < v)
+				v = prev2[j - 2] + 1;
 			cur[j] = v;
 		}
+		memcpy(prev2, prev, (lb + 1) * sizeof *prev);
 		memcpy(prev, cur, (lb + 1) * sizeof *prev);
 	}
 	d = prev[lb];
+	free(prev2);
 	free(prev);
 	free(cur);
 	return d;
 }
 
+/* The closest name by edit distance; a tie goes to the name whose length
+ * is nearer the typed one (`vcp`: `vpc` before `cp`), then to the first in
+ * the table. At most 2 edits, and fewer than the typed name's length (two
+ * letters are never "close" to every other two-letter name). */
 const char *
 cmd_suggest(const char *name, const char *const *names)
 {
 	const char *best = NULL;
-	int bestd = 3;
+	size_t len = strlen(name), bestl = 0;
+	int bestd = len > 2 ? 3 : (int)len;
 
 	for (size_t i = 0; names[i] != NULL; i++) {
 		int d = cmd_edit_distance(name, names[i]);
-		if (d < bestd) {
+		size_t l = strlen(names[i]);
+		size_t dl = l > len ? l - len : len - l;
+		if (d < bestd || (d == bestd && best != NULL && dl < bestl)) {
 			bestd = d;
+			bestl = dl;
 			best = names[i];
 		}
 	}
@@ -181,6 +198,27 @@ opt_find(const struct mlsh_cmd *cmd, const char *lname, size_t llen,
 		}
 	}
 	return NULL;
+}
+
+/* The long option of cmd (or a common one) closest to a misspelt name. */
+static const char *
+flag_suggest(const struct mlsh_cmd *cmd, const char *name)
+{
+	const char *names[64];
+	size_t n = 0;
+
+	for (size_t i = 0; i < opt_count(cmd->opts) && n < 60; i++)
+		names[n++] = cmd->opts[i].name;
+	for (size_t i = 0; common_opts[i].name != NULL && n < 63; i++)
+		names[n++] = common_opts[i].name;
+	names[n] = NULL;
+	/* --yes answers price questions; a delete that would be asked
+	 * about takes --force (Terraform's -auto-approve habit). */
+	if (strcmp(name, "yes") == 0)
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(names[i], "force") == 0)
+				return names[i];
+	return cmd_suggest(name, names);
 }
 
 static char *
@@ -348,8 +386,20 @@ cmd_parse_as(const struct mlsh_cmd *b, int argc, char **argv,
 			size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
 			o = opt_find(cmd, name, nlen, 0, &index);
 			if (o == NULL) {
-				err = xasprintf("unknown flag: --%.*s", (int)nlen,
-				    name);
+				char *n = xstrndup(name, nlen);
+				const char *sug = flag_suggest(cmd, n);
+				if (sug != NULL) {
+					/* The fix, not the whole usage. */
+					*cause = xasprintf("%s: unknown flag: --%s "
+					    "(did you mean --%s?)", b->name, n,
+					    sug);
+					free(n);
+					strlist_release(&pos);
+					cmd_args_release(a);
+					return 2;
+				}
+				err = xasprintf("unknown flag: --%s", n);
+				free(n);
 				goto usage;
 			}
 			if (o->type == OPT_BOOL) {

@@ -81,6 +81,12 @@ typedef void (*cmd_lua_fn)(struct mlsh_ctx *, void *L);
  * `node up dl1` when the first word is not a subcommand and the second is.
  * Usage then shows the subcommand's first positional before its name. */
 #define CMD_VERB_SECOND	0x2
+/* The command (this entry's own exec, or this subcommand) only reads the
+ * workspace: it works beside another mlsh that holds it, on a snapshot of
+ * the state taken without the lock (lib/state.h). A save it makes after all
+ * (status --refresh) takes the lock then, and fails while another holds it.
+ * Every other command that opens the state takes the lock first. */
+#define CMD_READONLY	0x4
 
 struct mlsh_cmd {
 	const char *name;
@@ -142,7 +148,8 @@ cJSON *cmd_help_json(const struct mlsh_cmd *parent, const struct mlsh_cmd *cmd);
 /* docs/commands.md. Caller frees. */
 char *cmd_markdown(void);
 
-/* Closest name within edit distance 2 among builtins (or NULL). Borrowed. */
+/* Closest name among names by edit distance with transpositions (at most 2,
+ * ties to the nearer length), or NULL. Borrowed. */
 const char *cmd_suggest(const char *name, const char *const *names);
 int cmd_edit_distance(const char *, const char *);
 

@@ -204,8 +204,11 @@ repl_run(struct mlsh_ctx *ctx)
 			continue;
 		}
 		if (line == NULL || count == 0) {
+			/* Ctrl-D is `exit`: the same reminder of what runs. */
+			char *argv[] = { "exit", NULL };
 			fputc('\n', stdout);
-			st = ctx->last_status;
+			shell_run_argv(ctx, 1, argv, NULL);
+			st = ctx->exit_status;
 			break;
 		}
 		{

@@ -10,6 +10,7 @@
 #include "aws/aws.h"
 #include "shell/lexer.h"
 #include "shell/output.h"
+#include "shell/ui.h"
 #include "lib/state.h"
 
 volatile sig_atomic_t mlsh_interrupted;
@@ -272,6 +273,12 @@ shell_run_argv(struct mlsh_ctx *ctx, int argc, char **argv, cJSON **resultp)
 		}
 		st = 0;
 	} else {
+		char *why = NULL;
+		/* A snapshot taken for an earlier command is read again
+		 * when another mlsh has written since (ssh and train read
+		 * ctx->state as it is). */
+		if (ctx->state != NULL && state_refresh(ctx->state, &why) != 0)
+			free(why);
 		ctx->current = &a;
 		st = a.cmd->exec(ctx, &a, &result);
 		ctx->current = saved;
@@ -481,20 +488,62 @@ shell_prompt(struct mlsh_ctx *ctx)
 	struct buf b;
 
 	buf_init(&b);
-	buf_printf(&b, "mlsh %s@%s", ctx->workspace, shell_region(ctx));
+	/* The lab is marked: the same workspace name may be a real stack. */
+	buf_printf(&b, "mlsh%s %s@%s", ctx->lab ? "[lab]" : "", ctx->workspace,
+	    shell_region(ctx));
 	shell_services_prompt(ctx, &b);	/* the running cost … */
 	buf_adds(&b, "> ");
 	return buf_detach_release(&b);
 }
 
+/* --wait: one status line while another mlsh holds the workspace. */
+static void
+lock_progress(void *arg, const char *ws, long pid, int waited_s, int wait_s)
+{
+	(void)arg;
+	if (waited_s < 0) {
+		ui_status_done(NULL);
+		return;
+	}
+	ui_status(10000, "waiting for workspace '%s' (in use by pid %ld): %d s of "
+	    "at most %d s; Ctrl-C gives up", ws, pid, waited_s, wait_s);
+}
+
+static struct state_wait
+shell_lock_wait(struct mlsh_ctx *ctx)
+{
+	struct state_wait w = {
+		.wait_s = ctx->wait_lock ? SHELL_WAIT_S : 0,
+		.cancel = (volatile int *)&mlsh_interrupted,
+		.progress = lock_progress, .arg = ctx,
+	};
+	return w;
+}
+
+/* Whether the running command only reads the workspace (CMD_READONLY);
+ * outside a command (completion, the prompt) mlsh only reads. */
+static int
+shell_reading(struct mlsh_ctx *ctx)
+{
+	return ctx->current == NULL ||
+	    (ctx->current->cmd->flags & CMD_READONLY) != 0;
+}
+
 struct state *
 shell_state(struct mlsh_ctx *ctx, char **cause)
 {
-	if (ctx->state == NULL && state_open(ctx->state_dir, ctx->workspace,
-	    ctx->wait_lock ? 300 : 0, (volatile int *)&mlsh_interrupted,
-	    &ctx->state, cause) != 0)
-		return NULL;
-	return ctx->state;
+	struct state_wait w = shell_lock_wait(ctx);
+	int rc = 0;
+
+	if (ctx->state == NULL && shell_reading(ctx))
+		rc = state_open_snapshot(ctx->state_dir, ctx->workspace, &w,
+		    &ctx->state, cause);
+	else if (ctx->state == NULL)
+		rc = state_open_wait(ctx->state_dir, ctx->workspace, &w,
+		    &ctx->state, cause);
+	else if (ctx->state->snapshot && !shell_reading(ctx))
+		rc = state_lock(ctx->state, cause);
+	return rc == 0 ? ctx->state : NULL;
 }
 
 int
@@ -507,9 +556,15 @@ shell_switch_workspace(struct mlsh_ctx *ctx, const char *name, char **cause)
 		return -1;
 	if (ctx->state != NULL && strcmp(ctx->state->workspace, name) == 0)
 		return 0;
-	if (state_open(ctx->state_dir, name, ctx->wait_lock ? 300 : 0,
-	    (volatile int *)&mlsh_interrupted, &s, cause) != 0)
-		return -1;
+	/* A snapshot: switching to a workspace another mlsh holds works;
+	 * the first command that writes takes the lock. A new one is saved
+	 * (and locked) at once. */
+	{
+		struct state_wait w = shell_lock_wait(ctx);
+		if (state_open_snapshot(ctx->state_dir, name, &w, &s,
+		    cause) != 0)
+			return -1;
+	}
 	if (!s->existed && state_save(s, cause) != 0) {
 		state_close(s);
 		return -1;

@@ -140,7 +140,8 @@ void shell_var_set(struct mlsh_ctx *, const char *name, const char *value);
 int shell_var_unset(struct mlsh_ctx *, const char *name);
 int shell_var_name_ok(const char *name);
 
-/* The prompt for the REPL ("mlsh ws@region> "). Caller frees. */
+/* The prompt for the REPL ("mlsh ws@region $0.06/h> ", "mlsh[lab] …" on
+ * the lab). Caller frees. */
 char *shell_prompt(struct mlsh_ctx *);
 
 /* Print a structured result the way the user asked (table or JSON). */
@@ -149,8 +150,13 @@ void shell_print_result(struct mlsh_ctx *, const cJSON *result, int json);
 /* Message to stderr, prefixed with the script position when in a script. */
 void shell_warn(struct mlsh_ctx *, const char *fmt, ...) MLSH_PRINTF(2, 3);
 
-/* The workspace's state store, opening and locking it on first use. NULL
- * with *cause set when it cannot be opened (in use, corrupt …). */
+/* The workspace's state store, opened on first use: for a command that
+ * only reads (CMD_READONLY; completion) a snapshot without the lock, else
+ * locked (a snapshot taken earlier in the session is locked then), waiting
+ * up to SHELL_WAIT_S with a status line under --wait. NULL with *cause set
+ * when it cannot be opened (in use: "… in use by pid N (--wait waits for
+ * it)", corrupt …). */
+#define SHELL_WAIT_S 300
 struct state *shell_state(struct mlsh_ctx *, char **cause);
 /* Switch workspace: close the current state and open (creating) the new. */
 int shell_switch_workspace(struct mlsh_ctx *, const char *name, char **cause);

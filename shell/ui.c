@@ -11,8 +11,6 @@
 int
 ui_can_ask(struct mlsh_ctx *ctx)
 {
-	/* The prompt, and a script or -c list run from a terminal: they show
-	 * prices and ask as the prompt does (--yes answers for them). */
 	(void)ctx;
 	return isatty(STDIN_FILENO);
 }

@@ -10,12 +10,13 @@
 
 struct mlsh_ctx;
 
-/* Whether a question can be asked: a terminal on standard input (the
- * prompt, or a script or -c list run from one). */
+/* Whether a question can be asked: a terminal on standard input, whatever
+ * the session (the prompt, a script, a -c list, `mlsh down`): price
+ * questions and deletes ask there; --yes / --force answer for them. */
 int ui_can_ask(struct mlsh_ctx *);
 /* Ask "QUESTION [y/N] " on stderr and read one line from stdin: 1 for an
  * answer starting with y or Y, 0 for anything else, end of file included.
- * Callers check ui_can_ask first (scripts are never asked). */
+ * Callers check ui_can_ask first. */
 int ui_confirm(const char *fmt, ...) MLSH_PRINTF(1, 2);
 
 /* The status line. On a tty, ui_status replaces the line in place

@@ -148,7 +148,7 @@ tmux new-session -d -s "$S" -x 100 -y 30 -c "$T" \
 	"env HOME=$HOME XDG_STATE_HOME=$XDG_STATE_HOME MLSH_LAB_NAME=$MLSH_LAB_NAME TERM=xterm $MLSH --norc --lab -w ssht"
 screen() { tmux capture-pane -p -t "$S" 2>/dev/null; }
 wait_for() { for _ in $(seq 1 150); do screen | grep -Eq -- "$1" && return 0; sleep 0.2; done; screen; return 1; }
-wait_for 'mlsh ssht@' >/dev/null
+t_ok 'the prompt shows the session is on the lab' "wait_for 'mlsh\\[lab\\] ssht@[a-z0-9-]+ '"
 tmux send-keys -t "$S" 'ssh ' Tab Tab
 t_ok 'ssh <Tab> completes node names' 'wait_for "dl1-1 +grafana +jump"'
 tmux send-keys -t "$S" C-u 'ssh dl1-1' Enter
@@ -156,8 +156,8 @@ t_ok 'ssh dl1-1 gives a shell prompt on the node' 'wait_for "ubuntu@ip-10-"'
 tmux send-keys -t "$S" 'echo remote-$((6*7))' Enter
 t_ok 'the remote shell runs commands' 'wait_for "^remote-42"'
 tmux send-keys -t "$S" 'exit' Enter
-t_ok 'leaving it returns to the mlsh prompt' 'sleep 0.5; screen | grep -v "^$" | tail -1 | grep -q "mlsh ssht@"'
-prompt_back() { screen | grep -v "^$" | tail -1 | grep -q "mlsh ssht@.*> *$"; }
+prompt_back() { screen | grep -v "^$" | tail -1 | grep -q "mlsh\[lab\] ssht@.*> *$"; }
+t_ok 'leaving it returns to the mlsh prompt' 't_wait 30 prompt_back'
 
 # cp completes local paths for local arguments, remote ones for TARGET:.
 tmux send-keys -t "$S" C-l "cp ./ld" Tab

@@ -77,7 +77,7 @@ t_err 'a bare word that is nothing' \
 # Region and profile.
 t_out 'region from the environment' 'us-west-2' 'AWS_REGION=us-west-2 "$MLSH" -c "region --json" | python3 -c "import json,sys; print(json.load(sys.stdin)[\"region\"])"'
 t_out '--region wins' 'eu-west-1' 'AWS_REGION=us-west-2 "$MLSH" --region eu-west-1 -c "echo x" >/dev/null; AWS_REGION=us-west-2 "$MLSH" --region eu-west-1 -c "region --json" | python3 -c "import json,sys; print(json.load(sys.stdin)[\"region\"])"'
-t_err 'a bad region name' "region: 'moon' is not a region name (like us-east-1) (usage: region [REGION])" 2 '"$MLSH" -c "region moon"'
+t_err 'a bad region name' "region: 'moon' is not a region name (like us-east-1) (usage: region [--force] [REGION])" 2 '"$MLSH" -c "region moon"'
 t_ok 'profile from the config file, and an unknown one refused' '
 	mkdir -p ~/.aws && printf "[profile dev]\nregion = ap-south-1\n" > ~/.aws/config &&
 	"$MLSH" -c "profile dev; region" | grep -q ap-south-1 &&

@@ -53,7 +53,7 @@ t_ok 're-run finishes the stack with exactly one of each resource' '
 t_ok 'a third run creates nothing' '
 	m -c "vpc up --types dl1.24xlarge" 2>&1 | grep -q "nothing new: all 15"'
 t_ok 'down after a crash-resume leaves nothing tagged' '
-	m -c down >/dev/null 2>&1 &&
+	m -c "down --force" >/dev/null 2>&1 &&
 	[ "$(counts)" = "vpc=0 subnet=0 igw=0 rt=0 eip=0 nat=0 sg=0 key=0 instance=0 efs=0" ]'
 
 # The same for efs up: the mount target's create goes through unanswered.
@@ -70,7 +70,7 @@ t_ok 'kill -9 after CreateMountTarget went through; the re-run adopts it: one fi
 	fs=$(python3 -c "import json;print(json.load(open(\"$XDG_STATE_HOME/mlsh/tefs.json\"))[\"resources\"][\"efs\"][\"id\"])") &&
 	[ "$(counts tefs | sed "s/.*efs=//")" = 1 ] &&
 	awscli efs describe-mount-targets --file-system-id "$fs" | py "assert len(d[\"MountTargets\"])==1, d" &&
-	me "$MOTO_URL" down >/dev/null 2>&1 && [ "$(counts tefs)" = "vpc=0 subnet=0 igw=0 rt=0 eip=0 nat=0 sg=0 key=0 instance=0 efs=0" ]'
+	me "$MOTO_URL" "down --force" >/dev/null 2>&1 && [ "$(counts tefs)" = "vpc=0 subnet=0 igw=0 rt=0 eip=0 nat=0 sg=0 key=0 instance=0 efs=0" ]'
 
 # Ctrl-C (SIGINT) while calls hang: mlsh stops by itself long before the
 # 60 s stall ends (exit 1, not the kill -9 after 30 s: how fast is a
@@ -92,7 +92,7 @@ t_ok 'Ctrl-C during vpc up stops promptly with a resumable state' '
 t_ok 'after Ctrl-C, the re-run finishes and down cleans up' '
 	"$MLSH" --endpoint-url "$MOTO_URL" -w tint -c "vpc up --allow 203.0.113.7/32 --types dl1.24xlarge" >/dev/null 2>&1 &&
 	[ "$(counts tint)" = "vpc=1 subnet=2 igw=1 rt=2 eip=1 nat=1 sg=5 key=1 instance=1 efs=0" ] &&
-	"$MLSH" --endpoint-url "$MOTO_URL" -w tint -c down >/dev/null 2>&1 &&
+	"$MLSH" --endpoint-url "$MOTO_URL" -w tint -c "down --force" >/dev/null 2>&1 &&
 	[ "$(counts tint)" = "vpc=0 subnet=0 igw=0 rt=0 eip=0 nat=0 sg=0 key=0 instance=0 efs=0" ]'
 
 # 14: the stack of vpc up (five security groups, one per role) but the VPC.
@@ -101,11 +101,11 @@ t_ok 'down retries DependencyViolation, then names what is still in use; a secon
 	mt -c "vpc up --allow 203.0.113.7/32 --types dl1.24xlarge" >/dev/null 2>&1 &&
 	vpc=$(python3 -c "import json;print(json.load(open(\"$XDG_STATE_HOME/mlsh/tdv.json\"))[\"resources\"][\"vpc\"][\"id\"])") &&
 	sn=$(awscli ec2 create-subnet --vpc-id "$vpc" --cidr-block 10.0.9.0/24 | py "print(d[\"Subnet\"][\"SubnetId\"])") &&
-	out=$(MLSH_DEPENDENCY_TIMEOUT=2 mt -c down 2>&1); rc=$?
+	out=$(MLSH_DEPENDENCY_TIMEOUT=2 mt -c "down --force" 2>&1); rc=$?
 	awscli ec2 delete-subnet --subnet-id "$sn" &&
 	{ [ $rc -eq 1 ] && grep -q "^down: vpc vpc-.* is still in use after 2 s: ec2: DependencyViolation" <<<"$out" &&
 	grep -q "removed 14 resources before the error" <<<"$out" || { echo "$out"; false; }; } &&
-	mt -c down >/dev/null 2>&1 && [ "$(counts tdv)" = "vpc=0 subnet=0 igw=0 rt=0 eip=0 nat=0 sg=0 key=0 instance=0 efs=0" ]'
+	mt -c "down --force" >/dev/null 2>&1 && [ "$(counts tdv)" = "vpc=0 subnet=0 igw=0 rt=0 eip=0 nat=0 sg=0 key=0 instance=0 efs=0" ]'
 
 # checkip: a stub on loopback answers the caller's address.
 mkdir -p "$T/www" && echo "198.51.100.23" >"$T/www/ip"

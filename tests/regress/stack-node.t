@@ -163,11 +163,11 @@ t_ok 'node dl1-1 start starts it' '
 	instance "$I" "assert i[\"State\"][\"Name\"]==\"running\""'
 t_ok 'node dl1-1 status asks AWS' 'm --json -c "node dl1-1 status" | py "assert d[\"state\"]==\"running\" and abs(d[\"usd_per_hour\"]-(13.11+200*0.08/730))<1e-6, d"'
 t_ok 'node dl1-1 down terminates it; the role stays for dl1-2' '
-	m -c "node dl1-1 down" >/dev/null 2>&1 &&
+	m -c "node dl1-1 down --force" >/dev/null 2>&1 &&
 	instance "$I" "assert i[\"State\"][\"Name\"]==\"terminated\"" &&
 	[ -z "$(rec $W dl1-1 id)" ] && awscli iam get-role --role-name mlsh-$W-node >/dev/null'
 t_ok 'the last node down takes the node role and profile with it' '
-	m -c "node dl1-2 down" >/dev/null 2>&1 && [ "$(tagged $W $W-dl1-2)" = 0 ] &&
+	m -c "node dl1-2 down --force" >/dev/null 2>&1 && [ "$(tagged $W $W-dl1-2)" = 0 ] &&
 	! awscli iam get-role --role-name mlsh-$W-node >/dev/null 2>&1 &&
 	! awscli iam get-instance-profile --instance-profile-name mlsh-$W-node >/dev/null 2>&1'
 
@@ -193,7 +193,7 @@ t_ok 'killed after the call: the re-run adopts the instance, no duplicate' '
 	    py "print(d[\"Instances\"][0][\"InstanceId\"])") &&
 	pending dl1-2 mlsh-$W-dl1-2-crash2 && m -c "node dl1 up --count 2" >/dev/null 2>&1 &&
 	[ "$(tagged $W $W-dl1-2)" = 1 ] && [ "$(rec $W dl1-2 id)" = "$id" ] &&
-	m -c "node dl1-1 down; node dl1-2 down" >/dev/null 2>&1 && [ "$(tagged $W $W-dl1-1)$(tagged $W $W-dl1-2)" = 00 ]'
+	m -c "node dl1-1 down --force; node dl1-2 down --force" >/dev/null 2>&1 && [ "$(tagged $W $W-dl1-1)$(tagged $W $W-dl1-2)" = 00 ]'
 
 # --- errors: one line each ---
 t_err 'an unknown node name' "node: no node 'dl1-9' in workspace 'nodes' (no nodes yet)" 1 'm -c "node dl1-9 stop"'
@@ -237,7 +237,7 @@ t_ok 'a second notebook up creates nothing' 'm -c "notebook up" 2>&1 | grep -q "
 t_ok 'notebook stop / start wait for Stopped / InService' '
 	m -c "notebook stop" | grep -q "^state *Stopped" && m -c "notebook start" | grep -q "^state *InService"'
 t_ok 'notebook down removes the notebook, its lifecycle config and role' '
-	m -c "notebook down" >/dev/null 2>&1 &&
+	m -c "notebook down --force" >/dev/null 2>&1 &&
 	! awscli sagemaker describe-notebook-instance --notebook-instance-name $W-notebook >/dev/null 2>&1 &&
 	! awscli sagemaker describe-notebook-instance-lifecycle-config --notebook-instance-lifecycle-config-name $W-onstart >/dev/null 2>&1 &&
 	! awscli iam get-role --role-name mlsh-$W-notebook >/dev/null 2>&1'
@@ -258,7 +258,7 @@ t_ok 'grafana user-data provisions the CloudWatch data source and the dashboard'
 t_ok 'grafana status and a second grafana up' '
 	m -c "grafana status" | grep -q "^url *http://10\." && m -c "grafana up" 2>&1 | grep -q "nothing new"'
 t_ok 'grafana down' '
-	m -c "grafana down" >/dev/null 2>&1 && [ "$(tagged $W $W-grafana)" = 0 ] &&
+	m -c "grafana down --force" >/dev/null 2>&1 && [ "$(tagged $W $W-grafana)" = 0 ] &&
 	! awscli iam get-role --role-name mlsh-$W-grafana >/dev/null 2>&1'
 
 # --- the Lua session scripts ---

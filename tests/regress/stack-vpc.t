@@ -170,10 +170,20 @@ t_ok 'status --recover rebuilds a lost state file from the tags' '
 	m --json -c status | py "print(sorted((x[\"role\"], x[\"id\"]) for x in d))" > "$T/st.after" &&
 	diff "$T/st.before" "$T/st.after" && grep -q "recovered 17 resources" "$T/rec.err"'
 
-t_ok 'efs down in a script needs --force' '
-	out=$(m -c "efs down" 2>&1); [ $? -eq 1 ] && grep -q "^efs: this deletes the file system fs-.* pass --force in scripts" <<<"$out"'
+t_ok 'efs down without a terminal refuses in one line, naming the data and --force' '
+	before=$(counts) &&
+	out=$(m -c "efs down" 2>&1 </dev/null); [ $? -eq 1 ] && [ "$(wc -l <<<"$out")" = 1 ] &&
+	grep -q "^efs: refusing to delete 2 resources of workspace .tvpc. (with the EFS file system fs-[0-9a-f]* and all its data) without a terminal to ask on; pass --force$" <<<"$out" &&
+	[ "$(counts)" = "$before" ]'
 t_ok 'vpc down refuses while the file system uses the VPC' '
-	out=$(m -c "vpc down" 2>&1); [ $? -eq 1 ] && grep -q "^vpc: .*still use" <<<"$out"'
+	out=$(m -c "vpc down" 2>&1 </dev/null); [ $? -eq 1 ] && grep -q "^vpc: .*still use" <<<"$out"'
+t_ok 'down without a terminal refuses unless --force: nothing deleted, as mlsh -c and as mlsh down' '
+	before=$(counts) && cp "$STATE" "$T/s.before" &&
+	out=$(m -c "down" 2>&1 </dev/null); [ $? -eq 1 ] &&
+	grep -q "^down: refusing to delete 17 resources of workspace .tvpc. (with the EFS file system fs-[0-9a-f]* and all its data) without a terminal to ask on; pass --force$" <<<"$out" &&
+	out=$(m down 2>&1 </dev/null); [ $? -eq 1 ] && grep -q "^down: refusing to delete 17 resources" <<<"$out" &&
+	out=$(m -c "down --yes" 2>&1 </dev/null); [ $? -eq 2 ] && grep -q "^down: unknown flag: --yes (did you mean --force?)$" <<<"$out" &&
+	[ "$(counts)" = "$before" ] && cmp -s "$STATE" "$T/s.before"'
 
 t_ok 'down --dry-run plans every delete in dependency order and changes nothing' '
 	before=$(counts) && cp "$STATE" "$T/s.before" && out=$(m -c "down --dry-run" 2>/dev/null) &&
@@ -181,9 +191,9 @@ t_ok 'down --dry-run plans every delete in dependency order and changes nothing'
 	order=$(awk "NR>1{print \$3}" <<<"$out" | tr "\n" " ") &&
 	case "$order" in "jump nat mount-target "*" vpc ") ;; *) echo "$order"; exit 1;; esac'
 t_ok 'down removes everything: zero resources tagged with the workspace, type by type' '
-	m -c down >"$T/down.out" 2>"$T/down.err" &&
+	m -c "down --force" >"$T/down.out" 2>"$T/down.err" &&
 	grep -q "the workspace cost" "$T/down.err" && [ $(grep -c " removed " "$T/down.out") -eq 17 ] &&
 	[ "$(counts)" = "vpc=0 subnet=0 igw=0 rt=0 eip=0 nat=0 sg=0 key=0 instance=0 efs=0" ]'
 t_ok 'a second down removes nothing and says so' '
-	out=$(m -c down 2>&1) && grep -q "nothing to remove" <<<"$out"'
+	out=$(m -c down 2>&1 </dev/null) && grep -q "nothing to remove" <<<"$out"'
 t_done

@@ -28,7 +28,7 @@ t_ok 'status shows the spot request under the node' '
 
 t_ok 'node dl1-1 down: CancelSpotInstanceRequests before TerminateInstances; nothing relaunched' '
 	strict_log >"$T/before.log" &&
-	m -w $W -c "node dl1-1 down" >/dev/null 2>"$T/down1.err" &&
+	m -w $W -c "node dl1-1 down --force" >/dev/null 2>"$T/down1.err" &&
 	strict_log | tail -n +$(( $(wc -l <"$T/before.log") + 1 )) >"$T/after.log" &&
 	c=$(grep -n "CancelSpotInstanceRequests 200" "$T/after.log" | head -1 | cut -d: -f1) &&
 	t=$(grep -n "TerminateInstances 200" "$T/after.log" | head -1 | cut -d: -f1) &&

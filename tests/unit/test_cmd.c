@@ -159,6 +159,35 @@ test_lookup(void)
 	T_EQ_STR(cause, "unknown command: zzzzzzzz (try 'help')");
 	free(cause);
 	T_EQ_INT(cmd_edit_distance("kitten", "sitting"), 3);
+	/* Transpositions cost one edit (Damerau): a swapped pair is the
+	 * closest typo, ahead of a name one deletion away. */
+	T_EQ_INT(cmd_edit_distance("vcp", "vpc"), 1);
+	T_EQ_INT(cmd_edit_distance("ca", "abc"), 3);
+	T_OK(cmd_find("vcp", &cause) == NULL);
+	T_EQ_STR(cause, "unknown command: vcp (did you mean vpc?)");
+	free(cause);
+	T_OK(cmd_find("stauts", &cause) == NULL);
+	T_EQ_STR(cause, "unknown command: stauts (did you mean status?)");
+	free(cause);
+	{
+		/* A misspelt flag gets the flag it was meant to be. */
+		char *argv[] = { "down", "--dry-rn", NULL };
+		struct cmd_args a;
+		T_EQ_INT(cmd_parse(2, argv, &a, &cause), 2);
+		T_EQ_STR(cause, "down: unknown flag: --dry-rn (did you mean "
+		    "--dry-run?)");
+		free(cause);
+		argv[1] = "--jsno";
+		T_EQ_INT(cmd_parse(2, argv, &a, &cause), 2);
+		T_EQ_STR(cause, "down: unknown flag: --jsno (did you mean "
+		    "--json?)");
+		free(cause);
+		argv[1] = "--zzzzzz";
+		T_EQ_INT(cmd_parse(2, argv, &a, &cause), 2);
+		T_OK(strstr(cause, "unknown flag: --zzzzzz (usage: down") !=
+		    NULL);
+		free(cause);
+	}
 }
 
 static void

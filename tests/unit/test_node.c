@@ -100,7 +100,7 @@ test_usage(void)
 	T_OK(!str_endswith(u, "KIND"));
 	free(u);
 	u = cmd_usage(b, cmd_find_sub(b, "down"));
-	T_EQ_STR(u, "node NAME down [--dry-run]");
+	T_EQ_STR(u, "node NAME down [--force] [--dry-run]");
 	free(u);
 	u = cmd_usage(b, cmd_find_sub(b, "ls"));
 	T_EQ_STR(u, "node ls [--refresh]");

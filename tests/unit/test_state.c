@@ -139,17 +139,35 @@ test_lock(void)
 	}
 	T_EQ_INT(read(p[0], &c, 1), 1);
 	T_EQ_INT(state_open(dir, "busy", 0, NULL, &s, &cause), -1);
-	want = xasprintf("workspace 'busy' is in use by pid %ld", (long)pid);
+	want = xasprintf("workspace 'busy' is in use by pid %ld (--wait waits "
+	    "for it)", (long)pid);
 	T_EQ_STR(cause, want);
-	free(want);
 	free(cause);
 	cause = NULL;
+	{
+		/* A reader beside the holder: a snapshot, no lock. Its save
+		 * needs the lock: refused with the same message. */
+		struct state *r;
+		T_EQ_INT(state_open_snapshot(dir, "busy", NULL, &r, &cause), 0);
+		T_OK(r->snapshot && r->lock_fd < 0);
+		T_EQ_INT(state_save(r, &cause), -1);
+		T_EQ_STR(cause, want);
+		free(cause);
+		cause = NULL;
+		T_EQ_INT(state_lock(r, &cause), -1);
+		free(cause);
+		cause = NULL;
+		T_OK(r->snapshot);
+		state_close(r);
+	}
+	free(want);
 	T_EQ_INT(state_remove(dir, "busy", &cause), -1);
 	free(cause);
 	cause = NULL;
 	/* --wait: gives up after its bound with a clear message. */
 	T_EQ_INT(state_open(dir, "busy", 1, NULL, &s, &cause), -1);
-	T_OK(cause && strstr(cause, "gave up waiting") != NULL);
+	T_OK(cause && strstr(cause, "gave up waiting") != NULL &&
+	    strstr(cause, "still in use by pid") != NULL);
 	free(cause);
 	cause = NULL;
 	kill(pid, SIGTERM);
@@ -162,6 +180,43 @@ test_lock(void)
 	state_close(s);
 	close(p[0]);
 	close(p[1]);
+}
+
+/* Snapshots read again what another process wrote; a save over a file
+ * changed since it was read is refused, never a lost update. */
+static void
+test_snapshot(void)
+{
+	struct state *w, *r;
+	char *cause = NULL;
+
+	T_EQ_INT(state_open(dir, "snap", 0, NULL, &w, &cause), 0);
+	cJSON_AddNumberToObject(w->root, "gen", 1);
+	T_EQ_INT(state_save(w, &cause), 0);
+	T_EQ_INT(state_open_snapshot(dir, "snap", NULL, &r, &cause), 0);
+	T_EQ_INT((int)cJSON_GetObjectItem(r->root, "gen")->valuedouble, 1);
+	cJSON_ReplaceItemInObject(w->root, "gen", cJSON_CreateNumber(2));
+	T_EQ_INT(state_save(w, &cause), 0);
+	T_EQ_INT(state_refresh(r, &cause), 0);
+	T_EQ_INT((int)cJSON_GetObjectItem(r->root, "gen")->valuedouble, 2);
+	cJSON_ReplaceItemInObject(w->root, "gen", cJSON_CreateNumber(3));
+	T_EQ_INT(state_save(w, &cause), 0);
+	state_close(w);
+	/* r read gen 2; the file now says 3: its save must not undo it. */
+	T_EQ_INT(state_save(r, &cause), -1);
+	T_OK(cause && strstr(cause, "was changed by another mlsh") != NULL);
+	free(cause);
+	cause = NULL;
+	T_OK(r->snapshot);
+	/* Locked explicitly, it reads the file again and may save. */
+	T_EQ_INT(state_lock(r, &cause), 0);
+	T_OK(!r->snapshot && r->lock_fd >= 0);
+	T_EQ_INT((int)cJSON_GetObjectItem(r->root, "gen")->valuedouble, 3);
+	T_EQ_INT(state_save(r, &cause), 0);
+	/* and holds the workspace now */
+	T_EQ_INT(state_open(dir, "snap", 0, NULL, &w, &cause), -1);
+	free(cause);
+	state_close(r);
 }
 
 static void
@@ -230,6 +285,7 @@ main(void)
 	T_RUN(test_no_temp_left);
 	T_RUN(test_atomic_under_readers);
 	T_RUN(test_lock);
+	T_RUN(test_snapshot);
 	T_RUN(test_corrupt);
 	T_RUN(test_names_and_list);
 	cmd = xasprintf("rm -rf %s", dir);
