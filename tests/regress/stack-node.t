@@ -1,32 +1,8 @@
 #!/usr/bin/env bash
-# node, notebook, grafana against moto, read back with the AWS CLI.
-#
-# This file runs its own moto (killed by PID at the end) because it needs two
-# things the shared one lacks: an image catalogue with Deep Learning AMIs
-# (MOTO_AMIS_PATH=tests/regress/amis.json, AMI facts only: mlsh itself
-# resolves them by name) and AWS managed policies (CloudWatchAgentServerPolicy
-# …) that real IAM has.
+# node against moto, read back with the AWS CLI (notebook, grafana and the
+# session scripts are in stack-services.t: two groups run side by side).
 . "$TESTS_DIR/lib.sh"
-export AWS_ACCESS_KEY_ID=AKIDMLSHTEST AWS_SECRET_ACCESS_KEY=mlsh-secret AWS_REGION=us-east-1
-
-t_moto MOTO_IAM_LOAD_MANAGED_POLICIES=true MOTO_AMIS_PATH="$TESTS_DIR/regress/amis.json" ||
-	{ t_done; exit 1; }
-U=$MOTO_URL
-
-m() { "$MLSH" --endpoint-url "$U" "$@"; }
-awscli() { aws --endpoint-url "$U" --region us-east-1 --output json "$@"; }
-py() { python3 -c "import json,sys,base64; d=json.load(sys.stdin); $1"; }
-rec() { # WS ROLE FIELD: a record's field (or attr) from the state file
-	python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['resources'].get(sys.argv[2],{}); print(r.get(sys.argv[3], r.get('attrs',{}).get(sys.argv[3],'')))" \
-	    "$XDG_STATE_HOME/mlsh/$1.json" "$2" "$3"
-}
-instance() { awscli ec2 describe-instances --instance-ids "$1" | py "i=d['Reservations'][0]['Instances'][0]; $2"; }
-tagged() { # count of live instances tagged with workspace $1 (and Name $2)
-	awscli ec2 describe-instances --filters "Name=tag:mlsh:workspace,Values=$1" \
-	    "Name=instance-state-name,Values=pending,running,stopping,stopped" ${2:+"Name=tag:Name,Values=$2"} |
-	    py "print(sum(len(r['Instances']) for r in d['Reservations']))"
-}
-mkdir -p "$HOME/.ssh" && ssh-keygen -q -t ed25519 -N '' -f "$HOME/.ssh/id_ed25519"
+. "$TESTS_DIR/regress/node-lib.sh"
 
 W=nodes
 t_ok 'the network and EFS come up (vpc, efs: the other half of the stack)' '
@@ -211,69 +187,4 @@ LUA
 t_ok '--ami overrides the resolution (never a hard-coded id in mlsh)' '
 	m -c "node p3 up --ami ami-12345678 --dry-run" 2>&1 | grep -q "p3.8xlarge ami-12345678"'
 
-# --- notebook ---
-t_ok 'notebook up --dry-run changes nothing' '
-	m -c "notebook up --dry-run" 2>&1 | grep -q "CreateNotebookInstance " &&
-	! awscli sagemaker describe-notebook-instance --notebook-instance-name $W-notebook >/dev/null 2>&1'
-t_ok 'notebook up' 'm -c "notebook up" 2>&1 | grep -q "notebook .* created"'
-t_ok 'the notebook: private subnet, its own SG (sg-notebook), no direct internet, lifecycle config, model repository' '
-	awscli sagemaker describe-notebook-instance --notebook-instance-name $W-notebook |
-	py "assert d[\"SubnetId\"]==\"$(rec $W subnet-private id)\", d; assert d[\"SecurityGroups\"]==[\"$(rec $W sg-notebook id)\"];
-assert d[\"DirectInternetAccess\"]==\"Disabled\"; assert d[\"NotebookInstanceLifecycleConfigName\"]==\"$W-onstart\";
-assert d[\"DefaultCodeRepository\"]==\"https://github.com/DMW2151/msls-pytorch-dcgan\"; assert d[\"InstanceType\"]==\"ml.p3.8xlarge\";
-assert d[\"RoleArn\"].endswith(\"/mlsh-$W-notebook\"); assert d[\"NotebookInstanceStatus\"]==\"InService\""'
-t_ok 'its OnStart mounts EFS and exports GPU and memory stats' '
-	awscli sagemaker describe-notebook-instance-lifecycle-config --notebook-instance-lifecycle-config-name $W-onstart |
-	py "sys.stdout.write(base64.b64decode(d[\"OnStart\"][0][\"Content\"]).decode())" >"$T/onstart.sh" &&
-	sh -n "$T/onstart.sh" && grep -q "mount -t nfs4 -o \"\$NFS_OPTS\"" "$T/onstart.sh" &&
-	grep -q "^EFS_IP='"'"'$(rec $W mount-target private_ip)'"'"'$" "$T/onstart.sh" &&
-	grep -q "nvidia-smi" "$T/onstart.sh" && grep -q "mem_used_percent" "$T/onstart.sh"'
-t_ok 'the notebook role trusts SageMaker' '
-	awscli iam get-role --role-name mlsh-$W-notebook | grep -q sagemaker.amazonaws.com &&
-	awscli iam list-attached-role-policies --role-name mlsh-$W-notebook | grep -q AmazonSageMakerFullAccess'
-t_ok 'notebook status NAME (the name completes from the state)' 'm --json -c "notebook status $W-notebook" | py "assert d[\"state\"]==\"InService\""'
-t_err 'notebook status with a wrong name' "notebook: no notebook 'x' in workspace 'nodes' (it has nodes-notebook)" 1 'm -c "notebook status x"'
-t_ok 'a second notebook up creates nothing' 'm -c "notebook up" 2>&1 | grep -q "nothing new"'
-t_ok 'notebook stop / start wait for Stopped / InService' '
-	m -c "notebook stop" | grep -q "^state *Stopped" && m -c "notebook start" | grep -q "^state *InService"'
-t_ok 'notebook down removes the notebook, its lifecycle config and role' '
-	m -c "notebook down --force" >/dev/null 2>&1 &&
-	! awscli sagemaker describe-notebook-instance --notebook-instance-name $W-notebook >/dev/null 2>&1 &&
-	! awscli sagemaker describe-notebook-instance-lifecycle-config --notebook-instance-lifecycle-config-name $W-onstart >/dev/null 2>&1 &&
-	! awscli iam get-role --role-name mlsh-$W-notebook >/dev/null 2>&1'
-
-# --- grafana ---
-t_ok 'grafana up: t3.small, private subnet, no public IP, IMDSv2, CloudWatch read role' '
-	m -c "grafana up" >/dev/null 2>&1 && G=$(rec $W grafana id) &&
-	instance "$G" "assert i[\"InstanceType\"]==\"t3.small\" and i[\"SubnetId\"]==\"$(rec $W subnet-private id)\";
-assert not i.get(\"PublicIpAddress\"); assert i[\"MetadataOptions\"][\"HttpTokens\"]==\"required\";
-assert i[\"ImageId\"]==\"ami-0ubuntujammy0001\"; assert i[\"IamInstanceProfile\"][\"Arn\"].endswith(\"/mlsh-$W-grafana\")" &&
-	awscli iam list-attached-role-policies --role-name mlsh-$W-grafana | grep -q CloudWatchReadOnlyAccess'
-t_ok 'grafana user-data provisions the CloudWatch data source and the dashboard' '
-	awscli ec2 describe-instance-attribute --instance-id $(rec $W grafana id) --attribute userData |
-	py "sys.stdout.write(base64.b64decode(d[\"UserData\"][\"Value\"]).decode())" >"$T/gud.sh" &&
-	sh -n "$T/gud.sh" && grep -q "type: cloudwatch" "$T/gud.sh" && grep -q "authType: default" "$T/gud.sh" &&
-	sed -n "/<<.DASHBOARD.$/,/^DASHBOARD$/p" "$T/gud.sh" | sed "1d;\$d" |
-	py "t=[p[\"title\"] for p in d[\"panels\"]]; assert any(\"CPU\" in x for x in t) and any(\"HPU\" in x for x in t) and any(\"GPU\" in x for x in t) and any(\"Disk\" in x for x in t) and any(\"Memory\" in x for x in t), t"'
-t_ok 'grafana status and a second grafana up' '
-	m -c "grafana status" | grep -q "^url *http://10\." && m -c "grafana up" 2>&1 | grep -q "nothing new"'
-t_ok 'grafana down' '
-	m -c "grafana down --force" >/dev/null 2>&1 && [ "$(tagged $W $W-grafana)" = 0 ] &&
-	! awscli iam get-role --role-name mlsh-$W-grafana >/dev/null 2>&1'
-
-# --- the Lua session scripts ---
-t_ok 'scripts/msls-dl1.mlsh brings up the DL1 stack, and again creates nothing' '
-	m "$TESTS_DIR/../scripts/msls-dl1.mlsh" 203.0.113.7/32 dl1stack >"$T/s1.out" 2>&1 &&
-	grep -q "^node dl1-1 dl1.24xlarge running 10\." "$T/s1.out" && [ "$(tagged dl1stack dl1stack-dl1-1)" = 1 ] &&
-	[ "$(tagged dl1stack dl1stack-grafana)" = 1 ] &&
-	m "$TESTS_DIR/../scripts/msls-dl1.mlsh" 203.0.113.7/32 dl1stack >"$T/s2.out" 2>&1 &&
-	! grep -q " created " "$T/s2.out" && [ "$(tagged dl1stack)" = 3 ]'
-t_ok 'scripts/msls-notebook.mlsh brings up the notebook stack' '
-	m "$TESTS_DIR/../scripts/msls-notebook.mlsh" 203.0.113.7/32 nbstack ml.p2.xlarge >"$T/s3.out" 2>&1 &&
-	grep -q "^notebook nbstack-notebook ml.p2.xlarge InService" "$T/s3.out"'
-t_ok 'down removes all of it, roles and notebook included' '
-	m -c "workspace dl1stack; down --force" >/dev/null 2>&1 && m -c "workspace nbstack; down --force" >/dev/null 2>&1 &&
-	[ "$(tagged dl1stack)" = 0 ] && ! awscli iam get-role --role-name mlsh-dl1stack-node >/dev/null 2>&1 &&
-	! awscli sagemaker describe-notebook-instance --notebook-instance-name nbstack-notebook >/dev/null 2>&1 &&
-	! awscli iam get-role --role-name mlsh-nbstack-notebook >/dev/null 2>&1'
 t_done
