@@ -66,7 +66,7 @@ row(struct stack *st, const char *role, const cJSON *rec)
 	    xstrdup("-");
 	cJSON_AddStringToObject(o, "age", s);
 	free(s);
-	s = money(stack_accrued_at(rec, h), 0);
+	s = money(stack_rec_accrued(&st->prices, rec), 0);
 	cJSON_AddStringToObject(o, "accrued", s);
 	free(s);
 	return o;
@@ -225,9 +225,12 @@ refresh_rows(struct stack *st, const struct strlist *roles, cJSON *rows)
 		} else
 			cJSON_AddStringToObject(o, "drift", "");
 		cJSON_AddItemToArray(rows, o);
-		if (res[i] == STACK_GONE)
+		if (res[i] == STACK_GONE) {
+			/* What it cost stays in the ledger. */
+			(void)stack_ledger_add(st, roles->v[i], rec);
 			cJSON_DeleteItemFromObjectCaseSensitive(st->resources,
 			    roles->v[i]);
+		}
 	}
 	for (size_t i = 0; i < roles->n; i++)
 		free(before[i]);
