@@ -1777,12 +1777,70 @@ static const struct price_row prices_us_east_1[] = {
 	{ NULL, 0 }
 };
 
+/* US West (Oregon) and Europe (Ireland): on-demand Linux prices from the
+ * AWS pricing pages (https://aws.amazon.com/ec2/pricing/on-demand/,
+ * https://aws.amazon.com/ebs/pricing/, https://aws.amazon.com/vpc/pricing/,
+ * https://aws.amazon.com/efs/pricing/) as of mid-2024. These pages render
+ * their tables with JavaScript and could not be fetched where this was
+ * written, so the figures are as recalled, not checked against a fetched
+ * copy: override any of them in ~/.mlshrc (prices = {["eu-west-1"] =
+ * {...}}). Left out (shown "unknown", never $0) where no figure was at
+ * hand: SageMaker notebook instances in both regions, EFS One Zone in
+ * eu-west-1, and dl1.24xlarge in eu-west-1 (DL1 is offered in us-east-1
+ * and us-west-2 only). Oregon prices these kinds as N. Virginia does. */
+static const struct price_row prices_us_west_2[] = {
+	{ "p3.8xlarge", 12.24 },
+	{ "p3.2xlarge", 3.06 },
+	{ "p3.16xlarge", 24.48 },
+	{ "p2.xlarge", 0.90 },
+	{ "dl1.24xlarge", 13.11 },
+	{ "g4dn.xlarge", 0.526 },
+	{ "t3.nano", 0.0052 },
+	{ "t3.micro", 0.0104 },
+	{ "t3.small", 0.0208 },
+	{ "t3.medium", 0.0416 },
+	{ "t3.large", 0.0832 },
+	{ "nat-gateway", 0.045 },
+	{ "eip", 0.005 },
+	{ "public-ipv4", 0.005 },
+	{ "ebs-gp3-gb-month", 0.08 },
+	{ "ebs-gp2-gb-month", 0.10 },
+	{ "nat-gb", 0.045 },
+	{ "efs-gb-month", 0.30 },
+	{ "efs-one-zone-gb-month", 0.16 },
+	{ NULL, 0 }
+};
+
+static const struct price_row prices_eu_west_1[] = {
+	{ "p3.8xlarge", 13.22 },
+	{ "p3.2xlarge", 3.305 },
+	{ "p3.16xlarge", 26.44 },
+	{ "p2.xlarge", 0.972 },
+	{ "g4dn.xlarge", 0.587 },
+	{ "t3.nano", 0.0057 },
+	{ "t3.micro", 0.0114 },
+	{ "t3.small", 0.0228 },
+	{ "t3.medium", 0.0456 },
+	{ "t3.large", 0.0912 },
+	{ "nat-gateway", 0.048 },
+	{ "eip", 0.005 },
+	{ "public-ipv4", 0.005 },
+	{ "ebs-gp3-gb-month", 0.088 },
+	{ "ebs-gp2-gb-month", 0.11 },
+	{ "nat-gb", 0.048 },
+	{ "efs-gb-month", 0.33 },
+	{ NULL, 0 }
+};
+
+/* Each table with the date its prices are from (`cost` shows it). */
 static const struct {
 	const char *region;
 	const char *date;
 	const struct price_row *rows;
 } price_tables[] = {
 	{ "us-east-1", "2022-01", prices_us_east_1 },
+	{ "us-west-2", "2024-06", prices_us_west_2 },
+	{ "eu-west-1", "2024-06", prices_eu_west_1 },
 	{ NULL, NULL, NULL }
 };
 
@@ -1802,14 +1860,19 @@ builtin_rows(const struct stack_prices *pr, const char **date)
 	return NULL;
 }
 
-/* Overrides: the configuration's ({"t3.nano": 0.006}), then the file's
- * ({"us-east-1": {"t3.nano": 0.006}} or flat). */
+/* Overrides: the configuration's for the region ({"us-west-2":
+ * {"t3.nano": 0.006}}), then its flat ones ({"t3.nano": 0.006}), then the
+ * file's (the same two forms). */
 static double
 override_price(const struct stack_prices *pr, const char *key,
     const char **source)
 {
-	const cJSON *n = cJSON_GetObjectItemCaseSensitive(pr->config, key);
+	const cJSON *r = pr->region != NULL ?
+	    cJSON_GetObjectItemCaseSensitive(pr->config, pr->region) : NULL;
+	const cJSON *n = cJSON_GetObjectItemCaseSensitive(r, key);
 
+	if (!cJSON_IsNumber(n))
+		n = cJSON_GetObjectItemCaseSensitive(pr->config, key);
 	if (cJSON_IsNumber(n) && n->valuedouble >= 0) {
 		*source = "config";
 		return n->valuedouble;
