@@ -1,7 +1,8 @@
-/* cost: what the workspace costs per hour now and has cost so far, per
- * resource and in total, from the price table (built in per region with its
- * date, overridable in config). An unknown price shows "unknown", never $0.
- * `cost --prices` shows the table. */
+/* cost: what the workspace costs per hour now and has really cost so far
+ * (from the states mlsh saw: stack/meter.c), per resource, for resources
+ * already removed (the ledger) and in total, from the price table (built in
+ * per region with its date, overridable in config). An unknown price shows
+ * "unknown" (null in JSON), never $0. `cost --prices` shows the table. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -289,16 +290,28 @@ static const struct mlsh_opt cost_opts[] = {
 
 const struct mlsh_cmd cmd_cost_entry = {
 	.name = "cost",
-	.summary = "hourly rate and accrued cost of the workspace",
-	.help = "Prices: a built-in on-demand table per region (with its "
-	    "date), overridden by a Lua table `prices` in ~/.mlshrc "
-	    "(prices = {[\"t3.nano\"] = 0.006}) or by "
-	    "$XDG_STATE_HOME/mlsh/prices.json ({\"us-east-1\": {...}}). "
-	    "EFS storage is priced per GB-month on its current size. Public "
-	    "IPv4 addresses ($0.005/h each since February 2024: the jump "
-	    "host's and the NAT gateway's Elastic IP) and the instances' root "
-	    "volumes (EBS per GB-month) have rows of their own; the NAT "
-	    "gateway's $0.045/GB data processing is shown but not metered.",
+	.summary = "hourly rate and what the workspace really cost",
+	.help = "Accrued cost comes from the states mlsh saw each resource "
+	    "in, not from its age: a running instance costs its type, its "
+	    "public IPv4 address and its root volume; a stopped one only its "
+	    "root volume (EBS per GB-month), so a restart does not charge the "
+	    "stopped time; a terminated one nothing. Changes mlsh makes (stop, "
+	    "start, down) are dated when it makes them, others when "
+	    "`status --refresh` sees them, from the instance's LaunchTime and "
+	    "StateTransitionReason. What removed resources cost is kept "
+	    "(rows \"removed\") until a `down` leaves the workspace empty, so "
+	    "an interrupted `down` run again reports the whole cost. "
+	    "Prices: built-in on-demand tables for us-east-1 (as of 2022-01), "
+	    "us-west-2 and eu-west-1 (as of 2024-06), shown with their date; "
+	    "overridden by a Lua table `prices` in ~/.mlshrc (prices = "
+	    "{[\"t3.nano\"] = 0.006}, or per region prices = {[\"eu-west-1\"] "
+	    "= {[\"p3.2xlarge\"] = 3.4}}) or by $XDG_STATE_HOME/mlsh/prices.json "
+	    "({\"us-east-1\": {...}}). A price not known shows unknown, never "
+	    "$0. EFS storage is priced per GB-month on its current size. "
+	    "Public IPv4 addresses ($0.005/h each since February 2024) and "
+	    "root volumes have rows of their own; the NAT gateway's per-GB "
+	    "data processing is shown but not metered. --json (and Lua) give "
+	    "{resources, removed, not_metered, total, prices} with numbers.",
 	.opts = cost_opts,
 	.min_args = 0,
 	.max_args = 0,
