@@ -71,6 +71,9 @@ down_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	if (keep.n == 0) {
 		fprintf(stderr, "down: nothing to remove in workspace '%s'\n",
 		    st.ws);
+		if (!st.dry_run &&
+		    cJSON_GetArraySize(stack_ledger_removed(&st)) > 0)
+			down_report(&st);	/* an interrupted run's */
 		*result = cJSON_CreateArray();
 		goto done;
 	}

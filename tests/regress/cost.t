@@ -83,6 +83,21 @@ t_ok 'the human table says running/stopped hours and the price date' '
 	grep -q "^dl1-1 .*running .*\$13.1100 " "$T/cost.out" && grep -q "^total " "$T/cost.out" &&
 	grep -q "prices for us-east-1 as of 2022-01" "$T/cost.err"'
 
+t_ok 'prices are per region, dated; a kind not offered there is unknown, never $0' '
+	m --region eu-west-1 --json -c "cost --prices" | py "
+p = {x[\"key\"]: x for x in d}
+assert p[\"t3.nano\"][\"price\"] == 0.0057 and p[\"t3.nano\"][\"as_of\"] == \"2024-06\" and p[\"nat-gateway\"][\"price\"] == 0.048, p
+assert \"dl1.24xlarge\" not in p" &&
+	m --region us-west-2 --json -c "cost --prices" | py "
+p = {x[\"key\"]: x for x in d}; assert p[\"dl1.24xlarge\"][\"price\"] == 13.11 and p[\"t3.nano\"][\"as_of\"] == \"2024-06\", p"'
+t_ok 'a price table per region in ~/.mlshrc overrides that region only' '
+	printf "%s\n" "prices = { [\"us-east-1\"] = { [\"dl1.24xlarge\"] = 20 }, [\"us-west-2\"] = { [\"t3.nano\"] = 1 } }" >"$HOME/.mlshrc" &&
+	MLSH_TEST_CLOCK_OFFSET=10800 "$MLSH" --endpoint-url "$U" -w "$W" --json -c cost | py "$rows
+assert R[\"dl1-1\"][\"usd_per_hour\"] == 20 and R[\"jump\"][\"usd_per_hour\"] == 0 and d[\"prices\"][\"overridden\"], (R[\"dl1-1\"], R[\"jump\"])" &&
+	"$MLSH" --endpoint-url "$U" --region us-west-2 --json -c "cost --prices" | py "
+p = {x[\"key\"]: x for x in d}; assert p[\"t3.nano\"][\"price\"] == 1 and p[\"t3.nano\"][\"source\"] == \"config\" and p[\"t3.micro\"][\"source\"] == \"built-in\", p"; rc=$?
+	rm -f "$HOME/.mlshrc"; exit $rc'
+
 # Ctrl-C in the middle of down: the proxy holds DeleteNatGateway (after the
 # instances are gone) until mlsh is interrupted.
 before=$(at 10800 --json -c cost | py 'print(d["total"]["accrued_usd"])')
