@@ -121,23 +121,25 @@ resource_rows(struct stack *st, double now, struct tally *t)
 static cJSON *
 removed_rows(struct stack *st, struct tally *t)
 {
-	cJSON *rows = cJSON_CreateArray(), *e;
+	cJSON *rows = cJSON_CreateArray(), *e, *o;
 
 	cJSON_ArrayForEach(e, stack_ledger_removed(st)) {
 		const cJSON *u = cJSON_GetObjectItemCaseSensitive(e, "usd");
+		const char *role = stack_attr(e, "role"), *what = stack_attr(e,
+		    "what"), *id = stack_attr(e, "id");
 		double c = cJSON_IsNumber(u) ? u->valuedouble : -1;
 		struct stack_spent sp;
-		char *role = xasprintf("%s", stack_attr(e, "role") ?
-		    stack_attr(e, "role") : "-");
+
 		memset(&sp, 0, sizeof sp);
 		sp.all_h = cJSON_GetNumberValue(
 		    cJSON_GetObjectItemCaseSensitive(e, "running_h"));
 		sp.storage_h = cJSON_GetNumberValue(
 		    cJSON_GetObjectItemCaseSensitive(e, "stopped_h"));
 		tally_add(t, 0, c);
-		cJSON_AddItemToArray(rows, row(role, "", stack_attr(e, "what") ?
-		    stack_attr(e, "what") : "-", "removed", 0, c, &sp));
-		free(role);
+		o = row(role ? role : "-", "", what ? what : "-", "removed", 0,
+		    c, &sp);
+		cJSON_AddStringToObject(o, "id", id ? id : "-");
+		cJSON_AddItemToArray(rows, o);
 	}
 	return rows;
 }

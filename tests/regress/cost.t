@@ -114,6 +114,7 @@ t_ok 'cost after it still counts what the removed node and jump host cost' '
 	at 10800 --json -c cost | py "
 rm = {x[\"role\"]: x for x in d[\"removed\"]}
 assert rm[\"dl1-1\"][\"state\"] == \"removed\" and rm[\"dl1-1\"][\"accrued_usd\"] > 13.11 * 0.9, rm
+assert rm[\"dl1-1\"][\"id\"].startswith(\"i-\") and abs(rm[\"dl1-1\"][\"stopped_h\"] - 2.0) < 0.05, rm
 assert \"jump\" in rm and abs(d[\"total\"][\"accrued_usd\"] - $before) < 0.1, (d[\"total\"], $before)"'
 t_ok 'a second down reports the whole cost, the interrupted run included' '
 	at 10800 -c "down --force" >"$T/d2.out" 2>"$T/d2.err" &&
