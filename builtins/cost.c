@@ -1,7 +1,9 @@
-/* cost: what the workspace costs per hour now and has cost so far, per
- * resource and in total, from the price table (built in per region with its
- * date, overridable in config). An unknown price shows "unknown", never $0.
- * `cost --prices` shows the table. */
+/* cost: what the workspace costs per hour now and has really cost so far
+ * (from the states mlsh saw: stack/meter.c), per resource, for resources
+ * already removed (the ledger) and in total, from the price table (built in
+ * per region with its date, overridable in config). An unknown price shows
+ * "unknown" (null in JSON), never $0. `cost --prices` shows the table. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,10 +17,37 @@ money(double v, int hourly)
 	return hourly ? xasprintf("$%.4f", v) : xasprintf("$%.2f", v);
 }
 
-/* One row: role[/suffix], what, $/h and accrued. */
+/* A number for scripts: rounded to a millionth (no 0.30000000000000004),
+ * null when unknown. */
 static void
-add_row(cJSON *rows, const char *role, const char *suffix, const char *what,
-    double h, double c)
+add_num(cJSON *o, const char *key, double v)
+{
+	if (v < 0)
+		cJSON_AddNullToObject(o, key);
+	else
+		cJSON_AddNumberToObject(o, key, round(v * 1e6) / 1e6);
+}
+
+struct tally {
+	double hourly, accrued;
+	int unknown;
+};
+
+static void
+tally_add(struct tally *t, double h, double c)
+{
+	if (h < 0 || c < 0)
+		t->unknown = 1;
+	if (h > 0)
+		t->hourly += h;
+	if (c > 0)
+		t->accrued += c;
+}
+
+/* One row: role[/suffix], what, state, $/h now, spent, hours. */
+static cJSON *
+row(const char *role, const char *suffix, const char *what,
+    const char *state, double h, double c, const struct stack_spent *sp)
 {
 	cJSON *o = cJSON_CreateObject();
 	char *s;
@@ -30,24 +59,199 @@ add_row(cJSON *rows, const char *role, const char *suffix, const char *what,
 	} else
 		cJSON_AddStringToObject(o, "role", role);
 	cJSON_AddStringToObject(o, "type", what);
-	s = money(h, 1);
+	cJSON_AddStringToObject(o, "state", state ? state : "-");
+	add_num(o, "usd_per_hour", h);
+	add_num(o, "accrued_usd", c);
+	add_num(o, "running_h", sp->all_h);
+	add_num(o, "stopped_h", sp->storage_h);
+	return o;
+}
+
+/* The current rate of rec's part with suffix (0 when it has none now). */
+static double
+part_rate(const struct stack_cost_part *cur, size_t n, const char *suffix)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(cur[i].suffix, suffix) == 0)
+			return cur[i].usd_per_hour;
+	return 0;
+}
+
+/* The workspace's resources: a row each, or a row per part (compute,
+ * public IPv4, root volume) where a record has several. */
+static cJSON *
+resource_rows(struct stack *st, double now, struct tally *t)
+{
+	size_t n;
+	struct stack_role_rec *k = stack_records(st, 0, &n);
+	cJSON *rows = cJSON_CreateArray();
+
+	for (size_t i = 0; i < n; i++) {
+		cJSON *rec = k[i].rec;
+		struct stack_spent sp;
+		struct stack_cost_part cur[STACK_COST_PARTS];
+		double h = stack_rec_hourly(&st->prices, rec);
+		double c = stack_rec_spent(&st->prices, rec, now, &sp);
+		const char *state = stack_attr(rec, "state");
+		size_t nc;
+
+		if (h == 0 && c == 0)
+			continue;	/* free resources: VPC, subnets … */
+		tally_add(t, h, c);
+		if (sp.n <= 1) {
+			const char *ty = stack_attr(rec, "instance_type");
+			cJSON_AddItemToArray(rows, row(k[i].role, "", ty ? ty :
+			    sp.n == 1 ? sp.parts[0].what :
+			    stack_attr(rec, "type"), state, h, c, &sp));
+			continue;
+		}
+		nc = stack_rec_parts(&st->prices, rec, cur);
+		for (size_t j = 0; j < sp.n; j++)
+			cJSON_AddItemToArray(rows, row(k[i].role,
+			    sp.parts[j].suffix, sp.parts[j].what, state,
+			    part_rate(cur, nc, sp.parts[j].suffix),
+			    sp.parts[j].usd, &sp));
+	}
+	free(k);
+	return rows;
+}
+
+/* What resources removed since the last complete `down` cost (the
+ * ledger: an interrupted down loses nothing). */
+static cJSON *
+removed_rows(struct stack *st, struct tally *t)
+{
+	cJSON *rows = cJSON_CreateArray(), *e, *o;
+
+	cJSON_ArrayForEach(e, stack_ledger_removed(st)) {
+		const cJSON *u = cJSON_GetObjectItemCaseSensitive(e, "usd");
+		const char *role = stack_attr(e, "role"), *what = stack_attr(e,
+		    "what"), *id = stack_attr(e, "id");
+		double c = cJSON_IsNumber(u) ? u->valuedouble : -1;
+		struct stack_spent sp;
+
+		memset(&sp, 0, sizeof sp);
+		sp.all_h = cJSON_GetNumberValue(
+		    cJSON_GetObjectItemCaseSensitive(e, "running_h"));
+		sp.storage_h = cJSON_GetNumberValue(
+		    cJSON_GetObjectItemCaseSensitive(e, "stopped_h"));
+		tally_add(t, 0, c);
+		o = row(role ? role : "-", "", what ? what : "-", "removed", 0,
+		    c, &sp);
+		cJSON_AddStringToObject(o, "id", id ? id : "-");
+		cJSON_AddItemToArray(rows, o);
+	}
+	return rows;
+}
+
+/* Everything as data: {"resources", "removed", "not_metered", "total",
+ * "prices"}, numbers as numbers. */
+static cJSON *
+cost_data(struct stack *st)
+{
+	struct tally t = { 0, 0, 0 };
+	double now = stack_now();
+	cJSON *o = cJSON_CreateObject(), *x;
+
+	cJSON_AddItemToObject(o, "resources", resource_rows(st, now, &t));
+	cJSON_AddItemToObject(o, "removed", removed_rows(st, &t));
+	x = cJSON_AddArrayToObject(o, "not_metered");
+	if (stack_id(st, "nat") != NULL) {
+		/* What the NAT gateway costs per GB it carries. */
+		cJSON *n = cJSON_CreateObject();
+		cJSON_AddStringToObject(n, "role", "nat/data");
+		cJSON_AddStringToObject(n, "type", "NAT data processing");
+		add_num(n, "usd_per_gb", stack_price(&st->prices, "nat-gb"));
+		cJSON_AddItemToArray(x, n);
+	}
+	x = cJSON_AddObjectToObject(o, "total");
+	add_num(x, "usd_per_hour", t.hourly);
+	add_num(x, "accrued_usd", t.accrued);
+	cJSON_AddBoolToObject(x, "some_prices_unknown", t.unknown);
+	x = cJSON_AddObjectToObject(o, "prices");
+	cJSON_AddStringToObject(x, "region", st->prices.region ?
+	    st->prices.region : "-");
+	cJSON_AddStringToObject(x, "as_of", stack_prices_date(&st->prices));
+	cJSON_AddBoolToObject(x, "overridden", st->prices.config != NULL ||
+	    st->prices.file != NULL);
+	return o;
+}
+
+/* The table a person reads: money as text, the total as the last row. */
+static cJSON *
+cost_table(const cJSON *d)
+{
+	const char *const parts[] = { "resources", "removed", NULL };
+	const cJSON *r, *tot = cJSON_GetObjectItemCaseSensitive(d, "total");
+	int unknown = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(tot,
+	    "some_prices_unknown"));
+	cJSON *rows = cJSON_CreateArray(), *o;
+	char *s;
+
+	for (size_t i = 0; parts[i] != NULL; i++)
+		cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(d,
+		    parts[i])) {
+			const cJSON *h = cJSON_GetObjectItemCaseSensitive(r,
+			    "usd_per_hour");
+			const cJSON *c = cJSON_GetObjectItemCaseSensitive(r,
+			    "accrued_usd");
+			o = cJSON_CreateObject();
+			cJSON_AddStringToObject(o, "role", stack_attr(r, "role"));
+			cJSON_AddStringToObject(o, "type", stack_attr(r, "type"));
+			cJSON_AddStringToObject(o, "state", stack_attr(r, "state"));
+			s = money(cJSON_IsNumber(h) ? h->valuedouble : -1, 1);
+			cJSON_AddStringToObject(o, "usd_per_hour", s);
+			free(s);
+			s = money(cJSON_IsNumber(c) ? c->valuedouble : -1, 0);
+			cJSON_AddStringToObject(o, "accrued", s);
+			free(s);
+			s = xasprintf("%.1fh / %.1fh", cJSON_GetNumberValue(
+			    cJSON_GetObjectItemCaseSensitive(r, "running_h")),
+			    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(
+			    r, "stopped_h")));
+			cJSON_AddStringToObject(o, "running/stopped", s);
+			free(s);
+			cJSON_AddItemToArray(rows, o);
+		}
+	cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(d,
+	    "not_metered")) {
+		const cJSON *g = cJSON_GetObjectItemCaseSensitive(r, "usd_per_gb");
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "role", stack_attr(r, "role"));
+		cJSON_AddStringToObject(o, "type", "NAT data processing (not "
+		    "metered: add it per GB)");
+		cJSON_AddStringToObject(o, "state", "");
+		s = cJSON_IsNumber(g) ? xasprintf("$%.3f/GB", g->valuedouble) :
+		    xstrdup("unknown");
+		cJSON_AddStringToObject(o, "usd_per_hour", s);
+		free(s);
+		cJSON_AddStringToObject(o, "accrued", "not metered");
+		cJSON_AddStringToObject(o, "running/stopped", "");
+		cJSON_AddItemToArray(rows, o);
+	}
+	o = cJSON_CreateObject();
+	cJSON_AddStringToObject(o, "role", "total");
+	cJSON_AddStringToObject(o, "type", unknown ? "(some prices unknown)" :
+	    "");
+	cJSON_AddStringToObject(o, "state", "");
+	s = xasprintf("%s$%.4f", unknown ? ">=" : "", cJSON_GetNumberValue(
+	    cJSON_GetObjectItemCaseSensitive(tot, "usd_per_hour")));
 	cJSON_AddStringToObject(o, "usd_per_hour", s);
 	free(s);
-	s = money(c, 0);
+	s = xasprintf("%s$%.2f", unknown ? ">=" : "", cJSON_GetNumberValue(
+	    cJSON_GetObjectItemCaseSensitive(tot, "accrued_usd")));
 	cJSON_AddStringToObject(o, "accrued", s);
 	free(s);
+	cJSON_AddStringToObject(o, "running/stopped", "");
 	cJSON_AddItemToArray(rows, o);
+	return rows;
 }
 
 static int
 cost_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 {
 	struct stack st;
-	struct strlist roles;
-	cJSON *rows;
-	double hourly = 0, accrued = 0;
-	int unknown = 0;
-	char *s;
+	cJSON *d;
 
 	if (cmd_opt_bool(a, "prices")) {
 		cJSON *t = stack_prices_table(stackcmd_prices(ctx)), *r;
@@ -63,72 +267,20 @@ cost_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	}
 	if (stack_open(ctx, a, &st) != 0)
 		return 1;
-	rows = cJSON_CreateArray();
-	strlist_init(&roles);
-	stack_roles(&st, 0, &roles);
-	for (size_t i = 0; i < roles.n; i++) {
-		cJSON *rec = stack_rec(&st, roles.v[i]);
-		struct stack_cost_part parts[STACK_COST_PARTS];
-		double h = stack_rec_hourly(&st.prices, rec);
-		double c = stack_rec_accrued(&st.prices, rec);
-		size_t np;
-		if (h == 0 && c <= 0)
-			continue;	/* free resources: VPC, subnets … */
-		np = stack_rec_parts(&st.prices, rec, parts);
-		if (np <= 1 || h < 0 || c < 0 || stack_type_find(stack_attr(
-		    rec, "type")) == NULL || stack_type_find(stack_attr(rec,
-		    "type"))->price != NULL) {
-			/* One row: a single price, or its own price function
-			 * (EFS by size). */
-			const char *ty = stack_attr(rec, "instance_type");
-			if (np == 1 && ty == NULL)
-				ty = parts[0].what;
-			add_row(rows, roles.v[i], "", ty ? ty :
-			    stack_attr(rec, "type"), h, c);
-		} else {
-			/* A row per part, the accrued cost shared out at the
-			 * parts' current rates. */
-			for (size_t k = 0; k < np; k++)
-				add_row(rows, roles.v[i], parts[k].suffix,
-				    parts[k].what, parts[k].usd_per_hour,
-				    h > 0 ? c * parts[k].usd_per_hour / h : 0);
-		}
-		if (h < 0 || c < 0)
-			unknown = 1;
-		else {
-			hourly += h;
-			accrued += c;
-		}
-	}
-	strlist_release(&roles);
-	/* What the NAT gateway costs per GB it carries: not metered here. */
-	if (stack_id(&st, "nat") != NULL) {
-		double gb = stack_price(&st.prices, "nat-gb");
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "role", "nat/data");
-		cJSON_AddStringToObject(o, "type", "NAT data processing "
-		    "(not metered: add it per GB)");
-		s = gb < 0 ? xstrdup("unknown") : xasprintf("$%.3f/GB", gb);
-		cJSON_AddStringToObject(o, "usd_per_hour", s);
-		free(s);
-		cJSON_AddStringToObject(o, "accrued", "not metered");
-		cJSON_AddItemToArray(rows, o);
-	}
-	{
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "role", "total");
-		cJSON_AddStringToObject(o, "type", unknown ?
-		    "(some prices unknown)" : "");
-		s = xasprintf("%s$%.4f", unknown ? ">=" : "", hourly);
-		cJSON_AddStringToObject(o, "usd_per_hour", s);
-		free(s);
-		s = xasprintf("%s$%.2f", unknown ? ">=" : "", accrued);
-		cJSON_AddStringToObject(o, "accrued", s);
-		free(s);
-		cJSON_AddItemToArray(rows, o);
+	d = cost_data(&st);
+	if (a->json || ctx->lua_depth > 0)
+		*result = d;
+	else {
+		const cJSON *p = cJSON_GetObjectItemCaseSensitive(d, "prices");
+		*result = cost_table(d);
+		fprintf(stderr, "cost: on-demand prices for %s as of %s%s; "
+		    "accrued from the states mlsh saw (stopped: storage "
+		    "only)\n", stack_attr(p, "region"), stack_attr(p, "as_of"),
+		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p,
+		    "overridden")) ? ", with your overrides" : "");
+		cJSON_Delete(d);
 	}
 	stack_close(&st);
-	*result = rows;
 	return 0;
 }
 
@@ -140,16 +292,28 @@ static const struct mlsh_opt cost_opts[] = {
 
 const struct mlsh_cmd cmd_cost_entry = {
 	.name = "cost",
-	.summary = "hourly rate and accrued cost of the workspace",
-	.help = "Prices: a built-in on-demand table per region (with its "
-	    "date), overridden by a Lua table `prices` in ~/.mlshrc "
-	    "(prices = {[\"t3.nano\"] = 0.006}) or by "
-	    "$XDG_STATE_HOME/mlsh/prices.json ({\"us-east-1\": {...}}). "
-	    "EFS storage is priced per GB-month on its current size. Public "
-	    "IPv4 addresses ($0.005/h each since February 2024: the jump "
-	    "host's and the NAT gateway's Elastic IP) and the instances' root "
-	    "volumes (EBS per GB-month) have rows of their own; the NAT "
-	    "gateway's $0.045/GB data processing is shown but not metered.",
+	.summary = "hourly rate and what the workspace really cost",
+	.help = "Accrued cost comes from the states mlsh saw each resource "
+	    "in, not from its age: a running instance costs its type, its "
+	    "public IPv4 address and its root volume; a stopped one only its "
+	    "root volume (EBS per GB-month), so a restart does not charge the "
+	    "stopped time; a terminated one nothing. Changes mlsh makes (stop, "
+	    "start, down) are dated when it makes them, others when "
+	    "`status --refresh` sees them, from the instance's LaunchTime and "
+	    "StateTransitionReason. What removed resources cost is kept "
+	    "(rows \"removed\") until a `down` leaves the workspace empty, so "
+	    "an interrupted `down` run again reports the whole cost. "
+	    "Prices: built-in on-demand tables for us-east-1 (as of 2022-01), "
+	    "us-west-2 and eu-west-1 (as of 2024-06), shown with their date; "
+	    "overridden by a Lua table `prices` in ~/.mlshrc (prices = "
+	    "{[\"t3.nano\"] = 0.006}, or per region prices = {[\"eu-west-1\"] "
+	    "= {[\"p3.2xlarge\"] = 3.4}}) or by $XDG_STATE_HOME/mlsh/prices.json "
+	    "({\"us-east-1\": {...}}). A price not known shows unknown, never "
+	    "$0. EFS storage is priced per GB-month on its current size. "
+	    "Public IPv4 addresses ($0.005/h each since February 2024) and "
+	    "root volumes have rows of their own; the NAT gateway's per-GB "
+	    "data processing is shown but not metered. --json (and Lua) give "
+	    "{resources, removed, not_metered, total, prices} with numbers.",
 	.opts = cost_opts,
 	.min_args = 0,
 	.max_args = 0,

@@ -7,13 +7,51 @@
 #include <unistd.h>
 #include "builtins/stackcmd.h"
 
+/* What the workspace really cost: what this and any earlier, interrupted
+ * run removed (the ledger) and what is kept; then the ledger closes. */
+static void
+down_report(struct stack *st)
+{
+	int n, unknown = 0;
+	double removed = stack_ledger_total(st, &n, &unknown), kept = 0;
+	int earlier = 0;
+	struct strlist ids;
+	cJSON *rec;
+
+	strlist_init(&ids);
+	cJSON_ArrayForEach(rec, st->removed)
+		if (stack_attr(rec, "id") != NULL)
+			strlist_add(&ids, stack_attr(rec, "id"));
+	cJSON_ArrayForEach(rec, stack_ledger_removed(st))
+		if (!strlist_has(&ids, stack_attr(rec, "id") ?
+		    stack_attr(rec, "id") : ""))
+			earlier++;
+	strlist_release(&ids);
+	(void)n;
+	cJSON_ArrayForEach(rec, st->resources) {
+		double c = stack_rec_accrued(&st->prices, rec);
+		if (c < 0)
+			unknown = 1;
+		else
+			kept += c;
+	}
+	fprintf(stderr, "down: the workspace cost %s$%.2f", unknown ?
+	    "at least " : "", removed + kept);
+	if (earlier > 0)
+		fprintf(stderr, " (%d resource%s removed by an earlier run "
+		    "included)", earlier, earlier == 1 ? "" : "s");
+	if (kept > 0)
+		fprintf(stderr, " ($%.2f of it on what is kept)", kept);
+	fputc('\n', stderr);
+	stack_ledger_close(st);
+}
+
 static int
 down_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 {
 	struct stack st;
 	struct strlist roles, keep;
-	double cost = 0;
-	int unknown = 0, rc;
+	int rc;
 
 	if (stack_open(ctx, a, &st) != 0)
 		return 1;
@@ -32,15 +70,11 @@ down_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	if (keep.n == 0) {
 		fprintf(stderr, "down: nothing to remove in workspace '%s'\n",
 		    st.ws);
+		if (!st.dry_run &&
+		    cJSON_GetArraySize(stack_ledger_removed(&st)) > 0)
+			down_report(&st);	/* an interrupted run's */
 		*result = cJSON_CreateArray();
 		goto done;
-	}
-	for (size_t i = 0; i < keep.n; i++) {
-		double c = stack_rec_accrued(&st.prices, stack_rec(&st, keep.v[i]));
-		if (c < 0)
-			unknown = 1;
-		else
-			cost += c;
 	}
 	if ((rc = stackcmd_confirm_delete(&st, &keep, NULL)) != 0) {
 		strlist_release(&roles);
@@ -61,8 +95,7 @@ down_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	}
 	*result = stack_result(&st);
 	if (!st.dry_run)
-		fprintf(stderr, "down: the workspace cost %s$%.2f\n",
-		    unknown ? "at least " : "", cost);
+		down_report(&st);
 done:
 	strlist_release(&roles);
 	strlist_release(&keep);

@@ -14,6 +14,7 @@
  * stack records of type "instance". `up --count N` makes the kind have N
  * nodes: a second `node dl1 up` creates nothing. */
 #include <ctype.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -389,6 +390,12 @@ node_power(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result,
 	}
 	cJSON_Delete(p);
 	cJSON_Delete(res);
+	if (strcmp(want, "stopped") == 0) {
+		/* Compute billing ends now (a start is seen when it runs). */
+		stack_set_attr(&st, name, "state", "stopping");
+		stack_meter_mark(stack_rec(&st, name), STACK_BILL_STORAGE,
+		    stack_now());
+	}
 	if (stack_wait_state(&st, name, want, 600) != 0)
 		goto out;
 	stack_save(&st);
@@ -1385,10 +1392,16 @@ node_row(struct mlsh_ctx *ctx, const cJSON *rec)
 	cJSON_AddStringToObject(o, "private_ip",
 	    (v = stack_attr(rec, "private_ip")) ? v : "-");
 	cJSON_AddStringToObject(o, "az", (v = stack_attr(rec, "az")) ? v : "-");
+	/* As `cost --json`: numbers, null when a price is unknown. */
 	if (h < 0)
-		cJSON_AddStringToObject(o, "usd_per_hour", "unknown");
+		cJSON_AddNullToObject(o, "usd_per_hour");
 	else
 		cJSON_AddNumberToObject(o, "usd_per_hour", h);
+	h = stack_rec_accrued(stackcmd_prices(ctx), rec);
+	if (h < 0)
+		cJSON_AddNullToObject(o, "accrued_usd");
+	else
+		cJSON_AddNumberToObject(o, "accrued_usd", round(h * 1e4) / 1e4);
 	return o;
 }
 

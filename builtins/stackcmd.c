@@ -237,7 +237,32 @@ stackcmd_confirm_delete(struct stack *st, const struct strlist *roles,
 
 /* --- prices --- */
 
-/* The Lua global `prices` as {key: number}, or NULL when there is none. */
+/* The Lua table at the top of L's stack as {key: number}, and with depth
+ * > 0 its tables too ({region: {key: number}}). */
+static cJSON *
+lua_price_table(lua_State *L, int depth)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	lua_pushnil(L);
+	while (lua_next(L, -2) != 0) {
+		/* lua_type, not lua_isstring: a number key must not be
+		 * converted in place under lua_next. */
+		if (lua_type(L, -2) == LUA_TSTRING &&
+		    lua_type(L, -1) == LUA_TNUMBER)
+			cJSON_AddNumberToObject(o, lua_tostring(L, -2),
+			    lua_tonumber(L, -1));
+		else if (depth > 0 && lua_type(L, -2) == LUA_TSTRING &&
+		    lua_type(L, -1) == LUA_TTABLE)
+			cJSON_AddItemToObject(o, lua_tostring(L, -2),
+			    lua_price_table(L, depth - 1));
+		lua_pop(L, 1);
+	}
+	return o;
+}
+
+/* The Lua global `prices` ({key: number}, or per region {region: {key:
+ * number}}), or NULL when there is none. */
 static cJSON *
 lua_prices(struct mlsh_ctx *ctx)
 {
@@ -248,19 +273,8 @@ lua_prices(struct mlsh_ctx *ctx)
 	if (L == NULL)
 		return NULL;
 	top = lua_gettop(L);
-	if (lua_getglobal(L, "prices") == LUA_TTABLE) {
-		o = cJSON_CreateObject();
-		lua_pushnil(L);
-		while (lua_next(L, -2) != 0) {
-			/* lua_type, not lua_isstring: a number key must not
-			 * be converted in place under lua_next. */
-			if (lua_type(L, -2) == LUA_TSTRING &&
-			    lua_type(L, -1) == LUA_TNUMBER)
-				cJSON_AddNumberToObject(o, lua_tostring(L, -2),
-				    lua_tonumber(L, -1));
-			lua_pop(L, 1);
-		}
-	}
+	if (lua_getglobal(L, "prices") == LUA_TTABLE)
+		o = lua_price_table(L, 1);
 	lua_settop(L, top);
 	return o;
 }

@@ -63,7 +63,7 @@ row(struct stack *st, const char *role, const cJSON *rec)
 		cJSON_AddNumberToObject(o, "age_seconds", age > 0 ? age : 0);
 	} else
 		cJSON_AddNullToObject(o, "age_seconds");
-	stackcmd_add_amount(o, "accrued_usd", stack_accrued_at(rec, h));
+	stackcmd_add_amount(o, "accrued_usd", stack_rec_accrued(&st->prices, rec));
 	return o;
 }
 
@@ -255,9 +255,12 @@ refresh_rows(struct stack *st, const struct strlist *roles, cJSON *rows)
 		} else
 			cJSON_AddStringToObject(o, "drift", "");
 		cJSON_AddItemToArray(rows, o);
-		if (res[i] == STACK_GONE)
+		if (res[i] == STACK_GONE) {
+			/* What it cost stays in the ledger. */
+			(void)stack_ledger_add(st, roles->v[i], rec);
 			cJSON_DeleteItemFromObjectCaseSensitive(st->resources,
 			    roles->v[i]);
+		}
 	}
 	for (size_t i = 0; i < roles->n; i++)
 		free(before[i]);

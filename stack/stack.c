@@ -144,6 +144,8 @@ stack_save(struct stack *st)
 
 	if (st->dry_run)
 		return 0;
+	/* What every record is billed as, from what mlsh saw last. */
+	stack_meter_observe_all(st->resources, stack_now());
 	if (state_save(st->state, &cause) != 0) {
 		stack_error(st, "%s", cause);
 		free(cause);
@@ -314,6 +316,9 @@ rec_new(struct stack *st, const char *role, const char *type)
 	obj_set_str(rec, "region", st->region);
 	cJSON_DeleteItemFromObjectCaseSensitive(rec, "created");
 	cJSON_AddNumberToObject(rec, "created", (double)time(NULL));
+	/* An empty meter: billing starts when it is first seen created. */
+	cJSON_DeleteItemFromObjectCaseSensitive(rec, "meter");
+	cJSON_AddArrayToObject(rec, "meter");
 	rec_attrs(rec);
 	return rec;
 }
@@ -1315,14 +1320,10 @@ is_dependency(const struct aws_error *e)
 }
 
 static void
-removed_row(struct stack *st, const char *role, cJSON *rec)
+removed_row(struct stack *st, const char *role, cJSON *rec, double cost_v)
 {
 	cJSON *o = cJSON_CreateObject();
 	const char *id = stack_attr(rec, "id");
-	const cJSON *acc = cJSON_GetObjectItemCaseSensitive(rec,
-	    "accrued_at_delete");
-	double cost_v = cJSON_IsNumber(acc) ? acc->valuedouble :
-	    stack_rec_accrued(&st->prices, rec);
 	char cost[32];
 
 	cJSON_AddStringToObject(o, "role", role);
@@ -1348,14 +1349,12 @@ delete_start(struct poll *p, size_t i, cJSON *rec,
 	int r;
 
 	memset(&err, 0, sizeof err);
-	/* What it cost, before its state changes. */
-	cJSON_DeleteItemFromObjectCaseSensitive(rec, "accrued_at_delete");
-	cJSON_AddNumberToObject(rec, "accrued_at_delete",
-	    stack_rec_accrued(&st->prices, rec));
 	st->ncalls++;
 	r = stack_type_delete(st, rec, &err);
 	if (r != 0 && stack_err_gone(&err))
 		r = 0;
+	if (r == 0)	/* billing ends as the delete starts */
+		stack_meter_mark(rec, STACK_BILL_NONE, stack_now());
 	if (r != 0 && is_dependency(&err)) {
 		/* Something still uses it: AWS lags, or something outside
 		 * the record. */
@@ -1415,7 +1414,7 @@ delete_one(struct poll *p, size_t i)
 		return -1;
 	}
 	if (r == STACK_GONE) {
-		removed_row(st, role, rec);
+		removed_row(st, role, rec, stack_ledger_add(st, role, rec));
 		stack_forget(st, role);
 		return 0;
 	}
@@ -1778,12 +1777,70 @@ static const struct price_row prices_us_east_1[] = {
 	{ NULL, 0 }
 };
 
+/* US West (Oregon) and Europe (Ireland): on-demand Linux prices from the
+ * AWS pricing pages (https://aws.amazon.com/ec2/pricing/on-demand/,
+ * https://aws.amazon.com/ebs/pricing/, https://aws.amazon.com/vpc/pricing/,
+ * https://aws.amazon.com/efs/pricing/) as of mid-2024. These pages render
+ * their tables with JavaScript and could not be fetched where this was
+ * written, so the figures are as recalled, not checked against a fetched
+ * copy: override any of them in ~/.mlshrc (prices = {["eu-west-1"] =
+ * {...}}). Left out (shown "unknown", never $0) where no figure was at
+ * hand: SageMaker notebook instances in both regions, EFS One Zone in
+ * eu-west-1, and dl1.24xlarge in eu-west-1 (DL1 is offered in us-east-1
+ * and us-west-2 only). Oregon prices these kinds as N. Virginia does. */
+static const struct price_row prices_us_west_2[] = {
+	{ "p3.8xlarge", 12.24 },
+	{ "p3.2xlarge", 3.06 },
+	{ "p3.16xlarge", 24.48 },
+	{ "p2.xlarge", 0.90 },
+	{ "dl1.24xlarge", 13.11 },
+	{ "g4dn.xlarge", 0.526 },
+	{ "t3.nano", 0.0052 },
+	{ "t3.micro", 0.0104 },
+	{ "t3.small", 0.0208 },
+	{ "t3.medium", 0.0416 },
+	{ "t3.large", 0.0832 },
+	{ "nat-gateway", 0.045 },
+	{ "eip", 0.005 },
+	{ "public-ipv4", 0.005 },
+	{ "ebs-gp3-gb-month", 0.08 },
+	{ "ebs-gp2-gb-month", 0.10 },
+	{ "nat-gb", 0.045 },
+	{ "efs-gb-month", 0.30 },
+	{ "efs-one-zone-gb-month", 0.16 },
+	{ NULL, 0 }
+};
+
+static const struct price_row prices_eu_west_1[] = {
+	{ "p3.8xlarge", 13.22 },
+	{ "p3.2xlarge", 3.305 },
+	{ "p3.16xlarge", 26.44 },
+	{ "p2.xlarge", 0.972 },
+	{ "g4dn.xlarge", 0.587 },
+	{ "t3.nano", 0.0057 },
+	{ "t3.micro", 0.0114 },
+	{ "t3.small", 0.0228 },
+	{ "t3.medium", 0.0456 },
+	{ "t3.large", 0.0912 },
+	{ "nat-gateway", 0.048 },
+	{ "eip", 0.005 },
+	{ "public-ipv4", 0.005 },
+	{ "ebs-gp3-gb-month", 0.088 },
+	{ "ebs-gp2-gb-month", 0.11 },
+	{ "nat-gb", 0.048 },
+	{ "efs-gb-month", 0.33 },
+	{ NULL, 0 }
+};
+
+/* Each table with the date its prices are from (`cost` shows it). */
 static const struct {
 	const char *region;
 	const char *date;
 	const struct price_row *rows;
 } price_tables[] = {
 	{ "us-east-1", "2022-01", prices_us_east_1 },
+	{ "us-west-2", "2024-06", prices_us_west_2 },
+	{ "eu-west-1", "2024-06", prices_eu_west_1 },
 	{ NULL, NULL, NULL }
 };
 
@@ -1803,14 +1860,19 @@ builtin_rows(const struct stack_prices *pr, const char **date)
 	return NULL;
 }
 
-/* Overrides: the configuration's ({"t3.nano": 0.006}), then the file's
- * ({"us-east-1": {"t3.nano": 0.006}} or flat). */
+/* Overrides: the configuration's for the region ({"us-west-2":
+ * {"t3.nano": 0.006}}), then its flat ones ({"t3.nano": 0.006}), then the
+ * file's (the same two forms). */
 static double
 override_price(const struct stack_prices *pr, const char *key,
     const char **source)
 {
-	const cJSON *n = cJSON_GetObjectItemCaseSensitive(pr->config, key);
+	const cJSON *r = pr->region != NULL ?
+	    cJSON_GetObjectItemCaseSensitive(pr->config, pr->region) : NULL;
+	const cJSON *n = cJSON_GetObjectItemCaseSensitive(r, key);
 
+	if (!cJSON_IsNumber(n))
+		n = cJSON_GetObjectItemCaseSensitive(pr->config, key);
 	if (cJSON_IsNumber(n) && n->valuedouble >= 0) {
 		*source = "config";
 		return n->valuedouble;
@@ -1890,37 +1952,41 @@ stack_prices_table(const struct stack_prices *pr)
 /* Hours in a month, as AWS prices GB-months: 730. */
 #define HOURS_PER_MONTH	730.0
 
-size_t
-stack_rec_parts(const struct stack_prices *pr, const cJSON *rec,
-    struct stack_cost_part *parts)
+/* Every part of rec as if it ran (stack_rec_parts_all); "running" set
+ * when the instance's public address counts (it has one now). */
+static size_t
+parts_of(const struct stack_prices *pr, const cJSON *rec,
+    struct stack_cost_part *parts, int running)
 {
-	const char *state = stack_attr(rec, "state");
 	const char *key = stack_attr(rec, "price_key");
 	const char *type = stack_attr(rec, "type");
-	int stopped = state != NULL && (strcmp(state, "stopped") == 0 ||
-	    strcmp(state, "Stopped") == 0 || strcmp(state, "stopping") == 0);
-	int gone = state != NULL && (strcmp(state, "terminated") == 0 ||
-	    strcmp(state, "deleted") == 0 || strcmp(state, "gone") == 0 ||
-	    strcmp(state, "shutting-down") == 0);
+	const char *ip = stack_attr(rec, "public_ip");
+	const struct stack_type *t = stack_type_find(type);
 	size_t n = 0;
 
 	if (key == NULL)
 		key = stack_attr(rec, "instance_type");
-	if (key == NULL || gone)
-		return 0;
 	memset(parts, 0, STACK_COST_PARTS * sizeof *parts);
+	if (t != NULL && t->price != NULL) {
+		/* Its own price function (EFS by size): one part. */
+		snprintf(parts[0].what, sizeof parts[0].what, "%s",
+		    key != NULL ? key : type);
+		parts[0].suffix = "";
+		parts[0].usd_per_hour = t->price(pr, rec);
+		return 1;
+	}
+	if (key == NULL)
+		return 0;
 	snprintf(parts[n].what, sizeof parts[n].what, "%s",
 	    strcmp(key, "eip") == 0 ? "public IPv4 (Elastic IP)" : key);
 	parts[n].suffix = "";
-	parts[n].usd_per_hour = stopped ? 0 : stack_price(pr, key);
+	parts[n].usd_per_hour = stack_price(pr, key);
 	n++;
 	if (type == NULL || strcmp(type, "instance") != 0)
 		return n;
 	/* An instance's public address is charged while it has one (a
 	 * stopped instance gives its auto-assigned address back). */
-	if (!stopped && stack_attr(rec, "public_ip") != NULL &&
-	    *stack_attr(rec, "public_ip") != '\0' &&
-	    strcmp(stack_attr(rec, "public_ip"), "-") != 0) {
+	if (running && ip != NULL && *ip != '\0' && strcmp(ip, "-") != 0) {
 		snprintf(parts[n].what, sizeof parts[n].what, "public IPv4");
 		parts[n].suffix = "public-ipv4";
 		parts[n].usd_per_hour = stack_price(pr, "public-ipv4");
@@ -1938,6 +2004,7 @@ stack_rec_parts(const struct stack_prices *pr, const cJSON *rec,
 			snprintf(parts[n].what, sizeof parts[n].what,
 			    "EBS %s %.0f GB", vt ? vt : "gp3", g);
 			parts[n].suffix = "ebs";
+			parts[n].storage = 1;
 			parts[n].usd_per_hour = p < 0 ? -1 : p * g /
 			    HOURS_PER_MONTH;
 			free(k);
@@ -1945,6 +2012,34 @@ stack_rec_parts(const struct stack_prices *pr, const cJSON *rec,
 		}
 	}
 	return n;
+}
+
+size_t
+stack_rec_parts_all(const struct stack_prices *pr, const cJSON *rec,
+    struct stack_cost_part *parts)
+{
+	return parts_of(pr, rec, parts, 1);
+}
+
+size_t
+stack_rec_parts(const struct stack_prices *pr, const cJSON *rec,
+    struct stack_cost_part *parts)
+{
+	int bill = stack_bill_class(stack_attr(rec, "state"));
+	size_t n, k = 0;
+
+	if (bill == STACK_BILL_NONE)
+		return 0;
+	n = parts_of(pr, rec, parts, bill == STACK_BILL_ALL);
+	for (size_t i = 0; i < n; i++) {
+		/* Stopped: the compute part shows $0, the volume its rate. */
+		if (bill != STACK_BILL_ALL && !parts[i].storage && i > 0)
+			continue;
+		if (bill != STACK_BILL_ALL && !parts[i].storage)
+			parts[i].usd_per_hour = 0;
+		parts[k++] = parts[i];
+	}
+	return k;
 }
 
 double
@@ -1978,20 +2073,7 @@ stack_rec_hourly(const struct stack_prices *pr, const cJSON *rec)
 double
 stack_rec_accrued(const struct stack_prices *pr, const cJSON *rec)
 {
-	return stack_accrued_at(rec, stack_rec_hourly(pr, rec));
-}
-
-double
-stack_accrued_at(const cJSON *rec, double h)
-{
-	double created = cJSON_GetNumberValue(
-	    cJSON_GetObjectItemCaseSensitive(rec, "created"));
-
-	if (h < 0)
-		return -1;
-	if (!(created > 0))
-		return 0;
-	return h * ((double)time(NULL) - created) / 3600.0;
+	return stack_rec_spent(pr, rec, stack_now(), NULL);
 }
 
 double

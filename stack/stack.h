@@ -388,22 +388,73 @@ struct stack_cost_part {
 	char what[48];			/* "t3.nano", "public IPv4", "EBS gp3 20 GB" */
 	const char *suffix;		/* "" (the record itself), "public-ipv4", "ebs" */
 	double usd_per_hour;
+	int storage;			/* billed while stopped too (EBS) */
+	double usd;			/* stack_rec_spent: what it cost */
 };
 size_t stack_rec_parts(const struct stack_prices *, const cJSON *rec,
     struct stack_cost_part *parts);
+/* The same parts whatever the record's state (what it costs running). */
+size_t stack_rec_parts_all(const struct stack_prices *, const cJSON *rec,
+    struct stack_cost_part *parts);
 /* The whole table for the region: [{"key","usd_per_hour","source"}]. */
 cJSON *stack_prices_table(const struct stack_prices *);
-/* Accrued cost of a record since it was created, at its current rate
- * (-1 unknown). */
+/* What a record has cost until now, from its meter (stack_rec_spent at
+ * stack_now(); -1 when a price is unknown). */
 double stack_rec_accrued(const struct stack_prices *, const cJSON *rec);
-/* The same at a rate already known (status computes it once a row). */
-double stack_accrued_at(const cJSON *rec, double usd_per_hour);
 /* $/h of one record now (0 for free or stopped resources, -1 unknown):
  * the type's price function, else its price key. */
 double stack_rec_hourly(const struct stack_prices *, const cJSON *rec);
 /* The running $/h of a state's root (unknown prices count 0); for the
  * prompt. Never touches the network. */
 double stack_hourly_rate(const struct stack_prices *, const cJSON *root);
+
+/* --- what was spent (stack/meter.c) --- */
+
+/* The engine's clock: time(NULL) plus MLSH_TEST_CLOCK_OFFSET seconds when
+ * that is set (tests move time without sleeping). */
+double stack_now(void);
+/* How a state is billed: STACK_BILL_ALL (running, available, and a state
+ * mlsh does not know: an upper bound), STACK_BILL_STORAGE (pending,
+ * stopping, stopped: only the root volume), STACK_BILL_NONE (terminated,
+ * shutting-down, deleted, gone). */
+enum { STACK_BILL_NONE, STACK_BILL_STORAGE, STACK_BILL_ALL };
+int stack_bill_class(const char *state);
+/* Note rec's billing class in its meter ("meter": [[unix time, "all" |
+ * "storage" | "none"], …]) when it changed: at the time AWS gives
+ * (attrs.launch_time for a start, the time in attrs.state_reason for a stop
+ * or a terminate) when that lies between the last change and now, else at
+ * now. A record of an older state file (no meter) is taken as billed in
+ * full since it was created. Records not yet created are left alone.
+ * stack_save observes every record. */
+void stack_meter_observe(cJSON *rec, double now);
+void stack_meter_observe_all(cJSON *resources, double now);
+/* mlsh itself changed rec's state (a stop, a start, a delete): bill at
+ * now. */
+void stack_meter_mark(cJSON *rec, int bill, double now);
+/* What rec cost until now: hours billed in full (running), hours of
+ * storage only (stopped), per part and in total (-1 and unknown set when
+ * a price is unknown; the known parts are still summed in usd). */
+struct stack_spent {
+	double all_h;
+	double storage_h;
+	double usd;
+	int unknown;
+	size_t n;
+	struct stack_cost_part parts[STACK_COST_PARTS];
+};
+double stack_rec_spent(const struct stack_prices *, const cJSON *rec,
+    double now, struct stack_spent *out);
+/* Keep what role cost in the state's ledger ("ledger": {"removed": [...]})
+ * as its record goes (after its delete, or found gone). Returns the cost
+ * (-1 unknown). Free resources are not kept. Nothing in a dry run. */
+double stack_ledger_add(struct stack *, const char *role, cJSON *rec);
+/* The ledger's removed resources (borrowed array). */
+cJSON *stack_ledger_removed(struct stack *);
+/* Their total; *n entries; *unknown set when one's price was unknown. */
+double stack_ledger_total(struct stack *, int *n, int *unknown);
+/* When the workspace has no resources left: the removed entries become one
+ * summary in ledger.closed (the last 20 kept), and the state is saved. */
+void stack_ledger_close(struct stack *);
 
 struct stack_price_item {
 	const char *what;		/* "jump host", "dl1-1" */

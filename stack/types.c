@@ -35,6 +35,10 @@ static const struct stack_attr_map instance_map[] = {
 	{ "ami", "imageId" },
 	{ "lifecycle", "instanceLifecycle" },
 	{ "spot_request", "spotInstanceRequestId" },
+	/* When it last started, and why and when it last stopped: the
+	 * meter's times (stack/meter.c). */
+	{ "launch_time", "launchTime" },
+	{ "state_reason", "reason" },
 	{ NULL, NULL },
 };
 static const struct stack_attr_map vpc_map[] = {

@@ -20,6 +20,8 @@ forwarded. LIST is comma-separated:
     reset-after   forward (the resource is created), then drop the connection
                   instead of answering: the client never learns it worked
     stall:SECS    say nothing for SECS seconds, then close
+    ACTION=FAULT  FAULT for the next request of ACTION only (DeleteNatGateway=
+                  stall:30); other requests pass until one of ACTION comes
 
 Control endpoint (not counted as requests):
     POST /__fault__/script   body: a new LIST (replaces what is left; clears
@@ -51,7 +53,13 @@ class State:
 
     def next_fault(self, action):
         with self.lock:
-            fault = self.faults.pop(0) if self.faults else "pass"
+            fault = self.faults[0] if self.faults else "pass"
+            want, eq, f = fault.partition("=")
+            if eq and want != action:
+                fault = "pass"          # waits for a request of its action
+            elif self.faults:
+                self.faults.pop(0)
+                fault = f if eq else fault
             self.log.append("%d %s %s" % (len(self.log) + 1, action, fault))
             return fault
 
