@@ -3,7 +3,6 @@
  * already removed (the ledger) and in total, from the price table (built in
  * per region with its date, overridable in config). An unknown price shows
  * "unknown" (null in JSON), never $0. `cost --prices` shows the table. */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,17 +14,6 @@ money(double v, int hourly)
 	if (v < 0)
 		return xstrdup("unknown");
 	return hourly ? xasprintf("$%.4f", v) : xasprintf("$%.2f", v);
-}
-
-/* A number for scripts: rounded to a millionth (no 0.30000000000000004),
- * null when unknown. */
-static void
-add_num(cJSON *o, const char *key, double v)
-{
-	if (v < 0)
-		cJSON_AddNullToObject(o, key);
-	else
-		cJSON_AddNumberToObject(o, key, round(v * 1e6) / 1e6);
 }
 
 struct tally {
@@ -60,10 +48,10 @@ row(const char *role, const char *suffix, const char *what,
 		cJSON_AddStringToObject(o, "role", role);
 	cJSON_AddStringToObject(o, "type", what);
 	cJSON_AddStringToObject(o, "state", state ? state : "-");
-	add_num(o, "usd_per_hour", h);
-	add_num(o, "accrued_usd", c);
-	add_num(o, "running_h", sp->all_h);
-	add_num(o, "stopped_h", sp->storage_h);
+	json_add_usd(o, "usd_per_hour", h);
+	json_add_usd(o, "accrued_usd", c);
+	json_add_usd(o, "running_h", sp->all_h);
+	json_add_usd(o, "stopped_h", sp->storage_h);
 	return o;
 }
 
@@ -161,12 +149,12 @@ cost_data(struct stack *st)
 		cJSON *n = cJSON_CreateObject();
 		cJSON_AddStringToObject(n, "role", "nat/data");
 		cJSON_AddStringToObject(n, "type", "NAT data processing");
-		add_num(n, "usd_per_gb", stack_price(&st->prices, "nat-gb"));
+		json_add_usd(n, "usd_per_gb", stack_price(&st->prices, "nat-gb"));
 		cJSON_AddItemToArray(x, n);
 	}
 	x = cJSON_AddObjectToObject(o, "total");
-	add_num(x, "usd_per_hour", t.hourly);
-	add_num(x, "accrued_usd", t.accrued);
+	json_add_usd(x, "usd_per_hour", t.hourly);
+	json_add_usd(x, "accrued_usd", t.accrued);
 	cJSON_AddBoolToObject(x, "some_prices_unknown", t.unknown);
 	x = cJSON_AddObjectToObject(o, "prices");
 	cJSON_AddStringToObject(x, "region", st->prices.region ?

@@ -354,7 +354,7 @@ grafana_row(struct stack *st)
 		cJSON_AddStringToObject(o, "url", url);
 		free(url);
 	}
-	stackcmd_add_amount(o, "usd_per_hour", h);
+	json_add_usd(o, "usd_per_hour", h);
 	return o;
 }
 

@@ -515,7 +515,7 @@ nb_row(struct stack *st)
 	stackcmd_add_text(o, "state", stack_attr(rec, "state"));
 	stackcmd_add_text(o, "type", stack_attr(rec, "instance_type"));
 	stackcmd_add_text(o, "subnet", stack_attr(rec, "subnet"));
-	stackcmd_add_amount(o, "usd_per_hour", h);
+	json_add_usd(o, "usd_per_hour", h);
 	return o;
 }
 

@@ -357,14 +357,6 @@ stackcmd_add_text(cJSON *o, const char *key, const char *v)
 		cJSON_AddNullToObject(o, key);
 }
 
-void
-stackcmd_add_amount(cJSON *o, const char *key, double v)
-{
-	if (v < 0)
-		cJSON_AddNullToObject(o, key);
-	else
-		cJSON_AddNumberToObject(o, key, v);
-}
 
 /* A record's kind for the leaving summary: nodes by their kind ("dl1-2"
  * is a dl1), the other roles by what they are. */

@@ -40,11 +40,10 @@ const struct stack_prices *stackcmd_prices(struct mlsh_ctx *);
  * read without locking (the prompt never waits for another mlsh). */
 double stackcmd_hourly_rate(struct mlsh_ctx *);
 
-/* Result fields as data (issue 12: --json and Lua get numbers and null):
- * v, or null when v is NULL (the table prints null as "-"); a dollar
- * amount, or null when unknown (v < 0). */
+/* Result fields as data (issue 12: --json and Lua get strings and null):
+ * v, or null when v is NULL (the table prints null as "-"). Dollar amounts:
+ * json_add_usd in lib/util.h. */
 void stackcmd_add_text(cJSON *o, const char *key, const char *v);
-void stackcmd_add_amount(cJSON *o, const char *key, double v);
 
 /* What still costs money in the workspace, for leaving the REPL: a first
  * line with the total, then one line per kind with its count and $/h

@@ -57,13 +57,13 @@ row(struct stack *st, const char *role, const cJSON *rec)
 	stackcmd_add_text(o, "type", v);
 	stackcmd_add_text(o, "private_ip", stack_attr(rec, "private_ip"));
 	stackcmd_add_text(o, "public_ip", stack_attr(rec, "public_ip"));
-	stackcmd_add_amount(o, "usd_per_hour", h);
+	json_add_usd(o, "usd_per_hour", h);
 	if (created > 0) {
 		double age = (double)time(NULL) - created;
 		cJSON_AddNumberToObject(o, "age_seconds", age > 0 ? age : 0);
 	} else
 		cJSON_AddNullToObject(o, "age_seconds");
-	stackcmd_add_amount(o, "accrued_usd", stack_rec_accrued(&st->prices, rec));
+	json_add_usd(o, "accrued_usd", stack_rec_accrued(&st->prices, rec));
 	return o;
 }
 

@@ -80,6 +80,9 @@ char *file_read(const char *path, size_t *lenp, char **cause);
 char *fd_read_all(int fd, const char *path, size_t *lenp, char **cause);
 /* o[key] when it is a string, else NULL (borrowed from o). */
 const char *json_string(const struct cJSON *o, const char *key);
+/* A dollar amount for scripts (--json, Lua): a number rounded to a millionth
+ * (no 0.30000000000000004), null when unknown (v < 0). */
+void json_add_usd(struct cJSON *o, const char *key, double v);
 /* mkdir -p with the given mode for the created directories. */
 int mkdir_p(const char *path, int mode, char **cause);
 /* Monotonic clock in milliseconds. */

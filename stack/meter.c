@@ -308,15 +308,6 @@ ledger(struct stack *st, const char *key)
 	return a;
 }
 
-static void
-add_usd(cJSON *o, const char *key, double v)
-{
-	if (v < 0)
-		cJSON_AddNullToObject(o, key);
-	else
-		cJSON_AddNumberToObject(o, key, round(v * 1e6) / 1e6);
-}
-
 double
 stack_ledger_add(struct stack *st, const char *role, cJSON *rec)
 {
@@ -343,13 +334,13 @@ stack_ledger_add(struct stack *st, const char *role, cJSON *rec)
 	cJSON_AddNumberToObject(e, "removed", now);
 	cJSON_AddNumberToObject(e, "running_h", sp.all_h);
 	cJSON_AddNumberToObject(e, "stopped_h", sp.storage_h);
-	add_usd(e, "usd", usd);
+	json_add_usd(e, "usd", usd);
 	parts = cJSON_AddArrayToObject(e, "parts");
 	for (size_t i = 0; i < sp.n; i++) {
 		cJSON *p = cJSON_CreateObject();
 		cJSON_AddStringToObject(p, "what", sp.parts[i].what);
 		cJSON_AddStringToObject(p, "suffix", sp.parts[i].suffix);
-		add_usd(p, "usd", sp.parts[i].usd);
+		json_add_usd(p, "usd", sp.parts[i].usd);
 		cJSON_AddItemToArray(parts, p);
 	}
 	cJSON_AddItemToArray(ledger(st, "removed"), e);
@@ -395,7 +386,7 @@ stack_ledger_close(struct stack *st)
 	o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "closed", stack_now());
 	cJSON_AddNumberToObject(o, "resources", n);
-	add_usd(o, "usd", sum);
+	json_add_usd(o, "usd", sum);
 	if (unknown)
 		cJSON_AddTrueToObject(o, "some_prices_unknown");
 	cJSON_AddItemToArray(closed, o);
