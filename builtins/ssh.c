@@ -550,4 +550,5 @@ const struct mlsh_cmd cmd_sshconfig_entry = {
 	.min_args = 0,
 	.max_args = 0,
 	.exec = sshconfig_exec,
+	.flags = CMD_READONLY,	/* reads the state; works beside a running mlsh */
 };

@@ -46,12 +46,13 @@ echo "vpc up --allow 127.0.0.1/32 --types dl1.24xlarge" >&9
 t_ok 'the holder made the network and holds the workspace' '
 	t_wait 120 "grep -q \"vpc up: .* created\" \"\$T/holder.log\"" &&
 	[ "$(cat "$XDG_STATE_HOME/mlsh/$WS.lock")" = "$holder" ] || { cat "$T/holder.log"; false; }'
-t_ok 'status, cost, workspace and node ls work beside it, reading what it wrote' '
+t_ok 'status, cost, workspace, node ls and ssh-config work beside it, reading what it wrote' '
 	m -c status >"$T/st.out" 2>&1 && grep -q "^jump " "$T/st.out" && grep -q "^nat " "$T/st.out" &&
 	m -c cost >"$T/cost.out" 2>&1 && grep -q "^total " "$T/cost.out" &&
 	m --json -c workspace | python3 -c "import json,sys; d=json.load(sys.stdin); assert d[\"resources\"] > 10, d" &&
 	m -c "node ls" 2>&1 | grep -q "no nodes in workspace" &&
-	m -c "vpc status; efs status" >/dev/null 2>&1 || { cat "$T/st.out" "$T/cost.out"; false; }'
+	m -c "vpc status; efs status" >/dev/null 2>&1 &&
+	m -c "ssh-config" 2>&1 | grep -q "^Host mlsh-$WS-jump" || { cat "$T/st.out" "$T/cost.out"; false; }'
 t_ok 'a writer beside it is refused with the pid and --wait; nothing changes' '
 	cp "$STATE" "$T/s.before" &&
 	out=$(m -c "efs up --dry-run" 2>&1); [ $? -eq 1 ] &&
