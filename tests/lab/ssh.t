@@ -179,23 +179,40 @@ while read -r r; do [ -n "$r" ] && ip -n "$nodens" route replace $r; done <<<"$r
 tmux send-keys -t "$S" C-u
 
 # Ctrl-C during a large cp stops it: the copy ends well short of the file's
-# size, the prompt returns, and the same cp resumes what was written.
+# size, the prompt returns, and the same cp resumes what was written. The
+# private links are paced at 200 Mbit/s (tbf in the jump host's and the
+# node's namespaces) while Ctrl-C is sent, so that it lands well inside the
+# file whatever the machine's speed or load; the resume runs unpaced.
+pace() { # on|off
+	local ns
+	for ns in "$MLSH_LAB_NAME-$(rid jump)" "$MLSH_LAB_NAME-$(rid dl1-1)"; do
+		if [ "$1" = on ]; then
+			ip netns exec "$ns" tc qdisc replace dev eth0 root tbf rate 200mbit burst 256kb latency 200ms
+		else
+			ip netns exec "$ns" tc qdisc del dev eth0 root 2>/dev/null
+		fi
+	done
+}
 head -c 200000000 /dev/urandom > "$T/big"
+pace on
 tmux send-keys -t "$S" C-l "cp big dl1-1:/efs/big" Enter
 wait_for " [1-9][0-9]\.[0-9]/200\.0 MB" >/dev/null; tmux send-keys -t "$S" C-c
 t_ok 'Ctrl-C stops an upload and says what was written' '
 	wait_for "^cp: interrupted: [0-9]+ bytes \([0-9.]+ MB\) copied to dl1-1:/efs/big;" && t_wait 30 prompt_back'
 t_ok 'the upload stopped well short of the file size' '
 	n=$(m -c "ssh dl1-1 '"'"'stat -c %s /efs/big'"'"'") && [ "$n" -lt 150000000 ]'
+pace off
 t_ok 'the same cp resumes it' '
 	out=$(m --json -c "cp $T/big dl1-1:/efs/big") &&
 	python3 -c "import json,sys; d=json.loads(sys.argv[1]); assert d[\"resumed_from\"]>0 and d[\"resumed_from\"]+d[\"bytes\"]==200000000, d" "$out" &&
 	[ "$(m -c "ssh dl1-1 '"'"'sha256sum < /efs/big'"'"'")" = "$(sha256sum < "$T/big")" ]'
+pace on
 tmux send-keys -t "$S" C-l "cp dl1-1:/efs/big big.down" Enter
 wait_for " [1-9][0-9]\.[0-9]/200\.0 MB" >/dev/null; tmux send-keys -t "$S" C-c
 t_ok 'Ctrl-C stops a download too' '
 	wait_for "^cp: interrupted: [0-9]+ bytes \([0-9.]+ MB\) copied to big.down;" && t_wait 30 prompt_back &&
 	[ "$(stat -c %s "$T/big.down")" -lt 150000000 ]'
+pace off
 rm -f "$T/big" "$T/big.down"
 
 # grafana open twice: the second reuses the first's tunnel; grafana down
