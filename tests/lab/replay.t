@@ -26,7 +26,7 @@ wait_for() {
 	done
 }
 # Type a line at the prompt and wait for the next prompt of workspace $A.
-prompts() { screen | grep -c "^mlsh $A@"; }
+prompts() { screen | grep -c "^mlsh\[lab\] $A@"; }
 type_line() {
 	local n
 	n=$(prompts)
@@ -49,7 +49,7 @@ ctrl=$(m --json lab status | python3 -c 'import json,sys; print([r["id"] for r i
 # The session, typed at the prompt (100 lines tall: nothing scrolls away).
 tm new-session -d -s "$S" -x 160 -y 100 \
 	"env HOME=$HOME XDG_STATE_HOME=$XDG_STATE_HOME MLSH_LAB_NAME=$MLSH_LAB_NAME NO_COLOR=1 TERM=xterm $MLSH --norc --lab -w $A"
-t_ok 'the prompt comes' 'wait_for "^mlsh $A@"'
+t_ok 'the prompt comes' 'wait_for "^mlsh\\[lab\\] $A@"'
 t_ok 'vpc up; efs up at the prompt' '
 	type_line "vpc up --allow 198.18.0.2/32" 120 && type_line "efs up" 120 && rid "$A" efs >/dev/null'
 tm send-keys -t "$S" 'node dl1 up' Enter
@@ -61,7 +61,7 @@ t_ok 'answered y, the node starts' '
 sgn=$(rid "$A" sg-nodes 2>/dev/null)
 t_ok 'an api call on an id an earlier result showed' '
 	type_line "api ec2 AuthorizeSecurityGroupIngress GroupId=$sgn IpProtocol=tcp FromPort=8080 ToPort=8080 CidrIp=10.0.0.0/16" &&
-	screen | grep -q "^return *true"'
+	screen | grep -q "^Return *true"'
 t_ok 'ssh dl1-1 hostname' 'type_line "ssh dl1-1 hostname" 90 && screen | grep -q "^ip-10-"'
 tm send-keys -t "$S" 'ssh dl1-1' Enter
 t_ok 'ssh dl1-1 is a shell on the node; exit leaves it' '
