@@ -364,6 +364,42 @@ target_node_login(struct mlsh_ctx *ctx, const char *ip, const char **alias,
 		}
 }
 
+/* Whether the host part of URL is this machine's loopback. */
+static int
+url_is_loopback(const char *url)
+{
+	const char *h = url != NULL ? strstr(url, "://") : NULL;
+
+	if (h == NULL)
+		return 0;
+	h += 3;
+	return str_startswith(h, "127.") || str_startswith(h, "localhost") ||
+	    str_startswith(h, "[::1]");
+}
+
+/*
+ * The config to connect with. An emulator on this machine (moto behind
+ * --endpoint-url or AWS_ENDPOINT_URL on loopback, outside the lab) makes up
+ * the public addresses of its instances: they are somebody else's hosts on
+ * the internet, never ours. Connecting there is refused; the lab makes
+ * them real.
+ */
+const struct rmt_config *
+target_config_connect(struct mlsh_ctx *ctx)
+{
+	const struct rmt_config *cfg = target_config(ctx);
+	const char *ep = ctx->endpoint_url != NULL ? ctx->endpoint_url :
+	    getenv("AWS_ENDPOINT_URL");
+
+	if (cfg == NULL || ctx->lab || !url_is_loopback(ep) ||
+	    str_startswith(cfg->jump_host, "127."))
+		return cfg;
+	cmd_error(ctx, "not connecting to %s: the endpoint %s is an emulator "
+	    "on this machine and its addresses are not real hosts (use --lab)",
+	    cfg->jump_host, ep);
+	return NULL;
+}
+
 struct rmt_session *
 target_session(struct mlsh_ctx *ctx)
 {
@@ -372,7 +408,7 @@ target_session(struct mlsh_ctx *ctx)
 
 	if (ts->remote != NULL)
 		return ts->remote;
-	if ((cfg = target_config(ctx)) == NULL)
+	if ((cfg = target_config_connect(ctx)) == NULL)
 		return NULL;
 	ts->remote = rmt_session_new(cfg);
 	for (size_t i = 0; i < ts->alias_ip.n; i++) {

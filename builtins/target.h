@@ -25,9 +25,13 @@
  * no usable key. */
 struct rmt_session *target_session(struct mlsh_ctx *);
 
-/* The connection settings (for a port forwarder, which opens its own
- * connection). Borrowed; NULL after cmd_error. */
+/* The connection settings (ssh-config writes them). Borrowed; NULL after
+ * cmd_error. */
 const struct rmt_config *target_config(struct mlsh_ctx *);
+/* The same, to connect with (a port forwarder opens its own connection):
+ * NULL after cmd_error also when the endpoint is an emulator on this
+ * machine outside the lab, whose made-up addresses are not ours to reach. */
+const struct rmt_config *target_config_connect(struct mlsh_ctx *);
 
 /* Resolve a target name to remote/'s node string: *node is NULL for the
  * jump host, else the node's private IP (allocated). -1 after cmd_error

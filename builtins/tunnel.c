@@ -71,7 +71,7 @@ tunnel_open(struct mlsh_ctx *ctx, const char *target, int lport, int rport)
 	struct rmt_forward_via via = { NULL, NULL, NULL };
 
 	if (target_resolve(ctx, target, &node) != 0 ||
-	    (cfg = target_config(ctx)) == NULL) {
+	    (cfg = target_config_connect(ctx)) == NULL) {
 		free(node);
 		return NULL;
 	}

@@ -3,7 +3,8 @@
 # ~/.ssh/config do not collide: every host is named by workspace
 # (mlsh-WS-jump, mlsh-WS-dl1-1), a node's short name is an alias only where
 # no other workspace has that name. Checked with OpenSSH's own parser
-# (ssh -G), no connection made. The state files are written by hand (pins
+# (ssh -G), no connection made; and with a loopback endpoint outside the lab
+# nothing connects to them. The state files are written by hand (pins
 # in known_hosts, so nothing asks AWS for console output).
 . "$TESTS_DIR/lib.sh"
 S=$XDG_STATE_HOME/mlsh
@@ -42,4 +43,25 @@ t_out 'a short name both workspaces have is no alias (ssh -G leaves it alone)' \
 	'dl1-1' 'echo $(g dl1-1 hostname) $(g dl1-1 proxyjump)'
 t_out 'a short name only one workspace has is an alias for its node' \
 	'10.9.9.9 mlsh-wsa-jump' 'echo $(g p3-1 hostname) $(g p3-1 proxyjump)'
+
+# An emulator's made-up public addresses are somebody else's hosts: with a
+# loopback endpoint outside the lab, nothing connects. Run in a namespace of
+# its own with no network (unshare -n), so that even a regression here
+# sends nothing out of this machine.
+if unshare -n true 2>/dev/null; then
+	[ -f "$HOME/.ssh/id_ed25519" ] || { mkdir -p "$HOME/.ssh" && ssh-keygen -q -t ed25519 -N '' -f "$HOME/.ssh/id_ed25519"; }
+	sealed() { unshare -n timeout 60 "$MLSH" --norc "$@"; }
+	refused='not connecting to 203.0.113.10: the endpoint http://127.0.0.1:5000 is an emulator on this machine and its addresses are not real hosts (use --lab)'
+	t_err 'ssh to a moto host from outside the lab is refused, no connection tried' "ssh: $refused" 1 \
+		'sealed --endpoint-url http://127.0.0.1:5000 -w wsa -c "ssh jump hostname"'
+	t_err 'cp likewise' "cp: $refused" 1 \
+		'sealed --endpoint-url http://127.0.0.1:5000 -w wsa -c "cp /etc/hostname dl1-1:/tmp/"'
+	t_err 'a tunnel likewise' "tunnel: $refused" 1 \
+		'sealed --endpoint-url http://127.0.0.1:5000 -w wsa -c "tunnel dl1-1 0:8080"'
+	t_err 'AWS_ENDPOINT_URL on localhost likewise' \
+		"ssh: not connecting to 203.0.113.10: the endpoint http://localhost:5000 is an emulator on this machine and its addresses are not real hosts (use --lab)" 1 \
+		'AWS_ENDPOINT_URL=http://localhost:5000 sealed -w wsa -c "ssh jump true"'
+else
+	t_skip 'emulator hosts refused: unshare -n needs root'
+fi
 t_done
