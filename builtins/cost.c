@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "lib/state.h"
 #include "builtins/stackcmd.h"
 
 static char *
@@ -156,6 +157,11 @@ cost_data(struct stack *st)
 	json_add_usd(x, "usd_per_hour", t.hourly);
 	json_add_usd(x, "accrued_usd", t.accrued);
 	cJSON_AddBoolToObject(x, "some_prices_unknown", t.unknown);
+	x = cJSON_AddObjectToObject(o, "forecast");
+	json_add_usd(x, "usd_per_hour", t.hourly);
+	json_add_usd(x, "usd_per_day", t.hourly * 24);
+	x = stack_budget_json(&st->prices, st->state->root, now);
+	cJSON_AddItemToObject(o, "budget", x ? x : cJSON_CreateNull());
 	x = cJSON_AddObjectToObject(o, "prices");
 	cJSON_AddStringToObject(x, "region", st->prices.region ?
 	    st->prices.region : "-");
@@ -235,6 +241,36 @@ cost_table(const cJSON *d)
 	return rows;
 }
 
+static double
+num(const cJSON *o, const char *key)
+{
+	return cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(o, key));
+}
+
+/* At today's rate: a day's cost, and how long the budget lasts. */
+static void
+forecast_lines(const cJSON *d)
+{
+	const cJSON *b = cJSON_GetObjectItemCaseSensitive(d, "budget");
+	double rate = num(cJSON_GetObjectItemCaseSensitive(d, "forecast"),
+	    "usd_per_hour");
+
+	if (rate > 0)
+		fprintf(stderr, "cost: at today's rate ($%.4g/h): $%.2f a day\n",
+		    rate, rate * 24);
+	if (!cJSON_IsObject(b))
+		return;
+	fprintf(stderr, "cost: budget $%.2f: $%.2f spent (%.0f%%), $%.2f left",
+	    num(b, "usd"), num(b, "spent_usd"), num(b, "percent"),
+	    num(b, "left_usd"));
+	if (num(b, "left_usd") <= 0)
+		fputs(": over budget (new starts need --over-budget)", stderr);
+	else if (rate > 0)
+		fprintf(stderr, ": %.1f h at today's rate", num(b,
+		    "hours_left"));
+	fputc('\n', stderr);
+}
+
 static int
 cost_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 {
@@ -266,6 +302,7 @@ cost_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		    "only)\n", stack_attr(p, "region"), stack_attr(p, "as_of"),
 		    cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p,
 		    "overridden")) ? ", with your overrides" : "");
+		forecast_lines(d);
 		cJSON_Delete(d);
 	}
 	stack_close(&st);
@@ -309,14 +346,67 @@ const struct mlsh_cmd cmd_cost_entry = {
 	.flags = CMD_NO_HISTORY | CMD_READONLY,
 };
 
-/* The prompt shows the workspace's running cost, from the state. */
+/* The prompt shows the workspace's running cost, from the state, and
+ * with a budget what is spent of it ("$13.17/h $41.20/$50"). */
 static char *
 cost_prompt(struct mlsh_ctx *ctx)
 {
-	return xasprintf("$%.2f/h", stackcmd_hourly_rate(ctx));
+	cJSON *b = stackcmd_budget(ctx);
+	char *s;
+
+	if (b == NULL)
+		return xasprintf("$%.2f/h", stackcmd_hourly_rate(ctx));
+	s = xasprintf("$%.2f/h $%.2f/$%.4g", stackcmd_hourly_rate(ctx),
+	    num(b, "spent_usd"), num(b, "usd"));
+	cJSON_Delete(b);
+	return s;
+}
+
+extern const struct mlsh_service svc_cost;
+
+/* The budget warnings said in this session: 1 at 80 %, 2 when spent
+ * (each once per workspace until it switches). */
+struct budget_said {
+	int level;
+};
+
+static void
+cost_tick(struct mlsh_ctx *ctx)
+{
+	void **slot = shell_service_slot(ctx, &svc_cost);
+	struct budget_said *said = *slot;
+	cJSON *b = stackcmd_budget(ctx);
+	double pct;
+	int level;
+
+	if (b == NULL)
+		return;
+	pct = num(b, "percent");
+	level = pct >= 100 ? 2 : pct >= 80 ? 1 : 0;
+	if (said == NULL)
+		*slot = said = xcalloc(1, sizeof *said);
+	if (level > said->level)
+		fprintf(stderr, "budget: workspace '%s' has spent $%.2f of "
+		    "its $%.2f (%.0f%%)%s\n", ctx->workspace ? ctx->workspace :
+		    "default", num(b, "spent_usd"), num(b, "usd"), pct,
+		    level == 2 ? ": new starts need --over-budget" : "");
+	said->level = level;
+	cJSON_Delete(b);
+}
+
+static void
+cost_reset(struct mlsh_ctx *ctx)
+{
+	void **slot = shell_service_slot(ctx, &svc_cost);
+
+	free(*slot);
+	*slot = NULL;
 }
 
 const struct mlsh_service svc_cost = {
 	.name = "cost",
+	.tick = cost_tick,
+	.reset = cost_reset,
 	.prompt = cost_prompt,
+	.free = cost_reset,
 };

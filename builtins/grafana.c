@@ -381,6 +381,7 @@ static const struct mlsh_opt up_opts[] = {
 	    "image id instead of the newest Ubuntu LTS" },
 	OPT_DRY_RUN("print the plan, change nothing"),
 	OPT_YES("do not ask before starting"),
+	OPT_OVER_BUDGET,
 	{ NULL, 0, 0, NULL, NULL, NULL }
 };
 

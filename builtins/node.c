@@ -1534,6 +1534,7 @@ static const struct mlsh_opt up_opts[] = {
 	    "the kind, as an option (for Lua: node.up{kind=\"dl1\"})" },
 	OPT_DRY_RUN("print the plan, change nothing"),
 	OPT_YES("do not ask before starting"),
+	OPT_OVER_BUDGET,
 	{ NULL, 0, 0, NULL, NULL, NULL }
 };
 

@@ -563,6 +563,7 @@ static const struct mlsh_opt up_opts[] = {
 	    "do not read the SageMaker notebook quota (Service Quotas) first" },
 	OPT_DRY_RUN("print the plan, change nothing"),
 	OPT_YES("do not ask before starting"),
+	OPT_OVER_BUDGET,
 	{ NULL, 0, 0, NULL, NULL, NULL }
 };
 

@@ -103,6 +103,7 @@ stack_open(struct mlsh_ctx *ctx, const struct cmd_args *a, struct stack *st)
 	opts.dry_run = has_opt(a, "dry-run");
 	opts.yes = has_opt(a, "yes") || ctx->yes;	/* mlsh --yes */
 	opts.force = has_opt(a, "force");
+	opts.over_budget = has_opt(a, "over-budget");
 	opts.sequential = seq != NULL && *seq != '\0' && strcmp(seq, "0") != 0;
 	opts.json = ctx->json;
 	if (a != NULL && a->builtin != NULL) {
@@ -346,6 +347,18 @@ stackcmd_hourly_rate(struct mlsh_ctx *ctx)
 
 	cJSON_Delete(owned);
 	return sum;
+}
+
+cJSON *
+stackcmd_budget(struct mlsh_ctx *ctx)
+{
+	cJSON *owned, *b;
+	const cJSON *root = state_peek(ctx, &owned);
+
+	b = root ? stack_budget_json(stackcmd_prices(ctx), root, stack_now()) :
+	    NULL;
+	cJSON_Delete(owned);
+	return b;
 }
 
 void

@@ -39,6 +39,9 @@ const struct stack_prices *stackcmd_prices(struct mlsh_ctx *);
 /* The workspace's running $/h for the prompt: the open state, else the file
  * read without locking (the prompt never waits for another mlsh). */
 double stackcmd_hourly_rate(struct mlsh_ctx *);
+/* The workspace's budget (stack_budget_json) from the state as it is on
+ * disk, or NULL without one. Never touches the network. */
+cJSON *stackcmd_budget(struct mlsh_ctx *);
 
 /* Result fields as data (issue 12: --json and Lua get strings and null):
  * v, or null when v is NULL (the table prints null as "-"). Dollar amounts:

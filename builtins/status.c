@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "lib/state.h"
 #include "builtins/stackcmd.h"
 
 static char *
@@ -323,6 +324,25 @@ status_refresh(struct stack *st, cJSON **result)
 	return 0;
 }
 
+/* With a budget: what is spent of it, under the table. */
+static void
+budget_line(struct stack *st)
+{
+	cJSON *b = stack_budget_json(&st->prices, st->state->root,
+	    stack_now());
+
+	if (b == NULL)
+		return;
+	fprintf(stderr, "status: budget $%.2f spent of $%.2f (%.0f%%)%s\n",
+	    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(b,
+	    "spent_usd")), cJSON_GetNumberValue(
+	    cJSON_GetObjectItemCaseSensitive(b, "usd")), cJSON_GetNumberValue(
+	    cJSON_GetObjectItemCaseSensitive(b, "percent")),
+	    cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(b,
+	    "left_usd")) <= 0 ? ": over budget" : "");
+	cJSON_Delete(b);
+}
+
 static int
 status_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 {
@@ -348,6 +368,8 @@ status_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	if (rc == 0 && !a->json && ctx->lua_depth == 0 &&
 	    cJSON_IsArray(*result))
 		status_people(*result);
+	if (rc == 0 && !a->json && ctx->lua_depth == 0)
+		budget_line(&st);
 	stack_close(&st);
 	return rc;
 }

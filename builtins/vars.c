@@ -1,8 +1,13 @@
 /* set, unset, vars: mlsh variables (expanded as $NAME before the
  * environment) and the shell's settings (trace). */
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "shell/shell.h"
+#include "lib/state.h"
+#include "stack/stack.h"
+#include "builtins/stackcmd.h"
 
 /* Settings are variables the shell itself reads. */
 static const char *const on_off[] = { "on", "off", NULL };
@@ -14,6 +19,8 @@ static const struct {
 	{ "trace", on_off, "print each AWS request (secrets redacted)" },
 	{ "errexit", on_off, "a failed command stops the script or -c list "
 	    "(on there; off at the prompt)" },
+	{ "budget", NULL, "what the workspace may cost in all, USD (kept in "
+	    "its state; off removes it)" },
 	{ NULL, NULL, NULL }
 };
 
@@ -64,6 +71,53 @@ var_complete(struct mlsh_ctx *ctx, const struct cmd_args *a, const char *opt,
 	}
 }
 
+#define BUDGET_MAX	1e7
+
+/* set budget USD|off: kept in the workspace's state, not the session. */
+static int
+budget_set(struct mlsh_ctx *ctx, struct cmd_args *a, const char *value)
+{
+	struct stack st;
+	double usd = 0, spent;
+	char *end = NULL;
+	int unknown = 0, rc;
+
+	if (strcmp(value, "off") != 0) {
+		usd = strtod(value, &end);
+		if (end == value || *end != '\0' || !isfinite(usd) ||
+		    usd <= 0 || usd > BUDGET_MAX)
+			return cmd_usage_error(ctx, a, "budget must be an "
+			    "amount in USD above 0 and at most %.0f, or off; "
+			    "not '%s'", BUDGET_MAX, value);
+	}
+	if (stack_open(ctx, a, &st) != 0)
+		return 1;
+	stack_budget_set(st.state->root, usd);
+	rc = stack_save(&st) != 0;
+	spent = stack_spent_total(&st.prices, st.state->root, stack_now(),
+	    &unknown);
+	if (rc == 0 && usd > 0)
+		fprintf(stderr, "budget: workspace '%s': $%.2f, $%.2f spent "
+		    "so far%s\n", st.ws, usd, spent, unknown ?
+		    " (some prices unknown)" : "");
+	else if (rc == 0)
+		fprintf(stderr, "budget: workspace '%s' has none\n", st.ws);
+	stack_close(&st);
+	return rc;
+}
+
+/* The budget as vars shows it: "50" or "". */
+static char *
+budget_text(struct mlsh_ctx *ctx)
+{
+	cJSON *b = stackcmd_budget(ctx);
+	char *s = b ? xasprintf("%.4g", cJSON_GetNumberValue(
+	    cJSON_GetObjectItemCaseSensitive(b, "usd"))) : xstrdup("");
+
+	cJSON_Delete(b);
+	return s;
+}
+
 static int
 set_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 {
@@ -73,6 +127,8 @@ set_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	(void)result;
 	if (!shell_var_name_ok(name))
 		return cmd_usage_error(ctx, a, "bad variable name '%s'", name);
+	if (strcmp(name, "budget") == 0)
+		return budget_set(ctx, a, value);
 	if ((s = setting_find(name)) >= 0) {
 		int ok = 0;
 		for (size_t i = 0; settings[s].values[i]; i++)
@@ -94,6 +150,10 @@ unset_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 
 	(void)result;
 	for (int i = 0; i < a->argc; i++) {
+		if (strcmp(a->argv[i], "budget") == 0) {
+			missing |= budget_set(ctx, a, "off");
+			continue;
+		}
 		if (setting_find(a->argv[i]) >= 0)
 			setting_apply(ctx, a->argv[i], 0);
 		if (shell_var_unset(ctx, a->argv[i]) != 0 &&
@@ -117,8 +177,13 @@ vars_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		int on = setting_value(ctx, settings[i].name);
 
 		cJSON_AddStringToObject(o, "name", settings[i].name);
-		cJSON_AddStringToObject(o, "value", on < 0 ? (v ? v : "") :
-		    on ? "on" : "off");
+		if (strcmp(settings[i].name, "budget") == 0) {
+			char *t = budget_text(ctx);
+			cJSON_AddStringToObject(o, "value", t);
+			free(t);
+		} else
+			cJSON_AddStringToObject(o, "value", on < 0 ? (v ? v :
+			    "") : on ? "on" : "off");
 		cJSON_AddStringToObject(o, "kind", "setting");
 		cJSON_AddItemToArray(arr, o);
 	}
@@ -144,7 +209,12 @@ const struct mlsh_cmd cmd_set_entry = {
 	    "variables of the same name. Settings: trace on|off; errexit "
 	    "on|off (on in scripts and -c lists: a failed command stops the "
 	    "rest; off at the prompt and on standard input; set off, a "
-	    "builtin called from Lua prints its error and returns nil, err).",
+	    "builtin called from Lua prints its error and returns nil, err); "
+	    "budget USD|off (per workspace, kept in its state: what it may "
+	    "cost in all, removed resources included; the prompt shows "
+	    "spent/budget, a warning comes at 80 %, and past it vpc, efs, "
+	    "node, notebook and grafana up refuse to start anything without "
+	    "--over-budget; cost shows the forecast).",
 	.min_args = 2,
 	.max_args = 2,
 	.complete = var_complete,

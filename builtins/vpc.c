@@ -1070,6 +1070,7 @@ static const struct mlsh_opt up_opts[] = {
 	{ "types", 0, OPT_STRING, NULL, "TYPES",
 	    "instance types the AZ must offer (default " DEFAULT_TYPES ")" },
 	OPT_YES("do not ask before starting"),
+	OPT_OVER_BUDGET,
 	OPT_DRY_RUN("print the plan (the calls, in order) and change nothing"),
 	{ NULL, 0, 0, NULL, NULL, NULL }
 };

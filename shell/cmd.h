@@ -41,6 +41,8 @@ struct mlsh_opt {
  * (as make -n, rsync -n), -y --yes, -f --force, -N --node. */
 #define OPT_DRY_RUN(help) { "dry-run", 'n', OPT_BOOL, NULL, NULL, help }
 #define OPT_YES(help) { "yes", 'y', OPT_BOOL, NULL, NULL, help }
+#define OPT_OVER_BUDGET { "over-budget", 0, OPT_BOOL, NULL, NULL, \
+	"start it even when the workspace has spent its budget (set budget)" }
 #define OPT_FORCE(help) { "force", 'f', OPT_BOOL, NULL, NULL, help }
 #define OPT_NODE(help) { "node", 'N', OPT_STRING, NULL, NULL, help }
 /* An integer option from lo to hi (CMD_NUM_MAX: no upper bound), def

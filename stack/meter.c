@@ -371,18 +371,44 @@ stack_ledger_total(struct stack *st, int *n, int *unknown)
 	return sum;
 }
 
+/* What every closed session cost: ledger.closed_usd, else (a state from
+ * before it was kept) the sum of the closed summaries there are. */
+static double
+closed_total(const cJSON *root)
+{
+	const cJSON *l = cJSON_GetObjectItemCaseSensitive(root, "ledger");
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(l, "closed_usd"), *e;
+	double sum = 0;
+
+	if (cJSON_IsNumber(t))
+		return t->valuedouble;
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(l, "closed")) {
+		const cJSON *u = cJSON_GetObjectItemCaseSensitive(e, "usd");
+		if (cJSON_IsNumber(u))
+			sum += u->valuedouble;
+	}
+	return sum;
+}
+
 void
 stack_ledger_close(struct stack *st)
 {
 	cJSON *closed, *o;
 	int n, unknown = 0;
-	double sum;
+	double sum, prior;
 
 	if (st->dry_run || cJSON_GetArraySize(st->resources) > 0 ||
 	    cJSON_GetArraySize(ledger(st, "removed")) == 0)
 		return;
 	sum = stack_ledger_total(st, &n, &unknown);
+	/* The sum of every closed session, kept past CLOSED_MAX: a budget
+	 * counts the workspace's whole life. */
+	prior = closed_total(st->state->root);
 	closed = ledger(st, "closed");
+	cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(
+	    st->state->root, "ledger"), "closed_usd");
+	cJSON_AddNumberToObject(cJSON_GetObjectItemCaseSensitive(
+	    st->state->root, "ledger"), "closed_usd", prior + sum);
 	o = cJSON_CreateObject();
 	cJSON_AddNumberToObject(o, "closed", stack_now());
 	cJSON_AddNumberToObject(o, "resources", n);
@@ -395,4 +421,128 @@ stack_ledger_close(struct stack *st)
 	cJSON_DeleteItemFromObjectCaseSensitive(cJSON_GetObjectItemCaseSensitive(
 	    st->state->root, "ledger"), "removed");
 	stack_save(st);
+}
+
+/* --- the budget --- */
+
+#define BUDGET_WARN	0.8	/* warn from this share of the budget on */
+
+double
+stack_budget(const cJSON *root)
+{
+	const cJSON *u = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(root, "budget"), "usd");
+
+	return cJSON_IsNumber(u) && u->valuedouble > 0 ? u->valuedouble : -1;
+}
+
+void
+stack_budget_set(cJSON *root, double usd)
+{
+	cJSON *b;
+
+	cJSON_DeleteItemFromObjectCaseSensitive(root, "budget");
+	if (usd <= 0)
+		return;
+	b = cJSON_AddObjectToObject(root, "budget");
+	json_add_usd(b, "usd", usd);
+	cJSON_AddNumberToObject(b, "set", stack_now());
+}
+
+double
+stack_spent_total(const struct stack_prices *pr, const cJSON *root,
+    double now, int *unknown)
+{
+	const cJSON *rec, *e, *l = cJSON_GetObjectItemCaseSensitive(root,
+	    "ledger");
+	double sum = closed_total(root);
+	struct stack_spent sp;
+
+	cJSON_ArrayForEach(rec, cJSON_GetObjectItemCaseSensitive(root,
+	    "resources")) {
+		stack_rec_spent(pr, rec, now, &sp);
+		sum += sp.usd;
+		if (sp.unknown)
+			*unknown = 1;
+	}
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(l, "removed")) {
+		const cJSON *u = cJSON_GetObjectItemCaseSensitive(e, "usd");
+		if (cJSON_IsNumber(u))
+			sum += u->valuedouble;
+		else
+			*unknown = 1;
+	}
+	return sum;
+}
+
+cJSON *
+stack_budget_json(const struct stack_prices *pr, const cJSON *root,
+    double now)
+{
+	double b = stack_budget(root), spent, rate;
+	int unknown = 0;
+	cJSON *o;
+
+	if (b < 0)
+		return NULL;
+	spent = stack_spent_total(pr, root, now, &unknown);
+	rate = stack_hourly_rate(pr, root);
+	o = cJSON_CreateObject();
+	json_add_usd(o, "usd", b);
+	json_add_usd(o, "spent_usd", spent);
+	json_add_usd(o, "left_usd", b > spent ? b - spent : 0);
+	cJSON_AddNumberToObject(o, "percent", round(spent / b * 1000) / 10);
+	json_add_usd(o, "usd_per_hour", rate);
+	if (rate > 0)
+		cJSON_AddNumberToObject(o, "hours_left", b > spent ?
+		    round((b - spent) / rate * 100) / 100 : 0);
+	else
+		cJSON_AddNullToObject(o, "hours_left");
+	cJSON_AddBoolToObject(o, "some_prices_unknown", unknown);
+	return o;
+}
+
+/* "3.5 h", "2 d 4 h": how long money lasts. */
+static void
+hours_text(double h, char *buf, size_t n)
+{
+	if (h < 48)
+		snprintf(buf, n, "%.1f h", h);
+	else
+		snprintf(buf, n, "%.0f d %.0f h", floor(h / 24),
+		    fmod(floor(h), 24));
+}
+
+int
+stack_budget_check(struct stack *st, double adding)
+{
+	const cJSON *root = st->state->root;
+	double b = stack_budget(root), spent, rate;
+	int unknown = 0;
+	char left[32];
+
+	if (b < 0)
+		return 0;
+	spent = stack_spent_total(&st->prices, root, stack_now(), &unknown);
+	rate = stack_hourly_rate(&st->prices, root) + (adding > 0 ? adding : 0);
+	if (spent >= b && !st->over_budget && !st->dry_run)
+		return stack_error(st, "over budget: workspace '%s' has spent "
+		    "$%.2f of its $%.2f; --over-budget starts it anyway, `set "
+		    "budget N` raises it", st->ws, spent, b);
+	if (spent >= b) {
+		stack_warn(st, "%s: warning: over budget: workspace '%s' has "
+		    "spent $%.2f of its $%.2f%s", stack_cmd(st), st->ws, spent,
+		    b, st->dry_run ? " (without --over-budget a real run "
+		    "stops here)" : "");
+		return 0;
+	}
+	hours_text(rate > 0 ? (b - spent) / rate : 0, left, sizeof left);
+	if (spent >= BUDGET_WARN * b)
+		stack_warn(st, "%s: warning: workspace '%s' has spent $%.2f "
+		    "of its $%.2f budget (%.0f%%)", stack_cmd(st), st->ws,
+		    spent, b, spent / b * 100);
+	stack_note(st, "%s: budget: $%.2f of $%.2f left%s%s%s", stack_cmd(st),
+	    b - spent, b, rate > 0 ? ", " : "", rate > 0 ? left : "",
+	    rate > 0 ? " at the new rate" : "");
+	return 0;
 }

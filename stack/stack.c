@@ -32,6 +32,7 @@ stack_begin(struct stack *st, const struct stack_env *env,
 		st->dry_run = opts->dry_run;
 		st->yes = opts->yes;
 		st->force = opts->force;
+		st->over_budget = opts->over_budget;
 		st->sequential = opts->sequential;
 		st->json = opts->json;
 	}
@@ -2135,6 +2136,8 @@ stack_confirm_price(struct stack *st, const struct stack_price_item *items,
 	    unknown ? "total at least " : "total ", total,
 	    st->dry_run ? " (dry run: not started)" : "");
 	buf_release(&b);
+	if (stack_budget_check(st, total) != 0)
+		return -1;
 	if (st->dry_run || st->yes || (total < 1.0 && !unknown))
 		return 0;
 	/* Scripts are never asked: they go on. */

@@ -120,6 +120,7 @@ struct stack_opts {
 	int force;			/* the caller's --force */
 	int sequential;			/* no parallel calls (benchmarks) */
 	int json;			/* output is JSON: no dry-run summary */
+	int over_budget;		/* start even past the budget */
 };
 
 /* How the engine talks to the user. Every callback may be NULL (then the
@@ -164,6 +165,7 @@ struct stack {
 	int force;
 	int sequential;
 	int json;
+	int over_budget;
 	cJSON *resources;		/* the state's "resources" object, or a
 					 * private copy when dry_run */
 	cJSON *plan;			/* array of {"step","action","role","params"} */
@@ -455,6 +457,28 @@ double stack_ledger_total(struct stack *, int *n, int *unknown);
 /* When the workspace has no resources left: the removed entries become one
  * summary in ledger.closed (the last 20 kept), and the state is saved. */
 void stack_ledger_close(struct stack *);
+
+/* --- the budget (stack/meter.c) --- */
+
+/* A workspace's budget in USD, kept in its state ("budget": {"usd", "set"}):
+ * what it may cost over its whole life, removed resources and earlier
+ * emptied sessions (ledger.closed) included. */
+double stack_budget(const cJSON *root);		/* -1: none */
+void stack_budget_set(cJSON *root, double usd);	/* usd <= 0 removes it */
+/* What the workspace has cost in all: its resources until now, the
+ * ledger's removed ones and every closed session. Unknown prices count 0
+ * and set *unknown. */
+double stack_spent_total(const struct stack_prices *, const cJSON *root,
+    double now, int *unknown);
+/* The budget as data, or NULL without one: {"usd", "spent_usd",
+ * "left_usd", "percent", "usd_per_hour", "hours_left" (null when nothing
+ * runs), "some_prices_unknown"}. */
+cJSON *stack_budget_json(const struct stack_prices *, const cJSON *root,
+    double now);
+/* Before starting something that costs adding $/h: past the budget,
+ * an error unless --over-budget (a warning in a dry run); past 80 %, a
+ * warning; otherwise a note of what is left and how long it lasts. */
+int stack_budget_check(struct stack *, double adding);
 
 struct stack_price_item {
 	const char *what;		/* "jump host", "dl1-1" */

@@ -57,7 +57,7 @@ t_ok 'help CMD --json describes the options' '
 	"$MLSH" -c "help history --json" | python3 -c "import json,sys; d=json.load(sys.stdin); assert d[\"subcommands\"][0][\"name\"]==\"save\""'
 t_ok 'CMD -h is the same help' '[ "$("$MLSH" -c "history -h")" = "$("$MLSH" -c "help history")" ]'
 t_ok 'no colour when not a terminal' '! "$MLSH" -c help | grep -q $'"'"'\033'"'"''
-t_out 'vars shows variables and settings' 'trace errexit x' '"$MLSH" -c "set trace on; set x 1; vars" | awk "NR>1{printf \"%s \", \$1}" | sed "s/ $//"'
+t_out 'vars shows variables and settings' 'trace errexit budget x' '"$MLSH" -c "set trace on; set x 1; vars" | awk "NR>1{printf \"%s \", \$1}" | sed "s/ $//"'
 t_err 'settings are checked' "set: trace must be on or off, not 'maybe' (usage: set NAME VALUE)" 2 '"$MLSH" -c "set trace maybe"'
 t_err 'unset of an unknown variable' "unset: no variable 'nope'" 1 '"$MLSH" -c "unset nope"'
 
