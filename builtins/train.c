@@ -1995,7 +1995,8 @@ png_check(const char *path, long *w, long *h, char **cause)
 }
 
 /* The sftp side of samples_fetch: remote must be a regular file of at
- * most SAMPLES_MAX; it is copied into tmp. -1 with *cause. */
+ * most SAMPLES_MAX; it is copied into tmp. -1 with *cause, or with *cause
+ * NULL after cmd_error (no connection). */
 static int
 samples_get(struct mlsh_ctx *ctx, const char *role, const char *remote,
     const char *tmp, char **cause)
@@ -2011,7 +2012,6 @@ samples_get(struct mlsh_ctx *ctx, const char *role, const char *remote,
 	    (s = target_session(ctx)) == NULL ||
 	    target_connect(ctx, s, ip, role, 30) != 0) {
 		free(ip);
-		*cause = xstrdup(ctx->error ? ctx->error : "no connection");
 		return -1;
 	}
 	if ((r = rmt_stat(s, ip, remote, &st, cause)) == 0 &&
@@ -2036,12 +2036,13 @@ samples_get(struct mlsh_ctx *ctx, const char *role, const char *remote,
 		}
 	}
 	free(ip);
-	return *cause != NULL ? -1 : 0;
+	return r != 0 || *cause != NULL ? -1 : 0;
 }
 
 /* Copy remote to `to` through a temporary file beside it, renamed over
  * `to` only once it is a PNG of at most SAMPLES_MAX: a failed, cut or
- * hostile copy leaves nothing behind. -1 with *cause. */
+ * hostile copy leaves nothing behind. -1 with *cause (NULL: after
+ * cmd_error). */
 static int
 samples_fetch(struct mlsh_ctx *ctx, const char *role, const char *remote,
     const char *to, uint64_t *bytes, long *w, long *h, char **cause)
@@ -2051,7 +2052,7 @@ samples_fetch(struct mlsh_ctx *ctx, const char *role, const char *remote,
 	    (int)(slash - to), to) : xstrdup(".mlsh-samples.XXXXXX");
 	struct stat st;
 	mode_t um;
-	int fd = mkstemp(tmp);
+	int fd = mkstemp(tmp), rc;
 
 	if (fd < 0) {
 		*cause = xasprintf("cannot write beside %s: %s", to,
@@ -2062,21 +2063,24 @@ samples_fetch(struct mlsh_ctx *ctx, const char *role, const char *remote,
 	close(fd);
 	um = umask(0);
 	umask(um);
-	if (samples_get(ctx, role, remote, tmp, cause) == 0 &&
-	    png_check(tmp, w, h, cause) == 0) {
+	if ((rc = samples_get(ctx, role, remote, tmp, cause)) == 0 &&
+	    (rc = png_check(tmp, w, h, cause)) == 0) {
+		rc = -1;
 		if (stat(tmp, &st) != 0 || st.st_size > (off_t)SAMPLES_MAX)
 			*cause = xasprintf("%s is more than %u MB", remote,
 			    SAMPLES_MAX >> 20);
 		else if (chmod(tmp, 0666 & ~um) != 0 || rename(tmp, to) != 0)
 			*cause = xasprintf("cannot write %s: %s", to,
 			    strerror(errno));
-		else
+		else {
 			*bytes = (uint64_t)st.st_size;
+			rc = 0;
+		}
 	}
-	if (*cause != NULL)
+	if (rc != 0)
 		unlink(tmp);
 	free(tmp);
-	return *cause != NULL ? -1 : 0;
+	return rc;
 }
 
 static int
@@ -2112,8 +2116,10 @@ train_samples(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	to = samples_dest(a->argc > 1 ? a->argv[1] : NULL, name);
 	if (samples_fetch(ctx, role, remote, to, &bytes, &w, &h,
 	    &cause) != 0) {
-		cmd_error(ctx, "cannot copy the samples of '%s' from %s: %s",
-		    r.name, role, mlsh_interrupted ? "interrupted" : cause);
+		if (cause != NULL || mlsh_interrupted)
+			cmd_error(ctx, "cannot copy the samples of '%s' from "
+			    "%s: %s", r.name, role, mlsh_interrupted ?
+			    "interrupted" : cause);
 		goto out;
 	}
 	if (a->json || ctx->lua_depth > 0) {

@@ -90,6 +90,13 @@ t_ok 'train plot --json: the series of the log, step = epoch * steps + step' '
 	assert d["steps"] == x["steps"], d["steps"]
 	assert d["loss_d"] == x["loss_d"] and d["loss_g"] == x["loss_g"]
 	PY'
+t_ok 'Lua: train.plot returns the series, train.samples the copy' '
+	cat >"$T/p.mlsh" <<-EOF
+	local p = train.plot("fake")
+	local s = train.samples{"fake", "$T/lua.png"}
+	print(#p.steps, p.steps[#p.steps], #p.loss_d, s.path, s.bytes > 0)
+	EOF
+	[ "$(m "$T/p.mlsh" | tr "\t" " ")" = "22 99 22 $T/lua.png true" ] && rm "$T/lua.png"'
 t_ok 'train plot of a run with no progress line: one line, no picture, status 0' '
 	m -c "train plot quiet" >"$T/q.out" 2>"$T/q.err" && [ ! -s "$T/q.out" ] &&
 	[ "$(cat "$T/q.err")" = "train: quiet has no progress line with Loss_D or Loss_G yet: nothing to plot" ] &&
@@ -97,6 +104,28 @@ t_ok 'train plot of a run with no progress line: one line, no picture, status 0'
 t_err 'train plot in a terminal too small: one line' \
 	'train: a 20x23 terminal is too small for a plot (at least 30x8; --width, --height)' 1 \
 	'COLUMNS=20 LINES=24 m -c "train plot fake"'
+# On a terminal: the window's size (less a line for the prompt), colour.
+if command -v tmux >/dev/null; then
+	tm() { tmux -L "$MLSH_LAB_NAME" "$@"; }
+	t_on_exit 'tmux -L "$MLSH_LAB_NAME" kill-server 2>/dev/null'
+	tm new-session -d -s p -x 90 -y 20 \
+		"env -u NO_COLOR '$MLSH' --norc --lab -c 'train plot fake'; printf plot-exit=\$?; sleep 120"
+	t_ok 'train plot on a 90x20 terminal: 19 lines, 90 cells wide, in colour' '
+		wait_for 150 sh -c "tmux -L $MLSH_LAB_NAME capture-pane -p -t p | grep -q plot-exit=0" &&
+		tm capture-pane -p -t p >"$T/tty.txt" && tm capture-pane -p -e -t p >"$T/tty-e.txt" &&
+		python3 - "$T/tty.txt" "$T/tty-e.txt" <<-"PY"
+		import sys
+		lines = open(sys.argv[1], encoding="utf-8").read().split("\n")
+		end = lines.index("plot-exit=0")
+		assert end == 19 and "Loss_D" in lines[0], (end, lines[0])
+		assert max(len(l) for l in lines[:end]) == 90, [len(l) for l in lines[:end]]
+		esc = open(sys.argv[2], encoding="utf-8").read()
+		assert "\x1b[36m" in esc and "\x1b[33m" in esc, "no colours"
+		PY'
+	tm kill-server 2>/dev/null
+else
+	t_skip 'train plot on a terminal: tmux is not installed (make deps)'
+fi
 
 mkdir -p "$T/dl" "$T/cwd"
 t_ok 'train samples: the newest grid, byte for byte, its path printed' '
