@@ -30,13 +30,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include "shell/shell.h"
 #include "shell/ui.h"
 #include "lib/state.h"
+#include "shell/complete.h"
+#include "shell/plot.h"
 #include "stack/progress.h"
+#include "stack/trainlog.h"
 #include "stack/stack.h"
 #include "builtins/stage.h"
 #include "builtins/stackcmd.h"
@@ -66,6 +70,7 @@ struct run_info {
 	char exit_s[16];		/* "-" while none */
 	int alive;
 	char *first, *last;		/* progress lines, or NULL */
+	char *done;			/* the last "epoch E/N done" line */
 	const char *role;		/* the node it was read from */
 };
 
@@ -75,6 +80,8 @@ static int train_attach(struct mlsh_ctx *, struct cmd_args *, cJSON **);
 static int train_status(struct mlsh_ctx *, struct cmd_args *, cJSON **);
 static int train_stop(struct mlsh_ctx *, struct cmd_args *, cJSON **);
 static int train_ls(struct mlsh_ctx *, struct cmd_args *, cJSON **);
+static int train_plot(struct mlsh_ctx *, struct cmd_args *, cJSON **);
+static int train_samples(struct mlsh_ctx *, struct cmd_args *, cJSON **);
 static void train_complete(struct mlsh_ctx *, const struct cmd_args *,
     const char *, int, const char *, struct strlist *);
 
@@ -115,6 +122,21 @@ static const struct mlsh_opt stop_opts[] = {
 	{ NULL, 0, 0, NULL, NULL, NULL }
 };
 
+static const struct mlsh_opt plot_opts[] = {
+	OPT_NUM("width", 'W', "COLUMNS",
+	    "the picture's width (default: the terminal's)", PLOT_MIN_WIDTH,
+	    1000, 0),
+	OPT_NUM("height", 'H', "LINES",
+	    "its height (default: the terminal's less one line)",
+	    PLOT_MIN_HEIGHT, 500, 0),
+	OPT_NODE("node the run is on"),
+	{ NULL, 0, 0, NULL, NULL, NULL }
+};
+static const struct mlsh_opt samples_opts[] = {
+	OPT_NODE("node the run is on"),
+	{ NULL, 0, 0, NULL, NULL, NULL }
+};
+
 static const struct mlsh_cmd train_subcmds[] = {
 	{ .name = "run", .summary = "start a command detached on a node",
 	    .args_usage = "-- COMMAND…",
@@ -144,8 +166,8 @@ static const struct mlsh_cmd train_subcmds[] = {
 	    "drained; the result is the run's final state.",
 	    .opts = attach_opts, .min_args = 1, .max_args = 1,
 	    .complete = train_complete, .exec = train_attach },
-	{ .name = "status", .summary = "a run's state, progress, ETA and cost "
-	    "to finish (every run without RUN)",
+	{ .name = "status", .summary = "a run's state, progress, ETA, cost "
+	    "to finish, images/s and cost per epoch (every run without RUN)",
 	    .args_usage = "[RUN]", .opts = node_opts, .min_args = 0,
 	    .max_args = 1, .complete = train_complete, .exec = train_status,
 	    .flags = CMD_NO_HISTORY },
@@ -157,13 +179,38 @@ static const struct mlsh_cmd train_subcmds[] = {
 	    .opts = node_opts, .min_args = 0, .max_args = 0,
 	    .complete = train_complete, .exec = train_ls,
 	    .flags = CMD_NO_HISTORY },
+	{ .name = "plot", .summary = "Loss_D and Loss_G over the steps, drawn "
+	    "in the terminal", .args_usage = "RUN",
+	    .help = "Reads the progress lines of the run's log (rank 0's) and "
+	    "draws Loss_D (braille dots) and Loss_G (blocks) over the global "
+	    "step (epoch * steps + step), fitted to the terminal or to "
+	    "--width and --height; in colour on a terminal unless NO_COLOR is "
+	    "set. Each column shows the mean of its steps, so 100,000 lines "
+	    "draw as fast as 100; the labels are the extremes. At most the "
+	    "newest 200,000 lines are read. With --json and in Lua the result "
+	    "is the series instead of the picture: steps, loss_d and loss_g "
+	    "(null where a line lacks that loss).",
+	    .opts = plot_opts, .min_args = 1, .max_args = 1,
+	    .complete = train_complete, .exec = train_plot,
+	    .flags = CMD_NO_HISTORY },
+	{ .name = "samples", .summary = "copy the run's newest sample grid "
+	    "(PNG) here and print its path", .args_usage = "RUN [DEST]",
+	    .help = "The newest 'samples: PATH' line of the run's log names "
+	    "the grid; it is copied over SFTP (as cp) into DEST: an existing "
+	    "directory (default the current one) under its own name, or that "
+	    "file name, which it replaces as cp does. The copy must be a PNG "
+	    "of at most 64 MB, else nothing is written. A relative PATH is "
+	    "taken from the node's home directory. Result: path, bytes, "
+	    "remote (and width, height).",
+	    .opts = samples_opts, .min_args = 1, .max_args = 2,
+	    .complete = train_complete, .exec = train_samples },
 	{ .name = NULL }
 };
 
 const struct mlsh_cmd cmd_train_entry = {
 	.name = "train",
 	.summary = "training runs detached on the nodes: run, attach, logs, "
-	    "status, stop, ls",
+	    "status, stop, ls, plot, samples",
 	.help = "A run lives on its node: `train run -- python3 train.py` "
 	    "starts it detached and returns; `train attach r1` follows it with "
 	    "a progress bar, ETA and the cost to finish; Ctrl-C detaches and "
@@ -284,27 +331,39 @@ node_price(struct mlsh_ctx *ctx, const char *role)
 
 struct collect {
 	struct buf out, err;
+	size_t max;			/* bytes each may hold, 0: no limit */
 };
 
+/* More than max bytes from the node (not trusted) fails the exec. */
 static int
 collect_out(void *arg, const char *data, size_t len)
 {
-	buf_add(&((struct collect *)arg)->out, data, len);
+	struct collect *c = arg;
+
+	if (c->max && c->out.len + len > c->max)
+		return -1;
+	buf_add(&c->out, data, len);
 	return 0;
 }
 
 static int
 collect_err(void *arg, const char *data, size_t len)
 {
-	buf_add(&((struct collect *)arg)->err, data, len);
+	struct collect *c = arg;
+
+	if (c->max && c->err.len + len > c->max)
+		return -1;
+	buf_add(&c->err, data, len);
 	return 0;
 }
 
-/* Run script on role's node; output collected. The exit code, or -1 with
- * *cause set (the connection failed, or Ctrl-C: *cancelled). */
+/* Run script on role's node; output collected, at most max bytes of each
+ * stream (0: no limit). The exit code, or -1 with *cause set (the
+ * connection failed, too much output, or Ctrl-C: *cancelled). */
 static int
-node_sh(struct mlsh_ctx *ctx, const char *ip, const char *script,
-    struct collect *c, int timeout_ms, int *cancelled, char **cause)
+node_sh_max(struct mlsh_ctx *ctx, const char *ip, const char *script,
+    struct collect *c, int timeout_ms, int *cancelled, char **cause,
+    size_t max)
 {
 	struct rmt_session *s;
 	struct rmt_exec ex = RMT_EXEC_INIT;
@@ -312,6 +371,7 @@ node_sh(struct mlsh_ctx *ctx, const char *ip, const char *script,
 
 	buf_init(&c->out);
 	buf_init(&c->err);
+	c->max = max;
 	if (cancelled != NULL)
 		*cancelled = 0;
 	if ((s = target_session(ctx)) == NULL) {
@@ -338,6 +398,13 @@ node_sh(struct mlsh_ctx *ctx, const char *ip, const char *script,
 	buf_addc(&c->err, '\0');
 	c->err.len--;
 	return st.exit_code;
+}
+
+static int
+node_sh(struct mlsh_ctx *ctx, const char *ip, const char *script,
+    struct collect *c, int timeout_ms, int *cancelled, char **cause)
+{
+	return node_sh_max(ctx, ip, script, c, timeout_ms, cancelled, cause, 0);
 }
 
 static void
@@ -438,6 +505,11 @@ train_complete(struct mlsh_ctx *ctx, const struct cmd_args *a,
 					strlist_add(out, t.v[i]);
 			strlist_release(&t);
 		}
+		return;
+	}
+	if (a->cmd != NULL && strcmp(a->cmd->name, "samples") == 0 &&
+	    argi == 1) {
+		complete_files(prefix, out);	/* DEST */
 		return;
 	}
 	if (a->cmd == NULL || strcmp(a->cmd->name, "run") == 0 || argi != 0)
@@ -769,7 +841,8 @@ start_attach(void *job)
  * "R<TAB>name<TAB>dir<TAB>node<TAB>pid<TAB>started<TAB>now<TAB>exit<TAB>
  * alive<TAB>stopped<TAB>logsize" (now: when the exit file was written,
  * once there is one), then "F<TAB>first progress line",
- * "L<TAB>last progress line", "C<TAB>command". $pat holds the pattern. */
+ * "L<TAB>last progress line", "C<TAB>command", "E<TAB>last epoch end"
+ * (trainlog.h). $pat holds the pattern. */
 #define SH_RECORD \
 	"p=$(cat \"$d/pid\" 2>/dev/null); a=0; " \
 	"[ -n \"$p\" ] && kill -0 \"$p\" 2>/dev/null && a=1; " \
@@ -787,7 +860,9 @@ start_attach(void *job)
 	"printf 'L\\t%s\\n' \"$(grep -E -e \"$pat\" \"$d/log\" 2>/dev/null " \
 	"| tail -n 1 | tr '\\t' ' ')\"; " \
 	"printf 'C\\t%s\\n' \"$(head -n 1 \"$d/cmd\" 2>/dev/null | " \
-	"tr '\\t' ' ')\"; "
+	"tr '\\t' ' ')\"; " \
+	"printf 'E\\t%s\\n' \"$(grep -E -e 'epoch [0-9]+/[0-9]+ done: ' " \
+	"\"$d/log\" 2>/dev/null | tail -n 1 | cut -c1-300 | tr '\\t' ' ')\"; "
 
 static void
 run_info_release(struct run_info *r)
@@ -798,6 +873,7 @@ run_info_release(struct run_info *r)
 	free(r->cmd);
 	free(r->first);
 	free(r->last);
+	free(r->done);
 	memset(r, 0, sizeof *r);
 }
 
@@ -846,6 +922,8 @@ parse_records(const char *text, const char *role, struct run_info **runs,
 				r->last = v;
 			else if (line[0] == 'C' && r->cmd == NULL)
 				r->cmd = v;
+			else if (line[0] == 'E' && r->done == NULL)
+				r->done = v;
 			else
 				free(v);
 		}
@@ -1016,6 +1094,46 @@ add_duration(cJSON *o, const char *key, double seconds, int data)
 	cJSON_AddStringToObject(o, key, s);
 }
 
+/* What the run costs an hour: its node's $/h (-1 unknown). A run on
+ * several nodes costs that many times one node's price. */
+static double
+run_hourly_cost(struct mlsh_ctx *ctx, const struct run_info *r)
+{
+	return node_price(ctx, *r->node_file ? r->node_file : r->role);
+}
+
+/* Speed: images/s of the last finished epoch, and what an epoch costs at
+ * the run's $/h (its duration from that line, else from the progress
+ * rate); with detail also the epoch's duration. */
+static void
+run_speed(struct mlsh_ctx *ctx, cJSON *o, const struct run_info *r,
+    const struct progress_track *tr, int detail, int data)
+{
+	struct trainlog_epoch e;
+	int have = r->done != NULL && trainlog_epoch_done(r->done, &e);
+	double secs = trainlog_epoch_seconds(have ? &e : NULL, tr);
+	double cost = progress_cost(secs, run_hourly_cost(ctx, r));
+	char v[32];
+
+	if (data && have)
+		cJSON_AddNumberToObject(o, "images_per_s", e.rate);
+	else if (data)
+		cJSON_AddNullToObject(o, "images_per_s");
+	else {
+		snprintf(v, sizeof v, have ? "%.1f" : "-", e.rate);
+		cJSON_AddStringToObject(o, "images_per_s", v);
+	}
+	if (detail)
+		add_duration(o, "epoch_time", secs, data);
+	if (data)
+		json_add_usd(o, "cost_per_epoch_usd", cost);
+	else {
+		snprintf(v, sizeof v, cost < 0 ? "-" : cost < 0.1 ? "$%.4f" :
+		    "$%.2f", cost);
+		cJSON_AddStringToObject(o, "cost_per_epoch", v);
+	}
+}
+
 /* The detail of `train status`: ETA, cost to finish, last metrics, dir. */
 static void
 run_detail(struct mlsh_ctx *ctx, cJSON *o, const struct run_info *r,
@@ -1024,9 +1142,7 @@ run_detail(struct mlsh_ctx *ctx, cJSON *o, const struct run_info *r,
 	int running = r->alive && strcmp(r->exit_s, "-") == 0;
 	double eta = running ? progress_eta(&tr->first, &tr->last,
 	    elapsed) : -1;
-	double price = node_price(ctx, *r->node_file ? r->node_file :
-	    r->role);
-	double cost = progress_cost(eta, price);
+	double cost = progress_cost(eta, run_hourly_cost(ctx, r));
 	char cs[32];
 
 	add_duration(o, "eta", running && tr->have ? eta : -1, data);
@@ -1077,6 +1193,7 @@ run_row(struct mlsh_ctx *ctx, const struct run_info *r,
 	cJSON_AddStringToObject(o, "started", when);
 	add_duration(o, "elapsed", elapsed < 0 ? 0 : elapsed, data);
 	cJSON_AddItemToObject(o, "progress", run_progress(&tr, data));
+	run_speed(ctx, o, r, &tr, detail, data);
 	if (detail)
 		run_detail(ctx, o, r, &tr, elapsed, data);
 	cJSON_AddStringToObject(o, "command", r->cmd ? r->cmd : "");
@@ -1618,4 +1735,413 @@ static int
 train_attach(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 {
 	return follow_cmd(ctx, a, 1, 1, result);
+}
+
+/* ---- pictures: plot, samples -------------------------------------------- */
+
+#define PLOT_LINES	200000		/* the newest progress lines plotted */
+#define PLOT_LINE_LEN	300		/* bytes kept of each */
+#define NODE_OUT_MAX	(64u * 1024 * 1024)	/* from the node, per stream */
+#define SAMPLES_MAX	(64u * 1024 * 1024)	/* a sample grid's size */
+
+/* Run script (with d=the run's directory prepended) on the run's node,
+ * output bounded; 0 with c filled, 1 after cmd_error. Exit 45 in script
+ * means the run has no log. */
+static int
+run_sh(struct mlsh_ctx *ctx, const char *role, const struct run_info *r,
+    const char *script, struct collect *c)
+{
+	char *ip = NULL, *cause = NULL, *qd = str_sh_quote(r->dir), *full;
+	int rc;
+
+	if (target_resolve(ctx, role, &ip) != 0) {
+		free(qd);
+		return 1;
+	}
+	full = xasprintf("d=%s; [ -e \"$d/log\" ] || exit 45; %s", qd, script);
+	rc = node_sh_max(ctx, ip, full, c, 60000, NULL, &cause, NODE_OUT_MAX);
+	free(full);
+	free(qd);
+	free(ip);
+	if (rc == 0)
+		return 0;
+	if (rc == 45)
+		cmd_error(ctx, "run '%s' has no log in %s", r->name, r->dir);
+	else {
+		char *why = rc < 0 ? xstrdup(cause) : last_line(c->err.data);
+		cmd_error(ctx, "cannot read the log of '%s' on %s: %s", r->name,
+		    role, *why ? why : "the node's shell failed");
+		free(why);
+	}
+	free(cause);
+	if (rc >= 0)
+		collect_release(c);
+	return 1;
+}
+
+/* The terminal's size (stdout, else $COLUMNS/$LINES, else 80x24), or the
+ * options'; the picture leaves a line for the prompt. -1 after cmd_error
+ * when it is smaller than a plot can be. */
+static int
+plot_size(struct mlsh_ctx *ctx, struct cmd_args *a, int *w, int *h)
+{
+	struct winsize ws;
+	const char *cols = getenv("COLUMNS"), *lines = getenv("LINES");
+
+	*w = 80;
+	*h = 24;
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 &&
+	    ws.ws_row > 0) {
+		*w = ws.ws_col;
+		*h = ws.ws_row;
+	} else {
+		if (cols != NULL && atoi(cols) > 0)
+			*w = atoi(cols);
+		if (lines != NULL && atoi(lines) > 0)
+			*h = atoi(lines);
+	}
+	*h -= 1;
+	if (cmd_opt_num(a, "width") > 0)
+		*w = (int)cmd_opt_num(a, "width");
+	if (cmd_opt_num(a, "height") > 0)
+		*h = (int)cmd_opt_num(a, "height");
+	if (*w < PLOT_MIN_WIDTH || *h < PLOT_MIN_HEIGHT) {
+		cmd_error(ctx, "a %dx%d terminal is too small for a plot (at "
+		    "least %dx%d; --width, --height)", *w, *h, PLOT_MIN_WIDTH,
+		    PLOT_MIN_HEIGHT);
+		return -1;
+	}
+	return 0;
+}
+
+static cJSON *
+numbers(const double *v, size_t n)
+{
+	cJSON *arr = cJSON_CreateArray();
+
+	for (size_t i = 0; i < n; i++)
+		cJSON_AddItemToArray(arr, isfinite(v[i]) ?
+		    cJSON_CreateNumber(v[i]) : cJSON_CreateNull());
+	return arr;
+}
+
+/* The series as data, or the picture (a string) for people. */
+static int
+plot_result(struct mlsh_ctx *ctx, struct cmd_args *a, const char *run,
+    const struct trainlog_series *s, long lines, cJSON **result)
+{
+	struct plot_series ser[2] = {
+		{ "Loss_D", s->loss_d }, { "Loss_G", s->loss_g },
+	};
+	struct plot_opts o = { .color = ctx->color, .xlabel = "step" };
+	char *pic, *cause = NULL, *title;
+
+	if (a->json || ctx->lua_depth > 0) {
+		*result = cJSON_CreateObject();
+		cJSON_AddStringToObject(*result, "run", run);
+		cJSON_AddNumberToObject(*result, "points", (double)s->n);
+		cJSON_AddNumberToObject(*result, "lines", (double)lines);
+		cJSON_AddItemToObject(*result, "steps", numbers(s->step, s->n));
+		cJSON_AddItemToObject(*result, "loss_d",
+		    numbers(s->loss_d, s->n));
+		cJSON_AddItemToObject(*result, "loss_g",
+		    numbers(s->loss_g, s->n));
+		return 0;
+	}
+	if (s->n == 0) {
+		*result = cJSON_CreateString("");
+		shell_warn(ctx, "train: %s has no progress line with Loss_D or "
+		    "Loss_G yet: nothing to plot", run);
+		return 0;
+	}
+	if (plot_size(ctx, a, &o.width, &o.height) != 0)
+		return 1;
+	title = lines > (long)s->n && lines > PLOT_LINES ?
+	    xasprintf("run %s, the last %zu of %ld lines", run, s->n, lines) :
+	    xasprintf("run %s, %zu points", run, s->n);
+	o.title = title;
+	pic = plot_render(s->step, s->n, ser, 2, &o, &cause);
+	free(title);
+	if (pic == NULL) {
+		cmd_error(ctx, "cannot plot '%s': %s", run, cause);
+		free(cause);
+		return 1;
+	}
+	*result = cJSON_CreateString(pic);
+	free(pic);
+	return 0;
+}
+
+static int
+train_plot(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
+{
+	struct run_info r;
+	struct progress_parser pp;
+	struct trainlog_series s;
+	struct collect c;
+	char *role = NULL, *pat = train_pattern(ctx), *qpat, *script;
+	char *cause = NULL;
+	int rc;
+
+	if (progress_parser_init(&pp, pat, &cause) != 0) {
+		cmd_error(ctx, "train_pattern: %s", cause);
+		free(cause);
+		free(pat);
+		return 1;
+	}
+	if (find_run(ctx, a, a->argv[0], &role, &r) != 0) {
+		progress_parser_release(&pp);
+		free(pat);
+		return 1;
+	}
+	/* the count first (stderr), then the newest lines, each cut short */
+	qpat = str_sh_quote(pat);
+	script = xasprintf("pat=%s; grep -c -E -e \"$pat\" \"$d/log\" >&2; "
+	    "grep -E -e \"$pat\" \"$d/log\" | tail -n %d | cut -c1-%d", qpat,
+	    PLOT_LINES, PLOT_LINE_LEN);
+	free(qpat);
+	free(pat);
+	rc = run_sh(ctx, role, &r, script, &c);
+	free(script);
+	if (rc == 0) {
+		trainlog_series_init(&s);
+		trainlog_series_feed(&s, &pp, c.out.data, c.out.len);
+		rc = plot_result(ctx, a, r.name, &s, atol(c.err.data), result);
+		trainlog_series_release(&s);
+		collect_release(&c);
+	}
+	progress_parser_release(&pp);
+	run_info_release(&r);
+	free(role);
+	return rc;
+}
+
+/* The node is not trusted with local names: the copy is named by the
+ * last component of the path its log gave, which must be a plain name. */
+static char *
+samples_name(const char *remote)
+{
+	const char *b = strrchr(remote, '/');
+
+	for (const char *p = remote; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			return NULL;
+	b = b ? b + 1 : remote;
+	if (!*b || strcmp(b, ".") == 0 || strcmp(b, "..") == 0 ||
+	    strlen(b) > 255)
+		return NULL;
+	return xstrdup(b);
+}
+
+/* Where the copy goes: into DEST when it is a directory (not through a
+ * link unless written DIR/, as cp), else DEST itself. */
+static char *
+samples_dest(const char *dest, const char *name)
+{
+	struct stat st;
+	size_t n;
+
+	if (dest == NULL)
+		return xstrdup(name);
+	n = strlen(dest);
+	if ((n > 0 && dest[n - 1] == '/') ? stat(dest, &st) == 0 &&
+	    S_ISDIR(st.st_mode) : lstat(dest, &st) == 0 && S_ISDIR(st.st_mode))
+		return xasprintf("%s%s%s", dest, dest[n - 1] == '/' ? "" : "/",
+		    name);
+	return xstrdup(dest);
+}
+
+/* A download's bytes so far, to stop one past the limit. */
+struct samples_xfer {
+	uint64_t done;
+};
+
+static void
+samples_progress(void *arg, uint64_t done, uint64_t total)
+{
+	(void)total;
+	((struct samples_xfer *)arg)->done = done;
+}
+
+static int
+samples_cancel(void *arg)
+{
+	return target_cancelled(arg) ||
+	    ((struct samples_xfer *)arg)->done > SAMPLES_MAX;
+}
+
+/* The copy must start as a PNG does; its size (IHDR) into w and h. */
+static int
+png_check(const char *path, long *w, long *h, char **cause)
+{
+	static const unsigned char sig[8] = { 0x89, 'P', 'N', 'G', '\r', '\n',
+	    0x1a, '\n' };
+	unsigned char b[24];
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, b, sizeof b);
+
+	if (fd >= 0)
+		close(fd);
+	*w = *h = -1;
+	if (n < 8 || memcmp(b, sig, 8) != 0) {
+		*cause = xstrdup("not a PNG file (no PNG signature)");
+		return -1;
+	}
+	if (n == 24 && memcmp(b + 12, "IHDR", 4) == 0) {
+		*w = (long)b[16] << 24 | (long)b[17] << 16 | b[18] << 8 | b[19];
+		*h = (long)b[20] << 24 | (long)b[21] << 16 | b[22] << 8 | b[23];
+	}
+	return 0;
+}
+
+/* The sftp side of samples_fetch: remote must be a regular file of at
+ * most SAMPLES_MAX; it is copied into tmp. -1 with *cause, or with *cause
+ * NULL after cmd_error (no connection). */
+static int
+samples_get(struct mlsh_ctx *ctx, const char *role, const char *remote,
+    const char *tmp, char **cause)
+{
+	struct rmt_session *s = NULL;
+	struct rmt_stat st;
+	struct rmt_xfer x;
+	struct samples_xfer sx = { 0 };
+	char *ip = NULL;
+	int r;
+
+	if (target_resolve(ctx, role, &ip) != 0 ||
+	    (s = target_session(ctx)) == NULL ||
+	    target_connect(ctx, s, ip, role, 30) != 0) {
+		free(ip);
+		return -1;
+	}
+	if ((r = rmt_stat(s, ip, remote, &st, cause)) == 0 &&
+	    !S_ISREG(st.mode))
+		*cause = xasprintf("%s is not a regular file", remote);
+	else if (r == 0 && st.size > SAMPLES_MAX)
+		*cause = xasprintf("%s is %.1f MB, more than the %u MB a "
+		    "sample grid may have", remote, st.size / 1e6,
+		    SAMPLES_MAX >> 20);
+	else if (r == 1)
+		*cause = xasprintf("no file %s", remote);
+	else if (r == 0) {
+		memset(&x, 0, sizeof x);
+		x.progress = samples_progress;
+		x.cancel = samples_cancel;
+		x.arg = &sx;
+		if ((r = rmt_get(s, ip, remote, tmp, &x, cause)) != 0 &&
+		    sx.done > SAMPLES_MAX) {
+			free(*cause);
+			*cause = xasprintf("%s grew past %u MB while copied",
+			    remote, SAMPLES_MAX >> 20);
+		}
+	}
+	free(ip);
+	return r != 0 || *cause != NULL ? -1 : 0;
+}
+
+/* Copy remote to `to` through a temporary file beside it, renamed over
+ * `to` only once it is a PNG of at most SAMPLES_MAX: a failed, cut or
+ * hostile copy leaves nothing behind. -1 with *cause (NULL: after
+ * cmd_error). */
+static int
+samples_fetch(struct mlsh_ctx *ctx, const char *role, const char *remote,
+    const char *to, uint64_t *bytes, long *w, long *h, char **cause)
+{
+	const char *slash = strrchr(to, '/');
+	char *tmp = slash ? xasprintf("%.*s/.mlsh-samples.XXXXXX",
+	    (int)(slash - to), to) : xstrdup(".mlsh-samples.XXXXXX");
+	struct stat st;
+	mode_t um;
+	int fd = mkstemp(tmp), rc;
+
+	if (fd < 0) {
+		*cause = xasprintf("cannot write beside %s: %s", to,
+		    strerror(errno));
+		free(tmp);
+		return -1;
+	}
+	close(fd);
+	um = umask(0);
+	umask(um);
+	if ((rc = samples_get(ctx, role, remote, tmp, cause)) == 0 &&
+	    (rc = png_check(tmp, w, h, cause)) == 0) {
+		rc = -1;
+		if (stat(tmp, &st) != 0 || st.st_size > (off_t)SAMPLES_MAX)
+			*cause = xasprintf("%s is more than %u MB", remote,
+			    SAMPLES_MAX >> 20);
+		else if (chmod(tmp, 0666 & ~um) != 0 || rename(tmp, to) != 0)
+			*cause = xasprintf("cannot write %s: %s", to,
+			    strerror(errno));
+		else {
+			*bytes = (uint64_t)st.st_size;
+			rc = 0;
+		}
+	}
+	if (rc != 0)
+		unlink(tmp);
+	free(tmp);
+	return rc;
+}
+
+static int
+train_samples(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
+{
+	struct run_info r;
+	struct collect c;
+	char *role = NULL, *remote = NULL, *name = NULL, *to = NULL;
+	char *cause = NULL;
+	uint64_t bytes = 0;
+	long w = -1, h = -1;
+	int rc = 1;
+
+	if (find_run(ctx, a, a->argv[0], &role, &r) != 0)
+		return 1;
+	if (run_sh(ctx, role, &r, "grep -E -e '(^|] )samples: ' \"$d/log\" | "
+	    "tail -n 1 | cut -c1-4200", &c) != 0)
+		goto out;
+	remote = trainlog_samples(c.out.data);
+	collect_release(&c);
+	if (remote == NULL) {
+		cmd_error(ctx, "run '%s' has no samples yet (no 'samples: PATH' "
+		    "line in its log)", r.name);
+		goto out;
+	}
+	if ((name = samples_name(remote)) == NULL) {
+		char *safe = str_sanitize(remote, 0);
+		cmd_error(ctx, "run '%s' names its samples '%s': not a file name "
+		    "to copy to", r.name, safe);
+		free(safe);
+		goto out;
+	}
+	to = samples_dest(a->argc > 1 ? a->argv[1] : NULL, name);
+	if (samples_fetch(ctx, role, remote, to, &bytes, &w, &h,
+	    &cause) != 0) {
+		if (cause != NULL || mlsh_interrupted)
+			cmd_error(ctx, "cannot copy the samples of '%s' from "
+			    "%s: %s", r.name, role, mlsh_interrupted ?
+			    "interrupted" : cause);
+		goto out;
+	}
+	if (a->json || ctx->lua_depth > 0) {
+		*result = cJSON_CreateObject();
+		cJSON_AddStringToObject(*result, "run", r.name);
+		cJSON_AddStringToObject(*result, "path", to);
+		cJSON_AddNumberToObject(*result, "bytes", (double)bytes);
+		cJSON_AddStringToObject(*result, "remote", remote);
+		cJSON_AddStringToObject(*result, "node", role);
+		if (w >= 0) {
+			cJSON_AddNumberToObject(*result, "width", (double)w);
+			cJSON_AddNumberToObject(*result, "height", (double)h);
+		}
+	} else
+		*result = cJSON_CreateString(to);
+	rc = 0;
+out:
+	free(cause);
+	free(to);
+	free(name);
+	free(remote);
+	run_info_release(&r);
+	free(role);
+	return rc;
 }

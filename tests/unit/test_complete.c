@@ -189,6 +189,32 @@ test_node_names(void)
 	free(cause);
 }
 
+/* train's hook: run names from the cache for RUN (plot and samples as
+ * the others), local paths for samples' DEST. */
+static void
+test_train_runs(void)
+{
+	char *dir = xasprintf("%s/train/default", ctx.state_dir), *cause = NULL;
+	char *p, *line;
+
+	T_EQ_INT(mkdir_p(dir, 0700, &cause), 0);
+	p = xasprintf("%s/runs", dir);
+	T_EQ_INT(state_write_file(p, "r1\nr2\nx9\n", 9, &cause), 0);
+	free(p);
+	COMP("train plot ", "r1 r2 x9");
+	COMP("train samples r", "r1 r2");
+	COMP("train status x", "x9");
+	COMP("train plot r1 ", "");		/* one run only */
+	p = xasprintf("%s/samples_2.png", dir);
+	T_EQ_INT(state_write_file(p, "", 0, &cause), 0);
+	line = xasprintf("train samples r1 %s/sa", dir);
+	COMP(line, p);
+	free(line);
+	free(p);
+	free(dir);
+	free(cause);
+}
+
 int
 main(void)
 {
@@ -208,6 +234,7 @@ main(void)
 	T_RUN(test_common_prefix);
 	T_RUN(test_api);
 	T_RUN(test_node_names);
+	T_RUN(test_train_runs);
 	shell_free(&ctx);
 	cmd = xasprintf("rm -rf %s", dir);
 	if (system(cmd) != 0)
