@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# make demo: the whole session in the lab, from nothing to nothing — vpc up,
-# efs up, node dl1 up, a generated image set onto /efs, a tiny numpy GAN
-# trained detached on the node and followed to the end, its checkpoints, down —
-# then `lab down`, and a check that nothing of the lab is left. Needs root (the
+# make demo: the seed's story in the lab, from nothing to nothing — vpc up,
+# efs up, two dl1 nodes, a generated image set onto /efs, the PyTorch DCGAN
+# trained data-parallel on both nodes and followed, resumed from its
+# checkpoint, its samples fetched and losses plotted, down (scripts/demo-lab.mlsh)
+# — then `lab down`, and a check that nothing of the lab is left. Needs root (the
 # lab makes network namespaces): run as root or through sudo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
