@@ -872,9 +872,34 @@ start_attach(void *job)
 	"nr=$(grep -c . \"$j/nodes\"); nl=$(paste -sd, \"$j/nodes\"); " \
 	"fl=$(head -n 1 \"$j/failed\" 2>/dev/null | tr '\\t' ' '); " \
 	"for d in \"$j\"/rank-*; do [ -e \"$d/started\" ] || continue; " \
+	"o=\" $(cat \"$d/node\" 2>/dev/null) \"; case \" ${mine:-} \" in " \
+	"*\"$o\"*) [ \"$o\" = \" ${me:-} \" ] || continue;; esac; " \
 	SH_RECORD \
 	"printf 'M\\t%s\\t%s\\t%s\\t%s\\n' \"${d##*/rank-}\" \"$nr\" \"$nl\" " \
 	"\"$fl\"; done; else " SH_RECORD "fi; "
+
+/* The listing script for node i of roles: on a shared /efs every node
+ * sees every rank's directory, but only its own node can say whether a
+ * rank is alive, so a node skips the ranks of the other nodes asked
+ * ($mine, $me). */
+static char *
+rank_filter(const struct strlist *roles, size_t i, const char *script)
+{
+	struct buf b;
+	char *q, *me, *out;
+
+	buf_init(&b);
+	buf_adds(&b, "");
+	for (size_t k = 0; k < roles->n; k++)
+		buf_printf(&b, " %s", roles->v[k]);
+	q = str_sh_quote(b.data);
+	buf_release(&b);
+	me = str_sh_quote(roles->v[i]);
+	out = xasprintf("me=%s; mine=%s; %s", me, q, script);
+	free(q);
+	free(me);
+	return out;
+}
 
 static void
 run_info_release(struct run_info *r)
@@ -1005,7 +1030,11 @@ read_runs(struct mlsh_ctx *ctx, struct cmd_args *a, const char *name,
 			found_err = 1;
 			break;
 		}
-		rc = node_sh(ctx, ip, script.data, &c, 30000, NULL, &cause);
+		{
+			char *full = rank_filter(roles, i, script.data);
+			rc = node_sh(ctx, ip, full, &c, 30000, NULL, &cause);
+			free(full);
+		}
 		free(ip);
 		if (rc < 0) {
 			cmd_error(ctx, "%s: %s", roles->v[i], cause);
