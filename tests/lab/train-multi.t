@@ -76,22 +76,12 @@ t_ok 'train run --nodes 2: one run, a rank on each node' '
 	m --json -c "train run --nodes 2 --name env -- '"'"'$ENV_LINE'"'"'" >"$T/env.json" &&
 	py "assert d[\"run\"]==\"env\" and d[\"nodes\"]==[\"dl1-1\",\"dl1-2\"], d; assert [r[\"node\"] for r in d[\"ranks\"]]==[\"dl1-1\",\"dl1-2\"], d; assert d[\"dir\"]==\"/efs/runs/env\", d" <"$T/env.json" &&
 	wait_for 150 ended env && [ "$(state_of env)" = "exited 0" ]'
-t_out 'rank 0 (train logs) sees rank 0 of 2, MASTER_ADDR dl1-1' "LOCAL_RANK=0
-MASTER_ADDR=$IP1
-MASTER_PORT=29500
-MLSH_NODE_IPS=$IP1,$IP2
-MLSH_NODE_RANK=0
-MLSH_NUM_NODES=2
-RANK=0
-WORLD_SIZE=2" 'm -c "train logs env"'
-t_out 'rank 1 on dl1-2 sees rank 1 of 2, the same master' "LOCAL_RANK=0
-MASTER_ADDR=$IP1
-MASTER_PORT=29500
-MLSH_NODE_IPS=$IP1,$IP2
-MLSH_NODE_RANK=1
-MLSH_NUM_NODES=2
-RANK=1
-WORLD_SIZE=2" 'm -c "ssh dl1-2 cat /efs/runs/env/rank-1/log"'
+# What rank K of the env run sees.
+env_rank() { printf '%s\n' LOCAL_RANK=0 "MASTER_ADDR=$IP1" MASTER_PORT=29500 \
+	"MLSH_NODE_IPS=$IP1,$IP2" "MLSH_NODE_RANK=$1" MLSH_NUM_NODES=2 "RANK=$1" WORLD_SIZE=2; }
+t_out 'rank 0 (train logs) sees rank 0 of 2, MASTER_ADDR dl1-1' "$(env_rank 0)" 'm -c "train logs env"'
+t_out 'rank 1 on dl1-2 sees rank 1 of 2, the same master' "$(env_rank 1)" \
+	'm -c "ssh dl1-2 cat /efs/runs/env/rank-1/log"'
 t_ok 'the run'\''s status: every rank, on its node, exited 0' '
 	m --json -c "train status env" | py "assert d[\"nodes\"]==[\"dl1-1\",\"dl1-2\"], d; assert [(r[\"rank\"],r[\"node\"],r[\"state\"],r[\"exit\"]) for r in d[\"ranks\"]]==[(0,\"dl1-1\",\"exited 0\",0),(1,\"dl1-2\",\"exited 0\",0)], d; assert d[\"failure\"] is None and d[\"exit\"]==0, d" &&
 	m -c "train status env" | grep -q "^ranks  *0 dl1-1 exited 0, 1 dl1-2 exited 0$"'
