@@ -155,6 +155,19 @@ t_ok 'Lua: train.run{nodes=2} and train.attach follow rank 0 to the run'\''s end
 	out=$(m "$T/l.mlsh" 2>/dev/null) && [ "$(tail -1 <<<"$out")" = "dl1-2	exited 0	2	exited 0" ] &&
 	grep -qx "rank 0" <<<"$out"'
 
+# Without /efs (a workspace with no EFS): each node keeps its own RUN/ in
+# ~/runs with its rank's directory only, and the run reads the same.
+t_ok 'without /efs: each node keeps its rank in ~/runs; the run reads the same' '
+	m -w local -c "vpc up --allow 198.18.0.2/32 --yes; node dl1 up --count 2 --yes" >"$T/local.log" 2>&1 &&
+	wait_for 150 m -w local -c "ssh dl1-2 true" 2>/dev/null &&
+	m -w local --json -c "train run --nodes 2 --name loc -- '"'"'echo rank \$MLSH_NODE_RANK of \$MLSH_NUM_NODES'"'"'" >"$T/loc.json" &&
+	py "assert d[\"dir\"]==\"/home/ubuntu/runs/loc\", d" <"$T/loc.json" &&
+	wait_for 150 eval "[ \"\$(m -w local --json -c \"train status loc\" | py \"print(d[\\\"state\\\"])\")\" = \"exited 0\" ]" &&
+	[ "$(m -w local -c "train logs loc")" = "rank 0 of 2" ] &&
+	[ "$(m -w local -c "ssh dl1-2 cat runs/loc/rank-1/log")" = "rank 1 of 2" ] &&
+	m -w local -c "ssh dl1-1 test ! -e runs/loc/rank-1" && m -w local -c "ssh dl1-2 test ! -e runs/loc/rank-0"' ||
+	tail -5 "$T/local.log"
+
 t_ok 'lab down leaves no namespace' '
 	"$MLSH" --norc lab down >/dev/null && ! ip netns list | grep -q "^$MLSH_LAB_NAME-"'
 t_ok 'the root namespace is unchanged by the whole test' '
