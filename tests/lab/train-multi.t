@@ -155,6 +155,12 @@ t_ok 'Lua: train.run{nodes=2} and train.attach follow rank 0 to the run'\''s end
 	out=$(m "$T/l.mlsh" 2>/dev/null) && [ "$(tail -1 <<<"$out")" = "dl1-2	exited 0	2	exited 0" ] &&
 	grep -qx "rank 0" <<<"$out"'
 
+t_ok 'a node not running: one line before anything starts' '
+	m -c "node dl1-2 stop" >/dev/null 2>&1 &&
+	! m -c "train run --nodes 2 --name off -- true" 2>"$T/off.err" &&
+	[ "$(cat "$T/off.err")" = "train: node '"'"'dl1-2'"'"' is stopped; '"'"'node dl1-2 start'"'"' starts it" ] &&
+	m -c "ssh dl1-1 test ! -e /efs/runs/off"'
+
 # Without /efs (a workspace with no EFS): each node keeps its own RUN/ in
 # ~/runs with its rank's directory only, and the run reads the same.
 t_ok 'without /efs: each node keeps its rank in ~/runs; the run reads the same' '
@@ -167,6 +173,14 @@ t_ok 'without /efs: each node keeps its rank in ~/runs; the run reads the same' 
 	[ "$(m -w local -c "ssh dl1-2 cat runs/loc/rank-1/log")" = "rank 1 of 2" ] &&
 	m -w local -c "ssh dl1-1 test ! -e runs/loc/rank-1" && m -w local -c "ssh dl1-2 test ! -e runs/loc/rank-0"' ||
 	tail -5 "$T/local.log"
+# A rank that cannot start (dl1-2's ~/runs not writable: the probe before
+# the start does not look at that) stops the ranks already started.
+t_ok 'a rank that cannot start: one line, and rank 0 already started is stopped' '
+	m -w local -c "ssh dl1-2 chmod a-w runs" &&
+	! m -w local -c "train run --nodes 2 --name half -- '"'"'sleep 6003'"'"'" 2>"$T/half.err" &&
+	[ "$(cat "$T/half.err")" = "train: cannot start rank 1 on dl1-2: cannot create run directory /home/ubuntu/runs (the ranks started were stopped)" ] &&
+	[ "$(m -w local -c "ssh dl1-1 cat runs/half/rank-0/exit")" = 143 ] &&
+	! m -w local -c "ssh dl1-1 '"'"'pgrep -f \"sleep [6]003\"'"'"'" >/dev/null 2>&1'
 
 t_ok 'lab down leaves no namespace' '
 	"$MLSH" --norc lab down >/dev/null && ! ip netns list | grep -q "^$MLSH_LAB_NAME-"'
