@@ -2488,6 +2488,46 @@ job_fields(cJSON *o, struct run_info **rk, size_t k, int data)
 	buf_release(&b);
 }
 
+/* mlsh's side of supervision, for ranks that cannot see the run's
+ * RUN/failed (no shared /efs) or a failure nobody wrote (a rank lost): when
+ * the run has failed and such ranks still run, stop them now, as `train
+ * stop` would, and say so; their records then read killed. A rank whose
+ * own node shows RUN/failed is left to its wrapper. */
+static void
+job_enforce(struct mlsh_ctx *ctx, struct run_info **rk, size_t k)
+{
+	char why[256], st[32];
+	int code;
+	size_t n = 0;
+	struct stop_one *s;
+
+	if (strcmp(job_state(rk, k, why, sizeof why, &code), "failed") != 0)
+		return;
+	s = xcalloc(k + 1, sizeof *s);
+	for (size_t i = 0; i < k; i++) {
+		if (strcmp(run_state(rk[i], st, sizeof st), "running") != 0 ||
+		    *rk[i]->failed || target_resolve(ctx, rk[i]->node_file, &s[n].ip) != 0)
+			continue;
+		s[n].node = rk[i]->node_file;
+		s[n++].dir = xstrdup(rk[i]->dir);
+	}
+	if (n > 0 && stop_ranks(ctx, s, n, GRACE_DEFAULT) == 0)
+		for (size_t i = 0; i < k; i++)
+			for (size_t j = 0; j < n; j++)
+				if (strcmp(s[j].dir, rk[i]->dir) == 0) {
+					shell_warn(ctx, "train: %s: %s; stopped "
+					    "rank %d on %s", rk[i]->name, why,
+					    rk[i]->rank, s[j].node);
+					snprintf(rk[i]->exit_s, sizeof
+					    rk[i]->exit_s, "%s", s[j].exit_s);
+					rk[i]->stopped = 1;
+					rk[i]->alive = 0;
+				}
+	for (size_t j = 0; j < n; j++)
+		stop_one_release(&s[j]);
+	free(s);
+}
+
 /* The row of the multi-node run runs[i] belongs to, NULL when an earlier
  * record of it made the row already: rank 0's row (progress from its log,
  * cost at every node's price) with the run's state and every rank. */
@@ -2506,6 +2546,7 @@ job_row(struct mlsh_ctx *ctx, struct run_info *runs, size_t n, size_t i,
 			return NULL;
 		}
 	k = job_ranks(runs, n, runs[i].name, rk);
+	job_enforce(ctx, rk, k);
 	rk[0]->job_price = job_price(ctx, rk[0]->job_nodes);
 	o = run_row(ctx, rk[0], pp, detail, data);
 	if (detail) {		/* the run's directory, not rank 0's */
@@ -2540,6 +2581,7 @@ job_final(struct mlsh_ctx *ctx, const char *name, cJSON *o)
 		}
 		rk = xcalloc(n + 1, sizeof *rk);
 		k = job_ranks(runs, n, name, rk);
+		job_enforce(ctx, rk, k);
 		for (size_t i = 0; i < k; i++) {
 			char st[32];
 			run_state(rk[i], st, sizeof st);

@@ -173,6 +173,14 @@ t_ok 'without /efs: each node keeps its rank in ~/runs; the run reads the same' 
 	[ "$(m -w local -c "ssh dl1-2 cat runs/loc/rank-1/log")" = "rank 1 of 2" ] &&
 	m -w local -c "ssh dl1-1 test ! -e runs/loc/rank-1" && m -w local -c "ssh dl1-2 test ! -e runs/loc/rank-0"' ||
 	tail -5 "$T/local.log"
+# Without /efs rank 0 cannot see RUN/failed on dl1-2: mlsh stops it when it
+# reads the run (train status here).
+t_ok 'without /efs: rank 1 exits 3; train status fails the run and stops rank 0' '
+	m -w local -c "train run --nodes 2 --name lfail -- '"'"'[ \$MLSH_NODE_RANK = 1 ] && exit 3; sleep 6004'"'"'" >/dev/null &&
+	wait_for 150 eval "m -w local --json -c \"train status lfail\" 2>\"$T/lfail.err\" >\"$T/lfail.json\" && grep -q \\\"failed\\\" \"$T/lfail.json\"" &&
+	py "assert d[\"failure\"]==\"rank 1 on dl1-2 exited 3\", d; assert [r[\"state\"] for r in d[\"ranks\"]]==[\"killed\",\"exited 3\"], d" <"$T/lfail.json" &&
+	grep -qx "train: lfail: rank 1 on dl1-2 exited 3; stopped rank 0 on dl1-1" "$T/lfail.err" &&
+	! m -w local -c "ssh dl1-1 '"'"'pgrep -f \"sleep [6]004\"'"'"'" >/dev/null 2>&1'
 # A rank that cannot start (dl1-2's ~/runs not writable: the probe before
 # the start does not look at that) stops the ranks already started.
 t_ok 'a rank that cannot start: one line, and rank 0 already started is stopped' '
