@@ -165,8 +165,10 @@ static const struct mlsh_cmd train_subcmds[] = {
 	    "--master_port $MASTER_PORT dcgan.py …' (quote the line so the "
 	    "node expands the variables). attach and logs follow rank 0; "
 	    "status and ls show every rank; a rank that fails fails the run and "
-	    "its wrapper's supervisor stops the others (through the run's "
-	    "directory on the shared /efs); stop stops every rank.",
+	    "the wrappers of the others stop them (they watch the run's "
+	    "directory on the shared /efs; without one, mlsh stops them when "
+	    "it next reads the run: status, ls, attach); stop stops every "
+	    "rank.",
 	    .opts = run_opts, .min_args = 1, .max_args = -1,
 	    .complete = train_complete, .exec = train_run, .lua_rest = "cmd" },
 	{ .name = "logs", .summary = "print a run's log (-f: follow it)",
@@ -1863,8 +1865,9 @@ train_attach(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
  * ("rank 1 on dl1-2 exited 3", the first writer wins), and every other rank
  * seeing it stops its own process group (TERM, KILL after 10 s) and records
  * itself stopped. Ranks see each other's RUN/failed only through the shared
- * /efs; without one, the run's state still says which rank failed, and the
- * others end when their collectives fail or with `train stop`. */
+ * /efs; without one (or for a rank lost without a word), mlsh stops the
+ * ranks still running when it next reads the run (job_enforce: train
+ * status, ls, attach), and their collectives usually fail first anyway. */
 
 struct train_multi {
 	struct train_start t;		/* first: the shared steps take it */
