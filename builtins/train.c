@@ -2359,12 +2359,14 @@ job_price(struct mlsh_ctx *ctx, const char *nodes)
 
 /* The records of multi-node run name among runs, one per rank in rank
  * order, into rk (room for n). A record read on another node than its own
- * cannot tell whether its rank is alive (only its node sees its pid): it
- * counts as not alive. */
+ * cannot tell whether its rank is alive (only its node sees its pid): with
+ * no exit file it runs as far as the files say while its node is one of
+ * the workspace's (not asked: --node), and is lost when its node is gone. */
 static size_t
-job_ranks(struct run_info *runs, size_t n, const char *name,
-    struct run_info **rk)
+job_ranks(struct mlsh_ctx *ctx, struct run_info *runs, size_t n,
+    const char *name, struct run_info **rk)
 {
+	const cJSON *res = target_resources(ctx);
 	size_t k = 0;
 
 	for (size_t i = 0; i < n; i++) {
@@ -2378,7 +2380,9 @@ job_ranks(struct run_info *runs, size_t n, const char *name,
 			continue;
 		if (*r->node_file && r->role != NULL &&
 		    strcmp(r->node_file, r->role) != 0)
-			r->alive = 0;
+			r->alive = strcmp(r->exit_s, "-") == 0 && res != NULL &&
+			    cJSON_GetObjectItemCaseSensitive(res,
+			    r->node_file) != NULL;
 		rk[k++] = r;
 	}
 	for (size_t i = 1; i < k; i++)		/* a handful: insertion */
@@ -2509,7 +2513,8 @@ job_enforce(struct mlsh_ctx *ctx, struct run_info **rk, size_t k)
 	s = xcalloc(k + 1, sizeof *s);
 	for (size_t i = 0; i < k; i++) {
 		if (strcmp(run_state(rk[i], st, sizeof st), "running") != 0 ||
-		    *rk[i]->failed || target_resolve(ctx, rk[i]->node_file, &s[n].ip) != 0)
+		    *rk[i]->failed || strcmp(rk[i]->node_file, rk[i]->role) ||
+		    target_resolve(ctx, rk[i]->node_file, &s[n].ip) != 0)
 			continue;
 		s[n].node = rk[i]->node_file;
 		s[n++].dir = xstrdup(rk[i]->dir);
@@ -2548,7 +2553,7 @@ job_row(struct mlsh_ctx *ctx, struct run_info *runs, size_t n, size_t i,
 			free(rk);
 			return NULL;
 		}
-	k = job_ranks(runs, n, runs[i].name, rk);
+	k = job_ranks(ctx, runs, n, runs[i].name, rk);
 	job_enforce(ctx, rk, k);
 	rk[0]->job_price = job_price(ctx, rk[0]->job_nodes);
 	o = run_row(ctx, rk[0], pp, detail, data);
@@ -2583,7 +2588,7 @@ job_final(struct mlsh_ctx *ctx, const char *name, cJSON *o)
 			return;
 		}
 		rk = xcalloc(n + 1, sizeof *rk);
-		k = job_ranks(runs, n, name, rk);
+		k = job_ranks(ctx, runs, n, name, rk);
 		job_enforce(ctx, rk, k);
 		for (size_t i = 0; i < k; i++) {
 			char st[32];
@@ -2623,7 +2628,7 @@ stop_job(struct mlsh_ctx *ctx, const char *name, long long grace,
 		return 1;
 	}
 	rk = xcalloc(n + 1, sizeof *rk);
-	k = job_ranks(runs, n, name, rk);
+	k = job_ranks(ctx, runs, n, name, rk);
 	s = xcalloc(k + 1, sizeof *s);
 	for (size_t i = 0; i < k; i++) {
 		s[i].node = rk[i]->node_file;

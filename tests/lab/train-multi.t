@@ -139,6 +139,7 @@ t_ok 'train stop stops every rank; no process of the run is left on either node'
 	m -c "train run --nodes 2 --name stopme -- '"'"'sleep 6002'"'"'" >/dev/null &&
 	wait_for 50 eval "[ \"\$(ranks_of stopme)\" = \"running running\" ]" &&
 	! none_left dl1-1 && ! none_left dl1-2 &&
+	[ "$(m --json -c "train status stopme --node dl1-1" | py "print(d[\"state\"], [r[\"state\"] for r in d[\"ranks\"]])")" = "running ['"'"'running'"'"', '"'"'running'"'"']" ] &&
 	pids=$(m --json -c "train status stopme" | py "print(\" \".join(str(r[\"pid\"]) for r in d[\"ranks\"]))") &&
 	m --json -c "train stop stopme" | py "assert d[\"state\"]==\"killed\", d; assert [(r[\"rank\"],r[\"node\"],r[\"signal\"]) for r in d[\"stopped\"]]==[(0,\"dl1-1\",\"TERM\"),(1,\"dl1-2\",\"TERM\")], d" &&
 	none_left dl1-1 && none_left dl1-2 &&
