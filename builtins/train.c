@@ -60,7 +60,8 @@
 /* Find run $r: sets $d or exits 44. */
 #define SH_FIND \
 	"d=; for b in /efs/runs \"$HOME/runs\"; do " \
-	"[ -d \"$b/$r\" ] && [ -e \"$b/$r/started\" ] && { d=$b/$r; break; }; " \
+	"[ -d \"$b/$r\" ] && { [ -e \"$b/$r/started\" ] || " \
+	"[ -e \"$b/$r/nodes\" ]; } && { d=$b/$r; break; }; " \
 	"done; [ -n \"$d\" ] || exit 44; "
 #define EXIT_NO_RUN	44
 
@@ -72,9 +73,27 @@ struct run_info {
 	char *first, *last;		/* progress lines, or NULL */
 	char *done;			/* the last "epoch E/N done" line */
 	const char *role;		/* the node it was read from */
+	/* A rank of a multi-node run (nranks > 0): its rank, the job's
+	 * nodes in rank order ("dl1-1,dl1-2"), the first failure any rank
+	 * recorded ("" while none), and the nodes' $/h summed (0: unknown). */
+	int rank, nranks;
+	char *job_nodes, *failed;
+	double job_price;
 };
 
 static int train_run(struct mlsh_ctx *, struct cmd_args *, cJSON **);
+/* Multi-node runs (the section at the end). */
+struct progress_parser;
+static void parse_rank_line(struct run_info *, char *);
+static cJSON *job_row(struct mlsh_ctx *, struct run_info *, size_t, size_t,
+    const struct progress_parser *, int detail, int data);
+static size_t job_first_rank(const struct run_info *, size_t);
+static double job_price(struct mlsh_ctx *, const char *nodes);
+static void job_final(struct mlsh_ctx *, const char *name, cJSON *o);
+static int stop_job(struct mlsh_ctx *, const char *name, long long grace,
+    int data, cJSON **);
+static void complete_nodes(struct mlsh_ctx *, const char *prefix,
+    struct strlist *);
 static int train_logs(struct mlsh_ctx *, struct cmd_args *, cJSON **);
 static int train_attach(struct mlsh_ctx *, struct cmd_args *, cJSON **);
 static int train_status(struct mlsh_ctx *, struct cmd_args *, cJSON **);
@@ -95,6 +114,15 @@ static const struct mlsh_opt run_opts[] = {
 	    "directory to run in on the node (default: home)" },
 	{ "attach", 'a', OPT_BOOL, NULL, NULL,
 	    "follow it with progress right away (Ctrl-C detaches)" },
+	{ "nodes", 0, OPT_STRING, NULL, "NODES|N",
+	    "one rank per node, started together: names (dl1-1,dl1-2) or "
+	    "a count (the kind's first N nodes)" },
+	OPT_NUM("master-port", 0, "PORT",
+	    "MASTER_PORT of a --nodes run (default 29500)", 1, 65535, 29500),
+	OPT_NUM("procs-per-node", 0, "N",
+	    "processes per node a --nodes run's command starts itself "
+	    "(torchrun): RANK, WORLD_SIZE and LOCAL_RANK are left to it",
+	    1, 1024, 1),
 	{ NULL, 0, 0, NULL, NULL, NULL }
 };
 static const struct mlsh_opt logs_opts[] = {
@@ -146,7 +174,23 @@ static const struct mlsh_cmd train_subcmds[] = {
 	    "word is a shell command line ('cd src && python3 run.py | tee "
 	    "x'). The run's files are in /efs/runs/RUN/ when /efs is "
 	    "mounted, else ~/runs/RUN/ on the node. Lua: train.run{node="
-	    "\"dl1-1\", cmd={\"python3\", \"run.py\"}}.",
+	    "\"dl1-1\", cmd={\"python3\", \"run.py\"}}. "
+	    "--nodes dl1-1,dl1-2 (or --nodes 2: the kind's first two) starts "
+	    "one rank on each node, rank 0 first, each in RUN/rank-K/, with "
+	    "MLSH_NODE_RANK, MLSH_NUM_NODES, MLSH_NODE_IPS (private addresses "
+	    "in rank order), MASTER_ADDR (rank 0's), MASTER_PORT and, for one "
+	    "process per node, RANK, WORLD_SIZE and LOCAL_RANK=0 (torch.distributed's "
+	    "env://). With --procs-per-node N the command starts the processes "
+	    "itself and gets MLSH_PROCS_PER_NODE: for 8 Gaudi cards (or 4 "
+	    "V100s, N=4) 'torchrun --nnodes $MLSH_NUM_NODES --node_rank "
+	    "$MLSH_NODE_RANK --nproc_per_node 8 --master_addr $MASTER_ADDR "
+	    "--master_port $MASTER_PORT dcgan.py …' (quote the line so the "
+	    "node expands the variables). attach and logs follow rank 0; "
+	    "status and ls show every rank; a rank that fails fails the run and "
+	    "the wrappers of the others stop them (they watch the run's "
+	    "directory on the shared /efs; without one, mlsh stops them when "
+	    "it next reads the run: status, ls, attach); stop stops every "
+	    "rank.",
 	    .opts = run_opts, .min_args = 1, .max_args = -1,
 	    .complete = train_complete, .exec = train_run, .lua_rest = "cmd" },
 	{ .name = "logs", .summary = "print a run's log (-f: follow it)",
@@ -268,7 +312,7 @@ pick_nodes(struct mlsh_ctx *ctx, struct cmd_args *a, int only_one,
     struct strlist *out)
 {
 	const cJSON *res;
-	const char *want = cmd_opt(a, "node");
+	const char *want = a != NULL ? cmd_opt(a, "node") : NULL;
 	struct strlist all;
 	struct buf b;
 
@@ -495,7 +539,9 @@ train_complete(struct mlsh_ctx *ctx, const struct cmd_args *a,
 	char *dir, *p, *text, *cause = NULL;
 
 	if (opt != NULL) {
-		if (strcmp(opt, "node") == 0) {
+		if (strcmp(opt, "nodes") == 0)
+			complete_nodes(ctx, prefix, out);
+		else if (strcmp(opt, "node") == 0) {
 			struct strlist t;
 			strlist_init(&t);
 			target_complete(ctx, prefix, &t);
@@ -625,6 +671,10 @@ struct train_start {
 	long long pid;
 };
 
+static void launch_in(struct buf *, const char *cmdline, const char *node,
+    const char *wrapper);
+static char *run_cmdline(const struct cmd_args *);
+static int train_run_multi(struct mlsh_ctx *, struct cmd_args *, cJSON **);
 static int start_options(void *), start_node(void *), start_script(void *),
     start_launch(void *), start_cache(void *), start_report(void *),
     start_attach(void *);
@@ -645,6 +695,12 @@ train_run(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	struct train_start t = { .ctx = ctx, .a = a, .result = result };
 	int rc;
 
+	if (cmd_opt(a, "nodes") != NULL)
+		return train_run_multi(ctx, a, result);
+	if (cmd_opt(a, "master-port") || cmd_opt(a, "procs-per-node"))
+		return cmd_error(ctx, "--%s is for --nodes runs",
+		    cmd_opt(a, "master-port") ? "master-port" :
+		    "procs-per-node");
 	strlist_init(&t.nodes);
 	rc = stage_run(train_run_stages, STAGE_COUNT(train_run_stages), &t);
 	free(t.ip);
@@ -687,25 +743,12 @@ start_script(void *job)
 {
 	struct train_start *t = job;
 	struct cmd_args *a = t->a;
-	struct buf cmdline, script;
-	char *wrapper, *qw, *qn, *qc, *qnode;
+	struct buf script;
+	char *cmdline = run_cmdline(a), *wrapper, *qn;
 
-	/* One word: a shell line as typed; several: each quoted. */
-	buf_init(&cmdline);
-	if (a->argc == 1)
-		buf_adds(&cmdline, a->argv[0]);
-	else
-		for (int i = 0; i < a->argc; i++) {
-			char *q = str_sh_quote(a->argv[i]);
-			buf_printf(&cmdline, "%s%s", i ? " " : "", q);
-			free(q);
-		}
 	wrapper = wrapper_script(cmd_opt(a, "env"), cmd_opt(a, "workdir"),
-	    cmdline.data);
-	qw = str_sh_quote(wrapper);
+	    cmdline);
 	qn = str_sh_quote(t->name ? t->name : "");
-	qc = str_sh_quote(cmdline.data);
-	qnode = str_sh_quote(t->nodes.v[0]);
 	buf_init(&script);
 	buf_adds(&script, SH_BASE);
 	if (cmd_opt(a, "env") != NULL)
@@ -726,7 +769,26 @@ start_script(void *job)
 	    "$b\" >&2; exit 4; }\n"
 	    "\techo \"cannot create $b/$name\" >&2; exit 3\n"
 	    "fi\n"
-	    "d=$b/$name\n"
+	    "d=$b/$name\n", qn);
+	launch_in(&script, cmdline, t->nodes.v[0], wrapper);
+	free(wrapper);
+	free(qn);
+	free(cmdline);
+	t->script = buf_detach_release(&script);
+	return 0;
+}
+
+/* The node's side of starting a run in the new directory $d ($name its
+ * run's name): its files, the wrapper started detached, and the answer
+ * "name dir pid". */
+static void
+launch_in(struct buf *b, const char *cmdline, const char *node,
+    const char *wrapper)
+{
+	char *qc = str_sh_quote(cmdline), *qnode = str_sh_quote(node),
+	    *qw = str_sh_quote(wrapper);
+
+	buf_printf(b,
 	    "printf '%%s\\n' %s >\"$d/cmd\"\n"
 	    "printf '%%s\\n' %s >\"$d/node\"\n"
 	    "printf '%%s' %s >\"$d/run.sh\"\n"
@@ -738,15 +800,30 @@ start_script(void *job)
 	    "i=0; while [ ! -s \"$d/pid\" ] && [ $i -lt 100 ]; do "
 	    "sleep 0.05; i=$((i + 1)); done\n"
 	    "echo \"$name\"; echo \"$d\"; cat \"$d/pid\" 2>/dev/null || echo 0\n",
-	    qn, qc, qnode, qw);
-	free(wrapper);
-	free(qw);
-	free(qn);
+	    qc, qnode, qw);
 	free(qc);
 	free(qnode);
-	buf_release(&cmdline);
-	t->script = buf_detach_release(&script);
-	return 0;
+	free(qw);
+}
+
+/* The command line of a run: one word is a shell line as typed; several
+ * are quoted one by one. */
+static char *
+run_cmdline(const struct cmd_args *a)
+{
+	struct buf b;
+
+	buf_init(&b);
+	if (a->argc == 1)
+		buf_adds(&b, a->argv[0]);
+	else
+		for (int i = 0; i < a->argc; i++) {
+			char *q = str_sh_quote(a->argv[i]);
+			buf_printf(&b, "%s%s", i ? " " : "", q);
+			free(q);
+		}
+	buf_addc(&b, '\0');
+	return buf_detach_release(&b);
 }
 
 static int
@@ -864,10 +941,49 @@ start_attach(void *job)
 	"printf 'E\\t%s\\n' \"$(grep -E -e 'epoch [0-9]+/[0-9]+ done: ' " \
 	"\"$d/log\" 2>/dev/null | tail -n 1 | cut -c1-300 | tr '\\t' ' ')\"; "
 
+/* The records of run directory $d: a multi-node run's job directory gives
+ * one per rank directory there, each followed by "M<TAB>rank<TAB>nranks
+ * <TAB>nodes<TAB>first failure" (multi-node runs, below). */
+#define SH_EACH \
+	"if [ -e \"$d/nodes\" ]; then j=$d; " \
+	"nr=$(grep -c . \"$j/nodes\"); nl=$(paste -sd, \"$j/nodes\"); " \
+	"fl=$(head -n 1 \"$j/failed\" 2>/dev/null | tr '\\t' ' '); " \
+	"for d in \"$j\"/rank-*; do [ -e \"$d/started\" ] || continue; " \
+	"o=\" $(cat \"$d/node\" 2>/dev/null) \"; case \" ${mine:-} \" in " \
+	"*\"$o\"*) [ \"$o\" = \" ${me:-} \" ] || continue;; esac; " \
+	SH_RECORD \
+	"printf 'M\\t%s\\t%s\\t%s\\t%s\\n' \"${d##*/rank-}\" \"$nr\" \"$nl\" " \
+	"\"$fl\"; done; else " SH_RECORD "fi; "
+
+/* The listing script for node i of roles: on a shared /efs every node
+ * sees every rank's directory, but only its own node can say whether a
+ * rank is alive, so a node skips the ranks of the other nodes asked
+ * ($mine, $me). */
+static char *
+rank_filter(const struct strlist *roles, size_t i, const char *script)
+{
+	struct buf b;
+	char *q, *me, *out;
+
+	buf_init(&b);
+	buf_adds(&b, "");
+	for (size_t k = 0; k < roles->n; k++)
+		buf_printf(&b, " %s", roles->v[k]);
+	q = str_sh_quote(b.data);
+	buf_release(&b);
+	me = str_sh_quote(roles->v[i]);
+	out = xasprintf("me=%s; mine=%s; %s", me, q, script);
+	free(q);
+	free(me);
+	return out;
+}
+
 static void
 run_info_release(struct run_info *r)
 {
 	free(r->name);
+	free(r->job_nodes);
+	free(r->failed);
 	free(r->dir);
 	free(r->node_file);
 	free(r->cmd);
@@ -924,7 +1040,10 @@ parse_records(const char *text, const char *role, struct run_info **runs,
 				r->cmd = v;
 			else if (line[0] == 'E' && r->done == NULL)
 				r->done = v;
-			else
+			else if (line[0] == 'M' && r->job_nodes == NULL) {
+				parse_rank_line(r, v);
+				free(v);
+			} else
 				free(v);
 		}
 		free(line);
@@ -974,13 +1093,14 @@ read_runs(struct mlsh_ctx *ctx, struct cmd_args *a, const char *name,
 	if (name != NULL) {
 		char *qr = str_sh_quote(name);
 		buf_printf(&script, "r=%s; ", qr);
-		buf_adds(&script, SH_FIND SH_RECORD);
+		buf_adds(&script, SH_FIND SH_EACH);
 		free(qr);
 	} else
 		buf_adds(&script,
 		    "for b in /efs/runs \"$HOME/runs\"; do "
-		    "for d in \"$b\"/*; do [ -e \"$d/started\" ] || continue; "
-		    "r=${d##*/}; " SH_RECORD "done; done; exit 0");
+		    "for d in \"$b\"/*; do { [ -e \"$d/started\" ] || "
+		    "[ -e \"$d/nodes\" ]; } || continue; "
+		    "r=${d##*/}; " SH_EACH "done; done; exit 0");
 	for (size_t i = 0; i < roles->n; i++) {
 		struct collect c;
 		char *ip = NULL, *cause = NULL;
@@ -990,7 +1110,11 @@ read_runs(struct mlsh_ctx *ctx, struct cmd_args *a, const char *name,
 			found_err = 1;
 			break;
 		}
-		rc = node_sh(ctx, ip, script.data, &c, 30000, NULL, &cause);
+		{
+			char *full = rank_filter(roles, i, script.data);
+			rc = node_sh(ctx, ip, full, &c, 30000, NULL, &cause);
+			free(full);
+		}
 		free(ip);
 		if (rc < 0) {
 			cmd_error(ctx, "%s: %s", roles->v[i], cause);
@@ -1011,8 +1135,10 @@ read_runs(struct mlsh_ctx *ctx, struct cmd_args *a, const char *name,
 		}
 		collect_release(&c);
 		if (name != NULL && *n > 0 && *runs != NULL &&
+		    (*runs)[*n - 1].nranks == 0 &&
 		    strcmp((*runs)[*n - 1].node_file, roles->v[i]) == 0)
-			break;		/* found on its own node */
+			break;		/* found on its own node (the ranks of a
+					 * multi-node run are on every node) */
 	}
 	buf_release(&script);
 	free(pat);
@@ -1099,6 +1225,9 @@ add_duration(cJSON *o, const char *key, double seconds, int data)
 static double
 run_hourly_cost(struct mlsh_ctx *ctx, const struct run_info *r)
 {
+	/* A --nodes run: every node's price, added (job_price). */
+	if (r->job_price > 0)
+		return r->job_price;
 	return node_price(ctx, *r->node_file ? r->node_file : r->role);
 }
 
@@ -1227,9 +1356,16 @@ list_runs(struct mlsh_ctx *ctx, struct cmd_args *a, const char *name,
 	arr = cJSON_CreateArray();
 	strlist_init(&names);
 	for (size_t i = 0; i < n; i++) {
+		cJSON *row;
+		strlist_add(&names, runs[i].name);
+		if (runs[i].nranks > 0) {	/* one row per multi-node run */
+			if ((row = job_row(ctx, runs, n, i, &pp, detail,
+			    a->json || ctx->lua_depth > 0)) != NULL)
+				cJSON_AddItemToArray(arr, row);
+			continue;
+		}
 		cJSON_AddItemToArray(arr, run_row(ctx, &runs[i], &pp, detail,
 		    a->json || ctx->lua_depth > 0));
-		strlist_add(&names, runs[i].name);
 	}
 	if (name == NULL)
 		cache_runs(ctx, &names, cmd_opt(a, "node") == NULL);
@@ -1275,9 +1411,15 @@ find_run(struct mlsh_ctx *ctx, struct cmd_args *a, const char *name,
 		strlist_release(&roles);
 		return -1;
 	}
-	*out = runs[0];
-	memset(&runs[0], 0, sizeof runs[0]);
+	{
+		/* A multi-node run is followed on rank 0. */
+		size_t k = job_first_rank(runs, n);
+		*out = runs[k];
+		memset(&runs[k], 0, sizeof runs[k]);
+	}
 	free_runs(runs, n);
+	if (out->nranks > 0)
+		out->job_price = job_price(ctx, out->job_nodes);
 	/* The node that started it, when it is one of the workspace's. */
 	*role = xstrdup(out->role);
 	if (*out->node_file && strcmp(out->node_file, out->role) != 0) {
@@ -1295,81 +1437,164 @@ find_run(struct mlsh_ctx *ctx, struct cmd_args *a, const char *name,
 
 /* ---- stop --------------------------------------------------------------- */
 
+/* One run, or one rank of a multi-node run, to stop: where it is and what
+ * came of it. */
+struct stop_one {
+	const char *node;		/* its node's name (borrowed) */
+	char *ip, *dir;
+	int termed;			/* TERM was sent */
+	char sig[16], exit_s[16], how[16];	/* TERM/KILL/none, exit, killed */
+	char *err;			/* why it could not be stopped */
+};
+
+static void
+stop_one_release(struct stop_one *s)
+{
+	free(s->ip);
+	free(s->dir);
+	free(s->err);
+}
+
+/* The node's answer to a stop script, or the reason it failed in s->err. */
+static int
+stop_exec(struct mlsh_ctx *ctx, struct stop_one *s, const char *script,
+    int timeout_s, struct collect *c)
+{
+	char *cause = NULL;
+	int rc = node_sh(ctx, s->ip, script, c, timeout_s * 1000, NULL,
+	    &cause);
+
+	if (rc == 0)
+		return 0;
+	s->err = rc < 0 ? cause : last_line(c->err.data);
+	if (rc >= 0) {
+		free(cause);
+		collect_release(c);
+	}
+	return -1;
+}
+
+/* Stop runs (the ranks of one multi-node run, or one run): TERM to every
+ * process group first, then on each node what is left of the grace period
+ * and KILL to whatever of the group is still there, so n ranks take one
+ * grace period, not n. -1 when one could not be stopped (its err set); the
+ * others are stopped all the same. */
+static int
+stop_ranks(struct mlsh_ctx *ctx, struct stop_one *s, size_t n,
+    long long grace)
+{
+	struct collect c;
+	struct buf b;
+	double t0;
+	int bad = 0;
+
+	buf_init(&b);
+	for (size_t i = 0; i < n; i++) {
+		char *qd = str_sh_quote(s[i].dir);
+		buf_reset(&b);
+		buf_printf(&b, "d=%s; p=$(cat \"$d/pid\" 2>/dev/null)\n"
+		    "if [ -e \"$d/exit\" ]; then echo \"none $(cat \"$d/exit\") "
+		    "$([ -e \"$d/stopped\" ] && echo killed)\"; exit 0; fi\n"
+		    "[ -n \"$p\" ] || { echo \"no pid recorded\" >&2; exit 3; }\n"
+		    "date +%%s >\"$d/stopped\"\n"
+		    "kill -s TERM -- \"-$p\" 2>/dev/null || kill -s TERM \"$p\" "
+		    "2>/dev/null\necho term\n", qd);
+		free(qd);
+		if (stop_exec(ctx, &s[i], b.data, 20, &c) != 0) {
+			bad = 1;
+			continue;
+		}
+		sscanf(c.out.data, "%15s %15s %15s", s[i].sig, s[i].exit_s,
+		    s[i].how);
+		s[i].termed = strcmp(s[i].sig, "term") == 0;
+		collect_release(&c);
+	}
+	t0 = now_ms();
+	for (size_t i = 0; i < n; i++) {
+		long long left = grace * 10 - (long long)((now_ms() - t0) / 100);
+		char *qd;
+
+		if (!s[i].termed)
+			continue;
+		qd = str_sh_quote(s[i].dir);
+		buf_reset(&b);
+		buf_printf(&b, "d=%s; p=$(cat \"$d/pid\")\n"
+		    "up() { kill -0 -- \"-$p\" 2>/dev/null || "
+		    "kill -0 \"$p\" 2>/dev/null; }\n"
+		    "i=0; while up && [ $i -lt %lld ]; do sleep 0.1; "
+		    "i=$((i + 1)); done\n"
+		    "sig=TERM\n"
+		    "if up; then sig=KILL; kill -s KILL -- \"-$p\" 2>/dev/null "
+		    "|| kill -s KILL \"$p\"; i=0; while up && [ $i -lt 50 ]; do "
+		    "sleep 0.1; i=$((i + 1)); done; fi\n"
+		    "[ -e \"$d/exit\" ] || { echo 137 >\"$d/exit.tmp\" && "
+		    "mv \"$d/exit.tmp\" \"$d/exit\"; }\n"
+		    "echo \"$sig $(cat \"$d/exit\")\"\n", qd, left > 0 ? left : 0);
+		free(qd);
+		if (stop_exec(ctx, &s[i], b.data, (int)(left / 10) + 20,
+		    &c) != 0) {
+			bad = 1;
+			continue;
+		}
+		sscanf(c.out.data, "%15s %15s", s[i].sig, s[i].exit_s);
+		collect_release(&c);
+	}
+	buf_release(&b);
+	return bad ? -1 : 0;
+}
+
+/* What came of stopping one: state, signal and exit into o. */
+static void
+stop_fields(cJSON *o, const struct stop_one *s)
+{
+	if (strcmp(s->sig, "none") == 0) {
+		char w[32];
+		if (strcmp(s->how, "killed") == 0)
+			snprintf(w, sizeof w, "killed");
+		else
+			snprintf(w, sizeof w, "exited %s", s->exit_s);
+		cJSON_AddStringToObject(o, "state", w);
+		cJSON_AddStringToObject(o, "signal", "none (had ended)");
+	} else {
+		cJSON_AddStringToObject(o, "state", "killed");
+		cJSON_AddStringToObject(o, "signal", s->sig);
+		cJSON_AddStringToObject(o, "exit", s->exit_s);
+	}
+}
+
 static int
 train_stop(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 {
 	struct run_info r;
-	struct collect c;
-	struct buf script;
-	char *role = NULL, *ip = NULL, *cause = NULL, *qd;
-	long long grace = cmd_opt_num(a, "grace");
-	char sig[16] = "", ex[16] = "", how[16] = "";
-	int rc;
+	struct stop_one s;
+	char *role = NULL;
+	int rc = 0;
 
 	if (find_run(ctx, a, a->argv[0], &role, &r) != 0)
 		return 1;
-	if (target_resolve(ctx, role, &ip) != 0) {
-		run_info_release(&r);
-		free(role);
-		return 1;
+	memset(&s, 0, sizeof s);
+	if (r.nranks > 0)
+		rc = stop_job(ctx, r.name, cmd_opt_num(a, "grace"),
+		    a->json || ctx->lua_depth > 0, result);
+	else if (target_resolve(ctx, role, &s.ip) != 0)
+		rc = 1;
+	else {
+		s.node = role;
+		s.dir = xstrdup(r.dir);
+		if (stop_ranks(ctx, &s, 1, cmd_opt_num(a, "grace")) != 0)
+			rc = cmd_error(ctx, "cannot stop '%s' on %s: %s", r.name,
+			    role, s.err);
+		else {
+			*result = cJSON_CreateObject();
+			cJSON_AddStringToObject(*result, "run", r.name);
+			cJSON_AddStringToObject(*result, "node", role);
+			stop_fields(*result, &s);
+		}
 	}
-	qd = str_sh_quote(r.dir);
-	buf_init(&script);
-	buf_printf(&script,
-	    "d=%s; p=$(cat \"$d/pid\" 2>/dev/null)\n"
-	    "if [ -e \"$d/exit\" ]; then echo \"none $(cat \"$d/exit\") "
-	    "$([ -e \"$d/stopped\" ] && echo killed)\"; exit 0; fi\n"
-	    "[ -n \"$p\" ] || { echo \"no pid recorded\" >&2; exit 3; }\n"
-	    "date +%%s >\"$d/stopped\"\n"
-	    "kill -s TERM -- \"-$p\" 2>/dev/null || kill -s TERM \"$p\" "
-	    "2>/dev/null\n"
-	    "i=0; while kill -0 \"$p\" 2>/dev/null && [ $i -lt %lld ]; do "
-	    "sleep 0.1; i=$((i + 1)); done\n"
-	    "sig=TERM\n"
-	    "if kill -0 \"$p\" 2>/dev/null; then sig=KILL; "
-	    "kill -s KILL -- \"-$p\" 2>/dev/null || kill -s KILL \"$p\"; "
-	    "i=0; while kill -0 \"$p\" 2>/dev/null && [ $i -lt 50 ]; do "
-	    "sleep 0.1; i=$((i + 1)); done; fi\n"
-	    "[ -e \"$d/exit\" ] || { echo 137 >\"$d/exit.tmp\" && "
-	    "mv \"$d/exit.tmp\" \"$d/exit\"; }\n"
-	    "echo \"$sig $(cat \"$d/exit\")\"\n", qd, grace * 10);
-	free(qd);
-	rc = node_sh(ctx, ip, script.data, &c, (int)(grace + 20) * 1000, NULL,
-	    &cause);
-	buf_release(&script);
-	free(ip);
-	if (rc != 0) {
-		char *why = rc < 0 ? xstrdup(cause) : last_line(c.err.data);
-		cmd_error(ctx, "cannot stop '%s' on %s: %s", r.name, role, why);
-		free(why);
-		free(cause);
-		if (rc >= 0)
-			collect_release(&c);
-		run_info_release(&r);
-		free(role);
-		return 1;
-	}
-	sscanf(c.out.data, "%15s %15s %15s", sig, ex, how);
-	collect_release(&c);
-	*result = cJSON_CreateObject();
-	cJSON_AddStringToObject(*result, "run", r.name);
-	cJSON_AddStringToObject(*result, "node", role);
-	if (strcmp(sig, "none") == 0) {
-		char w[32];
-		if (strcmp(how, "killed") == 0)
-			snprintf(w, sizeof w, "killed");
-		else
-			snprintf(w, sizeof w, "exited %s", ex);
-		cJSON_AddStringToObject(*result, "state", w);
-		cJSON_AddStringToObject(*result, "signal", "none (had ended)");
-	} else {
-		cJSON_AddStringToObject(*result, "state", "killed");
-		cJSON_AddStringToObject(*result, "signal", sig);
-		cJSON_AddStringToObject(*result, "exit", ex);
-	}
+	stop_one_release(&s);
 	run_info_release(&r);
 	free(role);
-	return 0;
+	return rc;
 }
 
 /* ---- following ---------------------------------------------------------- */
@@ -1649,7 +1874,7 @@ follow_cmd(struct mlsh_ctx *ctx, struct cmd_args *a, int follow,
 	f.tty = isatty(STDERR_FILENO) && progress;
 	f.started = r.started;
 	f.now = r.now;
-	f.price = node_price(ctx, role);
+	f.price = r.job_price > 0 ? r.job_price : node_price(ctx, role);
 	buf_init(&f.partial);
 	if (progress) {
 		f.save_fd = offset_open(ctx, r.name, r.started, &f.off);
@@ -1707,6 +1932,8 @@ follow_cmd(struct mlsh_ctx *ctx, struct cmd_args *a, int follow,
 		if (f.tr.have)
 			cJSON_AddItemToObject(*result, "progress",
 			    run_progress(&f.tr, 1));
+		if (r.nranks > 0)	/* the whole run's state, every rank */
+			job_final(ctx, r.name, *result);
 		/* Only scripts and --json want the summary: at the prompt
 		 * the log and the progress line said it all. */
 		if (!a->json && ctx->lua_depth == 0) {
@@ -2144,4 +2371,860 @@ out:
 	run_info_release(&r);
 	free(role);
 	return rc;
+}
+
+/* ---- multi-node runs ---------------------------------------------------- */
+
+/* `train run --nodes dl1-1,dl1-2 -- CMD` (or --nodes 2: the kind's first two
+ * by number) is one run with one rank per node, started rank 0 first, each
+ * detached as a single run is, with torch.distributed's env:// contract in
+ * its environment. Its directory RUN/ (under /efs/runs or ~/runs, as for
+ * any run) is the job:
+ *
+ *	job	a token naming this job (a rank joins the directory only
+ *		when the token is its own: on a shared /efs all ranks meet
+ *		there, without one each node has its own RUN/)
+ *	nodes	the nodes in rank order      failed	the first failure
+ *	rank-K/	rank K's files, as a single run's (cmd node run.sh pid log
+ *		started exit stopped)
+ *
+ * Supervision lives in each rank's wrapper, so it works when no mlsh is
+ * running: the command runs in the background and the wrapper looks once a
+ * second for RUN/failed; a rank whose command exits non-zero writes it
+ * ("rank 1 on dl1-2 exited 3", the first writer wins), and every other rank
+ * seeing it stops its own process group (TERM, KILL after 10 s) and records
+ * itself stopped. Ranks see each other's RUN/failed only through the shared
+ * /efs; without one (or for a rank lost without a word), mlsh stops the
+ * ranks still running when it next reads the run (job_enforce: train
+ * status, ls, attach), and their collectives usually fail first anyway. */
+
+struct train_multi {
+	struct train_start t;		/* first: the shared steps take it */
+	struct strlist ips;		/* private address per rank */
+	char token[64];
+	struct stop_one *started;	/* the ranks started so far */
+	size_t nstarted;
+	struct buf ranks;		/* "0 dl1-1 PID, …" */
+	cJSON *data_ranks;		/* the same as data */
+};
+
+static int multi_nodes(void *), multi_probe(void *), multi_launch(void *),
+    multi_report(void *);
+
+static const struct stage train_multi_stages[] = {
+	{ "options", start_options },
+	{ "nodes", multi_nodes },	/* --nodes: names, running, addresses */
+	{ "probe", multi_probe },	/* every node: conda, a free name */
+	{ "launch", multi_launch },	/* rank 0 first; a failure stops them */
+	{ "cache", start_cache },
+	{ "report", multi_report },	/* done, unless --attach */
+	{ "attach", start_attach },	/* rank 0 */
+};
+
+static int
+train_run_multi(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
+{
+	struct train_multi m;
+	int rc;
+
+	memset(&m, 0, sizeof m);
+	m.t.ctx = ctx;
+	m.t.a = a;
+	m.t.result = result;
+	strlist_init(&m.t.nodes);
+	strlist_init(&m.ips);
+	buf_init(&m.ranks);
+	m.data_ranks = cJSON_CreateArray();
+	rc = stage_run(train_multi_stages, STAGE_COUNT(train_multi_stages), &m);
+	for (size_t i = 0; i < m.nstarted; i++)
+		stop_one_release(&m.started[i]);
+	free(m.started);
+	buf_release(&m.ranks);
+	cJSON_Delete(m.data_ranks);
+	strlist_release(&m.t.nodes);
+	strlist_release(&m.ips);
+	return rc;
+}
+
+static char *
+join_list(const struct strlist *l, const char *sep)
+{
+	struct buf b;
+
+	buf_init(&b);
+	buf_adds(&b, "");
+	for (size_t i = 0; i < l->n; i++)
+		buf_printf(&b, "%s%s", i ? sep : "", l->v[i]);
+	return buf_detach_release(&b);
+}
+
+/* A node's kind ("dl1" of "dl1-2"): its record's, else its name's. */
+static char *
+node_kind(const cJSON *res, const char *role)
+{
+	const char *k = rec_str(cJSON_GetObjectItemCaseSensitive(res, role),
+	    "kind"), *dash = strrchr(role, '-');
+
+	if (k != NULL)
+		return xstrdup(k);
+	return dash ? xstrndup(role, (size_t)(dash - role)) : xstrdup(role);
+}
+
+static int
+node_num_cmp(const void *x, const void *y)
+{
+	const char *a = *(char *const *)x, *b = *(char *const *)y;
+	const char *da = strrchr(a, '-'), *db = strrchr(b, '-');
+	long na = da ? strtol(da + 1, NULL, 10) : 0,
+	    nb = db ? strtol(db + 1, NULL, 10) : 0;
+
+	return na != nb ? (na < nb ? -1 : 1) : strcmp(a, b);
+}
+
+/* --nodes N: the first N nodes of the workspace's one kind, by number. */
+static int
+multi_first(struct mlsh_ctx *ctx, const cJSON *res, struct strlist *all,
+    long long n, struct strlist *out)
+{
+	struct strlist kinds;
+	char *list;
+	int rc = 0;
+
+	if (n < 1)
+		return cmd_error(ctx, "--nodes %lld: a run needs at least one "
+		    "node", n), -1;
+	strlist_init(&kinds);
+	for (size_t i = 0; i < all->n; i++)
+		strlist_take(&kinds, node_kind(res, all->v[i]));
+	strlist_sort(&kinds);
+	strlist_uniq(&kinds);
+	qsort(all->v, all->n, sizeof *all->v, node_num_cmp);
+	list = join_list(all, ", ");
+	if (all->n == 0)
+		rc = cmd_error(ctx, "no node in workspace '%s'; run 'node dl1 "
+		    "up --count %lld' first", ctx->workspace, n);
+	else if (kinds.n > 1)
+		rc = cmd_error(ctx, "--nodes %lld: workspace '%s' has nodes of "
+		    "several kinds (%s); name them (--nodes %s,…)", n,
+		    ctx->workspace, list, all->v[0]);
+	else if ((size_t)n > all->n)
+		rc = cmd_error(ctx, "--nodes %lld: workspace '%s' has %zu "
+		    "node%s (%s); 'node %s up --count %lld' makes more", n,
+		    ctx->workspace, all->n, all->n == 1 ? "" : "s", list,
+		    kinds.v[0], n);
+	for (long long i = 0; rc == 0 && i < n; i++)
+		strlist_add(out, all->v[i]);
+	free(list);
+	strlist_release(&kinds);
+	return rc ? -1 : 0;
+}
+
+/* --nodes A,B: those nodes in that order, each once. */
+static int
+multi_named(struct mlsh_ctx *ctx, struct strlist *all, const char *spec,
+    struct strlist *out)
+{
+	const char *p = spec;
+
+	for (;;) {
+		const char *e = strchr(p, ',');
+		char *name = e ? xstrndup(p, (size_t)(e - p)) : xstrdup(p);
+		int bad = 0;
+
+		if (*name == '\0')
+			bad = cmd_error(ctx, "bad --nodes '%s': an empty node "
+			    "name", spec);
+		else if (!strlist_has(all, name)) {
+			char *list = join_list(all, ", ");
+			bad = cmd_error(ctx, "no node '%s' in workspace '%s' "
+			    "(nodes: %s)", name, ctx->workspace, all->n ? list :
+			    "none; 'node dl1 up --count 2' starts two");
+			free(list);
+		} else if (strlist_has(out, name))
+			bad = cmd_error(ctx, "--nodes names '%s' twice", name);
+		if (bad) {
+			free(name);
+			return -1;
+		}
+		strlist_take(out, name);
+		if (e == NULL)
+			return 0;
+		p = e + 1;
+	}
+}
+
+/* The nodes of --nodes (names in rank order), each running, with their
+ * private addresses: every refusal before anything starts. */
+static int
+multi_nodes(void *job)
+{
+	struct train_multi *m = job;
+	struct mlsh_ctx *ctx = m->t.ctx;
+	const char *spec = cmd_opt(m->t.a, "nodes");
+	const cJSON *res;
+	struct strlist all;
+	char *end;
+	long long n;
+	int rc;
+
+	if (cmd_opt(m->t.a, "node") != NULL)
+		return cmd_error(ctx, "--node and --nodes: give one");
+	if ((res = target_resources(ctx)) == NULL)
+		return 1;
+	strlist_init(&all);
+	node_roles(res, &all);
+	errno = 0;
+	n = strtoll(spec, &end, 10);
+	if (*spec >= '0' && *spec <= '9' && *end == '\0' && errno == 0)
+		rc = multi_first(ctx, res, &all, n, &m->t.nodes);
+	else
+		rc = multi_named(ctx, &all, spec, &m->t.nodes);
+	strlist_release(&all);
+	if (rc != 0)
+		return 1;
+	for (size_t i = 0; i < m->t.nodes.n; i++) {
+		char *ip = NULL;
+		if (target_resolve(ctx, m->t.nodes.v[i], &ip) != 0)
+			return 1;
+		strlist_take(&m->ips, ip);
+	}
+	return 0;
+}
+
+/* Ask every node before starting any: conda (--env), the name free on
+ * each, and the highest rN there, so that the run's name is new on all. */
+static int
+multi_probe(void *job)
+{
+	struct train_multi *m = job;
+	const char *env = cmd_opt(m->t.a, "env");
+	char *qn = str_sh_quote(m->t.name ? m->t.name : "");
+	long long top = 0;
+	struct buf b;
+	int rc = 0;
+
+	buf_init(&b);
+	buf_adds(&b, SH_BASE);
+	if (env != NULL)
+		conda_check(&b, env);
+	buf_printf(&b, "name=%s\n"
+	    "[ -n \"$name\" ] && for x in /efs/runs \"$HOME/runs\"; do "
+	    "[ -e \"$x/$name\" ] && { echo \"run '$name' already exists in "
+	    "$x\" >&2; exit 4; }; done\n"
+	    "m=0; for x in /efs/runs/r* \"$HOME\"/runs/r*; do n=${x##*/r}; "
+	    "case $n in ''|*[!0-9]*) continue;; esac; "
+	    "[ \"$n\" -gt \"$m\" ] && m=$n; done; echo \"$m\"\n", qn);
+	free(qn);
+	for (size_t i = 0; rc == 0 && i < m->t.nodes.n; i++) {
+		struct collect c;
+		char *cause = NULL;
+		int x = node_sh(m->t.ctx, m->ips.v[i], b.data, &c, 30000, NULL,
+		    &cause);
+		if (x != 0) {
+			char *why = x < 0 ? xstrdup(cause) : last_line(c.err.data);
+			rc = cmd_error(m->t.ctx, "cannot start on %s: %s",
+			    m->t.nodes.v[i], *why ? why : "the node's shell "
+			    "failed");
+			free(why);
+			free(cause);
+			if (x > 0)
+				collect_release(&c);
+			break;
+		}
+		if (atoll(c.out.data) > top)
+			top = atoll(c.out.data);
+		collect_release(&c);
+	}
+	buf_release(&b);
+	if (m->t.name != NULL)
+		snprintf(m->t.rname, sizeof m->t.rname, "%s", m->t.name);
+	else
+		snprintf(m->t.rname, sizeof m->t.rname, "r%lld", top + 1);
+	snprintf(m->token, sizeof m->token, "%lld-%ld-%ld",
+	    (long long)time(NULL), (long)getpid(), random());
+	return rc;
+}
+
+/* What rank k runs: the environment of the launch contract, then the
+ * command in the background under the supervisor (the section's comment). */
+static char *
+rank_block(struct train_multi *m, size_t k, const char *cmdline)
+{
+	struct buf b;
+	char *ips = join_list(&m->ips, ","), *qips = str_sh_quote(ips),
+	    *q0 = str_sh_quote(m->ips.v[0]), *me, *qme;
+	size_t n = m->t.nodes.n;
+	long long ppn = cmd_opt_num(m->t.a, "procs-per-node");
+
+	me = xasprintf("rank %zu on %s", k, m->t.nodes.v[k]);
+	qme = str_sh_quote(me);
+	buf_init(&b);
+	buf_printf(&b, "export MLSH_NODE_RANK=%zu MLSH_NUM_NODES=%zu "
+	    "MLSH_NODE_IPS=%s MASTER_ADDR=%s MASTER_PORT=%lld\n", k, n, qips,
+	    q0, cmd_opt_num(m->t.a, "master-port"));
+	if (ppn > 1)
+		buf_printf(&b, "export MLSH_PROCS_PER_NODE=%lld\n", ppn);
+	else
+		buf_printf(&b, "export RANK=%zu WORLD_SIZE=%zu LOCAL_RANK=0\n",
+		    k, n);
+	buf_printf(&b, "j=${d%%/*}; me=%s\n"
+	    "up() { kill -0 \"$c\" 2>/dev/null && ! ps -o stat= -p \"$c\" "
+	    "2>/dev/null | grep -q '^Z'; }\n"
+	    "(\n%s\n) &\nc=$!\n"
+	    "while up; do\n"
+	    "\tif [ -e \"$j/failed\" ] && [ ! -e \"$d/stopped\" ]; then\n"
+	    "\t\techo \"train: stopping $me: $(cat \"$j/failed\")\"\n"
+	    "\t\tdate +%%s >\"$d/stopped\"\n"
+	    "\t\tkill -s TERM -- \"-$$\" 2>/dev/null\n"
+	    "\t\ti=0; while up && [ $i -lt 100 ]; do sleep 0.1; "
+	    "i=$((i + 1)); done\n"
+	    "\t\tup && { echo 137 >\"$d/exit.tmp\" && mv \"$d/exit.tmp\" "
+	    "\"$d/exit\"; kill -s KILL -- \"-$$\"; }\n"
+	    "\tfi\n"
+	    "\tsleep 1\n"
+	    "done\n"
+	    "while :; do wait \"$c\"; rc=$?; kill -0 \"$c\" 2>/dev/null || "
+	    "break; done\n"
+	    "[ \"$rc\" = 0 ] || [ -e \"$d/stopped\" ] || "
+	    "( set -C; echo \"$me exited $rc\" >\"$j/failed\" ) 2>/dev/null\n"
+	    "finish \"$rc\"", qme, cmdline);
+	free(ips);
+	free(qips);
+	free(q0);
+	free(me);
+	free(qme);
+	return buf_detach_release(&b);
+}
+
+/* The node's side of starting rank k: the job directory made or joined
+ * (its token), rank-K/ in it, the wrapper started. */
+static char *
+rank_script(struct train_multi *m, size_t k)
+{
+	struct cmd_args *a = m->t.a;
+	char *cmdline = run_cmdline(a), *block = rank_block(m, k, cmdline),
+	    *wrapper = wrapper_script(cmd_opt(a, "env"), cmd_opt(a, "workdir"),
+	    block), *qn = str_sh_quote(m->t.rname),
+	    *qt = str_sh_quote(m->token);
+	struct buf b;
+
+	buf_init(&b);
+	buf_adds(&b, SH_BASE);
+	buf_printf(&b,
+	    "mkdir -p \"$b\" 2>/dev/null; [ -d \"$b\" ] && [ -w \"$b\" ] || "
+	    "{ echo \"cannot create run directory $b\" >&2; exit 3; }\n"
+	    "name=%s; j=$b/$name\n"
+	    "if mkdir \"$j\" 2>/dev/null; then printf '%%s\\n' %s >\"$j/job\" "
+	    "|| exit 3; printf '%%s\\n'", qn, qt);
+	for (size_t i = 0; i < m->t.nodes.n; i++) {
+		char *q = str_sh_quote(m->t.nodes.v[i]);
+		buf_printf(&b, " %s", q);
+		free(q);
+	}
+	buf_printf(&b, " >\"$j/nodes\" || exit 3\n"
+	    "elif [ \"$(cat \"$j/job\" 2>/dev/null)\" != %s ]; then "
+	    "echo \"run '$name' already exists in $b\" >&2; exit 4; fi\n"
+	    "d=$j/rank-%zu\n"
+	    "mkdir \"$d\" 2>/dev/null || { echo \"cannot create $d\" >&2; "
+	    "exit 3; }\n", qt, k);
+	launch_in(&b, cmdline, m->t.nodes.v[k], wrapper);
+	free(cmdline);
+	free(block);
+	free(wrapper);
+	free(qn);
+	free(qt);
+	return buf_detach_release(&b);
+}
+
+/* Start rank 0, 1, … in turn (each start returns once its wrapper runs);
+ * when one cannot start, the ones started are stopped. */
+static int
+multi_launch(void *job)
+{
+	struct train_multi *m = job;
+	size_t n = m->t.nodes.n;
+
+	m->started = xcalloc(n, sizeof *m->started);
+	for (size_t k = 0; k < n; k++) {
+		struct collect c;
+		char *script = rank_script(m, k), *cause = NULL, *why;
+		char name[80] = "", dir[1024] = "";
+		long long pid = 0;
+		int rc = node_sh(m->t.ctx, m->ips.v[k], script, &c, 30000, NULL,
+		    &cause);
+
+		free(script);
+		if (rc == 0 && sscanf(c.out.data, "%79s %1023s %lld", name, dir,
+		    &pid) >= 2) {
+			struct stop_one *s = &m->started[m->nstarted++];
+			cJSON *o = cJSON_CreateObject();
+			s->node = m->t.nodes.v[k];
+			s->ip = xstrdup(m->ips.v[k]);
+			s->dir = xstrdup(dir);
+			buf_printf(&m->ranks, "%s%zu %s %lld", k ? ", " : "", k,
+			    s->node, pid);
+			cJSON_AddNumberToObject(o, "rank", (double)k);
+			cJSON_AddStringToObject(o, "node", s->node);
+			cJSON_AddStringToObject(o, "dir", dir);
+			cJSON_AddNumberToObject(o, "pid", (double)pid);
+			cJSON_AddItemToArray(m->data_ranks, o);
+			collect_release(&c);
+			continue;
+		}
+		why = rc < 0 ? xstrdup(cause) : rc > 0 ? last_line(c.err.data) :
+		    xasprintf("unexpected answer '%s'", c.out.data);
+		free(cause);
+		if (rc >= 0)
+			collect_release(&c);
+		stop_ranks(m->t.ctx, m->started, m->nstarted, 2);
+		cmd_error(m->t.ctx, "cannot start rank %zu on %s: %s%s", k,
+		    m->t.nodes.v[k], *why ? why : "the node's shell failed",
+		    m->nstarted ? " (the ranks started were stopped)" : "");
+		free(why);
+		return 1;
+	}
+	/* Rank 0's directory is the run's, to follow and attach. */
+	snprintf(m->t.rdir, sizeof m->t.rdir, "%s", m->started[0].dir);
+	return 0;
+}
+
+static int
+multi_report(void *job)
+{
+	struct train_multi *m = job;
+	struct mlsh_ctx *ctx = m->t.ctx;
+	int data = m->t.a->json || ctx->lua_depth > 0;
+	char *dir = xstrdup(m->t.rdir), *sl = strrchr(dir, '/');
+	cJSON *r;
+
+	if (sl != NULL)
+		*sl = '\0';
+	if (cmd_opt_bool(m->t.a, "attach")) {
+		free(dir);
+		return 0;
+	}
+	r = *m->t.result = cJSON_CreateObject();
+	cJSON_AddStringToObject(r, "run", m->t.rname);
+	cJSON_AddStringToObject(r, "node", m->t.nodes.v[0]);
+	if (data) {
+		cJSON *a = cJSON_CreateArray();
+		for (size_t i = 0; i < m->t.nodes.n; i++)
+			cJSON_AddItemToArray(a,
+			    cJSON_CreateString(m->t.nodes.v[i]));
+		cJSON_AddItemToObject(r, "nodes", a);
+	} else {
+		char *s = join_list(&m->t.nodes, ",");
+		cJSON_AddStringToObject(r, "nodes", s);
+		free(s);
+	}
+	cJSON_AddStringToObject(r, "dir", dir);
+	cJSON_AddNumberToObject(r, "master_port",
+	    (double)cmd_opt_num(m->t.a, "master-port"));
+	if (data) {
+		cJSON_AddItemToObject(r, "ranks", m->data_ranks);
+		m->data_ranks = NULL;
+	} else
+		cJSON_AddStringToObject(r, "ranks", m->ranks.data);
+	free(dir);
+	return STAGE_DONE;
+}
+
+/* "M<TAB>rank<TAB>nranks<TAB>nodes<TAB>failure" after a rank's record. */
+static void
+parse_rank_line(struct run_info *r, char *v)
+{
+	char *f[4] = { NULL, NULL, NULL, NULL };
+	int k = 0;
+
+	f[k++] = v;
+	for (char *p = v; *p && k < 4; p++)
+		if (*p == '\t') {
+			*p = '\0';
+			f[k++] = p + 1;
+		}
+	if (k < 3)
+		return;
+	r->rank = atoi(f[0]);
+	r->nranks = atoi(f[1]) > 0 ? atoi(f[1]) : 1;
+	r->job_nodes = xstrdup(f[2]);
+	r->failed = xstrdup(k == 4 ? f[3] : "");
+}
+
+/* The index of run runs[0]'s rank 0 record (else its lowest rank's). */
+static size_t
+job_first_rank(const struct run_info *runs, size_t n)
+{
+	size_t best = 0;
+
+	if (n == 0 || runs[0].nranks == 0)
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if (runs[i].nranks > 0 && strcmp(runs[i].name,
+		    runs[0].name) == 0 && runs[i].rank < runs[best].rank)
+			best = i;
+	return best;
+}
+
+/* The $/h of a run's nodes ("dl1-1,dl1-2") together, 0 when one is not
+ * known. */
+static double
+job_price(struct mlsh_ctx *ctx, const char *nodes)
+{
+	double sum = 0;
+	const char *p = nodes;
+
+	while (p != NULL && *p) {
+		const char *e = strchr(p, ',');
+		char *name = e ? xstrndup(p, (size_t)(e - p)) : xstrdup(p);
+		double x = node_price(ctx, name);
+		free(name);
+		if (x < 0)
+			return 0;
+		sum += x;
+		p = e ? e + 1 : NULL;
+	}
+	return sum;
+}
+
+/* The records of multi-node run name among runs, one per rank in rank
+ * order, into rk (room for n). A record read on another node than its own
+ * cannot tell whether its rank is alive (only its node sees its pid): with
+ * no exit file it runs as far as the files say while its node is one of
+ * the workspace's (not asked: --node), and is lost when its node is gone. */
+static size_t
+job_ranks(struct mlsh_ctx *ctx, struct run_info *runs, size_t n,
+    const char *name, struct run_info **rk)
+{
+	const cJSON *res = target_resources(ctx);
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct run_info *r = &runs[i];
+		int dup = 0;
+		if (r->nranks == 0 || strcmp(r->name, name) != 0)
+			continue;
+		for (size_t j = 0; j < k; j++)
+			dup |= rk[j]->rank == r->rank;
+		if (dup)
+			continue;
+		if (*r->node_file && r->role != NULL &&
+		    strcmp(r->node_file, r->role) != 0)
+			r->alive = strcmp(r->exit_s, "-") == 0 && res != NULL &&
+			    cJSON_GetObjectItemCaseSensitive(res,
+			    r->node_file) != NULL;
+		rk[k++] = r;
+	}
+	for (size_t i = 1; i < k; i++)		/* a handful: insertion */
+		for (size_t j = i; j > 0 && rk[j - 1]->rank > rk[j]->rank; j--) {
+			struct run_info *t = rk[j];
+			rk[j] = rk[j - 1];
+			rk[j - 1] = t;
+		}
+	return k;
+}
+
+/* The run's state from its ranks': failed as soon as one rank exited
+ * non-zero without being stopped or was lost (why says which, *code its
+ * exit, -1 when none), else running while any runs, killed when stopped,
+ * exited 0 when every rank did. */
+static const char *
+job_state(struct run_info **rk, size_t k, char *why, size_t wlen, int *code)
+{
+	int running = 0, killed = 0, bad = -1;
+	const char *rec = "";
+
+	*why = '\0';
+	*code = -1;
+	for (size_t i = 0; i < k; i++) {
+		char st[32];
+		run_state(rk[i], st, sizeof st);
+		if (*rk[i]->failed)
+			rec = rk[i]->failed;
+		if (strcmp(st, "running") == 0 || strcmp(st, "starting") == 0)
+			running = 1;
+		else if (strcmp(st, "killed") == 0)
+			killed = 1;
+		else if (strcmp(st, "exited 0") != 0 && bad < 0) {
+			bad = (int)i;
+			snprintf(why, wlen, "rank %d on %s %s", rk[i]->rank,
+			    rk[i]->node_file, st);
+			if (strcmp(st, "lost") != 0)
+				*code = atoi(rk[i]->exit_s);
+		}
+	}
+	if (*rec)				/* the first, as recorded */
+		snprintf(why, wlen, "%s", rec);
+	if (bad >= 0 || *rec)
+		return "failed";
+	if (running)
+		return "running";
+	if (killed)
+		return "killed";
+	*code = 0;
+	return "exited 0";
+}
+
+/* A run's state, failure, nodes and ranks into o (replacing state). */
+static void
+job_fields(cJSON *o, struct run_info **rk, size_t k, int data)
+{
+	char why[256];
+	int code;
+	const char *st = job_state(rk, k, why, sizeof why, &code);
+	cJSON *ranks = data ? cJSON_CreateArray() : NULL, *nodes;
+	struct buf b;
+
+	cJSON_ReplaceItemInObjectCaseSensitive(o, "state",
+	    cJSON_CreateString(st));
+	if (*why)
+		cJSON_AddStringToObject(o, "failure", why);
+	else
+		cJSON_AddItemToObject(o, "failure", data ? cJSON_CreateNull() :
+		    cJSON_CreateString("-"));
+	if (data && code >= 0)
+		cJSON_AddNumberToObject(o, "exit", code);
+	buf_init(&b);
+	buf_adds(&b, "");
+	for (size_t i = 0; i < k; i++) {
+		char s[32];
+		run_state(rk[i], s, sizeof s);
+		buf_printf(&b, "%s%d %s %s", i ? ", " : "", rk[i]->rank,
+		    rk[i]->node_file, s);
+		if (data) {
+			cJSON *r = cJSON_CreateObject();
+			cJSON_AddNumberToObject(r, "rank", rk[i]->rank);
+			cJSON_AddStringToObject(r, "node", rk[i]->node_file);
+			cJSON_AddStringToObject(r, "state", s);
+			if (strcmp(rk[i]->exit_s, "-") != 0)
+				cJSON_AddNumberToObject(r, "exit",
+				    atoi(rk[i]->exit_s));
+			else
+				cJSON_AddNullToObject(r, "exit");
+			cJSON_AddNumberToObject(r, "pid", (double)rk[i]->pid);
+			cJSON_AddStringToObject(r, "dir", rk[i]->dir);
+			cJSON_AddItemToArray(ranks, r);
+		}
+	}
+	if (data) {
+		const char *p = rk[0]->job_nodes;
+		nodes = cJSON_CreateArray();
+		while (p != NULL && *p) {
+			const char *e = strchr(p, ',');
+			char *x = e ? xstrndup(p, (size_t)(e - p)) : xstrdup(p);
+			cJSON_AddItemToArray(nodes, cJSON_CreateString(x));
+			free(x);
+			p = e ? e + 1 : NULL;
+		}
+		cJSON_AddItemToObject(o, "nodes", nodes);
+		cJSON_AddItemToObject(o, "ranks", ranks);
+	} else {
+		cJSON_AddStringToObject(o, "nodes", rk[0]->job_nodes);
+		cJSON_AddStringToObject(o, "ranks", b.data);
+	}
+	buf_release(&b);
+}
+
+/* mlsh's side of supervision, for ranks that cannot see the run's
+ * RUN/failed (no shared /efs) or a failure nobody wrote (a rank lost): when
+ * the run has failed and such ranks still run, stop them now, as `train
+ * stop` would, and say so; their records then read killed. A rank whose
+ * own node shows RUN/failed is left to its wrapper. */
+static void
+job_enforce(struct mlsh_ctx *ctx, struct run_info **rk, size_t k)
+{
+	char why[256], st[32];
+	int code;
+	size_t n = 0;
+	struct stop_one *s;
+
+	if (strcmp(job_state(rk, k, why, sizeof why, &code), "failed") != 0)
+		return;
+	s = xcalloc(k + 1, sizeof *s);
+	for (size_t i = 0; i < k; i++) {
+		if (strcmp(run_state(rk[i], st, sizeof st), "running") != 0 ||
+		    *rk[i]->failed || strcmp(rk[i]->node_file, rk[i]->role) ||
+		    target_resolve(ctx, rk[i]->node_file, &s[n].ip) != 0)
+			continue;
+		s[n].node = rk[i]->node_file;
+		s[n++].dir = xstrdup(rk[i]->dir);
+	}
+	if (n > 0 && stop_ranks(ctx, s, n, GRACE_DEFAULT) == 0)
+		for (size_t i = 0; i < k; i++)
+			for (size_t j = 0; j < n; j++)
+				if (strcmp(s[j].dir, rk[i]->dir) == 0) {
+					shell_warn(ctx, "train: %s: %s; stopped "
+					    "rank %d on %s", rk[i]->name, why,
+					    rk[i]->rank, s[j].node);
+					snprintf(rk[i]->exit_s, sizeof
+					    rk[i]->exit_s, "%s", s[j].exit_s);
+					rk[i]->stopped = 1;
+					rk[i]->alive = 0;
+				}
+	for (size_t j = 0; j < n; j++)
+		stop_one_release(&s[j]);
+	free(s);
+}
+
+/* The row of the multi-node run runs[i] belongs to, NULL when an earlier
+ * record of it made the row already: rank 0's row (progress from its log,
+ * cost at every node's price) with the run's state and every rank. */
+static cJSON *
+job_row(struct mlsh_ctx *ctx, struct run_info *runs, size_t n, size_t i,
+    const struct progress_parser *pp, int detail, int data)
+{
+	struct run_info **rk = xcalloc(n, sizeof *rk);
+	size_t k;
+	cJSON *o;
+
+	for (size_t j = 0; j < i; j++)
+		if (runs[j].nranks > 0 && strcmp(runs[j].name,
+		    runs[i].name) == 0) {
+			free(rk);
+			return NULL;
+		}
+	k = job_ranks(ctx, runs, n, runs[i].name, rk);
+	job_enforce(ctx, rk, k);
+	rk[0]->job_price = job_price(ctx, rk[0]->job_nodes);
+	o = run_row(ctx, rk[0], pp, detail, data);
+	if (detail) {		/* the run's directory, not rank 0's */
+		char *dir = xstrdup(rk[0]->dir), *sl = strrchr(dir, '/');
+		if (sl != NULL)
+			*sl = '\0';
+		cJSON_ReplaceItemInObjectCaseSensitive(o, "dir",
+		    cJSON_CreateString(dir));
+		free(dir);
+	}
+	job_fields(o, rk, k, data);
+	free(rk);
+	return o;
+}
+
+/* After following rank 0: wait for the other ranks to end too (Ctrl-C
+ * stops waiting), then the whole run's state into o, read from every node;
+ * o is left as it is when they cannot be read. */
+static void
+job_final(struct mlsh_ctx *ctx, const char *name, cJSON *o)
+{
+	for (;;) {
+		struct run_info *runs, **rk;
+		struct strlist roles;
+		size_t n, k;
+		int more = 0;
+
+		strlist_init(&roles);
+		if (read_runs(ctx, NULL, name, &runs, &n, &roles) != 0) {
+			strlist_release(&roles);
+			return;
+		}
+		rk = xcalloc(n + 1, sizeof *rk);
+		k = job_ranks(ctx, runs, n, name, rk);
+		job_enforce(ctx, rk, k);
+		for (size_t i = 0; i < k; i++) {
+			char st[32];
+			run_state(rk[i], st, sizeof st);
+			more |= strcmp(st, "running") == 0 ||
+			    strcmp(st, "starting") == 0;
+		}
+		if ((!more || mlsh_interrupted) && k > 0) {
+			cJSON_DeleteItemFromObjectCaseSensitive(o, "exit");
+			job_fields(o, rk, k, 1);
+		}
+		free(rk);
+		free_runs(runs, n);
+		strlist_release(&roles);
+		if (!more || mlsh_interrupted || k == 0)
+			return;
+		nap(POLL_MS);
+	}
+}
+
+/* train stop of a multi-node run: every rank on its own node, TERM to all
+ * first, one grace period for all. */
+static int
+stop_job(struct mlsh_ctx *ctx, const char *name, long long grace,
+    int data, cJSON **result)
+{
+	struct run_info *runs, **rk;
+	struct stop_one *s;
+	struct strlist roles;
+	size_t n, k;
+	int rc = 0, termed = 0;
+	cJSON *ranks;
+
+	strlist_init(&roles);
+	if (read_runs(ctx, NULL, name, &runs, &n, &roles) != 0) {
+		strlist_release(&roles);
+		return 1;
+	}
+	rk = xcalloc(n + 1, sizeof *rk);
+	k = job_ranks(ctx, runs, n, name, rk);
+	s = xcalloc(k + 1, sizeof *s);
+	for (size_t i = 0; i < k; i++) {
+		s[i].node = rk[i]->node_file;
+		s[i].dir = xstrdup(rk[i]->dir);
+		if (target_resolve(ctx, s[i].node, &s[i].ip) != 0) {
+			rc = 1;
+			break;
+		}
+	}
+	if (rc == 0 && stop_ranks(ctx, s, k, grace) != 0) {
+		for (size_t i = 0; i < k; i++)
+			if (s[i].err != NULL) {
+				rc = cmd_error(ctx, "cannot stop rank %d of '%s' "
+				    "on %s: %s", rk[i]->rank, name, s[i].node,
+				    s[i].err);
+				break;
+			}
+	}
+	if (rc == 0) {
+		*result = cJSON_CreateObject();
+		cJSON_AddStringToObject(*result, "run", name);
+		cJSON_AddStringToObject(*result, "node", rk[0]->node_file);
+		ranks = cJSON_CreateArray();
+		for (size_t i = 0; i < k; i++) {
+			cJSON *o = cJSON_CreateObject();
+			cJSON_AddNumberToObject(o, "rank", rk[i]->rank);
+			cJSON_AddStringToObject(o, "node", s[i].node);
+			stop_fields(o, &s[i]);
+			termed |= strcmp(s[i].sig, "none") != 0;
+			cJSON_AddItemToArray(ranks, o);
+		}
+		if (termed)
+			cJSON_AddStringToObject(*result, "state", "killed");
+		else
+			job_fields(*result, rk, k, data);
+		cJSON_AddItemToObject(*result, "stopped", ranks);
+	}
+	for (size_t i = 0; i < k; i++)
+		stop_one_release(&s[i]);
+	free(s);
+	free(rk);
+	free_runs(runs, n);
+	strlist_release(&roles);
+	return rc;
+}
+
+/* --nodes dl1-1,dl<Tab>: the nodes not in the list yet, after its commas. */
+static void
+complete_nodes(struct mlsh_ctx *ctx, const char *prefix,
+    struct strlist *out)
+{
+	const char *comma = strrchr(prefix, ',');
+	size_t head = comma ? (size_t)(comma - prefix) + 1 : 0;
+	struct strlist t;
+	char *listed = xasprintf(",%.*s", (int)head, prefix);
+
+	strlist_init(&t);
+	target_complete(ctx, prefix + head, &t);
+	for (size_t i = 0; i < t.n; i++) {
+		char *mark = xasprintf(",%s,", t.v[i]);
+		if (strcmp(t.v[i], "jump") != 0 &&
+		    strcmp(t.v[i], "grafana") != 0 && strstr(listed, mark) ==
+		    NULL)
+			strlist_take(out, xasprintf("%.*s%s", (int)head, prefix,
+			    t.v[i]));
+		free(mark);
+	}
+	free(listed);
+	strlist_release(&t);
 }

@@ -179,6 +179,11 @@ test_completion(void)
 	COMP("grafana ", "down open status up");
 	COMP("notebook stop ", "default-notebook");
 	COMP("notebook status d", "default-notebook");
+	/* train run --nodes: node names, in comma lists, each once. */
+	COMP("train run --nodes dl", "dl1-1 dl1-2");
+	COMP("train run --nodes dl1-2,", "dl1-2,dl1-1");
+	COMP("train run --nodes=dl1-1,d", "--nodes=dl1-1,dl1-2");
+	COMP("train run --nodes dl1-1,dl1-2,", "");
 }
 
 static char *
