@@ -83,7 +83,8 @@ class ArgParser(argparse.ArgumentParser):
 
 
 def parse_args(argv):
-    p = ArgParser(prog=PROG, description="DCGAN training, data-parallel with torch.distributed")
+    p = ArgParser(prog=PROG, description="DCGAN training, data-parallel with torch.distributed",
+                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--dataroot", required=True, help="directory of images (searched recursively)")
     p.add_argument("--seed", type=int, default=215)
     p.add_argument("--name", required=True, help="run name: checkpoints go to OUTDIR/NAME/")
@@ -155,7 +156,9 @@ def dist_env():
 
 
 def pick_device(torch, want, local_rank):
-    """(device, backend, mark_step): Habana HPU, CUDA or CPU."""
+    """(device, backend, mark_step): Habana HPU, CUDA or CPU. On HPU (lazy
+    mode) mark_step runs the graph so far: after each backward and each
+    optimizer step, as Habana's porting guide does."""
     if want in ("auto", "hpu"):
         try:
             import habana_frameworks.torch.core as htcore
@@ -281,7 +284,9 @@ def atomic_save(torch, obj, path):
 def load_checkpoint(torch, args, rundir):
     path = os.path.join(rundir, "checkpoint_%d.pt" % args.s_epoch)
     try:
-        ck = torch.load(path, map_location="cpu")
+        # our own file, with numpy/python RNG states in it: torch >= 2.6
+        # would refuse those by default (weights_only)
+        ck = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as e:  # a torn or foreign file: say which
         raise Usage("cannot load '%s': %s" % (path, str(e).splitlines()[0] if str(e) else type(e).__name__))
     if not isinstance(ck, dict) or ck.get("epoch") != args.s_epoch:
@@ -339,7 +344,10 @@ def train(args, world, rank, local_rank):
 
     if world > 1:
         if backend == "hccl":
-            import habana_frameworks.torch.distributed.hccl  # noqa: F401 (registers the backend)
+            # registers the backend; reads the launcher's env (Habana docs,
+            # "Distributed Backend Initialization":
+            # https://docs.habana.ai/en/latest/PyTorch/PyTorch_Scaling_Guide/Distributed_Backend_Initialization.html)
+            import habana_frameworks.torch.distributed.hccl  # noqa: F401
         dist.init_process_group(backend, init_method="env://", world_size=world, rank=rank,
                                 timeout=datetime.timedelta(seconds=args.dist_timeout))
 
