@@ -292,7 +292,7 @@ cost_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	if (stack_open(ctx, a, &st) != 0)
 		return 1;
 	d = cost_data(&st);
-	if (a->json || ctx->lua_depth > 0)
+	if (shell_wants_data(ctx, a->json))
 		*result = d;
 	else {
 		const cJSON *p = cJSON_GetObjectItemCaseSensitive(d, "prices");

@@ -365,10 +365,10 @@ status_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		}
 	}
 	/* --json and Lua get the data; the prompt a table of text. */
-	if (rc == 0 && !a->json && ctx->lua_depth == 0 &&
+	if (rc == 0 && !shell_wants_data(ctx, a->json) &&
 	    cJSON_IsArray(*result))
 		status_people(*result);
-	if (rc == 0 && !a->json && ctx->lua_depth == 0)
+	if (rc == 0 && !shell_wants_data(ctx, a->json))
 		budget_line(&st);
 	stack_close(&st);
 	return rc;

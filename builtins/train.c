@@ -1360,12 +1360,12 @@ list_runs(struct mlsh_ctx *ctx, struct cmd_args *a, const char *name,
 		strlist_add(&names, runs[i].name);
 		if (runs[i].nranks > 0) {	/* one row per multi-node run */
 			if ((row = job_row(ctx, runs, n, i, &pp, detail,
-			    a->json || ctx->lua_depth > 0)) != NULL)
+			    shell_wants_data(ctx, a->json))) != NULL)
 				cJSON_AddItemToArray(arr, row);
 			continue;
 		}
 		cJSON_AddItemToArray(arr, run_row(ctx, &runs[i], &pp, detail,
-		    a->json || ctx->lua_depth > 0));
+		    shell_wants_data(ctx, a->json)));
 	}
 	if (name == NULL)
 		cache_runs(ctx, &names, cmd_opt(a, "node") == NULL);
@@ -1575,7 +1575,7 @@ train_stop(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	memset(&s, 0, sizeof s);
 	if (r.nranks > 0)
 		rc = stop_job(ctx, r.name, cmd_opt_num(a, "grace"),
-		    a->json || ctx->lua_depth > 0, result);
+		    shell_wants_data(ctx, a->json), result);
 	else if (target_resolve(ctx, role, &s.ip) != 0)
 		rc = 1;
 	else {
@@ -1936,7 +1936,7 @@ follow_cmd(struct mlsh_ctx *ctx, struct cmd_args *a, int follow,
 			job_final(ctx, r.name, *result);
 		/* Only scripts and --json want the summary: at the prompt
 		 * the log and the progress line said it all. */
-		if (!a->json && ctx->lua_depth == 0) {
+		if (!shell_wants_data(ctx, a->json)) {
 			cJSON_Delete(*result);
 			*result = NULL;
 		}
@@ -2063,7 +2063,7 @@ plot_result(struct mlsh_ctx *ctx, struct cmd_args *a, const char *run,
 	struct plot_opts o = { .color = ctx->color, .xlabel = "step" };
 	char *pic, *cause = NULL, *title;
 
-	if (a->json || ctx->lua_depth > 0) {
+	if (shell_wants_data(ctx, a->json)) {
 		*result = cJSON_CreateObject();
 		cJSON_AddStringToObject(*result, "run", run);
 		cJSON_AddNumberToObject(*result, "points", (double)s->n);
@@ -2349,7 +2349,7 @@ train_samples(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 			    "interrupted" : cause);
 		goto out;
 	}
-	if (a->json || ctx->lua_depth > 0) {
+	if (shell_wants_data(ctx, a->json)) {
 		*result = cJSON_CreateObject();
 		cJSON_AddStringToObject(*result, "run", r.name);
 		cJSON_AddStringToObject(*result, "path", to);
@@ -2793,7 +2793,7 @@ multi_report(void *job)
 {
 	struct train_multi *m = job;
 	struct mlsh_ctx *ctx = m->t.ctx;
-	int data = m->t.a->json || ctx->lua_depth > 0;
+	int data = shell_wants_data(ctx, m->t.a->json);
 	char *dir = xstrdup(m->t.rdir), *sl = strrchr(dir, '/');
 	cJSON *r;
 

@@ -81,7 +81,7 @@ ws_ls(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 {
 	struct strlist names;
 	cJSON *arr = cJSON_CreateArray();
-	int data = a->json || ctx->lua_depth > 0;
+	int data = shell_wants_data(ctx, a->json);
 
 	strlist_init(&names);
 	state_list(ctx->state_dir, &names);

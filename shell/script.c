@@ -310,10 +310,12 @@ l_run(lua_State *L)
 	struct mlsh_ctx *ctx = getctx(L);
 	size_t len;
 	const char *line = luaL_checklstring(L, 1, &len);
-	int st;
+	int st, saved = ctx->lua_run_depth;
 
 	ctx->lua_depth++;
+	ctx->lua_run_depth = ctx->lua_depth;
 	st = shell_run_line(ctx, line, len);
+	ctx->lua_run_depth = saved;
 	ctx->lua_depth--;
 	stop_soon(L);
 	if (ctx->exit_requested) {

@@ -80,6 +80,8 @@ struct mlsh_ctx {
 	/* Lua host (script.c). */
 	void *L;
 	int lua_depth;		/* >0 while Lua code runs */
+	int lua_run_depth;	/* lua_depth inside mlsh.run(line): a line
+				 * run as typed prints as at the prompt */
 
 	/* Session record for `history save`: the Lua form of each successful
 	 * command, in order. */
@@ -113,6 +115,15 @@ struct mlsh_ctx {
 	int last_status;
 	const char *where;	/* "file:line" prefix for messages in scripts, or NULL */
 };
+
+/* Whether a command's result goes back as data (--json, or a builtin
+ * called as a Lua function) rather than printed for people: the prompt,
+ * scripts' command lines and mlsh.run(line) print for people. */
+static inline int
+shell_wants_data(const struct mlsh_ctx *ctx, int json)
+{
+	return json || ctx->lua_depth > ctx->lua_run_depth;
+}
 
 void shell_init(struct mlsh_ctx *);
 void shell_free(struct mlsh_ctx *);

@@ -94,6 +94,10 @@ t_ok 'history save writes a runnable Lua script' '
 	grep -q "^mlsh.run(\"!true\")$" sess.mlsh &&
 	! grep -q "help\|bad\|history" sess.mlsh &&
 	[ "$("$MLSH" --norc sess.mlsh)" = v1 ]'
+t_ok 'mlsh.run(line) prints as the prompt does; the same builtin called as a function returns data' '
+	"$MLSH" --norc -c "lua \"mlsh.run(\\\"cost\\\")\"" 2>"$T/run.err" | grep -q "^total  *\\\$0.0000" &&
+	grep -q "^cost: on-demand prices" "$T/run.err" &&
+	[ "$("$MLSH" --norc -c "lua \"print(type(cost().total), type(cost().total.usd_per_hour))\"" 2>/dev/null)" = "$(printf "table\tnumber")" ]'
 t_err 'history save will not overwrite' "history: 'sess.mlsh' exists; --force overwrites it" 1 '"$MLSH" -c "history save sess.mlsh"'
 t_ok 'history save --force overwrites' '"$MLSH" -c "history save --force sess.mlsh" >/dev/null'
 t_ok 'options become a Lua table' '
