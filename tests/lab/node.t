@@ -29,9 +29,11 @@ t_ok 'with one fstab entry: the mount target and the seed NFS options' '
 	nssh "grep -qx \"$mt:/ /efs nfs4 nfsvers=4.1,rsize=1048576,wsize=1048576,hard,timeo=600,retrans=2,noresvport,_netdev 0 0\" /etc/fstab"'
 t_ok '/efs belongs to ubuntu and is shared with the file system' '
 	nssh "touch /efs/from-node-\$(hostname) && stat -c %U /efs" | grep -qx ubuntu'
+# The user-data installs the collector after the mount: on a loaded machine
+# it may still be on its way (failed so at a load of 14); wait for it.
 t_ok 'the metrics collector is installed with the node'\''s settings' '
-	nssh "test -x /usr/local/bin/mlsh-metrics && grep -qx MLSH_NODE=dl1-1 /etc/mlsh/metrics.env &&
-	    /usr/local/bin/mlsh-metrics --print" | python3 -c "import json,sys; n={x[\"MetricName\"] for x in json.load(sys.stdin)}; assert \"mem_used_percent\" in n, n"'
+	retry nssh "test -x /usr/local/bin/mlsh-metrics" &&
+	nssh "grep -qx MLSH_NODE=dl1-1 /etc/mlsh/metrics.env && /usr/local/bin/mlsh-metrics --print" | python3 -c "import json,sys; n={x[\"MetricName\"] for x in json.load(sys.stdin)}; assert \"mem_used_percent\" in n, n"'
 t_ok 'no HPU or GPU tool in the lab: the CPU setup' '! nssh "test -e /etc/profile.d/mlsh-accel.sh"'
 # Before t_done: it removes $T, where the lab keeps what lab down needs.
 t_ok 'lab down leaves no namespace of this lab' '
