@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -870,8 +871,21 @@ lab_reconciler_run(const char *state, FILE *log)
 	struct strlist efs_seen, fw_logged;
 	char *cause = NULL, *region, *p, num[32];
 	struct sigaction sa;
-	int fails = 0, wfd;
+	int fails = 0, wfd, lfd;
 
+	/* One reconciler per lab: mlsh processes that start at once each
+	 * start one before any has written its PID file (three seen polling
+	 * one lab). The lock is held for the process's life; every child the
+	 * lab forks closes it (O_CLOEXEC, close_from). */
+	p = lab_path(state, "reconciler.lock");
+	lfd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	free(p);
+	if (lfd >= 0 && flock(lfd, LOCK_EX | LOCK_NB) == -1) {
+		logf_(log, "reconciler %ld: another one runs this lab; leaving",
+		    (long)getpid());
+		close(lfd);
+		return 0;
+	}
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_term;
 	sigaction(SIGTERM, &sa, NULL);
@@ -989,6 +1003,8 @@ lab_reconciler_run(const char *state, FILE *log)
 		wake_wait(wfd);
 	}
 	logf_(log, "reconciler %ld down", (long)getpid());
+	if (lfd >= 0)
+		close(lfd);
 	if (wfd >= 0) {
 		close(wfd);
 		p = lab_path(state, "wake");
