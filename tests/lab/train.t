@@ -177,7 +177,7 @@ t_ok 'train status: progress, ETA, cost to finish and the last losses' '
 t_ok 'attach (no tty) prints a plain progress line on stderr' '
 	mbg -c "train attach prog" >/dev/null 2>"$T/p.err" &
 	p=$!; line="^\[run prog\] epoch 1/4 50%  ETA 1h00m  est. cost to finish \$13.11"
-	wait_for 50 grep -q "$line" "$T/p.err"; kill -INT $p; wait $p;
+	wait_for 300 grep -q "$line" "$T/p.err"; kill -INT $p; wait $p;
 	grep -q "$line" "$T/p.err"'
 # On a terminal: one updating bar; Ctrl-C there detaches.
 if command -v tmux >/dev/null; then
@@ -186,11 +186,11 @@ if command -v tmux >/dev/null; then
 		"'$MLSH' --norc --lab -c 'train attach --all prog'; echo attach-exit=\$?; sleep 60"
 	screen() { tmux capture-pane -p -t tr 2>/dev/null; }
 	t_ok 'attach on a tty: a progress bar with ETA and cost to finish' '
-		wait_for 50 sh -c "tmux capture-pane -p -t tr | grep -q \"ETA 1h00m\"" &&
+		wait_for 300 sh -c "tmux capture-pane -p -t tr | grep -q \"ETA 1h00m\"" &&
 		screen | grep -q "^\[run prog\] epoch 1/4 ▕████████░░░░░░░░▏ 50%  ETA 1h00m  est. cost to finish \$13.11"'
 	tmux send-keys -t tr C-c
 	t_ok 'Ctrl-C on the tty detaches and leaves the run going' '
-		wait_for 50 sh -c "tmux capture-pane -p -t tr | grep -q attach-exit=0" &&
+		wait_for 300 sh -c "tmux capture-pane -p -t tr | grep -q attach-exit=0" &&
 		screen | grep -q "detached from prog" && [ "$(state_of prog)" = running ]'
 	tmux kill-server 2>/dev/null
 else
