@@ -4,10 +4,12 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -392,6 +394,77 @@ wait:
 	return -1;
 }
 
+/* Waking the reconciler. It polls the control plane (four describes) at
+ * most every 200 ms, and only every second when nothing wakes it: every AWS
+ * call another mlsh process makes to the lab writes a byte to the FIFO
+ * state/wake once the call is answered, so what a command changes is
+ * applied as soon as before (200 ms polls, which kept the lab's moto about a
+ * third of a core busy however idle the lab was). Changes nobody wakes it
+ * for (a node's own calls) are seen within the second. */
+#define WAKE_MIN_MS 200
+#define WAKE_IDLE_MS 1000
+
+static volatile sig_atomic_t stop_daemon;
+static int in_reconciler;	/* this process is the reconciler: never wakes itself */
+
+struct wake {
+	char *fifo;
+	void (*trace)(void *, const char *);	/* the caller's own --trace */
+	void *trace_arg;
+};
+/* Kept for the process's life, as the clients that point at them are. */
+static struct wake **wakes;
+static size_t nwakes;
+
+static void
+wake_reconciler(void *arg, const char *text)
+{
+	struct wake *w = arg;
+	int fd;
+
+	if (w->trace != NULL)
+		w->trace(w->trace_arg, text);
+	/* No reader (no reconciler): ENXIO, nothing to wake. */
+	if ((fd = open(w->fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
+		return;
+	/* A full FIFO is a reconciler already woken. */
+	if (write(fd, "w", 1) < 0) {
+		/* nothing to do */
+	}
+	close(fd);
+}
+
+/* The reconciler's end of state/wake, made afresh; -1 when it cannot be
+ * (then it polls every WAKE_MIN_MS as it always did). O_RDWR: a FIFO with
+ * a writer of its own never reports end of file between wakers. */
+static int
+wake_open(const char *state)
+{
+	char *p = lab_path(state, "wake");
+	int fd = -1;
+
+	unlink(p);
+	if (mkfifo(p, 0600) == 0)
+		fd = open(p, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	free(p);
+	return fd;
+}
+
+/* Between two polls: WAKE_MIN_MS, then until a wake or WAKE_IDLE_MS. */
+static void
+wake_wait(int fd)
+{
+	char b[64];
+	struct pollfd pf = { .fd = fd, .events = POLLIN };
+
+	usleep(WAKE_MIN_MS * 1000);
+	if (fd < 0 || stop_daemon)
+		return;
+	if (poll(&pf, 1, WAKE_IDLE_MS - WAKE_MIN_MS) > 0)
+		while (read(fd, b, sizeof b) > 0)
+			;
+}
+
 struct aws_client *
 lab_ctrl_client(const char *state, const struct aws_options *base,
     char **cause)
@@ -420,6 +493,17 @@ lab_ctrl_client(const char *state, const struct aws_options *base,
 	 * machine that once took over 10 s, twice, and vpc up failed. */
 	if (o.timeout_ms == 0)
 		o.timeout_ms = 30000;
+	if (!in_reconciler) {
+		struct wake *w = xmalloc(sizeof *w);
+
+		w->fifo = lab_path(state, "wake");
+		w->trace = o.trace;
+		w->trace_arg = o.trace_arg;
+		o.trace = wake_reconciler;
+		o.trace_arg = w;
+		wakes = xreallocarray(wakes, nwakes + 1, sizeof *wakes);
+		wakes[nwakes++] = w;
+	}
 	return aws_client_new(&o);
 }
 
@@ -531,7 +615,6 @@ struct known {
 	char *subnet_cidr;
 };
 
-static volatile sig_atomic_t stop_daemon;
 
 static void
 on_term(int sig)
@@ -788,8 +871,21 @@ lab_reconciler_run(const char *state, FILE *log)
 	struct strlist efs_seen, fw_logged;
 	char *cause = NULL, *region, *p, num[32];
 	struct sigaction sa;
-	int fails = 0;
+	int fails = 0, wfd, lfd;
 
+	/* One reconciler per lab: mlsh processes that start at once each
+	 * start one before any has written its PID file (three seen polling
+	 * one lab). The lock is held for the process's life; every child the
+	 * lab forks closes it (O_CLOEXEC, close_from). */
+	p = lab_path(state, "reconciler.lock");
+	lfd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	free(p);
+	if (lfd >= 0 && flock(lfd, LOCK_EX | LOCK_NB) == -1) {
+		logf_(log, "reconciler %ld: another one runs this lab; leaving",
+		    (long)getpid());
+		close(lfd);
+		return 0;
+	}
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_term;
 	sigaction(SIGTERM, &sa, NULL);
@@ -800,6 +896,7 @@ lab_reconciler_run(const char *state, FILE *log)
 		struct aws_options o;
 		memset(&o, 0, sizeof o);
 		o.region = region ? region : "us-east-1";
+		in_reconciler = 1;
 		c = lab_ctrl_client(state, &o, &cause);
 	}
 	if (c == NULL) {
@@ -814,6 +911,7 @@ lab_reconciler_run(const char *state, FILE *log)
 	free(p);
 	strlist_init(&efs_seen);
 	strlist_init(&fw_logged);
+	wfd = wake_open(state);
 	logf_(log, "reconciler %ld up, region %s", (long)getpid(),
 	    region ? region : "us-east-1");
 
@@ -902,9 +1000,17 @@ lab_reconciler_run(const char *state, FILE *log)
 		free(winst);
 		cJSON_Delete(items);
 		reconcile_efs(state, c, &efs_seen, log);
-		usleep(200 * 1000);
+		wake_wait(wfd);
 	}
 	logf_(log, "reconciler %ld down", (long)getpid());
+	if (lfd >= 0)
+		close(lfd);
+	if (wfd >= 0) {
+		close(wfd);
+		p = lab_path(state, "wake");
+		unlink(p);
+		free(p);
+	}
 	for (size_t i = 0; i < nknown; i++)
 		known_free(known[i]);
 	free(known);

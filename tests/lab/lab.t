@@ -53,7 +53,7 @@ wait_state() { # id state: at most ~10 s
 }
 t_ok 'both become running hosts within seconds' 'wait_state "$jid" running && wait_state "$nid" running'
 
-O=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=5 -o BatchMode=yes -i "$T/key")
+O=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=30 -o BatchMode=yes -i "$T/key")
 cssh() { ip netns exec "$NS-client" ssh "${O[@]}" "$@"; }
 jssh() { cssh -o "ProxyCommand=ssh ${O[*]} -W %h:%p ubuntu@$jpub" "$@"; }
 # sshd may take a moment after the host appears: bounded retries.

@@ -18,7 +18,7 @@ t_ok 'vpc up; efs up; node dl1 up in the lab' '
 	m -c "workspace labn; vpc up --allow 198.18.0.2/32 --yes; efs up; node dl1 up --yes" >"$T/up.log" 2>&1 ||
 	{ tail -5 "$T/up.log"; false; }'
 jpub=$(attr jump public_ip 2>/dev/null); nip=$(attr dl1-1 private_ip 2>/dev/null); mt=$(attr mount-target private_ip 2>/dev/null)
-O=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=5 -o BatchMode=yes -i "$HOME/.ssh/id_ed25519")
+O=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=30 -o BatchMode=yes -i "$HOME/.ssh/id_ed25519")
 nssh() { ip netns exec "$NS-client" ssh "${O[@]}" -o "ProxyCommand=ssh ${O[*]} -W %h:%p ubuntu@$jpub" ubuntu@"$nip" "$@"; }
 retry() { for _ in $(seq 1 150); do "$@" && return 0; sleep 0.2; done; return 1; }
 
@@ -29,9 +29,12 @@ t_ok 'with one fstab entry: the mount target and the seed NFS options' '
 	nssh "grep -qx \"$mt:/ /efs nfs4 nfsvers=4.1,rsize=1048576,wsize=1048576,hard,timeo=600,retrans=2,noresvport,_netdev 0 0\" /etc/fstab"'
 t_ok '/efs belongs to ubuntu and is shared with the file system' '
 	nssh "touch /efs/from-node-\$(hostname) && stat -c %U /efs" | grep -qx ubuntu'
+# The user-data installs the collector after the mount: on a loaded machine
+# it may still be on its way; wait for it. And ssh gets 30 s to connect:
+# 5 s ran out at a load of 14 ("Connection timed out during banner exchange").
 t_ok 'the metrics collector is installed with the node'\''s settings' '
-	nssh "test -x /usr/local/bin/mlsh-metrics && grep -qx MLSH_NODE=dl1-1 /etc/mlsh/metrics.env &&
-	    /usr/local/bin/mlsh-metrics --print" | python3 -c "import json,sys; n={x[\"MetricName\"] for x in json.load(sys.stdin)}; assert \"mem_used_percent\" in n, n"'
+	retry nssh "test -x /usr/local/bin/mlsh-metrics" &&
+	nssh "grep -qx MLSH_NODE=dl1-1 /etc/mlsh/metrics.env && /usr/local/bin/mlsh-metrics --print" | python3 -c "import json,sys; n={x[\"MetricName\"] for x in json.load(sys.stdin)}; assert \"mem_used_percent\" in n, n"'
 t_ok 'no HPU or GPU tool in the lab: the CPU setup' '! nssh "test -e /etc/profile.d/mlsh-accel.sh"'
 # Before t_done: it removes $T, where the lab keeps what lab down needs.
 t_ok 'lab down leaves no namespace of this lab' '

@@ -129,7 +129,7 @@ t_ok 'host keys are pinned under instance ids, with the address as second name' 
 	[ "$(stat -c %a "$kh")" = 600 ]'
 t_ok 'ssh-config lets OpenSSH reach the node by name, strictly on mlsh'\''s pins (HostKeyAlias)' '
 	m -c "ssh-config -o $T/cfg" >/dev/null && n=$(wc -l < "$kh") &&
-	ip netns exec "$MLSH_LAB_NAME-client" ssh -F "$T/cfg" -o BatchMode=yes -o ConnectTimeout=5 \
+	ip netns exec "$MLSH_LAB_NAME-client" ssh -F "$T/cfg" -o BatchMode=yes -o ConnectTimeout=30 \
 		-o StrictHostKeyChecking=yes dl1-1 hostname | grep -q "^ip-10-" && [ "$(wc -l < "$kh")" = "$n" ]'
 t_ok 'a changed host key is refused, naming both fingerprints' '
 	cp "$kh" "$T/kh.good"

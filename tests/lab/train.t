@@ -73,7 +73,7 @@ else
 	mknode dl1-1
 fi
 t_ok 'the node answers through the jump host' '
-	wait_for 100 m -c "train ls" >/dev/null 2>&1'
+	wait_for 300 m -c "train ls" >/dev/null 2>&1'
 t_ok 'train ls with no runs is an empty table' '[ "$(m --json -c "train ls")" = "[]" ]'
 
 # The runs wait at a gate (a file on the node, 150 s at most) so that what a
@@ -95,13 +95,13 @@ t_ok 'its files are in the run directory' '
 
 mbg -c "train attach r1" >"$T/a1.out" 2>"$T/a1.err" &
 a1=$!; bg_pids="$bg_pids $a1"
-t_ok 'the follower prints the log as it grows' 'wait_for 100 lines "$T/a1.out" 20'
+t_ok 'the follower prints the log as it grows' 'wait_for 300 lines "$T/a1.out" 20'
 kill -9 "$a1"; wait "$a1" 2>/dev/null
 n1=$(wc -l <"$T/a1.out")
 logs_past() { [ "$(m -c "train logs $1" | wc -l)" -gt "$2" ]; }
 t_ok 'kill -9 of the follower: the run goes on' '
 	[ "$(state_of r1)" = running ] && open_gate r1 &&
-	wait_for 100 logs_past r1 "$n1"'
+	wait_for 300 logs_past r1 "$n1"'
 t_ok 'a new train attach resumes: 1..150, no gap, no repeat' '
 	m -c "train attach r1" >"$T/a2.out" 2>"$T/a2.err" &&
 	grep -q "resuming at byte" "$T/a2.err" &&
@@ -122,7 +122,7 @@ SEQ2=$GATE'i=0; while [ $i -lt 100 ]; do i=$((i+1)); echo "line $i"; [ $i = 30 ]
 start --name drop "$SEQ2" >/dev/null
 mbg -c "train attach drop" >"$T/r.out" 2>"$T/r.err" &
 rp=$!; bg_pids="$bg_pids $rp"
-wait_for 100 lines "$T/r.out" 10
+wait_for 300 lines "$T/r.out" 10
 drop_jump_conns; dropped=$?
 open_gate drop
 wait "$rp"; rrc=$?
@@ -143,11 +143,12 @@ t_ok 'train stop: TERM ends the run, exit 143, state killed' '
 	out=$(m --json -c "train stop long") &&
 	py "assert d[\"signal\"]==\"TERM\" and d[\"exit\"]==\"143\", d" <<<"$out" &&
 	! kill -0 "$lp" 2>/dev/null && [ "$(state_of long)" = killed ]'
+# Bounded without timing the stop (a loaded machine takes seconds per ssh
+# round trip): one that waited for the run instead of KILLing it after the
+# grace would last until its sleep 600 ends, twice the timeout.
 t_ok 'train stop: a run ignoring TERM gets KILL after --grace' '
-	start=$(date +%s) &&
-	out=$(m --json -c "train stop --grace 1 stubborn") &&
+	out=$(timeout 300 "$MLSH" --norc --lab --json -c "train stop --grace 1 stubborn") &&
 	py "assert d[\"signal\"]==\"KILL\" and d[\"exit\"]==\"137\", d" <<<"$out" &&
-	[ $(( $(date +%s) - start )) -lt 10 ] &&
 	! kill -0 "$sp" 2>/dev/null && [ "$(state_of stubborn)" = killed ]'
 t_ok 'train stop of an ended run changes nothing' '
 	m --json -c "train stop r1" | py "assert d[\"state\"]==\"exited 0\", d"'
@@ -155,7 +156,7 @@ t_ok 'train stop of an ended run changes nothing' '
 start --name det 'for i in $(seq 1 300); do echo $i; sleep 0.1; done' >/dev/null
 mbg -c "train attach det" >"$T/d.out" 2>"$T/d.err" &
 dp=$!; bg_pids="$bg_pids $dp"
-wait_for 50 lines "$T/d.out" 3
+wait_for 300 lines "$T/d.out" 3
 kill -INT "$dp"
 wait "$dp"; drc=$?
 t_ok 'Ctrl-C detaches: attach ends with 0, the run goes on' '
@@ -169,14 +170,14 @@ m -c "train stop --grace 1 det" >/dev/null
 PROG='echo "[2022-01-24 10:00:00] [0/4][99/100] Loss_D: 1.0 Loss_G: 2.0 D(x): 0.5 D(G(z)): 0.5 / 0.5"; echo "[2022-01-24 10:30:00] [1/4][99/100] Loss_D: 0.4 Loss_G: 2.9 D(x): 0.8 D(G(z)): 0.1 / 0.2"; sleep 600'
 start --name prog "$PROG" >/dev/null
 t_ok 'train status: progress, ETA, cost to finish and the last losses' '
-	wait_for 25 sh -c "\"$MLSH\" --norc --lab -c \"train status prog\" | grep -q \"epoch 1/4\"" &&
+	wait_for 300 sh -c "\"$MLSH\" --norc --lab -c \"train status prog\" | grep -q \"epoch 1/4\"" &&
 	out=$(m --json -c "train status prog") &&
 	py "p=d[\"progress\"]; assert (p[\"epoch\"],p[\"epochs\"])==(1,4) and abs(p[\"fraction\"]-0.5)<1e-9, d; assert d[\"eta_seconds\"]==3600, d; assert d[\"cost_to_finish_usd\"]==13.11, d; assert d[\"last\"].startswith(\"Loss_D: 0.4\"), d" <<<"$out" &&
 	m -c "train status prog" | grep -q "^eta  *1h00m" && m -c "train status prog" | grep -q "^cost_to_finish  *[$]13[.]11"'
 t_ok 'attach (no tty) prints a plain progress line on stderr' '
 	mbg -c "train attach prog" >/dev/null 2>"$T/p.err" &
 	p=$!; line="^\[run prog\] epoch 1/4 50%  ETA 1h00m  est. cost to finish \$13.11"
-	wait_for 50 grep -q "$line" "$T/p.err"; kill -INT $p; wait $p;
+	wait_for 300 grep -q "$line" "$T/p.err"; kill -INT $p; wait $p;
 	grep -q "$line" "$T/p.err"'
 # On a terminal: one updating bar; Ctrl-C there detaches.
 if command -v tmux >/dev/null; then
@@ -185,11 +186,11 @@ if command -v tmux >/dev/null; then
 		"'$MLSH' --norc --lab -c 'train attach --all prog'; echo attach-exit=\$?; sleep 60"
 	screen() { tmux capture-pane -p -t tr 2>/dev/null; }
 	t_ok 'attach on a tty: a progress bar with ETA and cost to finish' '
-		wait_for 50 sh -c "tmux capture-pane -p -t tr | grep -q \"ETA 1h00m\"" &&
+		wait_for 300 sh -c "tmux capture-pane -p -t tr | grep -q \"ETA 1h00m\"" &&
 		screen | grep -q "^\[run prog\] epoch 1/4 ▕████████░░░░░░░░▏ 50%  ETA 1h00m  est. cost to finish \$13.11"'
 	tmux send-keys -t tr C-c
 	t_ok 'Ctrl-C on the tty detaches and leaves the run going' '
-		wait_for 50 sh -c "tmux capture-pane -p -t tr | grep -q attach-exit=0" &&
+		wait_for 300 sh -c "tmux capture-pane -p -t tr | grep -q attach-exit=0" &&
 		screen | grep -q "detached from prog" && [ "$(state_of prog)" = running ]'
 	tmux kill-server 2>/dev/null
 else
