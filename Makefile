@@ -88,7 +88,7 @@ unit: $(UNIT_BINS)
 # Groups run in TEST_JOBS lanes at once (tests/run -j; 1 runs them in order).
 TEST_JOBS ?= 2
 test: check-layers $(MLSH_BIN) $(UNIT_BINS)
-	@MLSH=$(CURDIR)/$(MLSH_BIN) B=$(B) DRIVER_CC="$(CC) $(LDFLAGS)" tests/run -j$(TEST_JOBS)
+	@MLSH=$(CURDIR)/$(MLSH_BIN) B=$(B) DRIVER_CC="$(CC) $(LDFLAGS)" TEST_SANITIZED=$(if $(filter 1,$(ASAN)),1,0) tests/run -j$(TEST_JOBS)
 
 asan:
 	$(MAKE) ASAN=1

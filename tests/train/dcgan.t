@@ -7,6 +7,7 @@
 # The program is node code: it runs only in a sandbox (its own network
 # namespace with nothing but loopback, as nobody; its own PID namespace, so
 # nothing it started outlives it), never on this host.
+# tests/run: no mlsh code (only the Python program runs here)
 . "$TESTS_DIR/lib.sh"
 
 PY=/usr/bin/python3	# Debian's, with python3-torch (a pyenv python has none)
