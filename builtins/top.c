@@ -115,6 +115,7 @@ take_error(struct mlsh_ctx *ctx)
 struct collect {
 	struct buf out;
 	int over;
+	struct top_run *run;	/* for the cancel hook */
 };
 
 static int
@@ -133,9 +134,8 @@ collect_out(void *arg, const char *d, size_t n)
 /* Keys typed while sampling or waiting: q, Q or Ctrl-C leave; a signal
  * (TERM, HUP, or SIGINT when the terminal still sends it) too. */
 static int
-keys_quit(void *arg)
+keys_quit(struct top_run *r)
 {
-	struct top_run *r = arg;
 	struct pollfd p = { .fd = 0, .events = POLLIN };
 	char c;
 
@@ -146,6 +146,12 @@ keys_quit(void *arg)
 		if (c == 'q' || c == 'Q' || c == 3)
 			r->quit = 1;
 	return r->quit;
+}
+
+static int
+exec_cancel(void *arg)
+{
+	return keys_quit(((struct collect *)arg)->run);
 }
 
 /* Run the sampler on one node within the bound. */
@@ -166,7 +172,7 @@ node_exec(struct top_run *r, struct rmt_session *s, const char *ip,
 	ex.command = top_sampler(first);
 	ex.on_stdout = collect_out;
 	ex.arg = c;
-	ex.cancel = keys_quit;
+	ex.cancel = exec_cancel;
 	ex.timeout_ms = BOUND_MS;
 	memset(&st, 0, sizeof st);
 	if (rmt_exec(s, ip, &ex, &st, &cause) != 0 && !c->over)
@@ -209,6 +215,7 @@ node_sample(struct top_run *r, struct top_node *t, int first)
 	}
 	buf_init(&c.out);
 	c.over = 0;
+	c.run = r;
 	if (node_exec(r, s, ip, t, first, &c) == 0) {
 		if (top_parse(c.out.data ? c.out.data : "", c.out.len, &t->s,
 		    &cause) != 0)
