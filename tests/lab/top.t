@@ -109,4 +109,7 @@ assert b[\"node\"] == \"dl1-2\" and b[\"answered\"] is False and b[\"error\"], b
 assert b[\"cpu_percent\"] is None and b[\"accel\"] == [] and b[\"usd_per_hour\"] > 0, b
 " <"$T/top3.json"' || cat "$T/top3.json" "$T/top3.err"
 kill -CONT "$STOPPED" 2>/dev/null; STOPPED=""
+# Before t_done: it removes $T, where the lab keeps what lab down needs.
+t_ok 'lab down leaves no namespace of this lab' '
+	"$MLSH" --norc lab down >/dev/null 2>&1 && ! ip netns list | grep -q "^$MLSH_LAB_NAME-"'
 t_done
