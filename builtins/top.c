@@ -375,9 +375,16 @@ error_lines(const struct top_run *r, struct strlist *out)
 {
 	for (size_t i = 0; i < r->n; i++)
 		if (r->v[i].error != NULL) {
+			/* remote/ names the node first already. */
 			char *e = str_sanitize(r->v[i].error, 0);
-			strlist_take(out, xasprintf("%s: %s", r->v[i].name, e));
-			free(e);
+			size_t n = strlen(r->v[i].name);
+			if (strncmp(e, r->v[i].name, n) == 0 && e[n] == ':')
+				strlist_take(out, e);
+			else {
+				strlist_take(out, xasprintf("%s: %s",
+				    r->v[i].name, e));
+				free(e);
+			}
 		}
 }
 

@@ -108,7 +108,13 @@ assert a[\"node\"] == \"dl1-1\" and a[\"answered\"] is True and a[\"cpu_percent\
 assert b[\"node\"] == \"dl1-2\" and b[\"answered\"] is False and b[\"error\"], b
 assert b[\"cpu_percent\"] is None and b[\"accel\"] == [] and b[\"usd_per_hour\"] > 0, b
 " <"$T/top3.json"' || cat "$T/top3.json" "$T/top3.err"
+t_ok 'the text table says "no answer" for it and why below' '
+	timeout 120 "$MLSH" --norc --lab -c "top --once" >"$T/top4.txt" 2>&1 &&
+	grep -q "^dl1-1  *running  *[0-9]*%" "$T/top4.txt" && grep -q "^dl1-2  *running  *no answer" "$T/top4.txt" &&
+	grep -q "^dl1-2: .*timed out" "$T/top4.txt"' || cat "$T/top4.txt"
 kill -CONT "$STOPPED" 2>/dev/null; STOPPED=""
+t_err 'the live view without a terminal: one line' \
+	"top: the live view needs a terminal; 'top --once' prints one table" 1 'm -c top </dev/null'
 # Before t_done: it removes $T, where the lab keeps what lab down needs.
 t_ok 'lab down leaves no namespace of this lab' '
 	"$MLSH" --norc lab down >/dev/null 2>&1 && ! ip netns list | grep -q "^$MLSH_LAB_NAME-"'
