@@ -1357,6 +1357,14 @@ node_names(struct stack *st, const char *kind, struct strlist *out)
 		qsort(out->v, out->n, sizeof *out->v, num_cmp);
 }
 
+void
+node_list(const cJSON *resources, struct strlist *out)
+{
+	node_names_of((cJSON *)resources, NULL, out);
+	if (out->n > 1)
+		qsort(out->v, out->n, sizeof *out->v, num_cmp);
+}
+
 /* For completion: unsorted, as the engine sorts the candidates anyway (the
  * numeric sort was two thirds of a `node <Tab>` over 3,000 resources). */
 static void

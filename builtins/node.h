@@ -41,4 +41,8 @@ char *node_user_data(struct stack *, const char *path, const char *node,
 int node_resolve_ami(struct stack *, const char *what, const char *ssm,
     const char *owner, const char *const *patterns, char **ami);
 
+/* The workspace's nodes (instance records named KIND-N) in order, dl1-2
+ * before dl1-10: what `node ls` lists (and `top` samples). */
+void node_list(const cJSON *resources, struct strlist *out);
+
 #endif
