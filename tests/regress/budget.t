@@ -123,7 +123,6 @@ t_ok 'unset budget removes it' 'm -c "unset budget" 2>/dev/null && m --json -c c
 # The prompt: spent/budget in its cost segment, and the warning once.
 S="mlsh-budget$$"
 export TMUX_TMPDIR="$T"
-t_on_exit 'tmux -L "$S" kill-server 2>/dev/null'
 m -c "set budget 10" 2>/dev/null
 tmux -L "$S" new-session -d -s main -x 120 -y 20 \
 	"env HOME=$HOME XDG_STATE_HOME=$XDG_STATE_HOME TERM=xterm AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY AWS_REGION=us-east-1 $MLSH --norc --endpoint-url $U -w $W"
@@ -137,4 +136,8 @@ t_ok 'the prompt shows spent/budget: over it, the warning says so once' '
 tmux -L "$S" send-keys -t main 'echo again' Enter
 t_ok '... and not again at the next prompt' '
 	t_wait 30 again_done && [ "$(screen | grep -c "budget: workspace")" = 1 ] || { screen; false; }'
+# Before t_done: it removes $T, and with it the server's socket.
+tpid=$(tmux -L "$S" display-message -p '#{pid}' 2>/dev/null)
+tmux -L "$S" kill-server 2>/dev/null
+[ -n "$tpid" ] && t_wait 30 "! kill -0 $tpid"
 t_done
