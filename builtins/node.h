@@ -41,4 +41,12 @@ char *node_user_data(struct stack *, const char *path, const char *node,
 int node_resolve_ami(struct stack *, const char *what, const char *ssm,
     const char *owner, const char *const *patterns, char **ami);
 
+/* Autostop (builtins/autostop.c): the default idle time before a node
+ * stops itself, and the parser of --autostop / `node NAME autostop`
+ * (1 minute to 7 days, or off = 0; the lab tests lower the minimum with
+ * MLSH_AUTOSTOP_MIN_S). */
+#define AUTOSTOP_DEFAULT_S	3600
+int autostop_parse(const char *s, long *secs, char **cause);
+int node_autostop(struct mlsh_ctx *, struct cmd_args *, cJSON **);
+
 #endif

@@ -19,6 +19,7 @@ EFS_ID='@EFS_ID@'
 EFS_DNS='@EFS_DNS@'
 EFS_IP='@EFS_IP@'
 NAMESPACE='@NAMESPACE@'
+AUTOSTOP='@AUTOSTOP@'
 
 # For tests only: MLSH_ROOT puts every file under a scratch directory and
 # MLSH_MOUNTS replaces /proc/mounts. On a node both are unset.
@@ -182,6 +183,46 @@ UNIT
 		echo $! >"$ETC/metrics.pid"
 		log "metrics: background loop (pid $!)"
 	fi
+fi
+
+# ---- autostop: stop the machine when idle (mlsh-autostop's header) ---------
+cat >"$BIN/mlsh-autostop" <<'AUTOSTOP'
+@@AUTOSTOP_SH@@
+AUTOSTOP
+chmod 755 "$BIN/mlsh-autostop"
+# A re-run keeps a setting changed since (`node NAME autostop`).
+if ! [ -f "$ETC/autostop" ]; then
+	printf 'idle=%s\ncpu=10\naccel=10\nnode=%s\n' "${AUTOSTOP:-off}" "$NODE" \
+	    >"$ETC/autostop"
+fi
+if [ -d "$ROOT/run/systemd/system" ] && have systemctl; then
+	cat >"$ROOT/etc/systemd/system/mlsh-autostop.service" <<UNIT
+[Unit]
+Description=mlsh autostop check
+[Service]
+Type=oneshot
+ExecStart=$BIN/mlsh-autostop tick
+UNIT
+	cat >"$ROOT/etc/systemd/system/mlsh-autostop.timer" <<'UNIT'
+[Unit]
+Description=mlsh autostop check every minute
+[Timer]
+OnBootSec=1min
+OnUnitActiveSec=1min
+[Install]
+WantedBy=timers.target
+UNIT
+	systemctl daemon-reload && systemctl enable --now mlsh-autostop.timer \
+	    >/dev/null 2>&1 && log "autostop: systemd timer"
+elif [ -d "$ROOT/etc/cron.d" ] && { have cron || have crond; }; then
+	echo "* * * * * root $BIN/mlsh-autostop tick >/dev/null 2>&1" \
+	    >"$ROOT/etc/cron.d/mlsh-autostop"
+	log "autostop: cron"
+elif ! [ -f "$ETC/autostop.pid" ] ||
+    ! kill -0 "$(cat "$ETC/autostop.pid")" 2>/dev/null; then
+	nohup "$BIN/mlsh-autostop" loop >/dev/null 2>&1 &
+	echo $! >"$ETC/autostop.pid"
+	log "autostop: background loop (pid $!)"
 fi
 
 efs_setup
