@@ -5,25 +5,11 @@
 #	mlsh-autostop loop	check forever (no systemd, no cron: the lab)
 #	mlsh-autostop show	the settings and the last check, key=value lines
 #
-# Idle means, at one check: no live `train run` of this node (a run
-# directory under /efs/runs or ~/runs whose `pid` is alive, with no `exit`,
-# and whose `node` is this one), no interactive SSH session (an sshd session
-# process on a terminal, in this machine's network namespace: mlsh's own
-# kept exec connection does not count), CPU below cpu= percent (from
-# /proc/stat deltas between checks) and every HPU/GPU below accel= percent
-# (hl-smi, nvidia-smi, when present). Idle at every check for idle= seconds
-# in a row: `shutdown -h now`. mlsh launches nodes with
-# InstanceInitiatedShutdownBehavior=stop, so that is a stop: the disk and
-# /efs stay.
-#
-# Settings, /etc/mlsh/autostop (mlsh's `node NAME autostop` rewrites idle=):
-#	idle=3600	seconds, or off
-#	cpu=10		percent
-#	accel=10	percent
-#	node=dl1-1	this node's name (for runs on the shared /efs)
-# State, /var/lib/mlsh/autostop: state=off|busy|idle|stopping, reason=,
-# idle_since=, stops_at=, checked= (unix times).
-# For tests only: MLSH_ROOT prefixes every path, MLSH_PROC replaces /proc.
+# Idle (each check): no live train run of this node, no SSH session on a
+# terminal, CPU < cpu=%, HPUs/GPUs < accel=%. Idle for idle= seconds in a
+# row: shutdown -h now. Settings: /etc/mlsh/autostop (idle=SECS|off, cpu=,
+# accel=, node=); state: /var/lib/mlsh/autostop. Details: builtins/autostop.c.
+# Tests: MLSH_ROOT prefixes paths, MLSH_PROC replaces /proc.
 PATH=$PATH:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
 ROOT=${MLSH_ROOT:-}
@@ -164,8 +150,7 @@ tick)	tick;;
 loop)
 	while :; do
 		tick
-		# Every minute; a short limit (tests) is checked more often. A
-		# changed setting is seen within 5 s.
+		# Every minute (a short limit: more often); a new setting in 5 s.
 		n=60
 		[ "$idle" != off ] && [ "$idle" -lt 240 ] && n=$((idle / 4))
 		[ "$n" -lt 2 ] && n=2
