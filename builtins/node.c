@@ -1480,7 +1480,7 @@ open_named(struct mlsh_ctx *ctx, struct cmd_args *a, struct stack *st,
 
 static const char *const verbs_kind[] = { "up", NULL };
 static const char *const verbs_node[] = { "stop", "start", "down", "status",
-    NULL };
+    "autostop", NULL };
 static const char *const common_types[] = { "dl1.24xlarge", "p3.2xlarge",
     "p3.8xlarge", "p3.16xlarge", "p4d.24xlarge", "g5.xlarge", "g5.2xlarge",
     "g4dn.xlarge", "trn1.2xlarge", NULL };
