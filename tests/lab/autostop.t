@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # autostop in the lab: the watchdog from the node's user-data stops an idle
 # node by itself (the lab's shutdown shim -> StopInstances in moto), keeps a
-# node with a live train run up past its limit, and `autostop off` holds.
+# node with a live train run or an interactive SSH session up past its
+# limit, and `autostop off` holds.
 # No fixed sleeps: every wait is on the watchdog's own state (its `checked`
 # time) or on moto, bounded. Needs root.
 . "$TESTS_DIR/lib.sh"
@@ -69,6 +70,19 @@ t_ok 'dl1-2 with autostop off and its run stopped: off, idle, still running past
 	wait_for 120 checked_ge dl1-2 $((t1 + 10)) &&
 	[ "$(as dl1-2 state)" = off ] && [ -z "$(as dl1-2 reason)" ] && [ "$(state dl1-2)" = running ] ||
 	{ m -c "node dl1-2 autostop"; false; }'
+# An interactive session (a terminal: sshd's "ubuntu@pts/N") keeps dl1-2 up;
+# once it ends, dl1-2 stops.
+attr() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['resources'][sys.argv[2]]['attrs'][sys.argv[3]])" \
+	"$XDG_STATE_HOME/mlsh/default.json" "$1" "$2"; }
+O=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=5 -o BatchMode=yes -i "$HOME/.ssh/id_ed25519")
+in_ssh() { as dl1-2 reason | grep -q "^ssh session (sshd.*: ubuntu@pts/"; }
+t_ok 'an open interactive SSH session keeps dl1-2 up with autostop 4s; closed, dl1-2 stops' '
+	jpub=$(attr jump public_ip) && nip=$(attr dl1-2 private_ip) &&
+	{ ip netns exec "$MLSH_LAB_NAME-client" ssh -tt "${O[@]}" -o "ProxyCommand=ssh ${O[*]} -W %h:%p ubuntu@$jpub" \
+	    "ubuntu@$nip" "sleep 300" </dev/null >/dev/null 2>&1 & sp=$!; } &&
+	m -c "node dl1-2 autostop 4s" >/dev/null && wait_for 90 in_ssh && t2=$(date +%s) &&
+	wait_for 120 checked_ge dl1-2 $((t2 + 8)) && in_ssh && is_state dl1-2 running &&
+	kill $sp && wait_for 120 is_state dl1-2 stopped; rc=$?; kill $sp 2>/dev/null; [ $rc = 0 ]'
 t_ok 'lab down leaves no namespace of this lab' '
 	"$MLSH" --norc lab down >/dev/null 2>&1 && ! ip netns list | grep -q "^$MLSH_LAB_NAME-"'
 t_done
