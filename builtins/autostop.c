@@ -73,7 +73,7 @@ autostop_row(const char *name, const char *text)
 {
 	char *idle = kv(text, "idle"), *state = kv(text, "state");
 	char *reason = kv(text, "reason"), *since = kv(text, "idle_since");
-	char *stops = kv(text, "stops_at"), *now = kv(text, "now");
+	char *now = kv(text, "now");
 	cJSON *o = cJSON_CreateObject();
 	char d[32];
 
@@ -101,7 +101,6 @@ autostop_row(const char *name, const char *text)
 	free(state);
 	free(reason);
 	free(since);
-	free(stops);
 	free(now);
 	return o;
 }
