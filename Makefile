@@ -61,6 +61,7 @@ $(B)/%.o: %.c
 # Scripts carried in the binary (stack/userdata.c): user-data, the
 # notebook's OnStart, the Grafana dashboard. They stay reviewable in scripts/.
 EMBED := scripts/userdata/node.sh scripts/userdata/metrics.sh \
+         scripts/userdata/autostop.sh \
          scripts/userdata/grafana.sh scripts/notebook-onstart.sh \
          scripts/grafana-dashboard.json
 $(B)/gen/embedded.inc: $(EMBED) scripts/embed.sh

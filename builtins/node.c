@@ -1,6 +1,8 @@
 /* node: training machines of the workspace, by kind.
  *
  *	node dl1 up [--count N] [--type T] [--ami AMI] [--spot] [--disk GB]
+ *	    [--autostop DURATION|off]
+ *	node dl1-1 autostop [DURATION|off]	(builtins/autostop.c)
  *	node dl1-1 stop|start|down|status
  *	node ls
  *
@@ -27,6 +29,7 @@
 #include "stack/quota.h"
 #include "lib/state.h"
 #include "stack/userdata.h"
+#include "lib/duration.h"
 
 #define NODE_MAX_COUNT	16
 #define NODE_DISK_MIN	8	/* GB, root volume */
@@ -88,6 +91,7 @@ struct node_up {
 	const char *itype;
 	long long count, disk;
 	int spot;
+	char autostop[24];	/* seconds, or "off" (user-data's @AUTOSTOP@) */
 	struct stack st;
 	int st_open;
 	struct strlist have, make;	/* nodes of the kind there, to make */
@@ -176,6 +180,21 @@ up_kind(void *job)
 	}
 	u->itype = cmd_opt(a, "type") ? cmd_opt(a, "type") : u->k->type;
 	u->disk = cmd_opt_int(a, "disk", u->k->disk);
+	{
+		const char *as = cmd_opt(a, "autostop");
+		long secs = AUTOSTOP_DEFAULT_S;
+		char *cause = NULL;
+
+		if (as != NULL && autostop_parse(as, &secs, &cause) != 0) {
+			cmd_error(u->ctx, "--autostop: %s", cause);
+			free(cause);
+			return 1;
+		}
+		if (secs == 0)
+			snprintf(u->autostop, sizeof u->autostop, "off");
+		else
+			snprintf(u->autostop, sizeof u->autostop, "%ld", secs);
+	}
 	if (u->disk < NODE_DISK_MIN || u->disk > NODE_DISK_MAX)
 		/* The kind's own, from node_kinds in ~/.mlshrc (the parser
 		 * checked --disk). */
@@ -318,8 +337,9 @@ up_user_data(void *job)
 	u->uds = xcalloc(u->make.n, sizeof *u->uds);
 	for (size_t i = 0; i < u->make.n; i++) {
 		struct node_launch *l = &u->ls[i];
+		struct userdata_var as = { "AUTOSTOP", u->autostop };
 		u->uds[i] = node_user_data(&u->st, "scripts/userdata/node.sh",
-		    u->make.v[i], NULL, 0);
+		    u->make.v[i], &as, 1);
 		if (u->uds[i] == NULL)
 			return 1;
 		l->role = u->make.v[i];
@@ -353,6 +373,7 @@ up_record(void *job)
 		stack_set_attr(&u->st, name, "login_user", u->img.user);
 		if (u->spot)
 			stack_set_attr(&u->st, name, "spot", "true");
+		stack_set_attr(&u->st, name, "autostop", u->autostop);
 	}
 	stack_save(&u->st);
 	*u->result = stack_result(&u->st);
@@ -953,6 +974,11 @@ launch_params(struct stack *st, const struct node_launch *l,
 		cJSON_AddStringToObject(so, "InstanceInterruptionBehavior",
 		    "stop");
 	}
+	/* A shutdown on the node (autostop's) stops it: the disk and /efs
+	 * stay. "Change the instance initiated shutdown behavior", EC2 User
+	 * Guide (terminating-instances.html#Using_ChangingInstanceInitiated
+	 * ShutdownBehavior). */
+	cJSON_AddStringToObject(p, "InstanceInitiatedShutdownBehavior", "stop");
 	cJSON_AddStringToObject(p, "UserData", ud);
 	free(ud);
 	return p;
@@ -1090,7 +1116,7 @@ node_user_data(struct stack *st, const char *path, const char *node,
 		return NULL;
 	}
 	node_efs(st, &id, &dns, &ip);
-	vars = xcalloc(nextra + 10, sizeof *vars);
+	vars = xcalloc(nextra + 11, sizeof *vars);
 	for (size_t i = 0; i < nextra; i++)
 		vars[n++] = extra[i];	/* first match wins: extra overrides */
 	vars[n++] = (struct userdata_var){ "WORKSPACE", st->ws };
@@ -1102,6 +1128,8 @@ node_user_data(struct stack *st, const char *path, const char *node,
 	vars[n++] = (struct userdata_var){ "NAMESPACE", "mlsh" };
 	vars[n++] = (struct userdata_var){ "METRICS",
 	    userdata_file("scripts/userdata/metrics.sh") };
+	vars[n++] = (struct userdata_var){ "AUTOSTOP_SH",
+	    userdata_file("scripts/userdata/autostop.sh") };
 	out = userdata_render(tmpl, vars, n, &cause);
 	free(vars);
 	if (out == NULL) {
@@ -1460,7 +1488,7 @@ open_named(struct mlsh_ctx *ctx, struct cmd_args *a, struct stack *st,
 
 static const char *const verbs_kind[] = { "up", NULL };
 static const char *const verbs_node[] = { "stop", "start", "down", "status",
-    NULL };
+    "autostop", NULL };
 static const char *const common_types[] = { "dl1.24xlarge", "p3.2xlarge",
     "p3.8xlarge", "p3.16xlarge", "p4d.24xlarge", "g5.xlarge", "g5.2xlarge",
     "g4dn.xlarge", "trn1.2xlarge", NULL };
@@ -1533,6 +1561,8 @@ static const struct mlsh_opt up_opts[] = {
 	/* Its default is the kind's (node up checks that one). */
 	OPT_NUM("disk", 0, "GB", "root volume size (default 200)", NODE_DISK_MIN,
 	    NODE_DISK_MAX, 0),
+	{ "autostop", 0, OPT_STRING, NULL, "DURATION",
+	    "stop the node once idle this long (default 60m; 30m, 2h, off)" },
 	{ "include-deprecated", 0, OPT_BOOL, NULL, NULL,
 	    "let a deprecated image be chosen (the last one supporting the "
 	    "type)" },
@@ -1576,6 +1606,17 @@ static const struct mlsh_cmd node_subcmds[] = {
 	    "overrides. The price is shown before anything starts.",
 	    .opts = up_opts, .min_args = 0, .max_args = 1,
 	    .complete = node_complete, .exec = node_up },
+	{ .name = "autostop", .summary = "show or change when an idle node "
+	    "stops itself", .args_usage = "NAME [DURATION|off]",
+	    .help = "The node's watchdog (from its user-data) stops it once it "
+	    "has been idle for DURATION in a row: no live train run, no "
+	    "interactive SSH session, CPU and HPU/GPU below 10 %. Without "
+	    "DURATION, shows the setting, the idle time and when it will "
+	    "stop; with it (30m, 2h, 1h30m, off), changes it on the node over "
+	    "SSH (the node's /etc/mlsh/autostop).",
+	    .opts = power_opts, .min_args = 1, .max_args = 2,
+	    .complete = node_complete, .exec = node_autostop,
+	    .flags = CMD_NO_HISTORY },
 	{ .name = "stop", .summary = "stop a node (its disk and /efs stay)",
 	    .args_usage = "NAME", .opts = power_opts, .min_args = 1,
 	    .max_args = 1, .complete = node_complete, .exec = node_stop },

@@ -45,4 +45,12 @@ int node_resolve_ami(struct stack *, const char *what, const char *ssm,
  * before dl1-10: what `node ls` lists (and `top` samples). */
 void node_list(const cJSON *resources, struct strlist *out);
 
+/* Autostop (builtins/autostop.c): the default idle time before a node
+ * stops itself, and the parser of --autostop / `node NAME autostop`
+ * (1 minute to 7 days, or off = 0; the lab tests lower the minimum with
+ * MLSH_AUTOSTOP_MIN_S). */
+#define AUTOSTOP_DEFAULT_S	3600
+int autostop_parse(const char *s, long *secs, char **cause);
+int node_autostop(struct mlsh_ctx *, struct cmd_args *, cJSON **);
+
 #endif

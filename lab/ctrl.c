@@ -862,6 +862,43 @@ apply_fw(const char *state, const struct lab_want *want, char **rules,
 	}
 }
 
+/* A running host that asked to power off (host.c's shutdown shim) is
+ * stopped as EC2 stops an instance whose InstanceInitiatedShutdownBehavior
+ * is stop; moto's stopped state then stops the host (lab_apply). */
+static void
+power_requests(const char *state, struct aws_client *c,
+    const struct lab_want *want, size_t n, FILE *log)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *id = want[i].spec.instance_id;
+		char *req, *what;
+		cJSON *p, *r = NULL;
+		struct aws_error err;
+
+		if (!want[i].running)
+			continue;
+		req = lab_path(state, "hosts/%s/power/request", id);
+		if ((what = lab_read_line(req)) == NULL) {
+			free(req);
+			continue;
+		}
+		memset(&err, 0, sizeof err);
+		p = cJSON_CreateObject();
+		cJSON_AddStringToObject(p, "InstanceId.1", id);
+		if (aws_call(c, "ec2", "StopInstances", p, &r, &err) == 0) {
+			logf_(log, "%s: %s: stopping the instance", id, what);
+			unlink(req);
+		} else
+			logf_(log, "%s: StopInstances: %s", id,
+			    err.message ? err.message : "failed");
+		aws_error_release(&err);
+		cJSON_Delete(p);
+		cJSON_Delete(r);
+		free(what);
+		free(req);
+	}
+}
+
 int
 lab_reconciler_run(const char *state, FILE *log)
 {
@@ -982,6 +1019,7 @@ lab_reconciler_run(const char *state, FILE *log)
 					nwant++;
 			}
 		}
+		power_requests(state, c, want, nwant, log);
 		if (derive_fw(c, items, winst, nwant, &rules))
 			for (size_t i = 0; i < nwant; i++)
 				want[i].spec.firewall = rules[i];

@@ -11,7 +11,13 @@
  *
  * Inside the host, /run/mlshlab/host is the host's state/hosts/<id>/sys
  * directory (sshd's config and host key, the user-data), /run/mlshlab/efs the
- * lab's file systems and /run/mlshlab/mt this VPC's mount targets. */
+ * lab's file systems and /run/mlshlab/mt this VPC's mount targets.
+ *
+ * A host powers itself off the way a machine does: `shutdown` and `poweroff`
+ * in /usr/local/sbin (first in its PATH) write the request file
+ * /run/mlshlab/power/request, which is state/hosts/<id>/power/request
+ * outside; the reconciler (ctrl.c) turns it into StopInstances, and moto's
+ * stopped instance stops the host. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -598,6 +604,16 @@ static const char mount_nfs4[] =
 "[ -d \"$src\" ] || { echo \"mount.nfs4: $spec: no such directory\" >&2; exit 32; }\n"
 "exec mount --bind \"$src\" \"$dir\"\n";
 
+/* shutdown and poweroff in a lab host: ask the reconciler to stop this
+ * instance (any arguments: -h now, -r is not modelled). */
+static const char power_off[] =
+"#!/bin/sh\n"
+"# mlsh lab: the reconciler stops this instance (StopInstances) on request.\n"
+"[ \"$(id -u)\" = 0 ] || { echo \"${0##*/}: must be root\" >&2; exit 1; }\n"
+"echo \"${0##*/} $*\" >" HOST_RUN "/power/request.tmp &&\n"
+"mv " HOST_RUN "/power/request.tmp " HOST_RUN "/power/request\n"
+"echo \"${0##*/}: the system is going down\"\n";
+
 /* A file the host's namespace setup writes into its overlay. */
 struct hfile {
 	char *path;		/* in the host */
@@ -689,6 +705,13 @@ host_files(const char *state, const struct host *h,
 	char *path, *key;
 	int rc;
 
+	key = xasprintf("%s/power", h->dir);
+	if (mkdir(key, 0700) == -1 && errno != EEXIST) {
+		*cause = xasprintf("%s: %s", key, strerror(errno));
+		free(key);
+		return -1;
+	}
+	free(key);
 	key = xasprintf("%s/sys/ssh_host_ed25519_key", h->dir);
 	if (access(key, F_OK) != 0 && lab_cmd(cause, "ssh-keygen", "-q", "-t",
 	    "ed25519", "-N", "", "-C", h->id, "-f", key, (char *)NULL) == -1) {
@@ -866,6 +889,8 @@ etc_files(const struct host *h, const char *hostname, const char *pubkey,
 		    "export AWS_SECRET_ACCESS_KEY=" LAB_HOST_SECRET "\n",
 		    h->ctrl_url), 0644, 0, 0);
 	hf_add(f, "/usr/sbin/mount.nfs4", xstrdup(mount_nfs4), 0755, 0, 0);
+	hf_add(f, "/usr/local/sbin/shutdown", xstrdup(power_off), 0755, 0, 0);
+	hf_add(f, "/usr/local/sbin/poweroff", xstrdup(power_off), 0755, 0, 0);
 	hf_add(f, "/home/ubuntu", NULL, 0755, uid, uid);
 	hf_add(f, "/home/ubuntu/.ssh", NULL, 0700, uid, uid);
 	hf_add(f, "/home/ubuntu/.ssh/authorized_keys", xasprintf("%s%s",
@@ -897,8 +922,8 @@ struct mkns {
 	char *proc, *sys, *dev, *run, *tmp, *home, *roothome;
 	char *hide[16];		/* machine files the host must not see */
 	int nhide;
-	char *runlab, *runhost, *runefs, *runmt, *runsshd;
-	char *sysdir, *efsdir, *mtdir;
+	char *runlab, *runhost, *runefs, *runmt, *runsshd, *runpower;
+	char *sysdir, *efsdir, *mtdir, *powerdir;
 	struct hfiles files;
 };
 
@@ -950,7 +975,9 @@ host_mkns(const char *state, const struct host *h, const char *hostname,
 	m.runefs = xasprintf("%s%s/efs", m.root, HOST_RUN);
 	m.runmt = xasprintf("%s%s/mt", m.root, HOST_RUN);
 	m.runsshd = xasprintf("%s/run/sshd", m.root);
+	m.runpower = xasprintf("%s%s/power", m.root, HOST_RUN);
 	m.sysdir = xasprintf("%s/sys", h->dir);
+	m.powerdir = xasprintf("%s/power", h->dir);
 	m.efsdir = lab_path(state, "efs");
 	m.mtdir = lab_path(state, "vpcs/%s/mt", h->vpc_id);
 	{
@@ -1079,6 +1106,8 @@ out:
 	free(m.runefs);
 	free(m.runmt);
 	free(m.runsshd);
+	free(m.runpower);
+	free(m.powerdir);
 	free(m.sysdir);
 	free(m.efsdir);
 	free(m.mtdir);
@@ -1120,6 +1149,7 @@ mkns_child(const struct mkns *m, int *step)
 	TRY(STEP_RUN, mkdir(m->runhost, 0700));
 	TRY(STEP_RUN, mkdir(m->runefs, 0755));
 	TRY(STEP_RUN, mkdir(m->runmt, 0755));
+	TRY(STEP_RUN, mkdir(m->runpower, 0700));
 	/* The host reads its sshd config and its VPC's mount targets; only the
 	 * file systems are writable. */
 	TRY(STEP_BIND, mount(m->sysdir, m->runhost, NULL, MS_BIND, NULL));
@@ -1127,6 +1157,7 @@ mkns_child(const struct mkns *m, int *step)
 	    MS_RDONLY | MS_NOSUID | MS_NODEV, NULL));
 	TRY(STEP_BIND, mount(m->efsdir, m->runefs, NULL, MS_BIND, NULL));
 	TRY(STEP_BIND, mount(m->mtdir, m->runmt, NULL, MS_BIND, NULL));
+	TRY(STEP_BIND, mount(m->powerdir, m->runpower, NULL, MS_BIND, NULL));
 	TRY(STEP_BIND, mount(NULL, m->runmt, NULL, MS_REMOUNT | MS_BIND |
 	    MS_RDONLY | MS_NOSUID | MS_NODEV, NULL));
 

@@ -160,10 +160,10 @@ test_completion(void)
 	state_close(s);
 
 	/* Kinds, names and verbs; then the verbs that fit the object. */
-	COMP("node ", "dl1 dl1-1 dl1-2 down ls p3 start status stop up");
+	COMP("node ", "autostop dl1 dl1-1 dl1-2 down ls p3 start status stop up");
 	COMP("node d", "dl1 dl1-1 dl1-2 down");
 	COMP("node dl1 ", "up");
-	COMP("node dl1-2 ", "down start status stop");
+	COMP("node dl1-2 ", "autostop down start status stop");
 	COMP("node dl1-2 s", "start status stop");
 	COMP("node stop ", "dl1-1 dl1-2");
 	COMP("node up ", "dl1 p3");
@@ -260,6 +260,7 @@ test_embedded(void)
 		    { "NODE", "n" }, { "REGION", "r" }, { "EFS_ID", "" },
 		    { "EFS_DNS", "" }, { "EFS_IP", "" }, { "NAMESPACE", "mlsh" },
 		    { "METRICS", "echo m" }, { "DASHBOARD", "{}" },
+		    { "AUTOSTOP", "3600" }, { "AUTOSTOP_SH", "echo a" },
 		    { "ADMIN_PASSWORD", "0123456789abcdefABCDEF-_" } };
 		for (size_t i = 0; paths[i] != NULL; i++) {
 			char *cause = NULL;
