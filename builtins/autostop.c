@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 #include "builtins/node.h"
+#include "builtins/stackcmd.h"
+#include "stack/stack.h"
 #include "builtins/target.h"
 #include "lib/duration.h"
 #include "remote/remote.h"
@@ -105,6 +107,22 @@ autostop_row(const char *name, const char *text)
 	return o;
 }
 
+/* The node's record keeps the setting (what leaving the shell lists). */
+static void
+record_autostop(struct mlsh_ctx *ctx, struct cmd_args *a, const char *name,
+    const char *val)
+{
+	struct stack st;
+
+	if (stack_open(ctx, a, &st) != 0)
+		return;
+	if (stack_rec(&st, name) != NULL) {
+		stack_set_attr(&st, name, "autostop", val);
+		stack_save(&st);
+	}
+	stack_close(&st);
+}
+
 int
 node_autostop(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 {
@@ -174,6 +192,8 @@ node_autostop(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		buf_addc(&out, '\0');
 		*result = autostop_row(name, out.data);
 		rc = 0;
+		if (a->argc > 1)
+			record_autostop(ctx, a, name, val);
 	}
 	buf_release(&out);
 	free(script);

@@ -8,6 +8,7 @@
 #include <lua.h>
 #include "builtins/target.h"
 #include "builtins/tunnel.h"
+#include "lib/duration.h"
 #include "lib/state.h"
 #include "shell/ui.h"
 
@@ -391,6 +392,29 @@ running_kind(const cJSON *rec, const char *role)
 	return xstrdup(role);
 }
 
+/* Fold one record's autostop attribute ("3600", "off", or none) into its
+ * kind's: the same for all, or "mixed". */
+static void
+autostop_note(char *acc, size_t n, const char *v, int first)
+{
+	char d[24];
+	char *end;
+	long secs;
+
+	if (v == NULL)
+		d[0] = '\0';
+	else if (strcmp(v, "off") == 0)
+		snprintf(d, sizeof d, "off");
+	else if ((secs = strtol(v, &end, 10)) > 0 && *end == '\0')
+		duration_format(secs, d, sizeof d);
+	else
+		d[0] = '\0';
+	if (first)
+		snprintf(acc, n, "%s", d);
+	else if (strcmp(acc, d) != 0)
+		snprintf(acc, n, "mixed");
+}
+
 char *
 stackcmd_running(struct mlsh_ctx *ctx)
 {
@@ -398,6 +422,7 @@ stackcmd_running(struct mlsh_ctx *ctx)
 	struct strlist kinds;
 	double rate[64] = { 0 }, total = 0;
 	int count[64] = { 0 };
+	char stop[64][24];	/* the kind's autostop: "60m", "off", "mixed" */
 	cJSON *owned;
 	const cJSON *root = state_peek(ctx, &owned), *rec;
 	struct buf b;
@@ -420,7 +445,10 @@ stackcmd_running(struct mlsh_ctx *ctx)
 			i = 63;
 		free(k);
 		rate[i] += h;
-		count[i]++;
+		if (count[i]++ == 0)
+			stop[i][0] = '\0';
+		autostop_note(stop[i], sizeof stop[i], stack_attr(rec,
+		    "autostop"), count[i] == 1);
 	}
 	cJSON_Delete(owned);
 	if (!(total > 0)) {
@@ -437,9 +465,15 @@ stackcmd_running(struct mlsh_ctx *ctx)
 			continue;
 		snprintf(n, sizeof n, "×%d", count[i]);
 		/* cents once it is dollars; t3.nano's $0.0052 stays visible */
-		buf_printf(&b, rate[i] >= 0.995 ? "  %-14s %-5s $%.2f/h\n" :
-		    "  %-14s %-5s $%.4f/h\n", i < kinds.n ? kinds.v[i] :
+		buf_printf(&b, rate[i] >= 0.995 ? "  %-14s %-5s $%.2f/h" :
+		    "  %-14s %-5s $%.4f/h", i < kinds.n ? kinds.v[i] :
 		    "others", n, rate[i]);
+		if (strcmp(stop[i], "off") == 0)
+			buf_printf(&b, "  autostop off: runs until stopped\n");
+		else if (stop[i][0] != '\0')
+			buf_printf(&b, "  autostop %s\n", stop[i]);
+		else
+			buf_addc(&b, '\n');
 	}
 	strlist_release(&kinds);
 	return buf_detach_release(&b);

@@ -4,7 +4,8 @@
 # long the budget lasts); a warning from 80 % on; past the budget a start is
 # refused unless --over-budget (a dry run only warns); what removed
 # resources and an emptied workspace cost still counts; the prompt shows
-# spent/budget and warns once. Time moves with MLSH_TEST_CLOCK_OFFSET.
+# spent/budget and warns once; leaving lists each running kind with its
+# autostop. Time moves with MLSH_TEST_CLOCK_OFFSET.
 . "$TESTS_DIR/lib.sh"
 . "$TESTS_DIR/regress/stack-lib.sh"
 export AWS_ACCESS_KEY_ID=AKIDMLSHTEST AWS_SECRET_ACCESS_KEY=mlsh-secret AWS_REGION=us-east-1
@@ -110,6 +111,22 @@ t_ok '--over-budget starts it' '
 t_ok 'set budget 100 lifts the refusal: a dry run plans without a warning' '
 	at "$h120" -c "set budget 100; node dl1 up --count 3 --dry-run" >"$T/r.out" 2>&1 &&
 	! grep -Eq "warning: (over budget|workspace)" "$T/r.out" && grep -q "^node: budget: " "$T/r.out" || { cat "$T/r.out"; false; }'
+
+# Leaving with $/h running: one line per kind, with its autostop.
+S0="mlsh-bexit$$"
+export TMUX_TMPDIR="$T"
+tmux -L "$S0" new-session -d -s main -x 120 -y 20 \
+	"env HOME=$HOME XDG_STATE_HOME=$XDG_STATE_HOME TERM=xterm AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY AWS_REGION=us-east-1 $MLSH --norc --endpoint-url $U -w $W; echo exited \$?; sleep 600"
+screen0() { tmux -L "$S0" capture-pane -p -t main 2>/dev/null; }
+at_prompt0() { screen0 | grep -q "^mlsh tbudget@"; }
+exited0() { screen0 | grep -q "^exited 0"; }
+t_wait 30 at_prompt0 && tmux -L "$S0" send-keys -t main 'exit' Enter
+t_ok 'exit lists the running kinds, the nodes with their autostop' '
+	t_wait 30 exited0 && screen0 | grep -Eq "^  dl1 +×2 +\\\$26\.[0-9]{2}/h  autostop 1h$" &&
+	screen0 | grep -Eq "^  jump host +×1 +\\\$0\.[0-9]+/h$" || { screen0; false; }'
+tpid0=$(tmux -L "$S0" display-message -p '#{pid}' 2>/dev/null)
+tmux -L "$S0" kill-server 2>/dev/null
+[ -n "$tpid0" ] && t_wait 30 "! kill -0 $tpid0"
 
 spent=$(at "$h120" --json -c cost | py 'print(d["budget"]["spent_usd"])')
 t_ok 'down: what the removed resources cost still counts (the ledger, then the closed total)' '
