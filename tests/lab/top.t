@@ -12,10 +12,8 @@
 command -v tmux >/dev/null || { echo "not ok - tmux is installed"; exit 1; }
 
 export MLSH_LAB_NAME="mlshtop$$"
-export MLSH_CHECKIP_URL=http://127.0.0.1:9/no-checkip-in-tests
+. "$TESTS_DIR/lab/lab-lib.sh"
 TS="mlshtop$$"
-m() { "$MLSH" --norc --lab "$@"; }
-py() { python3 -c "import json,sys; d=json.load(sys.stdin); $1"; }
 STOPPED=""
 cleanup() {
 	[ -n "$STOPPED" ] && kill -CONT "$STOPPED" 2>/dev/null
@@ -29,14 +27,6 @@ t_err '--interval 0' "top: --interval must be 1 to 3600, not '0' (usage: top [--
 t_err '--interval abc' "top: --interval needs an integer, not 'abc' (usage: top [--once] [--interval SECS])" 2 \
 	'"$MLSH" --norc -c "top --interval abc"'
 
-mkdir -p "$HOME/.ssh"
-ssh-keygen -q -t ed25519 -N "" -f "$HOME/.ssh/id_ed25519"
-wait_for() { # tries(0.2 s each) command…
-	local n=$1; shift
-	for _ in $(seq 1 "$n"); do "$@" && return 0; sleep 0.2; done
-	return 1
-}
-rec() { python3 -c "import json;print(json.load(open('$XDG_STATE_HOME/mlsh/default.json'))['resources']['$1']$2)"; }
 
 "$MLSH" --norc lab up >/dev/null 2>&1
 for _ in $(seq 1 10); do m -c "api ec2 DescribeAvailabilityZones" >/dev/null 2>&1 && break; sleep 2; done

@@ -10,21 +10,11 @@
 [ "$(id -u)" = 0 ] || { echo "not ok - the lab tests run as root"; exit 1; }
 
 export MLSH_LAB_NAME="mlshtm$$"
-export MLSH_CHECKIP_URL=http://127.0.0.1:9/no-checkip-in-tests
-m() { "$MLSH" --norc --lab "$@"; }
-py() { python3 -c "import json,sys; d=json.load(sys.stdin); $1"; }
+. "$TESTS_DIR/lab/lab-lib.sh"
 root_net() { ip -o addr; ip route; ip -o link | sed 's/ qlen.*//'; ip rule; }
 root_net > "$T/net.before" 2>&1
 t_on_exit '"$MLSH" --norc lab down >/dev/null 2>&1'
 
-mkdir -p "$HOME/.ssh"
-ssh-keygen -q -t ed25519 -N "" -f "$HOME/.ssh/id_ed25519"
-wait_for() { # tries(0.2 s each) command…
-	local n=$1; shift
-	for _ in $(seq 1 "$n"); do "$@" && return 0; sleep 0.2; done
-	return 1
-}
-rec() { python3 -c "import json;print(json.load(open('$XDG_STATE_HOME/mlsh/default.json'))['resources']['$1']$2)"; }
 state_of() { m --json -c "train status $1" 2>/dev/null | py 'print(d["state"])'; }
 # Every rank's state, in rank order ("running running").
 ranks_of() { m --json -c "train status $1" 2>/dev/null | py 'print(" ".join(r["state"] for r in d["ranks"]))'; }

@@ -9,17 +9,8 @@
 [ "$(id -u)" = 0 ] || { echo "not ok - the lab tests run as root"; exit 1; }
 
 export MLSH_LAB_NAME="mlshtp$$"
-export MLSH_CHECKIP_URL=http://127.0.0.1:9/no-checkip-in-tests
-m() { "$MLSH" --norc --lab "$@"; }
-py() { python3 -c "import json,sys; d=json.load(sys.stdin); $1"; }
+. "$TESTS_DIR/lab/lab-lib.sh"
 t_on_exit '"$MLSH" --norc lab down >/dev/null 2>&1'
-mkdir -p "$HOME/.ssh"
-ssh-keygen -q -t ed25519 -N "" -f "$HOME/.ssh/id_ed25519"
-wait_for() { # tries(0.2 s each) command…
-	local n=$1; shift
-	for _ in $(seq 1 "$n"); do "$@" && return 0; sleep 0.2; done
-	return 1
-}
 
 "$MLSH" --norc lab up >/dev/null 2>&1
 for _ in $(seq 1 10); do m -c "api ec2 DescribeAvailabilityZones" >/dev/null 2>&1 && break; sleep 2; done
