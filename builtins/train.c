@@ -401,6 +401,13 @@ collect_err(void *arg, const char *data, size_t len)
 	return 0;
 }
 
+static void
+collect_release(struct collect *c)
+{
+	buf_release(&c->out);
+	buf_release(&c->err);
+}
+
 /* Run script on role's node; output collected, at most max bytes of each
  * stream (0: no limit). The exit code, or -1 with *cause set (the
  * connection failed, too much output, or Ctrl-C: *cancelled). */
@@ -429,12 +436,17 @@ node_sh_max(struct mlsh_ctx *ctx, const char *ip, const char *script,
 	ex.cancel = target_cancelled;
 	ex.timeout_ms = timeout_ms;
 	memset(&st, 0, sizeof st);
-	if (rmt_exec(s, ip, &ex, &st, cause) != 0)
+	/* A failure frees what was collected before it (a connection lost or
+	 * a Ctrl-C mid-command): callers release only what succeeded. */
+	if (rmt_exec(s, ip, &ex, &st, cause) != 0) {
+		collect_release(c);
 		return -1;
+	}
 	if (st.cancelled || st.timed_out) {
 		if (cancelled != NULL)
 			*cancelled = st.cancelled;
 		*cause = xstrdup(st.cancelled ? "interrupted" : "timed out");
+		collect_release(c);
 		return -1;
 	}
 	buf_addc(&c->out, '\0');
@@ -449,13 +461,6 @@ node_sh(struct mlsh_ctx *ctx, const char *ip, const char *script,
     struct collect *c, int timeout_ms, int *cancelled, char **cause)
 {
 	return node_sh_max(ctx, ip, script, c, timeout_ms, cancelled, cause, 0);
-}
-
-static void
-collect_release(struct collect *c)
-{
-	buf_release(&c->out);
-	buf_release(&c->err);
 }
 
 /* The last line of text (for remote errors), trimmed. */

@@ -127,8 +127,9 @@ drop_jump_conns; dropped=$?
 open_gate drop
 wait "$rp"; rrc=$?
 t_ok 'a connection dropped mid-follow: reconnected, 1..100 with no gap or repeat' '
-	[ "$dropped" = 0 ] && [ "$rrc" = 0 ] &&
-	diff "$T/r.out" <(seq 1 100 | sed "s/^/line /")'
+	{ [ "$dropped" = 0 ] && [ "$rrc" = 0 ] &&
+	  diff "$T/r.out" <(seq 1 100 | sed "s/^/line /"); } ||
+	{ echo "dropped=$dropped rc=$rrc; its stderr:"; tail -20 "$T/r.err"; false; }'
 t_out 'the run ended: exited 0' 'exited 0' 'state_of r1'
 t_ok 'attach again prints nothing new; --all the whole log' '
 	[ -z "$(m -c "train attach r1" 2>/dev/null)" ] &&
@@ -183,15 +184,17 @@ t_ok 'attach (no tty) prints a plain progress line on stderr' '
 if command -v tmux >/dev/null; then
 	export TMUX_TMPDIR="$T"		# a private tmux server
 	tmux new-session -d -s tr -x 120 -y 12 \
-		"'$MLSH' --norc --lab -c 'train attach --all prog'; echo attach-exit=\$?; sleep 60"
+		"'$MLSH' --norc --lab -c 'train attach --all prog'; echo attach-exit=\$?; sleep 600"
 	screen() { tmux capture-pane -p -t tr 2>/dev/null; }
 	t_ok 'attach on a tty: a progress bar with ETA and cost to finish' '
 		wait_for 300 sh -c "tmux capture-pane -p -t tr | grep -q \"ETA 1h00m\"" &&
 		screen | grep -q "^\[run prog\] epoch 1/4 ▕████████░░░░░░░░▏ 50%  ETA 1h00m  est. cost to finish \$13.11"'
 	tmux send-keys -t tr C-c
 	t_ok 'Ctrl-C on the tty detaches and leaves the run going' '
-		wait_for 300 sh -c "tmux capture-pane -p -t tr | grep -q attach-exit=0" &&
-		screen | grep -q "detached from prog" && [ "$(state_of prog)" = running ]'
+		{ wait_for 300 sh -c "tmux capture-pane -p -t tr | grep -q attach-exit=" &&
+		  screen | grep -q attach-exit=0 &&
+		  screen | grep -q "detached from prog" && [ "$(state_of prog)" = running ]; } ||
+		{ echo "the screen:"; screen; false; }'
 	tmux kill-server 2>/dev/null
 else
 	t_skip 'attach on a tty: tmux is not installed (make deps)'
