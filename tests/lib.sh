@@ -27,9 +27,10 @@ t_name=$(basename "$(dirname "$0")")/$(basename "$0")
 # its PID.  lib.sh owns the EXIT trap; a script adds to it with t_on_exit.
 t_exit_cmds=() t_bg_pids=()
 t_on_exit() { t_exit_cmds+=("$1"); }
-t_exit() {
+t_exit() { # each command once: t_done runs them before it removes $T
 	local c
 	for c in "${t_exit_cmds[@]}"; do eval "$c"; done
+	t_exit_cmds=()
 	t_bg_stop_all
 }
 trap t_exit EXIT
@@ -145,7 +146,7 @@ t_moto() {
 }
 
 t_done() {
-	t_bg_stop_all
+	t_exit	# the exit commands may still need $T (tmux sockets, lab names)
 	rm -rf "$T"
 	echo "# $t_n tests, $t_fail failed, $t_skipped skipped"
 	[ "$t_fail" -eq 0 ]
