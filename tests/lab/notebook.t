@@ -81,12 +81,16 @@ t_ok 'through the URL, the tree lists the EFS and the model code; a python3 kern
 	head -1 "$T/client.out" | grep -qF "[\"efs\", \"msls-pytorch-dcgan\"]" &&
 	grep -q "^torch 1\." "$T/client.out" && grep -qx "a.jpg,b.jpg" "$T/client.out" ||
 	{ cat "$T/client.out"; false; }'
+# The screenshot goes to the run's log directory (kept when a group fails),
+# or to $MLSH_TEST_ARTEFACTS when set (CI keeps that one).
+shots=${MLSH_TEST_ARTEFACTS:-${TEST_TMP:-$T}}
+mkdir -p "$shots"
 if command -v chromium >/dev/null; then
 	t_ok 'headless Chromium loaded Jupyter through the URL; its screenshot is kept' '
 		[ "$(head -c 8 "$T/jupyter.png" | od -An -tx1 | tr -d " ")" = 89504e470d0a1a0a ] &&
 		[ "$(stat -c %s "$T/jupyter.png")" -gt 5000 ] &&
-		cp "$T/jupyter.png" "${TEST_TMP:-$T}/notebook-jupyter.png" &&
-		echo "# screenshot: ${TEST_TMP:-$T}/notebook-jupyter.png" ||
+		cp "$T/jupyter.png" "$shots/notebook-jupyter.png" &&
+		echo "# screenshot: $shots/notebook-jupyter.png" ||
 		{ tail -5 "$T/chrome.log"; false; }'
 else
 	t_skip 'headless Chromium: chromium is not installed (make deps)'
