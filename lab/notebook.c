@@ -47,6 +47,18 @@
 #define NB_USER "ec2-user"
 #define NB_HOME "/home/" NB_USER "/SageMaker"
 #define NB_LIMIT_S "300"	/* SageMaker's 5 minutes */
+/* The limit in seconds: SageMaker's, or MLSH_LAB_LIFECYCLE_LIMIT_S from
+ * the environment of the `lab up` that started the reconciler (a test's
+ * shorter one). */
+static const char *
+nb_limit(void)
+{
+	const char *e = getenv("MLSH_LAB_LIFECYCLE_LIMIT_S");
+
+	return e != NULL && *e != '\0' && strlen(e) < 6 &&
+	    strspn(e, "0123456789") == strlen(e) && atoi(e) > 0 ? e :
+	    NB_LIMIT_S;
+}
 #define NB_SYS "/run/mlshlab/host"	/* hosts/<id>/sys inside the host */
 #define NB_LOG_GROUP "/aws/sagemaker/NotebookInstances"
 
@@ -491,8 +503,8 @@ run_hook(const char *state, struct aws_client *c, struct nb *b,
 		 * it under coreutils' timeout (status 124 when killed). */
 		char *in = xasprintf("%s/on-%s", NB_SYS, hook);
 		char *path = lab_path(state, "hosts/%s/sys/on-%s", b->host, hook);
-		char *argv[] = { "/usr/bin/timeout", "-k", "5", NB_LIMIT_S,
-		    "/bin/bash", in, NULL };
+		char *argv[] = { "/usr/bin/timeout", "-k", "5",
+		    (char *)nb_limit(), "/bin/bash", in, NULL };
 
 		if (lab_write_file(path, script, strlen(script), 0700,
 		    &cause) == -1 || lab_host_spawn(state, b->host, argv, logf,
@@ -512,13 +524,18 @@ run_hook(const char *state, struct aws_client *c, struct nb *b,
 			lab_logf(log, "%s: %s done", b->name, Hook);
 			rc = 1;
 		} else {
+			char *what = status != 124 ? xstrdup("failed") :
+			    strcmp(nb_limit(), NB_LIMIT_S) == 0 ?
+			    xstrdup("took longer than 5 minutes") :
+			    xasprintf("took longer than the lab's %s seconds",
+			    nb_limit());
 			char *why = xasprintf("Notebook Instance Lifecycle "
 			    "Config '%s' for Notebook Instance '%s' %s (%s exit "
 			    "status %d); see notebook logs", b->lc_arn ?
-			    b->lc_arn : "?", b->arn ? b->arn : b->name,
-			    status == 124 ? "took longer than 5 minutes" :
-			    "failed", Hook, status);
+			    b->lc_arn : "?", b->arn ? b->arn : b->name, what,
+			    Hook, status);
 			set_status(c, b, "Failed", why, log);
+			free(what);
 			free(why);
 			rc = -1;
 		}

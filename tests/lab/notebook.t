@@ -17,6 +17,9 @@ NS="$MLSH_LAB_NAME"
 # DCGAN the repository carries.
 export MLSH_LAB_REPO_DIR
 MLSH_LAB_REPO_DIR=$(cd "$TESTS_DIR/../scripts/dcgan" && pwd)
+# SageMaker's 5 minutes, shortened for the script that runs over it below
+# (the reconciler reads it when lab up starts it).
+export MLSH_LAB_LIFECYCLE_LIMIT_S=20
 open_pid=
 cleanup() {
 	[ -n "$open_pid" ] && kill "$open_pid" 2>/dev/null
@@ -121,6 +124,16 @@ t_ok 'an OnStart exiting 1 puts the notebook in Failed: notebook up says why' '
 t_ok 'notebook status shows Failed with the reason; notebook logs the script'\''s output' '
 	m --json -c "notebook status" | py "assert d[\"state\"] == \"Failed\" and \"OnStart exit status 1\" in d[\"failure_reason\"], d" &&
 	m -c "notebook logs" | grep -qx "lab: about to fail"'
+# One that runs over the limit is stopped and fails the notebook too.
+m -c "notebook down --force" >/dev/null 2>&1
+wait_for 150 test ! -e "$LAB/hosts/$host" || true
+slow=$(printf '#!/bin/bash\necho "lab: sleeping"\nsleep 600\n' | base64 -w0)
+m -c "api sagemaker CreateNotebookInstanceLifecycleConfig '{\"NotebookInstanceLifecycleConfigName\": \"default-onstart\", \"OnStart\": [{\"Content\": \"$slow\"}]}'" >/dev/null
+t_ok 'an OnStart over the limit is stopped: Failed, took longer than the limit (status 124)' '
+	! m -c "notebook up --yes --type ml.t3.medium --skip-quota-check" >"$T/slow.out" 2>"$T/slow.err" &&
+	grep -q "took longer than the lab.s 20 seconds (OnStart exit status 124)" "$T/slow.err" &&
+	m -c "notebook logs" | grep -qx "lab: sleeping" ||
+	{ cat "$T/slow.err"; false; }'
 t_ok 'lab down leaves no namespace of this lab' '
 	"$MLSH" --norc lab down >/dev/null 2>&1 && ! ip netns list | grep -q "^$NS-"'
 t_done
