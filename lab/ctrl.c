@@ -670,8 +670,8 @@ lab_b64decode(const char *in, size_t *outlen)
 	return out;
 }
 
-static char *
-first_str(struct aws_client *c, const char *action, const char *key,
+char *
+lab_ec2_first(struct aws_client *c, const char *action, const char *key,
     const char *val, const char *set, const char *field)
 {
 	cJSON *p = cJSON_CreateObject(), *r = NULL, *e;
@@ -717,13 +717,13 @@ learn(struct aws_client *c, const cJSON *inst, FILE *log)
 	cJSON_Delete(p);
 	cJSON_Delete(r);
 	if (json_string(inst, "keyName") != NULL)
-		k->pubkey = first_str(c, "DescribeKeyPairs", "KeyName.1",
+		k->pubkey = lab_ec2_first(c, "DescribeKeyPairs", "KeyName.1",
 		    json_string(inst, "keyName"), "keySet", "publicKey");
 	if (json_string(inst, "subnetId") != NULL)
-		k->subnet_cidr = first_str(c, "DescribeSubnets", "SubnetId.1",
+		k->subnet_cidr = lab_ec2_first(c, "DescribeSubnets", "SubnetId.1",
 		    json_string(inst, "subnetId"), "subnetSet", "cidrBlock");
 	if (json_string(inst, "vpcId") != NULL)
-		k->vpc_cidr = first_str(c, "DescribeVpcs", "VpcId.1",
+		k->vpc_cidr = lab_ec2_first(c, "DescribeVpcs", "VpcId.1",
 		    json_string(inst, "vpcId"), "vpcSet", "cidrBlock");
 	lab_logf(log, "%s: new instance in %s (%s), key %s, user-data %zu bytes",
 	    id, json_string(inst, "subnetId") ? json_string(inst, "subnetId") : "?",

@@ -78,6 +78,8 @@ static int host_open_ns(const char *state, const struct host *h, int fds[3],
 static void close_ns(int fds[3]);
 static char **host_env(const struct host *h);
 static void free_env(char **env);
+static int host_proc(const char *state, const struct host *h,
+    struct lab_proc *p, pid_t *pidp, int *statusp, char **cause);
 static int set_state(const struct host *h, const char *what, char **cause);
 
 int
@@ -477,8 +479,7 @@ lab_host_exec(const char *state, const char *id, char *const argv[], int out_fd,
 {
 	struct host h;
 	struct lab_proc p = { .argv = argv, .out_fd = out_fd, .cwd = "/root" };
-	int fds[3], rc;
-	char **env;
+	int rc;
 
 	if (argv[0] == NULL || argv[0][0] != '/') {
 		*cause = xstrdup("host exec: the program needs an absolute path");
@@ -486,18 +487,7 @@ lab_host_exec(const char *state, const char *id, char *const argv[], int out_fd,
 	}
 	if (host_load(state, id, &h, cause) == -1)
 		return -1;
-	if (host_open_ns(state, &h, fds, cause) == -1) {
-		host_release(&h);
-		return -1;
-	}
-	env = host_env(&h);
-	p.envp = env;
-	p.netns_fd = fds[0];
-	p.utsns_fd = fds[1];
-	p.mntns_fd = fds[2];
-	rc = lab_proc_run(&p, NULL, status, cause);
-	close_ns(fds);
-	free_env(env);
+	rc = host_proc(state, &h, &p, NULL, status, cause);
 	host_release(&h);
 	return rc;
 }
@@ -1298,11 +1288,11 @@ host_userdata_start(const char *state, const struct host *h, char **cause)
 	char *script = xasprintf("%s/sys/user-data", h->dir);
 	char *marker = xasprintf("%s/userdata.started", h->dir);
 	char *console = xasprintf("%s/console.log", h->dir);
-	char *argv[3] = { NULL, NULL, NULL }, *head, *c = NULL, **env = NULL;
+	char *argv[3] = { NULL, NULL, NULL }, *head, *c = NULL;
 	char *rcpath = xasprintf("%s/userdata.rc", h->dir);
 	struct lab_proc p = { .argv = argv, .daemon = 1, .cwd = "/",
 	    .rc_fd = -1 };
-	int fds[3] = { -1, -1, -1 }, rc = -1;
+	int rc = -1;
 	pid_t pid;
 
 	if (access(marker, F_OK) == 0) {
@@ -1349,14 +1339,7 @@ host_userdata_start(const char *state, const struct host *h, char **cause)
 		*cause = xasprintf("%s: %s", rcpath, strerror(errno));
 		goto out;
 	}
-	if (host_open_ns(state, h, fds, cause) == -1)
-		goto out;
-	env = host_env(h);
-	p.envp = env;
-	p.netns_fd = fds[0];
-	p.utsns_fd = fds[1];
-	p.mntns_fd = fds[2];
-	if (lab_proc_run(&p, &pid, NULL, cause) == -1)
+	if (host_proc(state, h, &p, &pid, NULL, cause) == -1)
 		goto out;
 	{
 		char num[32], *pidfile = xasprintf("%s/userdata.pid", h->dir);
@@ -1370,8 +1353,6 @@ out:
 		close(p.out_fd);
 	if (p.rc_fd >= 0)
 		close(p.rc_fd);
-	close_ns(fds);
-	free_env(env);
 	free(rcpath);
 	free(script);
 	free(marker);
@@ -1420,8 +1401,7 @@ lab_host_spawn(const char *state, const char *id, char *const argv[],
 	struct host h;
 	struct lab_proc p = { .argv = argv, .daemon = 1, .cwd = "/",
 	    .rc_fd = -1 };
-	int fds[3] = { -1, -1, -1 }, rc = -1;
-	char **env = NULL;
+	int rc = -1;
 
 	if (host_load(state, id, &h, cause) == -1)
 		return -1;
@@ -1441,22 +1421,34 @@ lab_host_spawn(const char *state, const char *id, char *const argv[],
 			goto out;
 		}
 	}
-	if (host_open_ns(state, &h, fds, cause) == -1)
-		goto out;
-	env = host_env(&h);
-	p.envp = env;
-	p.netns_fd = fds[0];
-	p.utsns_fd = fds[1];
-	p.mntns_fd = fds[2];
-	rc = lab_proc_run(&p, pidp, NULL, cause);
+	rc = host_proc(state, &h, &p, pidp, NULL, cause);
 out:
 	if (p.out_fd != -1)
 		close(p.out_fd);
 	if (p.rc_fd != -1)
 		close(p.rc_fd);
+	host_release(&h);
+	return rc;
+}
+
+/* Run p in the host's namespaces with the host's environment. */
+static int
+host_proc(const char *state, const struct host *h, struct lab_proc *p,
+    pid_t *pidp, int *statusp, char **cause)
+{
+	int fds[3], rc;
+	char **env;
+
+	if (host_open_ns(state, h, fds, cause) == -1)
+		return -1;
+	env = host_env(h);
+	p->envp = env;
+	p->netns_fd = fds[0];
+	p->utsns_fd = fds[1];
+	p->mntns_fd = fds[2];
+	rc = lab_proc_run(p, pidp, statusp, cause);
 	close_ns(fds);
 	free_env(env);
-	host_release(&h);
 	return rc;
 }
 

@@ -90,10 +90,16 @@ int lab_host_listening(const char *state, const char *id, int port);
  * lab/jupyter_config.py), by path; NULL when unknown. */
 const char *lab_embedded(const char *path);
 
+struct aws_client;
+
 /* ctrl.c, for notebook.c: a timestamped line in the reconciler's log; base64
  * decoding (allocated, NUL-terminated). */
 void lab_logf(FILE *log, const char *fmt, ...) MLSH_PRINTF(2, 3);
 char *lab_b64decode(const char *in, size_t *outlen);
+/* field of the first item of set in the answer to EC2 action with key=val
+ * (allocated), NULL when there is none or the call fails. */
+char *lab_ec2_first(struct aws_client *c, const char *action, const char *key,
+    const char *val, const char *set, const char *field);
 
 /* notebook.c, for the reconciler (ctrl.c): SageMaker notebook instances as
  * hosts. lab_nb_want adds a want for each notebook (running while Pending

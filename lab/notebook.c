@@ -148,22 +148,6 @@ by_name(const char *key, const char *name)
 }
 
 static char *
-first_of(struct aws_client *c, const char *action, const char *key,
-    const char *val, const char *set, const char *field)
-{
-	struct aws_error err;
-	cJSON *r = call(c, "ec2", action, by_name(key, val), &err);
-	char *out = NULL;
-
-	if (r != NULL)
-		out = dup_or_null(json_string(cJSON_GetArrayItem(
-		    cJSON_GetObjectItem(r, set), 0), field));
-	aws_error_release(&err);
-	cJSON_Delete(r);
-	return out;
-}
-
-static char *
 hook_script(const cJSON *lc, const char *hook)
 {
 	const char *b64 = json_string(cJSON_GetArrayItem(cJSON_GetObjectItem(lc,
@@ -203,13 +187,13 @@ nb_learn(struct aws_client *c, struct nb *b, FILE *log)
 	}
 	cJSON_Delete(d);
 	if (b->subnet_id != NULL) {
-		b->subnet_cidr = first_of(c, "DescribeSubnets", "SubnetId.1",
+		b->subnet_cidr = lab_ec2_first(c, "DescribeSubnets", "SubnetId.1",
 		    b->subnet_id, "subnetSet", "cidrBlock");
-		b->vpc_id = first_of(c, "DescribeSubnets", "SubnetId.1",
+		b->vpc_id = lab_ec2_first(c, "DescribeSubnets", "SubnetId.1",
 		    b->subnet_id, "subnetSet", "vpcId");
 	}
 	if (b->vpc_id != NULL)
-		b->vpc_cidr = first_of(c, "DescribeVpcs", "VpcId.1", b->vpc_id,
+		b->vpc_cidr = lab_ec2_first(c, "DescribeVpcs", "VpcId.1", b->vpc_id,
 		    "vpcSet", "cidrBlock");
 	if (b->subnet_cidr == NULL || b->vpc_id == NULL) {
 		lab_logf(log, "%s: notebook without a subnet the lab knows; "
