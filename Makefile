@@ -17,7 +17,7 @@ CC       ?= cc
 PKGS     := libedit libcurl openssl libcjson libssh2 lua5.4 expat
 DEB_PKGS := build-essential pkg-config libedit-dev libcurl4-openssl-dev libssl-dev libcjson-dev \
             libssh2-1-dev liblua5.4-dev libexpat1-dev tmux clang openssh-server iproute2 nftables openssh-client sudo python3-numpy shellcheck \
-            python3-torch python3-torchvision
+            python3-torch python3-torchvision jupyter-notebook chromium
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -69,6 +69,14 @@ $(B)/gen/embedded.inc: $(EMBED) scripts/embed.sh
 	sh scripts/embed.sh $(EMBED) > $@.tmp && mv $@.tmp $@
 $(B)/stack/userdata.o: $(B)/gen/embedded.inc
 $(B)/stack/userdata.o: CFLAGS += -I$(B)/gen
+# The lab's own Python (moto's SageMaker additions, the notebook's Jupyter
+# configuration), carried the same way (lab/notebook.c).
+LAB_EMBED := lab/motoext.py lab/jupyter_config.py
+$(B)/gen/lab_embedded.inc: $(LAB_EMBED) scripts/embed.sh
+	@mkdir -p $(dir $@)
+	sh scripts/embed.sh $(LAB_EMBED) > $@.tmp && mv $@.tmp $@
+$(B)/lab/notebook.o: $(B)/gen/lab_embedded.inc
+$(B)/lab/notebook.o: CFLAGS += -I$(B)/gen
 
 $(B)/tests/%: tests/unit/%.c $(B)/libmlsh.a
 	@mkdir -p $(dir $@)

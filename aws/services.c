@@ -35,6 +35,14 @@ static const struct aws_service svc_ssm = {
 	.env_name = "SSM", .protocol = AWS_PROTO_JSON, .api_version = "2014-11-06",
 	.target_prefix = "AmazonSSM", .json_version = "1.1",
 };
+/* CloudWatch Logs: botocore data/logs/2014-03-28 (the notebook's lifecycle
+ * logs, group /aws/sagemaker/NotebookInstances). */
+static const struct aws_service svc_logs = {
+	.name = "logs", .endpoint_prefix = "logs", .signing_name = "logs",
+	.env_name = "CLOUDWATCH_LOGS", .protocol = AWS_PROTO_JSON,
+	.api_version = "2014-03-28", .target_prefix = "Logs_20140328",
+	.json_version = "1.1",
+};
 static const struct aws_service svc_efs = {
 	.name = "efs", .endpoint_prefix = "elasticfilesystem",
 	.signing_name = "elasticfilesystem", .env_name = "EFS",
@@ -52,7 +60,7 @@ static const struct aws_service svc_servicequotas = {
 
 static const struct aws_service *const services[] = {
 	&svc_ec2, &svc_iam, &svc_sts, &svc_cloudwatch, &svc_sagemaker, &svc_ssm,
-	&svc_efs, &svc_servicequotas, NULL,
+	&svc_efs, &svc_servicequotas, &svc_logs, NULL,
 };
 
 #include "aws/efs_ops.inc"

@@ -8,11 +8,15 @@
  * "lifecycle-config", id = its name), and the role "iam-notebook" (iam.h).
  * SageMaker names are the idempotency key: an existing one is adopted. */
 #include <ctype.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include "builtins/node.h"
 #include "builtins/stage.h"
 #include "builtins/stackcmd.h"
+#include "builtins/tunnel.h"
 #include "stack/iam.h"
 #include "stack/sagemaker.h"
 #include "stack/types.h"
@@ -461,19 +465,79 @@ nb_status(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	return 0;
 }
 
+/* $BROWSER URL, not waited for (its own session, reaped by init). */
+static void
+nb_browse(const char *url)
+{
+	const char *b = getenv("BROWSER");
+	pid_t pid;
+
+	if (b == NULL || *b == '\0')
+		return;
+	fflush(stdout);
+	fflush(stderr);
+	if ((pid = fork()) == 0) {
+		setsid();
+		if (fork() == 0) {
+			int nul = open("/dev/null", O_RDWR);
+			dup2(nul, 0);
+			execl("/bin/sh", "sh", "-c", "exec $BROWSER \"$1\"",
+			    "browser", url, (char *)NULL);
+			_exit(127);
+		}
+		_exit(0);
+	}
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+}
+
+/* In the lab the presigned URL names the notebook host by its private
+ * address ("http://10.0.1.254:8443/tree?authToken=…", lab/motoext.py):
+ * mlsh's own tunnel through the jump host brings it to 127.0.0.1, and the
+ * URL becomes the local one. On AWS the URL is SageMaker's public HTTPS
+ * endpoint and stays as it is. */
+static int
+nb_lab_url(struct mlsh_ctx *ctx, cJSON *out, const char *url, int lport)
+{
+	const char *hp = url + strlen("http://"), *path = strchr(hp, '/');
+	const char *colon = memchr(hp, ':', path ? (size_t)(path - hp) :
+	    strlen(hp));
+	char *host, *local;
+	cJSON *t;
+	int port;
+
+	if (colon == NULL || path == NULL || (port = atoi(colon + 1)) <= 0)
+		return cmd_error(ctx, "the lab gave an URL mlsh cannot tunnel: "
+		    "%s", url);
+	host = xstrndup(hp, (size_t)(colon - hp));
+	t = tunnel_open_host(ctx, "notebook", host, lport, port);
+	free(host);
+	if (t == NULL)
+		return 1;
+	local = xasprintf("http://%s%s",
+	    cJSON_GetObjectItemCaseSensitive(t, "local")->valuestring, path);
+	cJSON_AddStringToObject(out, "url", local);
+	cJSON_AddStringToObject(out, "tunnel",
+	    cJSON_GetObjectItemCaseSensitive(t, "id")->valuestring);
+	free(local);
+	cJSON_Delete(t);
+	return 0;
+}
+
 /* notebook open: a presigned URL for the notebook's Jupyter. */
 static int
 nb_open(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 {
 	struct stack st;
 	struct aws_error err;
-	cJSON *p, *res = NULL;
+	cJSON *p, *res = NULL, *out;
 	const cJSON *url;
-	const char *name;
+	char *name;
+	int tunneled;
 
 	if (nb_open_existing(ctx, a, &st) != 0)
 		return 1;
-	name = stack_id(&st, NB_ROLE);
+	name = xstrdup(stack_id(&st, NB_ROLE));
 	p = cJSON_CreateObject();
 	cJSON_AddStringToObject(p, "NotebookInstanceName", name);
 	cJSON_AddNumberToObject(p, "SessionExpirationDurationInSeconds",
@@ -484,21 +548,94 @@ nb_open(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		cJSON_Delete(p);
 		stack_fail(&st, NB_ROLE, &err);
 		stack_close(&st);
+		free(name);
 		return 1;
 	}
 	cJSON_Delete(p);
+	stack_close(&st);
 	url = cJSON_GetObjectItemCaseSensitive(res, "AuthorizedUrl");
 	if (!cJSON_IsString(url)) {
 		cJSON_Delete(res);
-		stack_close(&st);
-		return cmd_error(ctx, "SageMaker gave no URL for '%s'", name);
+		cmd_error(ctx, "SageMaker gave no URL for '%s'", name);
+		free(name);
+		return 1;
 	}
-	*result = cJSON_CreateObject();
-	cJSON_AddStringToObject(*result, "notebook", name);
-	cJSON_AddStringToObject(*result, "url", url->valuestring);
-	cJSON_AddNumberToObject(*result, "valid_minutes",
-	    (double)cmd_opt_num(a, "minutes"));
+	out = cJSON_CreateObject();
+	cJSON_AddStringToObject(out, "notebook", name);
+	free(name);
+	tunneled = ctx->lab && str_startswith(url->valuestring, "http://");
+	if (tunneled && nb_lab_url(ctx, out, url->valuestring,
+	    (int)cmd_opt_num(a, "port")) != 0) {
+		cJSON_Delete(out);
+		cJSON_Delete(res);
+		return 1;
+	}
+	if (!tunneled)
+		cJSON_AddStringToObject(out, "url", url->valuestring);
 	cJSON_Delete(res);
+	cJSON_AddNumberToObject(out, "valid_minutes",
+	    (double)cmd_opt_num(a, "minutes"));
+	nb_browse(cJSON_GetObjectItemCaseSensitive(out, "url")->valuestring);
+	if (tunneled && !ctx->interactive && ctx->lua_depth == 0) {
+		/* Nothing would keep the tunnel open after this command. */
+		shell_print_result(ctx, out, a->json);
+		cJSON_Delete(out);
+		tunnel_hold(ctx);
+		return 0;
+	}
+	*result = out;
+	return 0;
+}
+
+/* notebook logs: the lifecycle scripts' output, where SageMaker writes it
+ * (CloudWatch Logs group /aws/sagemaker/NotebookInstances, stream
+ * NAME/LifecycleConfigOnStart or …OnCreate; "View Amazon CloudWatch Logs
+ * for notebook instance lifecycle configurations in log group
+ * /aws/sagemaker/NotebookInstances in log stream
+ * [notebook-instance-name]/[LifecycleConfigHook]", API reference,
+ * NotebookInstanceLifecycleHook). The lab puts it there too. */
+static int
+nb_logs(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
+{
+	struct stack st;
+	struct aws_error err;
+	cJSON *p, *res = NULL, *ev;
+	struct buf b;
+	char *stream;
+	int rc;
+
+	if (nb_open_existing(ctx, a, &st) != 0)
+		return 1;
+	stream = xasprintf("%s/LifecycleConfig%s", stack_id(&st, NB_ROLE),
+	    cmd_opt_bool(a, "create") ? "OnCreate" : "OnStart");
+	p = cJSON_CreateObject();
+	cJSON_AddStringToObject(p, "logGroupName",
+	    "/aws/sagemaker/NotebookInstances");
+	cJSON_AddStringToObject(p, "logStreamName", stream);
+	cJSON_AddBoolToObject(p, "startFromHead", 1);
+	memset(&err, 0, sizeof err);
+	rc = aws_call(st.aws, "logs", "GetLogEvents", p, &res, &err);
+	cJSON_Delete(p);
+	if (rc != 0) {
+		if (err.code != NULL && strcmp(err.code,
+		    "ResourceNotFoundException") == 0)
+			cmd_error(ctx, "no log %s yet (the script has not "
+			    "finished, or there is none)", stream);
+		else
+			stack_fail(&st, stream, &err);
+		aws_error_release(&err);
+		free(stream);
+		stack_close(&st);
+		return 1;
+	}
+	buf_init(&b);
+	cJSON_ArrayForEach(ev, cJSON_GetObjectItemCaseSensitive(res, "events"))
+		if (json_string(ev, "message") != NULL)
+			buf_printf(&b, "%s\n", json_string(ev, "message"));
+	*result = cJSON_CreateString(b.len ? b.data : "");
+	buf_release(&b);
+	cJSON_Delete(res);
+	free(stream);
 	stack_close(&st);
 	return 0;
 }
@@ -515,6 +652,9 @@ nb_row(struct stack *st)
 	stackcmd_add_text(o, "state", stack_attr(rec, "state"));
 	stackcmd_add_text(o, "type", stack_attr(rec, "instance_type"));
 	stackcmd_add_text(o, "subnet", stack_attr(rec, "subnet"));
+	if (stack_attr(rec, "failure_reason") != NULL)
+		stackcmd_add_text(o, "failure_reason", stack_attr(rec,
+		    "failure_reason"));
 	json_add_usd(o, "usd_per_hour", h);
 	return o;
 }
@@ -577,6 +717,14 @@ static const struct mlsh_opt open_opts[] = {
 	 * reference, CreatePresignedNotebookInstanceUrl). */
 	OPT_NUM("minutes", 'm', "N", "how long the URL stays valid (default 60)",
 	    30, 720, 60),
+	OPT_NUM("port", 'p', "LPORT", "in the lab: the tunnel's local port on "
+	    "127.0.0.1 (default 0: a free one)", 0, 65535, 0),
+	{ NULL, 0, 0, NULL, NULL, NULL }
+};
+
+static const struct mlsh_opt logs_opts[] = {
+	{ "create", 0, OPT_BOOL, NULL, NULL,
+	    "the OnCreate script's log instead of OnStart's" },
 	{ NULL, 0, 0, NULL, NULL, NULL }
 };
 
@@ -615,7 +763,18 @@ static const struct mlsh_cmd nb_subcmds[] = {
 	    "Jupyter (CreatePresignedNotebookInstanceUrl)",
 	    .args_usage = "[NAME]", .opts = open_opts, .min_args = 0,
 	    .max_args = 1, .complete = nb_complete, .exec = nb_open,
-	    .flags = CMD_NO_HISTORY },
+	    .flags = CMD_NO_HISTORY,
+	    .help = "On AWS the URL is SageMaker's (valid 5 minutes, its "
+	    "session --minutes long). In the lab the notebook's Jupyter is "
+	    "reached through mlsh's own tunnel (the jump host to the notebook "
+	    "host's port 8443): the URL is a local one, open while the session "
+	    "lasts (from -c it holds until Ctrl-C). With $BROWSER set, runs "
+	    "$BROWSER URL." },
+	{ .name = "logs", .summary = "the lifecycle scripts' output "
+	    "(CloudWatch Logs /aws/sagemaker/NotebookInstances)",
+	    .args_usage = "[NAME]", .opts = logs_opts, .min_args = 0,
+	    .max_args = 1, .complete = nb_complete, .exec = nb_logs,
+	    .flags = CMD_NO_HISTORY | CMD_READONLY },
 	{ .name = NULL }
 };
 

@@ -61,17 +61,40 @@ tunnel_json(const struct tunnel *t)
 	return o;
 }
 
+static cJSON *tunnel_start(struct mlsh_ctx *, const char *target,
+    char *node, const char *dest, int lport, int rport);
+
 cJSON *
 tunnel_open(struct mlsh_ctx *ctx, const char *target, int lport, int rport)
 {
+	char *node = NULL;
+
+	if (target_resolve(ctx, target, &node) != 0)
+		return NULL;
+	return tunnel_start(ctx, target, node, "127.0.0.1", lport, rport);
+}
+
+cJSON *
+tunnel_open_host(struct mlsh_ctx *ctx, const char *label, const char *host,
+    int lport, int rport)
+{
+	return tunnel_start(ctx, label, NULL, host, lport, rport);
+}
+
+/* node (taken; NULL: none) is the host whose SSH the forward goes
+ * through, else the jump host opens the channel to dest itself. */
+static cJSON *
+tunnel_start(struct mlsh_ctx *ctx, const char *target, char *node,
+    const char *dest, int lport, int rport)
+{
 	const struct rmt_config *cfg;
 	struct tunnel *t;
-	char *node = NULL, *cause = NULL;
+	char *cause = NULL;
 	struct rmt_forward *fwd;
 	struct rmt_forward_via via = { NULL, NULL, NULL };
+	const char *host = node ? node : dest;
 
-	if (target_resolve(ctx, target, &node) != 0 ||
-	    (cfg = target_config_connect(ctx)) == NULL) {
+	if ((cfg = target_config_connect(ctx)) == NULL) {
 		free(node);
 		return NULL;
 	}
@@ -80,7 +103,7 @@ tunnel_open(struct mlsh_ctx *ctx, const char *target, int lport, int rport)
 	for (t = tstate(ctx)->list; t != NULL; t = t->next)
 		if (strcmp(t->target, target) == 0 && t->rport == rport &&
 		    (lport == 0 || lport == t->lport) &&
-		    strcmp(t->host, node ? node : "127.0.0.1") == 0) {
+		    strcmp(t->host, host) == 0) {
 			cJSON *o = tunnel_json(t);
 			cJSON_AddBoolToObject(o, "reused", 1);
 			free(node);
@@ -94,7 +117,7 @@ tunnel_open(struct mlsh_ctx *ctx, const char *target, int lport, int rport)
 		target_node_login(ctx, node, &via.alias, &via.user);
 	via.node = node;
 	if (rmt_forward_start(cfg, lport, node != NULL ? &via : NULL,
-	    "127.0.0.1", rport, &fwd, &cause) != 0) {
+	    node != NULL ? "127.0.0.1" : dest, rport, &fwd, &cause) != 0) {
 		cmd_error(ctx, "%s", cause);
 		free(cause);
 		free(node);
@@ -105,7 +128,7 @@ tunnel_open(struct mlsh_ctx *ctx, const char *target, int lport, int rport)
 	t->target = xstrdup(target);
 	t->instance = node && via.alias ? xstrdup(via.alias) : NULL;
 	t->jump = cfg->jump_alias ? xstrdup(cfg->jump_alias) : NULL;
-	t->host = node ? node : xstrdup("127.0.0.1");
+	t->host = node ? node : xstrdup(dest);
 	t->lport = rmt_forward_port(fwd);
 	t->rport = rport;
 	t->fwd = fwd;

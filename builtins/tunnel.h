@@ -11,6 +11,11 @@
  * lport, or any when lport is 0) is returned instead ("reused": true). */
 cJSON *tunnel_open(struct mlsh_ctx *, const char *target, int lport,
     int rport);
+/* The same to host:rport as the jump host reaches it (the jump host opens
+ * the channel itself), for a server with no SSH of its own; label names it
+ * in `tunnel ls`. */
+cJSON *tunnel_open_host(struct mlsh_ctx *, const char *label,
+    const char *host, int lport, int rport);
 /* Instance id was terminated: close the tunnels to or through it (all of
  * them when it is the jump host), a line on stderr for each. */
 void tunnel_instance_gone(struct mlsh_ctx *, const char *id);

@@ -346,11 +346,15 @@ lab_ctrl_start(const char *state, const char *python, const char *strict,
 	{
 		/* AWS's managed IAM policies (CloudWatchAgentServerPolicy …)
 		 * exist only when moto is asked to load them. */
+		/* moto.server with the lab's SageMaker additions
+		 * (lab/motoext.py: presigned URLs, notebook statuses). */
+		char *st = xasprintf("MLSH_LAB_STATE=%s", state);
 		char *argv[] = { "/usr/bin/env", env,
-		    "MOTO_IAM_LOAD_MANAGED_POLICIES=true", (char *)py, "-m",
-		    "moto.server", "-H", strict != NULL ? "127.0.0.1" :
-		    "0.0.0.0", "-p", port, NULL };
+		    "MOTO_IAM_LOAD_MANAGED_POLICIES=true", st, (char *)py, "-c",
+		    (char *)lab_embedded("lab/motoext.py"), "-H",
+		    strict != NULL ? "127.0.0.1" : "0.0.0.0", "-p", port, NULL };
 		rc = lab_spawn_core(state, "moto", argv, &pid, cause);
+		free(st);
 	}
 	free(env);
 	free(port);
@@ -624,8 +628,8 @@ on_term(int sig)
 }
 
 
-static void
-logf_(FILE *log, const char *fmt, ...)
+void
+lab_logf(FILE *log, const char *fmt, ...)
 {
 	va_list ap;
 	time_t t = time(NULL);
@@ -640,8 +644,8 @@ logf_(FILE *log, const char *fmt, ...)
 	fflush(log);
 }
 
-static char *
-b64decode(const char *in, size_t *outlen)
+char *
+lab_b64decode(const char *in, size_t *outlen)
 {
 	static const char tbl[] =
 	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -666,8 +670,8 @@ b64decode(const char *in, size_t *outlen)
 	return out;
 }
 
-static char *
-first_str(struct aws_client *c, const char *action, const char *key,
+char *
+lab_ec2_first(struct aws_client *c, const char *action, const char *key,
     const char *val, const char *set, const char *field)
 {
 	cJSON *p = cJSON_CreateObject(), *r = NULL, *e;
@@ -705,23 +709,23 @@ learn(struct aws_client *c, const cJSON *inst, FILE *log)
 		const char *v = json_string(cJSON_GetObjectItem(r, "userData"),
 		    "value");
 		if (v != NULL && *v != '\0')
-			k->user_data = b64decode(v, &k->user_data_len);
+			k->user_data = lab_b64decode(v, &k->user_data_len);
 	} else
-		logf_(log, "%s: user-data: %s", id, err.message ? err.message :
+		lab_logf(log, "%s: user-data: %s", id, err.message ? err.message :
 		    "?");
 	aws_error_release(&err);
 	cJSON_Delete(p);
 	cJSON_Delete(r);
 	if (json_string(inst, "keyName") != NULL)
-		k->pubkey = first_str(c, "DescribeKeyPairs", "KeyName.1",
+		k->pubkey = lab_ec2_first(c, "DescribeKeyPairs", "KeyName.1",
 		    json_string(inst, "keyName"), "keySet", "publicKey");
 	if (json_string(inst, "subnetId") != NULL)
-		k->subnet_cidr = first_str(c, "DescribeSubnets", "SubnetId.1",
+		k->subnet_cidr = lab_ec2_first(c, "DescribeSubnets", "SubnetId.1",
 		    json_string(inst, "subnetId"), "subnetSet", "cidrBlock");
 	if (json_string(inst, "vpcId") != NULL)
-		k->vpc_cidr = first_str(c, "DescribeVpcs", "VpcId.1",
+		k->vpc_cidr = lab_ec2_first(c, "DescribeVpcs", "VpcId.1",
 		    json_string(inst, "vpcId"), "vpcSet", "cidrBlock");
-	logf_(log, "%s: new instance in %s (%s), key %s, user-data %zu bytes",
+	lab_logf(log, "%s: new instance in %s (%s), key %s, user-data %zu bytes",
 	    id, json_string(inst, "subnetId") ? json_string(inst, "subnetId") : "?",
 	    k->subnet_cidr ? k->subnet_cidr : "?", k->pubkey ? "yes" : "none",
 	    k->user_data_len);
@@ -760,10 +764,10 @@ reconcile_efs(const char *state, struct aws_client *c, struct strlist *seen,
 			continue;
 		if (!strlist_has(seen, id)) {
 			if (lab_efs_create(state, id, &cause) == 0) {
-				logf_(log, "%s: file system ready", id);
+				lab_logf(log, "%s: file system ready", id);
 				strlist_add(seen, id);
 			} else {
-				logf_(log, "%s: %s", id, cause);
+				lab_logf(log, "%s: %s", id, cause);
 				free(cause);
 				cause = NULL;
 			}
@@ -783,11 +787,11 @@ reconcile_efs(const char *state, struct aws_client *c, struct strlist *seen,
 				if (!strlist_has(seen, key)) {
 					if (lab_efs_target_add(state, id, vpc,
 					    ip, &cause) == 0) {
-						logf_(log, "%s: mount target "
+						lab_logf(log, "%s: mount target "
 						    "%s in %s", id, ip, vpc);
 						strlist_add(seen, key);
 					} else {
-						logf_(log, "%s: %s", id, cause);
+						lab_logf(log, "%s: %s", id, cause);
 						free(cause);
 						cause = NULL;
 					}
@@ -849,11 +853,11 @@ apply_fw(const char *state, const struct lab_want *want, char **rules,
 			continue;	/* its creation failed: logged there */
 		if (lab_fw_apply(state, id, rules[i], &changed, &cause) == 0) {
 			if (changed)
-				logf_(log, "%s: security groups applied", id);
+				lab_logf(log, "%s: security groups applied", id);
 		} else {
 			line = xasprintf("%s: firewall: %s", id, cause);
 			if (!strlist_has(logged, line)) {
-				logf_(log, "%s", line);
+				lab_logf(log, "%s", line);
 				strlist_add(logged, line);
 			}
 			free(line);
@@ -886,10 +890,10 @@ power_requests(const char *state, struct aws_client *c,
 		p = cJSON_CreateObject();
 		cJSON_AddStringToObject(p, "InstanceId.1", id);
 		if (aws_call(c, "ec2", "StopInstances", p, &r, &err) == 0) {
-			logf_(log, "%s: %s: stopping the instance", id, what);
+			lab_logf(log, "%s: %s: stopping the instance", id, what);
 			unlink(req);
 		} else
-			logf_(log, "%s: StopInstances: %s", id,
+			lab_logf(log, "%s: StopInstances: %s", id,
 			    err.message ? err.message : "failed");
 		aws_error_release(&err);
 		cJSON_Delete(p);
@@ -918,7 +922,7 @@ lab_reconciler_run(const char *state, FILE *log)
 	lfd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	free(p);
 	if (lfd >= 0 && flock(lfd, LOCK_EX | LOCK_NB) == -1) {
-		logf_(log, "reconciler %ld: another one runs this lab; leaving",
+		lab_logf(log, "reconciler %ld: another one runs this lab; leaving",
 		    (long)getpid());
 		close(lfd);
 		return 0;
@@ -937,7 +941,7 @@ lab_reconciler_run(const char *state, FILE *log)
 		c = lab_ctrl_client(state, &o, &cause);
 	}
 	if (c == NULL) {
-		logf_(log, "cannot reach the control plane: %s", cause);
+		lab_logf(log, "cannot reach the control plane: %s", cause);
 		free(cause);
 		free(region);
 		return 1;
@@ -949,7 +953,7 @@ lab_reconciler_run(const char *state, FILE *log)
 	strlist_init(&efs_seen);
 	strlist_init(&fw_logged);
 	wfd = wake_open(state);
-	logf_(log, "reconciler %ld up, region %s", (long)getpid(),
+	lab_logf(log, "reconciler %ld up, region %s", (long)getpid(),
 	    region ? region : "us-east-1");
 
 	while (!stop_daemon && lab_net_is_up(state)) {
@@ -958,14 +962,14 @@ lab_reconciler_run(const char *state, FILE *log)
 		struct lab_want *want = NULL;
 		const cJSON **winst = NULL;
 		char **rules = NULL;
-		size_t nwant = 0;
+		size_t nwant = 0, nall;
 		struct strlist errs;
 
 		memset(&err, 0, sizeof err);
 		if (aws_paginate(c, "ec2", "DescribeInstances", NULL,
 		    "reservationSet", 20, &items, &err) != 0) {
 			if (fails++ % 50 == 0)
-				logf_(log, "DescribeInstances: %s",
+				lab_logf(log, "DescribeInstances: %s",
 				    err.message ? err.message : "failed");
 			aws_error_release(&err);
 			usleep(500 * 1000);
@@ -1023,10 +1027,16 @@ lab_reconciler_run(const char *state, FILE *log)
 		if (derive_fw(c, items, winst, nwant, &rules))
 			for (size_t i = 0; i < nwant; i++)
 				want[i].spec.firewall = rules[i];
+		/* SageMaker notebooks after the instances (lab/notebook.c):
+		 * hosts too, without security groups of their own (SageMaker's
+		 * proxy reaches Jupyter outside the customer's groups). */
+		nall = nwant;
+		lab_nb_want(state, c, items, region ? region : "us-east-1",
+		    &want, &nall, log);
 		strlist_init(&errs);
-		if (lab_apply(state, want, nwant, &errs) > 0)
+		if (lab_apply(state, want, nall, &errs) > 0)
 			for (size_t i = 0; i < errs.n; i++)
-				logf_(log, "%s", errs.v[i]);
+				lab_logf(log, "%s", errs.v[i]);
 		strlist_release(&errs);
 		if (rules != NULL) {
 			apply_fw(state, want, rules, nwant, &fw_logged, log);
@@ -1034,13 +1044,14 @@ lab_reconciler_run(const char *state, FILE *log)
 				free(rules[i]);
 			free(rules);
 		}
+		lab_nb_boot(state, c, log);
 		free(want);
 		free(winst);
 		cJSON_Delete(items);
 		reconcile_efs(state, c, &efs_seen, log);
 		wake_wait(wfd);
 	}
-	logf_(log, "reconciler %ld down", (long)getpid());
+	lab_logf(log, "reconciler %ld down", (long)getpid());
 	if (lfd >= 0)
 		close(lfd);
 	if (wfd >= 0) {
@@ -1052,6 +1063,7 @@ lab_reconciler_run(const char *state, FILE *log)
 	for (size_t i = 0; i < nknown; i++)
 		known_free(known[i]);
 	free(known);
+	lab_nb_forget();
 	strlist_release(&efs_seen);
 	strlist_release(&fw_logged);
 	aws_client_free(c);

@@ -3,7 +3,7 @@
  *
  * The host's file system is an overlay: the machine's root file system read
  * only underneath, a tmpfs on top private to the host (its /etc/passwd with
- * user ubuntu, /home, /root, anything the user-data writes), fresh tmpfs on
+ * its login user, /home, /root, anything the user-data writes), fresh tmpfs on
  * /run and /tmp. Nothing a host writes reaches the machine, except the EFS
  * directories bound at /run/mlshlab/efs. The mount and UTS namespaces are
  * kept by bind mounts of their nsfs files under state/nsfs, so a stopped host
@@ -54,6 +54,7 @@ struct host {
 	char *public_ip;	/* NULL: none */
 	char *ctrl_url;		/* NULL: none */
 	char *region;		/* NULL: none */
+	char *user;		/* the login user ("ubuntu") */
 };
 
 static int host_load(const char *state, const char *id, struct host *h,
@@ -77,6 +78,8 @@ static int host_open_ns(const char *state, const struct host *h, int fds[3],
 static void close_ns(int fds[3]);
 static char **host_env(const struct host *h);
 static void free_env(char **env);
+static int host_proc(const char *state, const struct host *h,
+    struct lab_proc *p, pid_t *pidp, int *statusp, char **cause);
 static int set_state(const struct host *h, const char *what, char **cause);
 
 int
@@ -139,6 +142,8 @@ lab_host_create(const char *state, const struct lab_host_spec *s, char **cause)
 		h.ctrl_url = xasprintf("http://198.18.%d.1:%d", h.vpc,
 		    s->ctrl_port);
 	h.region = s->region != NULL ? xstrdup(s->region) : NULL;
+	h.user = xstrdup(s->user != NULL && lab_id_ok(s->user) ? s->user :
+	    "ubuntu");
 	if (s->hostname != NULL && lab_id_ok(s->hostname))
 		hostname = xstrdup(s->hostname);
 	else {
@@ -474,8 +479,7 @@ lab_host_exec(const char *state, const char *id, char *const argv[], int out_fd,
 {
 	struct host h;
 	struct lab_proc p = { .argv = argv, .out_fd = out_fd, .cwd = "/root" };
-	int fds[3], rc;
-	char **env;
+	int rc;
 
 	if (argv[0] == NULL || argv[0][0] != '/') {
 		*cause = xstrdup("host exec: the program needs an absolute path");
@@ -483,18 +487,7 @@ lab_host_exec(const char *state, const char *id, char *const argv[], int out_fd,
 	}
 	if (host_load(state, id, &h, cause) == -1)
 		return -1;
-	if (host_open_ns(state, &h, fds, cause) == -1) {
-		host_release(&h);
-		return -1;
-	}
-	env = host_env(&h);
-	p.envp = env;
-	p.netns_fd = fds[0];
-	p.utsns_fd = fds[1];
-	p.mntns_fd = fds[2];
-	rc = lab_proc_run(&p, NULL, status, cause);
-	close_ns(fds);
-	free_env(env);
+	rc = host_proc(state, &h, &p, NULL, status, cause);
 	host_release(&h);
 	return rc;
 }
@@ -775,7 +768,8 @@ host_files(const char *state, const struct host *h,
 }
 
 /* The contents of the host's /etc/passwd, group, shadow, … built from the
- * machine's (system users stay, so programs find theirs) plus ubuntu. */
+ * machine's (system users stay, so programs find theirs) plus the login
+ * user ("ubuntu"; "ec2-user" on a notebook host). */
 static void
 etc_files(const struct host *h, const char *hostname, const char *pubkey,
     struct hfiles *f)
@@ -784,6 +778,7 @@ etc_files(const struct host *h, const char *hostname, const char *pubkey,
 	struct buf pw, gr, sh, env;
 	unsigned int uid = 1000;
 	int taken, have_sshd = 0;
+	char *me = xasprintf("%s:", h->user);	/* its passwd/group lines */
 
 	passwd = file_read("/etc/passwd", NULL, &c);
 	free(c);
@@ -816,7 +811,7 @@ etc_files(const struct host *h, const char *hostname, const char *pubkey,
 	    line = strtok_r(NULL, "\n", &save)) {
 		size_t nl = strcspn(line, ":");
 
-		if (str_startswith(line, "ubuntu:"))
+		if (str_startswith(line, me))
 			continue;
 		if (str_startswith(line, "sshd:"))
 			have_sshd = 1;
@@ -827,20 +822,20 @@ etc_files(const struct host *h, const char *hostname, const char *pubkey,
 		buf_adds(&pw, "sshd:x:999:65534::/run/sshd:/usr/sbin/nologin\n");
 		buf_adds(&sh, "sshd:*:19000:0:99999:7:::\n");
 	}
-	buf_printf(&pw, "ubuntu:x:%u:%u:Ubuntu:/home/ubuntu:/bin/bash\n", uid,
-	    uid);
-	buf_adds(&sh, "ubuntu:*:19000:0:99999:7:::\n");
+	buf_printf(&pw, "%s:x:%u:%u:%s:/home/%s:/bin/bash\n", h->user, uid,
+	    uid, h->user, h->user);
+	buf_printf(&sh, "%s:*:19000:0:99999:7:::\n", h->user);
 	for (line = strtok_r(group, "\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\n", &save)) {
-		if (str_startswith(line, "ubuntu:"))
+		if (str_startswith(line, me))
 			continue;
 		if (str_startswith(line, "sudo:") || str_startswith(line, "adm:"))
-			buf_printf(&gr, "%s%subuntu\n", line,
-			    line[strlen(line) - 1] == ':' ? "" : ",");
+			buf_printf(&gr, "%s%s%s\n", line,
+			    line[strlen(line) - 1] == ':' ? "" : ",", h->user);
 		else
 			buf_printf(&gr, "%s\n", line);
 	}
-	buf_printf(&gr, "ubuntu:x:%u:\n", uid);
+	buf_printf(&gr, "%s:x:%u:\n", h->user, uid);
 	free(passwd);
 	free(group);
 
@@ -880,8 +875,8 @@ etc_files(const struct host *h, const char *hostname, const char *pubkey,
 	hf_add(f, "/etc/mlshlab-instance-id", xasprintf("%s\n", h->id), 0644, 0,
 	    0);
 	if (access("/usr/bin/sudo", X_OK) == 0)
-		hf_add(f, "/etc/sudoers.d/90-mlshlab-ubuntu",
-		    xstrdup("ubuntu ALL=(ALL) NOPASSWD:ALL\n"), 0440, 0, 0);
+		hf_add(f, "/etc/sudoers.d/90-mlshlab-user", xasprintf(
+		    "%s ALL=(ALL) NOPASSWD:ALL\n", h->user), 0440, 0, 0);
 	if (h->ctrl_url != NULL)
 		hf_add(f, "/etc/profile.d/mlshlab.sh", xasprintf(
 		    "export AWS_ENDPOINT_URL=%s\n"
@@ -891,11 +886,18 @@ etc_files(const struct host *h, const char *hostname, const char *pubkey,
 	hf_add(f, "/usr/sbin/mount.nfs4", xstrdup(mount_nfs4), 0755, 0, 0);
 	hf_add(f, "/usr/local/sbin/shutdown", xstrdup(power_off), 0755, 0, 0);
 	hf_add(f, "/usr/local/sbin/poweroff", xstrdup(power_off), 0755, 0, 0);
-	hf_add(f, "/home/ubuntu", NULL, 0755, uid, uid);
-	hf_add(f, "/home/ubuntu/.ssh", NULL, 0700, uid, uid);
-	hf_add(f, "/home/ubuntu/.ssh/authorized_keys", xasprintf("%s%s",
+	free(me);
+	me = xasprintf("/home/%s", h->user);
+	hf_add(f, me, NULL, 0755, uid, uid);
+	free(me);
+	me = xasprintf("/home/%s/.ssh", h->user);
+	hf_add(f, me, NULL, 0700, uid, uid);
+	free(me);
+	me = xasprintf("/home/%s/.ssh/authorized_keys", h->user);
+	hf_add(f, me, xasprintf("%s%s",
 	    pubkey != NULL ? pubkey : "", pubkey != NULL && *pubkey != '\0' &&
 	    pubkey[strlen(pubkey) - 1] != '\n' ? "\n" : ""), 0600, uid, uid);
+	free(me);
 	hf_add(f, "/root", NULL, 0700, 0, 0);
 }
 
@@ -1286,11 +1288,11 @@ host_userdata_start(const char *state, const struct host *h, char **cause)
 	char *script = xasprintf("%s/sys/user-data", h->dir);
 	char *marker = xasprintf("%s/userdata.started", h->dir);
 	char *console = xasprintf("%s/console.log", h->dir);
-	char *argv[3] = { NULL, NULL, NULL }, *head, *c = NULL, **env = NULL;
+	char *argv[3] = { NULL, NULL, NULL }, *head, *c = NULL;
 	char *rcpath = xasprintf("%s/userdata.rc", h->dir);
 	struct lab_proc p = { .argv = argv, .daemon = 1, .cwd = "/",
 	    .rc_fd = -1 };
-	int fds[3] = { -1, -1, -1 }, rc = -1;
+	int rc = -1;
 	pid_t pid;
 
 	if (access(marker, F_OK) == 0) {
@@ -1337,14 +1339,7 @@ host_userdata_start(const char *state, const struct host *h, char **cause)
 		*cause = xasprintf("%s: %s", rcpath, strerror(errno));
 		goto out;
 	}
-	if (host_open_ns(state, h, fds, cause) == -1)
-		goto out;
-	env = host_env(h);
-	p.envp = env;
-	p.netns_fd = fds[0];
-	p.utsns_fd = fds[1];
-	p.mntns_fd = fds[2];
-	if (lab_proc_run(&p, &pid, NULL, cause) == -1)
+	if (host_proc(state, h, &p, &pid, NULL, cause) == -1)
 		goto out;
 	{
 		char num[32], *pidfile = xasprintf("%s/userdata.pid", h->dir);
@@ -1358,8 +1353,6 @@ out:
 		close(p.out_fd);
 	if (p.rc_fd >= 0)
 		close(p.rc_fd);
-	close_ns(fds);
-	free_env(env);
 	free(rcpath);
 	free(script);
 	free(marker);
@@ -1391,6 +1384,96 @@ host_kill(const char *state, const struct host *h)
 		lab_kill_pids(pids, n, 1000);
 		free(pids);
 	}
+	{
+		/* What this boot started is over: the next start runs its
+		 * boot-time work again (lab/notebook.c's OnStart). */
+		char *boot = xasprintf("%s/boot", h->dir);
+
+		lab_rm_rf(boot);
+		free(boot);
+	}
+}
+
+int
+lab_host_spawn(const char *state, const char *id, char *const argv[],
+    const char *log, const char *rcpath, pid_t *pidp, char **cause)
+{
+	struct host h;
+	struct lab_proc p = { .argv = argv, .daemon = 1, .cwd = "/",
+	    .rc_fd = -1 };
+	int rc = -1;
+
+	if (host_load(state, id, &h, cause) == -1)
+		return -1;
+	p.out_fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (p.out_fd == -1) {
+		*cause = xasprintf("%s: %s", log, strerror(errno));
+		goto out;
+	}
+	if (rcpath != NULL) {
+		/* Opened here, written by the runner: the host cannot forge
+		 * it. */
+		unlink(rcpath);
+		p.rc_fd = open(rcpath, O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (p.rc_fd == -1) {
+			*cause = xasprintf("%s: %s", rcpath, strerror(errno));
+			goto out;
+		}
+	}
+	rc = host_proc(state, &h, &p, pidp, NULL, cause);
+out:
+	if (p.out_fd != -1)
+		close(p.out_fd);
+	if (p.rc_fd != -1)
+		close(p.rc_fd);
+	host_release(&h);
+	return rc;
+}
+
+/* Run p in the host's namespaces with the host's environment. */
+static int
+host_proc(const char *state, const struct host *h, struct lab_proc *p,
+    pid_t *pidp, int *statusp, char **cause)
+{
+	int fds[3], rc;
+	char **env;
+
+	if (host_open_ns(state, h, fds, cause) == -1)
+		return -1;
+	env = host_env(h);
+	p->envp = env;
+	p->netns_fd = fds[0];
+	p->utsns_fd = fds[1];
+	p->mntns_fd = fds[2];
+	rc = lab_proc_run(p, pidp, statusp, cause);
+	close_ns(fds);
+	free_env(env);
+	return rc;
+}
+
+int
+lab_host_listening(const char *state, const char *id, int port)
+{
+	char *pidfile = lab_path(state, "hosts/%s/sshd.pid", id);
+	char *line = lab_read_line(pidfile), *c = NULL, *text, pat[32];
+	pid_t pid = line != NULL ? (pid_t)atol(line) : 0;
+	int rc = 0;
+
+	free(line);
+	free(pidfile);
+	if (pid <= 1)
+		return 0;
+	/* As lab_host_wait: the host namespace's table, seen through its
+	 * sshd, says whether anything listens (state 0A) on the port. */
+	snprintf(pat, sizeof pat, ":%04X 00000000:0000 0A", port);
+	pidfile = xasprintf("/proc/%ld/net/tcp", (long)pid);
+	text = file_read(pidfile, NULL, &c);
+	free(c);
+	rc = text != NULL && strstr(text, pat) != NULL;
+	free(text);
+	free(pidfile);
+	return rc;
 }
 
 static char **
@@ -1439,10 +1522,11 @@ host_save(const struct host *h, char **cause)
 	int rc;
 
 	text = xasprintf("ns=%s\nvpc_id=%s\nvpc=%d\nindex=%d\nprivate_ip=%s\n"
-	    "public_ip=%s\nctrl_url=%s\nregion=%s\n", h->ns, h->vpc_id, h->vpc,
+	    "public_ip=%s\nctrl_url=%s\nregion=%s\nuser=%s\n", h->ns, h->vpc_id,
+	    h->vpc,
 	    h->index, h->private_ip, h->public_ip != NULL ? h->public_ip : "",
 	    h->ctrl_url != NULL ? h->ctrl_url : "",
-	    h->region != NULL ? h->region : "");
+	    h->region != NULL ? h->region : "", h->user);
 	path = xasprintf("%s/spec", h->dir);
 	rc = lab_write_file(path, text, strlen(text), 0600, cause);
 	free(path);
@@ -1493,7 +1577,11 @@ host_load(const char *state, const char *id, struct host *h, char **cause)
 			h->ctrl_url = xstrdup(v);
 		else if (strcmp(line, "region") == 0 && *v != '\0')
 			h->region = xstrdup(v);
+		else if (strcmp(line, "user") == 0 && lab_id_ok(v))
+			h->user = xstrdup(v);
 	}
+	if (h->user == NULL)
+		h->user = xstrdup("ubuntu");
 	free(text);
 	if (h->ns == NULL || h->vpc_id == NULL || h->private_ip == NULL) {
 		*cause = xasprintf("lab host %s: spec is incomplete", id);
@@ -1514,6 +1602,7 @@ host_release(struct host *h)
 	free(h->public_ip);
 	free(h->ctrl_url);
 	free(h->region);
+	free(h->user);
 	memset(h, 0, sizeof *h);
 }
 

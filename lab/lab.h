@@ -88,6 +88,7 @@ struct lab_host_spec {
 	const char *hostname;		/* NULL: "ip-10-0-1-5" */
 	int ctrl_port;			/* the control plane's port; 0: none */
 	const char *region;		/* AWS_DEFAULT_REGION on the host; NULL: none */
+	const char *user;		/* the login user; NULL: "ubuntu" */
 	const char *firewall;		/* nftables ruleset loaded in the host's
 					 * namespace before anything runs there
 					 * (lab/fw.h); NULL: none */

@@ -4,6 +4,8 @@
 
 #include <sys/types.h>
 
+#include <stdio.h>
+
 #include "lib/util.h"
 
 /* How to run a program: in which namespaces, with which output. */
@@ -74,6 +76,42 @@ char *lab_vpc_netns(const char *state, int vpc_index);
 /* fw.c, for host.c: lab_fw_apply with the lab's lock held. */
 int lab_fw_apply_locked(const char *state, const char *instance_id,
     const char *ruleset, int *changed, char **cause);
+
+/* host.c, for notebook.c: start argv in the host (its namespaces, as root,
+ * the host's environment) as a daemon, output appended to log; with rcpath
+ * its exit status is written there when it ends. hosts/<id>/boot is emptied
+ * whenever the host stops. */
+int lab_host_spawn(const char *state, const char *id, char *const argv[],
+    const char *log, const char *rcpath, pid_t *pidp, char **cause);
+/* 1 when something listens on TCP port in the host. */
+int lab_host_listening(const char *state, const char *id, int port);
+
+/* notebook.c, for ctrl.c: the scripts the lab carries (lab/motoext.py,
+ * lab/jupyter_config.py), by path; NULL when unknown. */
+const char *lab_embedded(const char *path);
+
+struct aws_client;
+
+/* ctrl.c, for notebook.c: a timestamped line in the reconciler's log; base64
+ * decoding (allocated, NUL-terminated). */
+void lab_logf(FILE *log, const char *fmt, ...) MLSH_PRINTF(2, 3);
+char *lab_b64decode(const char *in, size_t *outlen);
+/* field of the first item of set in the answer to EC2 action with key=val
+ * (allocated), NULL when there is none or the call fails. */
+char *lab_ec2_first(struct aws_client *c, const char *action, const char *key,
+    const char *val, const char *set, const char *field);
+
+/* notebook.c, for the reconciler (ctrl.c): SageMaker notebook instances as
+ * hosts. lab_nb_want adds a want for each notebook (running while Pending
+ * or InService) to *want; lab_nb_boot, after lab_apply, runs each running
+ * notebook's lifecycle scripts and Jupyter and moves its status on. */
+struct aws_client;
+struct lab_want;
+void lab_nb_want(const char *state, struct aws_client *c,
+    const struct cJSON *items,
+    const char *region, struct lab_want **want, size_t *n, FILE *log);
+void lab_nb_boot(const char *state, struct aws_client *c, FILE *log);
+void lab_nb_forget(void);
 
 /* host.c, for net.c */
 int lab_host_destroy_locked(const char *state, const char *instance_id,

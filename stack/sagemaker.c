@@ -68,6 +68,13 @@ stack_sm_attrs(cJSON *attrs, const cJSON *item)
 	set_str(attrs, "name", cJSON_GetObjectItemCaseSensitive(item,
 	    "NotebookInstanceName"));
 	set_str(attrs, "url", cJSON_GetObjectItemCaseSensitive(item, "Url"));
+	/* Only while Failed (a restart clears it). */
+	if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(item,
+	    "FailureReason")))
+		set_str(attrs, "failure_reason",
+		    cJSON_GetObjectItemCaseSensitive(item, "FailureReason"));
+	else
+		cJSON_DeleteItemFromObjectCaseSensitive(attrs, "failure_reason");
 }
 
 static cJSON *

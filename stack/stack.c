@@ -1278,8 +1278,10 @@ wait_one(struct poll *p, size_t i)
 		return 0;
 	if (state != NULL && (strcmp(state, "failed") == 0 ||
 	    strcmp(state, "error") == 0 || strcmp(state, "Failed") == 0))
-		return stack_error(st, "%s %s failed (state %s)", role,
-		    stack_attr(rec, "id"), state);
+		return stack_error(st, "%s %s failed (state %s)%s%s", role,
+		    stack_attr(rec, "id"), state, stack_attr(rec,
+		    "failure_reason") ? ": " : "", stack_attr(rec,
+		    "failure_reason") ? stack_attr(rec, "failure_reason") : "");
 	buf_printf(&p->line, "%s%s %s %s", p->line.len ? ", " : "", role,
 	    stack_attr(rec, "id"), state ? state : "?");
 	return 1;
