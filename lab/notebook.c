@@ -566,9 +566,34 @@ prepare(const char *state, const struct nb *b, FILE *log)
 			repo = NULL;
 		}
 	}
+	/* The host sees the machine's files, but not under /home, /root, /tmp
+	 * or /run (its own tmpfs there), where a checkout may well be: the
+	 * copy goes first, from here, into the host's sys directory, which the
+	 * host sees at NB_SYS. */
+	if (repo != NULL) {
+		char *stage = hpath(state, b, "sys/repo");
+		char *argv[] = { "/bin/rm", "-rf", stage, NULL };
+		char *cargv[] = { "/bin/cp", "-r", (char *)src, stage, NULL };
+		struct lab_proc rm = { .argv = argv, .netns_fd = -1,
+		    .utsns_fd = -1, .mntns_fd = -1, .out_fd = -1 };
+		struct lab_proc cp = rm;
+
+		cp.argv = cargv;
+		if (lab_proc_run(&rm, NULL, &status, &cause) == -1 ||
+		    lab_proc_run(&cp, NULL, &status, &cause) == -1 ||
+		    status != 0) {
+			lab_logf(log, "%s: cannot copy %s: %s", b->name, src,
+			    cause != NULL ? cause : "cp failed");
+			free(cause);
+			cause = NULL;
+			free(repo);
+			repo = NULL;
+		}
+		free(stage);
+	}
 	{
 		char *argv[] = { "/bin/sh", "-c", (char *)sh, "prepare",
-		    (char *)(src && repo ? src : ""), repo ? repo : "", NULL };
+		    repo ? NB_SYS "/repo" : "", repo ? repo : "", NULL };
 
 		fd = open(clog, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
 		if (lab_host_exec(state, b->host, argv, fd, &status,
