@@ -102,6 +102,10 @@ void rmt_reap_zombies(struct rmt_conn *);
 LIBSSH2_SFTP *rmt_sftp(struct rmt_session *, const char *node,
     struct rmt_conn **cp, char **cause);
 
+/* s[0..len) as it can be shown in a message: control characters, NUL,
+ * backslash and '"' escaped as in C (sftp.c). */
+char *rmt_printable(const char *s, size_t len);
+
 /* Host keys (knownhosts.c). */
 int rmt_hostkey_check(struct rmt_conn *, char **cause);
 /* LIBSSH2_METHOD_HOSTKEY preference with the key types known for c first,

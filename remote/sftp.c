@@ -45,7 +45,6 @@ static void attrs_to_stat(const LIBSSH2_SFTP_ATTRIBUTES *, struct rmt_stat *);
 static int read_dir(struct rmt_session *, struct rmt_conn *, LIBSSH2_SFTP *,
     const char *path, struct strlist *names, struct rmt_stat **stats,
     struct rmt_xfer *, char **first_bad, char **cause);
-static char *printable(const char *s, size_t len);
 static int open_parent(const char *path, char **name, char **cause);
 static int get_at(struct rmt_session *, const char *node, const char *remote,
     int dirfd, const char *name, const char *label, struct rmt_xfer *,
@@ -809,7 +808,7 @@ read_dir(struct rmt_session *s, struct rmt_conn *c, LIBSSH2_SFTP *sftp,
 				ret = -1;
 				break;
 			}
-			shown = printable(name, len);
+			shown = rmt_printable(name, len);
 			if (x != NULL) {
 				x->refused++;
 				if (x->skipped != NULL) {
@@ -837,8 +836,8 @@ read_dir(struct rmt_session *s, struct rmt_conn *c, LIBSSH2_SFTP *sftp,
 
 /* name as it can be shown: control characters, NUL, backslash and '"'
  * escaped as in C. */
-static char *
-printable(const char *name, size_t len)
+char *
+rmt_printable(const char *name, size_t len)
 {
 	struct buf b;
 
