@@ -290,6 +290,9 @@ cp_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	x.arg = (void *)(srem ? sp : a->argv[0]);
 	x.skipped = cp_skipped;
 	x.skipped_arg = ctx;
+	/* a tree goes as one tar stream when the node has GNU tar; the
+	 * environment can insist on SFTP (tests of the SFTP path do) */
+	x.tar = !(getenv("MLSH_CP_VIA") && strcmp(getenv("MLSH_CP_VIA"), "sftp") == 0);
 	if (!srem && stat(sp, &lst) == 0 && S_ISDIR(lst.st_mode) &&
 	    !recursive) {
 		cause = xasprintf("'%s' is a directory (use -r)", sp);

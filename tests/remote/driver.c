@@ -103,6 +103,13 @@ progress(void *arg, uint64_t done, uint64_t total)
 	(void)total;
 }
 
+static void
+skipped_print(void *arg, const char *msg)
+{
+	(void)arg;
+	fprintf(stderr, "skipped: %s\n", msg);
+}
+
 static int
 walk_print(void *arg, const char *rel, const struct rmt_stat *st, char **cause)
 {
@@ -295,12 +302,14 @@ main(int argc, char **argv)
 		printf("resumed_from %llu transferred %llu ms %.0f\n",
 		    (unsigned long long)x.resumed_from, (unsigned long long)x.transferred,
 		    now_ms() - t0);
-	} else if (strcmp(argv[0], "puttree") == 0 && argc == 4) {
-		struct rmt_xfer x = { 0 };
+	} else if (strcmp(argv[0], "puttree") == 0 && (argc == 4 || argc == 5)) {
+		struct rmt_xfer x = { .tar = argc == 5 && strcmp(argv[4], "tar") == 0,
+		    .skipped = skipped_print };
 		if (rmt_put_tree(s, nodearg(argv[1]), argv[2], argv[3], &x, &cause) == -1)
 			die("puttree", cause);
-	} else if (strcmp(argv[0], "gettree") == 0 && argc == 4) {
-		struct rmt_xfer x = { 0 };
+	} else if (strcmp(argv[0], "gettree") == 0 && (argc == 4 || argc == 5)) {
+		struct rmt_xfer x = { .tar = argc == 5 && strcmp(argv[4], "tar") == 0,
+		    .skipped = skipped_print };
 		if (rmt_get_tree(s, nodearg(argv[1]), argv[2], argv[3], &x, &cause) == -1)
 			die("gettree", cause);
 	} else if (strcmp(argv[0], "walk") == 0 && argc == 3) {

@@ -170,6 +170,29 @@ t_out 'sftp resumed download' 'resumed_from 10000000 transferred 40000000' \
 mkdir -p "$T/tree/a/b" && echo one >"$T/tree/a/1" && echo two >"$T/tree/a/b/2" && : >"$T/tree/empty"
 t_ok 'recursive put (mkdir -p) and get round trip' \
 	"$D puttree $NODE '$T/tree' '$T/rtree/x/y' && $D gettree $NODE '$T/rtree/x/y' '$T/back' && diff -r '$T/tree' '$T/back'"
+# The same as one tar stream (remote/tarcopy.c): long names, quotes and
+# blanks, modes, empty directories, links left out, a multiply-linked file
+# arriving as a file, 2,000 small files.
+L=$(printf 'n%.0s' $(seq 1 150))
+mkdir -p "$T/tt/d/e/f/g" "$T/tt/empty" "$T/tt/many" && printf 'it is' >"$T/tt/it'\''s here" &&
+	printf long >"$T/tt/d/$L" && printf x >"$T/tt/d/e/f/g/deep" && chmod 751 "$T/tt/d/e/f/g/deep" &&
+	ln -s /etc/passwd "$T/tt/lnk" && for i in $(seq 1 2000); do echo "$i" >"$T/tt/many/$i"; done
+t_ok 'tar put: the tree arrives, the link left out and told' \
+	"$D puttree $NODE '$T/tt' '$T/rtt/x' tar 2>'$T/tar.err' && diff -r -x lnk '$T/tt' '$T/rtt/x' &&
+	 [ ! -e '$T/rtt/x/lnk' ] && grep -q 'skipped: skipped \"$T/tt/lnk\": symbolic link, not followed' '$T/tar.err' &&
+	 [ \"\$(stat -c %a '$T/rtt/x/d/e/f/g/deep')\" = 751 ]"
+ln -s /etc/passwd "$T/rtt/x/rlnk" 2>/dev/null; ln "$T/rtt/x/d/$L" "$T/rtt/x/hard" 2>/dev/null
+t_ok 'tar get: the tree comes back, a remote link skipped, a hard link a file' \
+	"$D gettree $NODE '$T/rtt/x' '$T/tt.back' tar 2>'$T/tar.err' && diff -r -x lnk -x rlnk -x hard '$T/tt' '$T/tt.back' &&
+	 [ ! -e '$T/tt.back/rlnk' ] && [ \"\$(cat '$T/tt.back/hard')\" = long ] &&
+	 grep -q 'skipped: .*skipped \"$T/rtt/x/rlnk\": symbolic link, not followed' '$T/tar.err' &&
+	 [ \"\$(stat -c %a '$T/tt.back/d/e/f/g/deep')\" = 751 ]"
+t_ok 'tar get never writes through a link planted in the destination' \
+	"mkdir -p '$T/victim' && rm -rf '$T/tt.back/d' && ln -s '$T/victim' '$T/tt.back/d' &&
+	 ! $D gettree $NODE '$T/rtt/x' '$T/tt.back' tar 2>'$T/tar.err' &&
+	 grep -q 'cannot write into \"$T/tt.back/d\": not a directory' '$T/tar.err' && [ -z \"\$(ls -A '$T/victim')\" ]"
+t_ok 'tar get of a missing directory fails naming it' \
+	"! $D gettree $NODE '$T/rtt/nope' '$T/tt.none' tar 2>'$T/tar.err' && grep -q 'no such file or directory' '$T/tar.err'"
 t_out 'walk lists the remote tree' 'd . 0
 d a 0
 f a/1 4
