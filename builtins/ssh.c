@@ -238,7 +238,7 @@ into_dir(const char *dst, int is_dir, const char *src)
  * and the same cp resumes it, as for any partial copy. */
 static void
 cp_failed(struct mlsh_ctx *ctx, const struct rmt_xfer *x, const char *cause,
-    const char *dst)
+    const char *dst, int recursive)
 {
 	if (progress_open)
 		fputc('\n', stderr);
@@ -247,10 +247,12 @@ cp_failed(struct mlsh_ctx *ctx, const struct rmt_xfer *x, const char *cause,
 		cmd_error(ctx, "%s", cause);
 		return;
 	}
-	cmd_error(ctx, "interrupted: %llu bytes (%.1f MB) copied to %s%s; the "
-	    "partial copy is kept and the same cp resumes it",
+	cmd_error(ctx, "interrupted: %llu bytes (%.1f MB) copied to %s%s; %s",
 	    (unsigned long long)x->transferred, x->transferred / 1e6, dst,
-	    x->resumed_from > 0 ? " after the earlier partial copy" : "");
+	    x->resumed_from > 0 ? " after the earlier partial copy" : "",
+	    recursive ? "what was written is kept; the same cp copies the "
+	    "tree again (files of 64 MB and more resume)" : "the partial copy "
+	    "is kept and the same cp resumes it");
 }
 
 static int
@@ -326,7 +328,7 @@ cp_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	free(dt);
 	free(node);
 	if (rc != 0) {
-		cp_failed(ctx, &x, cause, a->argv[1]);
+		cp_failed(ctx, &x, cause, a->argv[1], recursive);
 		free(cause);
 		free(to);
 		return 1;

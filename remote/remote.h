@@ -123,6 +123,10 @@ void rmt_label_node(struct rmt_session *, const char *node, const char *label);
 void rmt_node_user(struct rmt_session *, const char *node, const char *user);
 /* The SHA256 fingerprint of node's host key (connects if needed). */
 char *rmt_hostkey_fingerprint(struct rmt_session *, const char *node, char **cause);
+/* The algorithms in use with node (connects if needed): "CIPHER MAC" out,
+ * then "CIPHER MAC" in, e.g. "aes128-ctr hmac-sha2-256 aes128-ctr
+ * hmac-sha2-256". */
+char *rmt_methods(struct rmt_session *, const char *node, char **cause);
 /* Bound what follows: every wait (connecting included, except a socket the
  * config's open_socket makes) ends within ms from now, failing as a timeout
  * would; 0 lifts the bound. For callers that must not block long, such as

@@ -157,6 +157,12 @@ t_ok 'published fingerprints: a different key is refused on first contact' \
 # SFTP.
 head -c 50000000 /dev/urandom >"$T/fifty"
 SUM50=$(sha256sum <"$T/fifty" | cut -c1-64)
+# Ciphers: the fastest both sides have (remote/session.c); with Debian 12's
+# libssh2 1.10 that is aes128-ctr and hmac-sha2-256 (GCM and ETM arrived in
+# 1.11.0), on both hops.
+t_ok 'the fastest cipher and MAC both sides have are used, on both hops' \
+	"$D methods $NODE | grep -Eqx '(aes128-gcm@openssh.com [^ ]+|aes128-ctr hmac-sha2-256(-etm@openssh.com)?) .*' &&
+	 $D methods - | grep -Eqx '(aes128-gcm@openssh.com [^ ]+|aes128-ctr hmac-sha2-256(-etm@openssh.com)?) .*'"
 t_ok 'sftp upload of 50 MB through the jump host (sha256)' \
 	"$D put $NODE '$T/fifty' '$T/up' verify >/dev/null && test \"\$(sha256sum <'$T/up' | cut -c1-64)\" = $SUM50"
 t_ok 'sftp download of 50 MB (sha256)' \
@@ -191,6 +197,12 @@ t_ok 'tar get never writes through a link planted in the destination' \
 	"mkdir -p '$T/victim' && rm -rf '$T/tt.back/d' && ln -s '$T/victim' '$T/tt.back/d' &&
 	 ! $D gettree $NODE '$T/rtt/x' '$T/tt.back' tar 2>'$T/tar.err' &&
 	 grep -q 'cannot write into \"$T/tt.back/d\": not a directory' '$T/tar.err' && [ -z \"\$(ls -A '$T/victim')\" ]"
+t_ok 'a cancelled tar put and get stop and say so' \
+	"! DRIVER_CANCEL_MS=1 $D puttree $NODE '$T/tt' '$T/rtt/c' tar 2>'$T/tar.err' &&
+	 grep -q 'upload of \"$T/tt\" cancelled at' '$T/tar.err' &&
+	 ! DRIVER_CANCEL_MS=1 $D gettree $NODE '$T/rtt/x' '$T/tt.c' tar 2>'$T/tar.err' &&
+	 grep -q 'download of \"$T/rtt/x\" cancelled at' '$T/tar.err' &&
+	 $D exec $NODE true"
 t_ok 'tar get of a missing directory fails naming it' \
 	"! $D gettree $NODE '$T/rtt/nope' '$T/tt.none' tar 2>'$T/tar.err' && grep -q 'no such file or directory' '$T/tar.err'"
 t_out 'walk lists the remote tree' 'd . 0
