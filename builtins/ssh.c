@@ -406,7 +406,12 @@ const struct mlsh_cmd cmd_cp_entry = {
 	    "the destination is never written through (a link to a directory "
 	    "is followed only when written DIR/); symbolic links are skipped "
 	    "with -r, as OpenSSH's sftp does; modes keep only their rwx bits "
-	    "(no set-id or sticky), and the umask applies.",
+	    "(no set-id or sticky), and the umask applies. With -r, a tree "
+	    "goes as one tar stream over the connection when the node has GNU "
+	    "tar (mlsh writes and reads the archive itself, checking every "
+	    "name as above; files of 64 MB and more still go over SFTP and "
+	    "resume); without GNU tar, or with --verify, file by file over "
+	    "SFTP (MLSH_CP_VIA=sftp forces that).",
 	.opts = cp_opts,
 	.min_args = 2,
 	.max_args = 2,
