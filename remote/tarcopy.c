@@ -372,7 +372,7 @@ struct get_stream {
  * when missing: tar lists directories before their contents, but a hostile
  * archive need not). */
 static int
-open_dir(struct get_stream *g, const char *rel, char **cause)
+open_dir(struct get_stream *g, const char *rel, unsigned mode, char **cause)
 {
 	char *p, *q;
 	int fd, next;
@@ -392,7 +392,10 @@ open_dir(struct get_stream *g, const char *rel, char **cause)
 		char *slash = strchr(q, '/');
 		if (slash != NULL)
 			*slash = '\0';
-		if (mkdirat(fd, q, 0755 | S_IRWXU) == -1 && errno != EEXIST)
+		/* as sftp.c: the source's 0777 bits and u+rwx, for the
+		 * directory named; its parents (if missing) 0755 */
+		if (mkdirat(fd, q, (slash == NULL ? mode & 0777 : 0755) | S_IRWXU) == -1 &&
+		    errno != EEXIST)
 			next = -1;
 		else
 			next = openat(fd, q, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -468,11 +471,11 @@ get_entry(void *arg, const struct tar_entry *e, char **cause)
 		return 1;
 	}
 	if (e->kind == TAR_DIR)
-		return open_dir(g, e->name, cause) == -1 ? -1 : 1;
+		return open_dir(g, e->name, e->mode, cause) == -1 ? -1 : 1;
 	slash = strrchr(e->name, '/');
 	dir = slash != NULL ? xstrndup(e->name, (size_t)(slash - e->name)) : xstrdup("");
 	last = slash != NULL ? slash + 1 : e->name;
-	dfd = open_dir(g, dir, cause);
+	dfd = open_dir(g, dir, 0755, cause);
 	free(dir);
 	if (dfd == -1)
 		return -1;
