@@ -26,6 +26,8 @@
  * the ^C of a cancel). */
 struct in_pump {
 	int fd;
+	ssize_t (*fill)(void *arg, char *buf, size_t cap);
+	void *fill_arg;
 	const char *data;
 	char *fdbuf;
 	size_t off, len;
@@ -78,17 +80,22 @@ rmt_exec(struct rmt_session *s, const char *node, const struct rmt_exec *e,
 	}
 
 	buf = xmalloc(IOBUF);
-	if (e->in_fd >= 0)
+	if (e->in_fd >= 0 || e->in_fill != NULL)
 		in.fdbuf = xmalloc(IOBUF);
-	if (e->in_buf != NULL) {
+	if (e->in_fill != NULL) {
+		in.fill = e->in_fill;
+		in.fill_arg = e->arg;
+		in.eof = 0;
+	} else if (e->in_buf != NULL) {
 		in.data = e->in_buf;
 		in.len = e->in_len;
 	} else if (e->in_fd >= 0)
 		in.eof = 0;
-	in.keep_open = e->pty && e->in_buf == NULL && e->in_fd < 0;
+	in.keep_open = e->pty && e->in_buf == NULL && e->in_fd < 0 &&
+	    e->in_fill == NULL;
 	for (;;) {
 		struct pollfd wait_fd = { .fd = -1 };
-		int progress = 0, out, err;
+		int progress = 0, out, err, r;
 
 		/* remote → callbacks */
 		out = drain(ch, 0, buf, e->on_stdout, e->arg, &progress);
@@ -105,7 +112,13 @@ rmt_exec(struct rmt_session *s, const char *node, const struct rmt_exec *e,
 			goto lost;
 		if (out == DRAIN_EOF && err == DRAIN_EOF && libssh2_channel_eof(ch))
 			break;
-		if (pump_in(ch, &in, &progress, &wait_fd) != 0)
+		if ((r = pump_in(ch, &in, &progress, &wait_fd)) == -2) {
+			*cause = xasprintf("%s: input aborted", c->label);
+			finish(c, ch, st, 1);
+			ch = NULL;
+			goto out;
+		}
+		if (r != 0)
 			goto lost;
 		if (cancel_step(ch, e, st, &in, started, &cancel_at) != 0)
 			break;
@@ -210,15 +223,26 @@ drain(LIBSSH2_CHANNEL *ch, int stream, char *buf,
 	return n == LIBSSH2_ERROR_EAGAIN ? DRAIN_AGAIN : DRAIN_LOST;
 }
 
-/* One turn of the stdin pump: -1 when the channel failed.  wait_fd is set
- * when the pump waits for input from fd. */
+/* One turn of the stdin pump: -1 when the channel failed, -2 when the
+ * producer (in_fill) gave up.  wait_fd is set when the pump waits for input
+ * from fd. */
 static int
 pump_in(LIBSSH2_CHANNEL *ch, struct in_pump *in, int *progress,
     struct pollfd *wait_fd)
 {
 	ssize_t n;
 
-	if (in->off == in->len && !in->eof) {
+	if (in->off == in->len && !in->eof && in->fill != NULL) {
+		n = in->fill(in->fill_arg, in->fdbuf, IOBUF);
+		if (n < 0)
+			return -2;
+		if (n == 0)
+			in->eof = 1;
+		in->data = in->fdbuf;
+		in->off = 0;
+		in->len = n > 0 ? (size_t)n : 0;
+		*progress = 1;
+	} else if (in->off == in->len && !in->eof) {
 		struct pollfd p = { .fd = in->fd, .events = POLLIN };
 		if (poll(&p, 1, 0) > 0) {
 			n = read(in->fd, in->fdbuf, IOBUF);
@@ -243,8 +267,10 @@ pump_in(LIBSSH2_CHANNEL *ch, struct in_pump *in, int *progress,
 	if (in->off < in->len)
 		return 0;
 	if (!in->eof) {
-		wait_fd->fd = in->fd;
-		wait_fd->events = POLLIN;
+		if (in->fill == NULL) {	/* a producer is simply asked again */
+			wait_fd->fd = in->fd;
+			wait_fd->events = POLLIN;
+		}
 	} else if (!in->eof_sent && !in->keep_open &&
 	    libssh2_channel_send_eof(ch) != LIBSSH2_ERROR_EAGAIN)
 		in->eof_sent = 1;	/* or the channel is closing already */

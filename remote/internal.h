@@ -5,6 +5,7 @@
 #include <libssh2.h>
 #include <libssh2_sftp.h>
 #include <poll.h>
+#include <sys/stat.h>
 
 #include "remote/remote.h"
 #include "lib/util.h"
@@ -24,6 +25,7 @@ struct rmt_conn {
 	LIBSSH2_SESSION *ssh;
 	LIBSSH2_SFTP *sftp;
 	int broken;			/* the transport failed; reopen before use */
+	int tar;			/* GNU tar there: 0 not asked yet, 1 yes, 2 no */
 	int timed_out;			/* the last rmt_wait_until hit its deadline */
 	/* Channels closed without waiting for the server (cancelled
 	 * commands); freed once the server has closed them too. */
@@ -101,6 +103,30 @@ void rmt_channel_abandon(struct rmt_conn *, LIBSSH2_CHANNEL *);
 void rmt_reap_zombies(struct rmt_conn *);
 LIBSSH2_SFTP *rmt_sftp(struct rmt_session *, const char *node,
     struct rmt_conn **cp, char **cause);
+
+/* s[0..len) as it can be shown in a message: control characters, NUL,
+ * backslash and '"' escaped as in C (sftp.c). */
+char *rmt_printable(const char *s, size_t len);
+
+/* Open name in dirfd for writing, never through a symbolic link (sftp.c).
+ * mode is for a new file; an existing one keeps its mode, less set-id bits.
+ * label names the file in messages. */
+int rmt_open_dest(int dirfd, const char *name, const char *label, int mode,
+    struct stat *st, char **cause);
+
+/* Trees as one tar stream (tarcopy.c). */
+/* In a tree upload that may resume, files this large go over SFTP after the
+ * archive, each resumable; the archive itself starts over when repeated. */
+#define RMT_TAR_RESUME_MIN (64ULL * 1024 * 1024)
+/* 1 when node has GNU tar (asked once per connection), 0 not, -1 error. */
+int rmt_has_tar(struct rmt_session *, const char *node, char **cause);
+int rmt_put_tree_tar(struct rmt_session *, const char *node, const char *local,
+    const char *remote, struct rmt_xfer *, char **cause);
+int rmt_get_tree_tar(struct rmt_session *, const char *node, const char *src,
+    int top, const char *local, struct rmt_xfer *, char **first_bad,
+    char **cause);
+/* path quoted for the remote shell, appended to b. */
+void rmt_shquote(struct buf *b, const char *path);
 
 /* Host keys (knownhosts.c). */
 int rmt_hostkey_check(struct rmt_conn *, char **cause);

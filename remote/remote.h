@@ -123,6 +123,10 @@ void rmt_label_node(struct rmt_session *, const char *node, const char *label);
 void rmt_node_user(struct rmt_session *, const char *node, const char *user);
 /* The SHA256 fingerprint of node's host key (connects if needed). */
 char *rmt_hostkey_fingerprint(struct rmt_session *, const char *node, char **cause);
+/* The algorithms in use with node (connects if needed): "CIPHER MAC" out,
+ * then "CIPHER MAC" in, e.g. "aes128-ctr hmac-sha2-256 aes128-ctr
+ * hmac-sha2-256". */
+char *rmt_methods(struct rmt_session *, const char *node, char **cause);
 /* Bound what follows: every wait (connecting included, except a socket the
  * config's open_socket makes) ends within ms from now, failing as a timeout
  * would; 0 lifts the bound. For callers that must not block long, such as
@@ -139,6 +143,11 @@ struct rmt_exec {
 	const void *in_buf;
 	size_t in_len;
 	int in_fd;			/* -1 when unused (0 is a valid fd: set it) */
+	/* or a producer (then in_buf and in_fd are unused): called with arg
+	 * whenever what it gave is written; returns the bytes it put in buf
+	 * (at most cap), 0 at the end, -1 to abort: the channel is closed as
+	 * for a cancel, and rmt_exec fails (the caller keeps its own cause) */
+	ssize_t (*in_fill)(void *arg, char *buf, size_t cap);
 	int (*on_stdout)(void *arg, const char *data, size_t len);
 	int (*on_stderr)(void *arg, const char *data, size_t len);
 	void *arg;
@@ -231,6 +240,13 @@ struct rmt_xfer {
 	 * followed, as OpenSSH's sftp get -R / put -R), a device or socket. */
 	void (*skipped)(void *arg, const char *msg);
 	void *skipped_arg;
+	/* Trees: when the node has GNU tar, send the tree as one archive over
+	 * an exec channel (one stream instead of round trips per file; what
+	 * arrives is checked as strictly as SFTP listings are). Progress then
+	 * counts the whole tree on upload, each file on download. With resume,
+	 * files of 64 MB and more still go over SFTP, each resumable; verify
+	 * keeps the per-file SFTP copy. Without tar: SFTP. */
+	int tar;
 	/* out: what happened */
 	uint64_t resumed_from;		/* bytes kept from an earlier partial copy */
 	uint64_t transferred;		/* bytes sent in this call */

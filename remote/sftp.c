@@ -45,7 +45,6 @@ static void attrs_to_stat(const LIBSSH2_SFTP_ATTRIBUTES *, struct rmt_stat *);
 static int read_dir(struct rmt_session *, struct rmt_conn *, LIBSSH2_SFTP *,
     const char *path, struct strlist *names, struct rmt_stat **stats,
     struct rmt_xfer *, char **first_bad, char **cause);
-static char *printable(const char *s, size_t len);
 static int open_parent(const char *path, char **name, char **cause);
 static int get_at(struct rmt_session *, const char *node, const char *remote,
     int dirfd, const char *name, const char *label, struct rmt_xfer *,
@@ -357,8 +356,8 @@ rmt_get(struct rmt_session *s, const char *node, const char *remote, const char 
 
 /* Open name in dirfd for writing, never through a symbolic link. mode is for
  * a new file; an existing file keeps its mode, less any set-id bits. */
-static int
-open_dest(int dirfd, const char *name, const char *label, int mode,
+int
+rmt_open_dest(int dirfd, const char *name, const char *label, int mode,
     struct stat *st, char **cause)
 {
 	int fd = openat(dirfd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
@@ -418,7 +417,7 @@ get_at(struct rmt_session *s, const char *node, const char *remote, int dirfd,
 		mode = (unsigned)a.permissions & 0777;
 	else
 		mode = 0666;
-	if ((fd = open_dest(dirfd, name, label, (int)(mode | S_IWUSR), &lst,
+	if ((fd = rmt_open_dest(dirfd, name, label, (int)(mode | S_IWUSR), &lst,
 	    cause)) == -1)
 		return -1;
 	buf = xmalloc(XFER_CHUNK);
@@ -594,6 +593,8 @@ rmt_put_tree(struct rmt_session *s, const char *node, const char *local,
 	}
 	if (!S_ISDIR(st.st_mode))
 		return rmt_put(s, node, local, remote, x, cause);
+	if (x->tar && !x->verify && (r = rmt_has_tar(s, node, cause)) != 0)
+		return r == 1 ? rmt_put_tree_tar(s, node, local, remote, x, cause) : -1;
 	r = put_tree_dir(&t, "", cause);
 	x->resumed_from = t.resumed_from;
 	x->transferred = t.transferred;
@@ -710,7 +711,11 @@ rmt_get_tree(struct rmt_session *s, const char *node, const char *remote,
 		    "link is not followed)" : strerror(errno));
 		r = -1;
 	} else {
-		r = get_tree_dir(&t, "", fd, 1, cause);
+		if (x->tar && !x->verify && (r = rmt_has_tar(s, node, cause)) != 0)
+			r = r == 1 ? rmt_get_tree_tar(s, node, remote, fd, local, x,
+			    &t.first_bad, cause) : -1, t.transferred = x->transferred;
+		else
+			r = get_tree_dir(&t, "", fd, 1, cause);
 		close(fd);
 	}
 	close(dirfd);
@@ -809,7 +814,7 @@ read_dir(struct rmt_session *s, struct rmt_conn *c, LIBSSH2_SFTP *sftp,
 				ret = -1;
 				break;
 			}
-			shown = printable(name, len);
+			shown = rmt_printable(name, len);
 			if (x != NULL) {
 				x->refused++;
 				if (x->skipped != NULL) {
@@ -837,8 +842,8 @@ read_dir(struct rmt_session *s, struct rmt_conn *c, LIBSSH2_SFTP *sftp,
 
 /* name as it can be shown: control characters, NUL, backslash and '"'
  * escaped as in C. */
-static char *
-printable(const char *name, size_t len)
+char *
+rmt_printable(const char *name, size_t len)
 {
 	struct buf b;
 
@@ -1054,13 +1059,8 @@ remote_sha256(struct rmt_session *s, const char *node, const char *path, char ou
 	int r;
 
 	buf_init(&cmd);
-	buf_adds(&cmd, "sha256sum -- '");
-	for (const char *p = path; *p; p++)
-		if (*p == '\'')
-			buf_adds(&cmd, "'\\''");
-		else
-			buf_addc(&cmd, *p);
-	buf_adds(&cmd, "'");
+	buf_adds(&cmd, "sha256sum -- ");
+	rmt_shquote(&cmd, path);
 	r = rmt_run(s, node, cmd.data, &o, NULL, cause);
 	buf_release(&cmd);
 	if (r == -1)

@@ -214,6 +214,22 @@ t_ok 'Ctrl-C stops a download too' '
 	[ "$(stat -c %s "$T/big.down")" -lt 150000000 ]'
 pace off
 rm -f "$T/big" "$T/big.down"
+# cp -r of a tree goes as one tar stream (remote/tarcopy.c): Ctrl-C stops
+# it too, and the same cp -r then copies the whole tree.
+mkdir -p "$T/tree" && for i in $(seq 1 40); do head -c 5000000 /dev/urandom >"$T/tree/f$i"; done
+pace on
+tmux send-keys -t "$S" C-l "cp -r tree dl1-1:/efs/" Enter
+wait_for " [1-9][0-9]\.[0-9]/200\.0 MB" >/dev/null; tmux send-keys -t "$S" C-c
+t_ok 'Ctrl-C stops a tree upload (one tar stream) and says what was written' '
+	wait_for "^cp: interrupted: [0-9]+ bytes \([0-9.]+ MB\) copied to dl1-1:/efs/; what was written is kept" && t_wait 30 prompt_back'
+pace off
+sums() { LC_ALL=C sort | sha256sum; }
+t_ok 'the same cp -r copies the tree whole' '
+	m -c "cp -r $T/tree dl1-1:/efs/" >/dev/null &&
+	[ "$(m -c "ssh dl1-1 '"'"'cd /efs/tree && sha256sum *'"'"'" | sums)" = "$(cd "$T/tree" && sha256sum * | sums)" ]'
+t_ok 'and cp -r brings it back' '
+	m -c "cp -r dl1-1:/efs/tree $T/tree.back" >/dev/null && diff -r "$T/tree" "$T/tree.back"'
+rm -rf "$T/tree" "$T/tree.back"
 
 # grafana open twice: the second reuses the first's tunnel; grafana down
 # closes it.

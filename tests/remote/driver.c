@@ -19,7 +19,8 @@
  * (published fingerprint), DRIVER_ALIAS="HOST PORT ALIAS[;...]" (the name
  * a host's key is pinned under), DRIVER_NODE_USER="HOST:PORT USER" (that
  * node's login user), DRIVER_FORWARD_VIA=HOST:PORT (forward through that
- * node), DRIVER_PASSPHRASE, DRIVER_STDIN, DRIVER_PTY. */
+ * node), DRIVER_PASSPHRASE, DRIVER_STDIN, DRIVER_PTY, DRIVER_CANCEL_MS (puttree
+ * and gettree cancel that long after they start). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -101,6 +102,13 @@ progress(void *arg, uint64_t done, uint64_t total)
 	(void)arg;
 	(void)done;
 	(void)total;
+}
+
+static void
+skipped_print(void *arg, const char *msg)
+{
+	(void)arg;
+	fprintf(stderr, "skipped: %s\n", msg);
 }
 
 static int
@@ -271,6 +279,12 @@ main(int argc, char **argv)
 		if (n == -1)
 			die("forget", cause);
 		printf("forgot %d\n", n);
+	} else if (strcmp(argv[0], "methods") == 0 && argc == 2) {
+		char *m = rmt_methods(s, nodearg(argv[1]), &cause);
+		if (m == NULL)
+			die("methods", cause);
+		printf("%s\n", m);
+		free(m);
 	} else if (strcmp(argv[0], "fp") == 0 && argc == 2) {
 		char *fp = rmt_hostkey_fingerprint(s, nodearg(argv[1]), &cause);
 		if (fp == NULL)
@@ -295,12 +309,22 @@ main(int argc, char **argv)
 		printf("resumed_from %llu transferred %llu ms %.0f\n",
 		    (unsigned long long)x.resumed_from, (unsigned long long)x.transferred,
 		    now_ms() - t0);
-	} else if (strcmp(argv[0], "puttree") == 0 && argc == 4) {
-		struct rmt_xfer x = { 0 };
+	} else if (strcmp(argv[0], "puttree") == 0 && (argc == 4 || argc == 5)) {
+		struct rmt_xfer x = { .tar = argc == 5 && strcmp(argv[4], "tar") == 0,
+		    .skipped = skipped_print };
+		if (getenv("DRIVER_CANCEL_MS") != NULL) {
+			cancel_after = now_ms() + atoi(getenv("DRIVER_CANCEL_MS"));
+			x.cancel = cancel_hook;
+		}
 		if (rmt_put_tree(s, nodearg(argv[1]), argv[2], argv[3], &x, &cause) == -1)
 			die("puttree", cause);
-	} else if (strcmp(argv[0], "gettree") == 0 && argc == 4) {
-		struct rmt_xfer x = { 0 };
+	} else if (strcmp(argv[0], "gettree") == 0 && (argc == 4 || argc == 5)) {
+		struct rmt_xfer x = { .tar = argc == 5 && strcmp(argv[4], "tar") == 0,
+		    .skipped = skipped_print };
+		if (getenv("DRIVER_CANCEL_MS") != NULL) {
+			cancel_after = now_ms() + atoi(getenv("DRIVER_CANCEL_MS"));
+			x.cancel = cancel_hook;
+		}
 		if (rmt_get_tree(s, nodearg(argv[1]), argv[2], argv[3], &x, &cause) == -1)
 			die("gettree", cause);
 	} else if (strcmp(argv[0], "walk") == 0 && argc == 3) {

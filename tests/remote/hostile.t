@@ -63,6 +63,9 @@ export AWS_ENDPOINT_URL=http://127.0.0.1:9 AWS_ACCESS_KEY_ID=AKIDTEST AWS_SECRET
 unset SSH_AUTH_SOCK
 umask 022
 m() { "$MLSH" --norc -w hostile "$@"; }
+# The hostile node lies over SFTP: its trees must go that way, not as a tar
+# stream (whose reader tests/unit/test_tar.c and tests/remote/remote.t test).
+export MLSH_CP_VIA=sftp
 
 # Everything under $T/work but the copies, before and after: "../evil" and
 # "../../evil2" would land in $W and $W/.., "/tmp/abs-evil" in /tmp.
@@ -136,6 +139,8 @@ t_out 'OpenSSH sftp masks file modes to 0777 as mlsh does' '755 644' \
 	"stat -c %a '$W/ossh/suid' '$W/ossh/sgid-sticky' | tr '\n' ' ' | sed 's/ \$//'"
 
 # cp as scp (issue 12): into an existing directory, errors naming the node.
+# dl1-2 is honest: trees go as tar streams again.
+unset MLSH_CP_VIA
 mkdir -p "$T/rdir" "$T/ldir" "$T/up/sub" && echo payload >"$T/f" && echo in-sub >"$T/up/sub/g" &&
 	cp "$T/f" "$T/setid" && chmod 4755 "$T/setid"
 t_ok 'cp FILE node:DIR copies into the existing directory, with or without /' \
