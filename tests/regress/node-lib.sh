@@ -12,9 +12,9 @@ U=$MOTO_URL
 
 m() { "$MLSH" --endpoint-url "$U" "$@"; }
 awscli() { aws --endpoint-url "$U" --region us-east-1 --output json "$@"; }
-py() { python3 -c "import json,sys,base64; d=json.load(sys.stdin); $1"; }
+py() { python3 -S -c "import json,sys,base64; d=json.load(sys.stdin); $1"; }
 rec() { # WS ROLE FIELD: a record's field (or attr) from the state file
-	python3 -c "import json,sys; r=json.load(open(sys.argv[1]))['resources'].get(sys.argv[2],{}); print(r.get(sys.argv[3], r.get('attrs',{}).get(sys.argv[3],'')))" \
+	python3 -S -c "import json,sys; r=json.load(open(sys.argv[1]))['resources'].get(sys.argv[2],{}); print(r.get(sys.argv[3], r.get('attrs',{}).get(sys.argv[3],'')))" \
 	    "$XDG_STATE_HOME/mlsh/$1.json" "$2" "$3"
 }
 instance() { awscli ec2 describe-instances --instance-ids "$1" | py "i=d['Reservations'][0]['Instances'][0]; $2"; }
