@@ -25,11 +25,15 @@ need_root(struct mlsh_ctx *ctx)
 }
 
 /* The python that has moto (python3 on PATH, pyenv's shim included), as an
- * absolute path: the control plane starts with a minimal environment. */
+ * absolute path: the control plane starts with a minimal environment.
+ * Found, not imported: importing moto costs about a second of CPU, on every
+ * lab up; a moto that is there but broken shows when the control plane
+ * starts (lab_ctrl_start reports its log). */
 static char *
 moto_python(void)
 {
-	FILE *p = popen("python3 -c 'import moto.server, sys; "
+	FILE *p = popen("python3 -c 'import importlib.util as u, sys; "
+	    "all(u.find_spec(m) for m in (\"moto\", \"flask\", \"werkzeug\")) and "
 	    "print(sys.executable)' 2>/dev/null", "r");
 	char line[4096];
 	char *r = NULL;

@@ -94,7 +94,7 @@ t_wait() {
 
 # t_free_port: a free TCP port on 127.0.0.1.
 t_free_port() {
-	python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'
+	python3 -S -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'
 }
 
 # t_bg NAME READY CMD [ARG...]: start CMD in the background, output in

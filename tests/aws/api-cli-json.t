@@ -27,7 +27,7 @@ t_moto || { t_done; exit 1; }
 
 m() { "$MLSH" --norc --endpoint-url "$MOTO_URL" "$@"; }
 cli() { aws --endpoint-url "$MOTO_URL" --output json "$@"; }
-get() { python3 -c '
+get() { python3 -S -c '
 import json, sys
 v = json.load(sys.stdin)
 for k in sys.argv[1].split("/"):
@@ -158,10 +158,10 @@ t_ok 'builtins/api_shapes.inc is what scripts/gen-api-actions.py makes of this b
 # What the issue saw, by name: typed scalars, lists, member names.
 t_out 'a jq-style path of the CLI works on mlsh: IpPermissions[].FromPort is 22, a number' '22 int' "
 	m --json -c 'api ec2 DescribeSecurityGroups GroupId.1=$sg' |
-	python3 -c 'import json,sys; p=[x for x in json.load(sys.stdin)[\"SecurityGroups\"][0][\"IpPermissions\"] if x[\"IpProtocol\"]==\"tcp\"][0]; print(p[\"FromPort\"], type(p[\"FromPort\"]).__name__)'"
+	python3 -S -c 'import json,sys; p=[x for x in json.load(sys.stdin)[\"SecurityGroups\"][0][\"IpPermissions\"] if x[\"IpProtocol\"]==\"tcp\"][0]; print(p[\"FromPort\"], type(p[\"FromPort\"]).__name__)'"
 t_out 'Vpcs[].IsDefault is a boolean, an empty list is []' 'False []' "
 	m --json -c 'api ec2 DescribeVpcs VpcId.1=$vpc' |
-	python3 -c 'import json,sys; v=json.load(sys.stdin)[\"Vpcs\"][0]; print(v[\"IsDefault\"], v[\"Ipv6CidrBlockAssociationSet\"])'"
+	python3 -S -c 'import json,sys; v=json.load(sys.stdin)[\"Vpcs\"][0]; print(v[\"IsDefault\"], v[\"Ipv6CidrBlockAssociationSet\"])'"
 t_out 'Lua api.call has the same names and types' 'true 22 10.61.0.0/16' "
 	m -c 'lua \"local g = api.call(\\\"ec2\\\", \\\"DescribeSecurityGroups\\\", {[\\\"GroupId.1\\\"] = \\\"$sg\\\"}).SecurityGroups[1]
 	local v = api.call(\\\"ec2\\\", \\\"DescribeVpcs\\\", {[\\\"VpcId.1\\\"] = \\\"$vpc\\\"}).Vpcs[1]

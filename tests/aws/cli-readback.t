@@ -21,7 +21,7 @@ fi
 u="rb$$"	# names unique to this run in a shared moto
 call() { "$DRV" call --endpoint "$MOTO_URL" "$@"; }
 cli() { aws --endpoint-url "$MOTO_URL" "$@"; }
-get() { python3 -c '
+get() { python3 -S -c '
 import json, sys
 v = json.load(sys.stdin)
 for k in sys.argv[1].split("/"):

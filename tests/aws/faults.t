@@ -31,7 +31,7 @@ call() { "$DRV" call --endpoint "$PROXY" "$@"; }
 waitfor() { "$DRV" wait --endpoint "$PROXY" "$@"; }
 cli() { aws --endpoint-url "$MOTO" "$@"; }
 count_fs() { cli efs describe-file-systems --query 'length(FileSystems)' --output text; }
-json_get() { python3 -c 'import json,sys;print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+json_get() { python3 -S -c 'import json,sys;print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 ms() { echo $(( $(date +%s%N) / 1000000 )); }
 # elapsed CMD...: runs CMD, leaves its duration in ms in $T/elapsed
 elapsed() { local t0 rc; t0=$(ms); "$@"; rc=$?; echo $(( $(ms) - t0 )) >"$T/elapsed"; return $rc; }

@@ -47,7 +47,7 @@ t_ok 'a table of objects: headers escaped' '
 
 t_ok '--json output holds escapes only (valid JSON, no control byte)' '
 	m --json -c "api sagemaker DescribeTrainingJob TrainingJobName=x" >out 2>err &&
-	clean out && python3 -c "import json,sys; d=json.load(open(\"out\"))[\"HyperParameters\"]; assert \"\\x1b\" in d[\"Top\\x1b[2J\\x1b]0;pwned\\x07\\x9b31mred\"]"'
+	clean out && python3 -S -c "import json,sys; d=json.load(open(\"out\"))[\"HyperParameters\"]; assert \"\\x1b\" in d[\"Top\\x1b[2J\\x1b]0;pwned\\x07\\x9b31mred\"]"'
 
 t_ok 'an endless body: one line naming the service and the limit, status 1' '
 	timeout 60 "$MLSH" --norc --endpoint-url "$EP" -c "api sagemaker ListTags ResourceArn=x" >out 2>err

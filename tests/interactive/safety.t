@@ -37,7 +37,7 @@ tmux -L "$L" new-session -d -s main -x 150 -y 50 "sleep 600"
 
 t_ok 'setup: the network (jump host, NAT gateway)' '
 	m -c "vpc up --allow 127.0.0.1/32 --types dl1.24xlarge" >/dev/null 2>"$T/up.err" || { cat "$T/up.err"; false; }'
-N=$(python3 -c "import json; print(len(json.load(open('$STATE'))['resources']))")
+N=$(python3 -S -c "import json; print(len(json.load(open('$STATE'))['resources']))")
 
 run repl ""
 t_ok 'a REPL on the workspace' 'wait_for repl "mlsh $WS@us-east-1 "'
@@ -68,7 +68,7 @@ t_ok 'mlsh -c down on a terminal lists what goes (the EFS data named) and asks' 
 tmux -L "$L" send-keys -t main:ask1 n Enter
 t_ok 'answering no deletes nothing' '
 	wait_for ask1 "^exited 1" && screen ask1 | grep -q "^down: nothing deleted$" &&
-	[ "$(python3 -c "import json; print(len(json.load(open(\"$STATE\"))[\"resources\"]))")" = "$N" ] &&
+	[ "$(python3 -S -c "import json; print(len(json.load(open(\"$STATE\"))[\"resources\"]))")" = "$N" ] &&
 	[ "$(counts)" != "$NONE" ]'
 run ask2 "efs up"
 t_ok 'setup: a file system' 'wait_for ask2 "^exited 0"'

@@ -12,7 +12,7 @@ export MLSH_CHECKIP_URL=http://127.0.0.1:9/no-checkip-in-tests
 # Seconds, not minutes, in tests (autostop.c).
 export MLSH_AUTOSTOP_MIN_S=4
 m() { "$MLSH" --norc --lab "$@"; }
-py() { python3 -c "import json,sys; d=json.load(sys.stdin); $1"; }
+py() { python3 -S -c "import json,sys; d=json.load(sys.stdin); $1"; }
 cleanup() { "$MLSH" --norc lab down >/dev/null 2>&1; }
 trap cleanup EXIT
 mkdir -p "$HOME/.ssh" && ssh-keygen -q -t ed25519 -N "" -f "$HOME/.ssh/id_ed25519"
@@ -72,7 +72,7 @@ t_ok 'dl1-2 with autostop off and its run stopped: off, idle, still running past
 	{ m -c "node dl1-2 autostop"; false; }'
 # An interactive session (a terminal: sshd's "ubuntu@pts/N") keeps dl1-2 up;
 # once it ends, dl1-2 stops.
-attr() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['resources'][sys.argv[2]]['attrs'][sys.argv[3]])" \
+attr() { python3 -S -c "import json,sys; print(json.load(open(sys.argv[1]))['resources'][sys.argv[2]]['attrs'][sys.argv[3]])" \
 	"$XDG_STATE_HOME/mlsh/default.json" "$1" "$2"; }
 O=(-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o ConnectTimeout=5 -o BatchMode=yes -i "$HOME/.ssh/id_ed25519")
 in_ssh() { as dl1-2 reason | grep -q "^ssh session (sshd.*: ubuntu@pts/"; }

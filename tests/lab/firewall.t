@@ -14,7 +14,7 @@ export MLSH_LAB_NAME="mlshfw$$"
 NS="$MLSH_LAB_NAME"
 unset MLSH_CHECKIP_URL		# the lab answers checkip itself
 m() { "$MLSH" --norc --lab "$@"; }
-py() { python3 -c "import json,sys; d=json.load(sys.stdin); $1"; }
+py() { python3 -S -c "import json,sys; d=json.load(sys.stdin); $1"; }
 # Read-only views of the root namespace's firewall.
 root_fw() { nft list ruleset 2>&1; command -v iptables-save >/dev/null && iptables-save 2>/dev/null | grep -v '^#'; }
 root_fw > "$T/fw.before"
@@ -24,7 +24,7 @@ mkdir -p "$HOME/.ssh" && ssh-keygen -q -t ed25519 -N "" -f "$HOME/.ssh/id_ed2551
 
 # Bounded waits (0.2 s a try).
 wait_for() { local n=$1; shift; for _ in $(seq 1 "$n"); do "$@" && return 0; sleep 0.2; done; return 1; }
-rec() { python3 -c "import json;print(json.load(open('$XDG_STATE_HOME/mlsh/fw.json'))['resources']['$1']$2)"; }
+rec() { python3 -S -c "import json;print(json.load(open('$XDG_STATE_HOME/mlsh/fw.json'))['resources']['$1']$2)"; }
 loaded() { # instance-id pattern: the host's loaded ruleset has it
 	ip netns exec "$NS-$1" nft list table ip mlshlab 2>/dev/null | grep -q -- "$2"; }
 not_loaded() { ! loaded "$@"; }

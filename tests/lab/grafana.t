@@ -19,7 +19,7 @@ for _ in 1 2 3 4 5 6; do m -c "api ec2 DescribeInstanceTypeOfferings" >/dev/null
 t_ok 'the network and Grafana come up in the lab' '
 	m -c "workspace gft; vpc up --allow 198.18.0.2/32 --yes; grafana up --yes" >/dev/null 2>"$T/up.err" ||
 	{ cat "$T/up.err"; false; }'
-id=$(python3 -c "import json; print(json.load(open('$STATE'))['resources']['grafana']['id'])")
+id=$(python3 -S -c "import json; print(json.load(open('$STATE'))['resources']['grafana']['id'])")
 # The host's console log, once the reconciler has made the host (asked
 # again until lab status names it). The user-data's apt steps: 3 attempts,
 # 5 s and 10 s apart, each failing at once without a network: the FAILED
@@ -28,7 +28,7 @@ id=$(python3 -c "import json; print(json.load(open('$STATE'))['resources']['graf
 console= end=$((SECONDS + 180))
 for _ in $(seq 1 180); do
 	[ "$SECONDS" -lt "$end" ] || break
-	[ -n "$console" ] || console=$(m --json -c "lab status" | python3 -c "import json,sys; print(next(r['detail'] for r in json.load(sys.stdin) if r.get('id')=='$id'))" 2>/dev/null)
+	[ -n "$console" ] || console=$(m --json -c "lab status" | python3 -S -c "import json,sys; print(next(r['detail'] for r in json.load(sys.stdin) if r.get('id')=='$id'))" 2>/dev/null)
 	[ -n "$console" ] && grep -q "mlsh-grafana: FAILED" "$console" 2>/dev/null && break
 	sleep 1
 done
@@ -40,17 +40,17 @@ t_ok 'the user-data retried apt and wrote each failure and the verdict to the co
 	{ cat "$console"; false; }'
 t_ok 'grafana status says Grafana did not install' '
 	m --json -c "grafana status" >"$T/st.json" 2>"$T/st.err" &&
-	python3 -c "import json; d=json.load(open(\"$T/st.json\")); assert d[\"grafana\"].startswith(\"did not install: apt-get \"), d" &&
+	python3 -S -c "import json; d=json.load(open(\"$T/st.json\")); assert d[\"grafana\"].startswith(\"did not install: apt-get \"), d" &&
 	grep -q "^grafana: Grafana did not install on $id: apt-get " "$T/st.err"'
 
 # A stand-in on the Grafana host's port 3000 (no Grafana could install).
 m -c "ssh grafana 'cd /tmp; nohup python3 -m http.server 3000 >/tmp/h.log 2>&1 </dev/null &'"
-gport=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+gport=$(python3 -S -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
 "$MLSH" --norc --lab -c "grafana open --port $gport" >"$T/open.out" 2>&1 &
 srv=$!
 t_ok 'grafana open prints the URL and the generated admin login, never admin/admin' '
 	for _ in $(seq 1 100); do grep -q "^password" "$T/open.out" && break; sleep 0.1; done
-	pw=$(python3 -c "import json; print(json.load(open(\"$STATE\"))[\"grafana\"][\"admin_password\"])") &&
+	pw=$(python3 -S -c "import json; print(json.load(open(\"$STATE\"))[\"grafana\"][\"admin_password\"])") &&
 	[ ${#pw} -eq 24 ] && grep -q "^url  *http://127.0.0.1:$gport/" "$T/open.out" &&
 	grep -q "^user  *admin$" "$T/open.out" && grep -q "^password  *$pw$" "$T/open.out" ||
 	{ cat "$T/open.out"; false; }'

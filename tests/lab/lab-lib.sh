@@ -4,12 +4,12 @@
 # record of the default workspace, and the user has an SSH key.
 export MLSH_CHECKIP_URL=http://127.0.0.1:9/no-checkip-in-tests
 m() { "$MLSH" --norc --lab "$@"; }
-py() { python3 -c "import json,sys; d=json.load(sys.stdin); $1"; }
+py() { python3 -S -c "import json,sys; d=json.load(sys.stdin); $1"; }
 wait_for() { # tries(0.2 s each) command…
 	local n=$1; shift
 	for _ in $(seq 1 "$n"); do "$@" && return 0; sleep 0.2; done
 	return 1
 }
-rec() { python3 -c "import json;print(json.load(open('$XDG_STATE_HOME/mlsh/default.json'))['resources']['$1']$2)"; }
+rec() { python3 -S -c "import json;print(json.load(open('$XDG_STATE_HOME/mlsh/default.json'))['resources']['$1']$2)"; }
 mkdir -p "$HOME/.ssh"
 ssh-keygen -q -t ed25519 -N "" -f "$HOME/.ssh/id_ed25519"

@@ -9,7 +9,7 @@
 export MLSH_LAB_NAME="mlshlt$$"		# beside any other lab on the machine
 NS="$MLSH_LAB_NAME"
 m() { "$MLSH" --norc --lab "$@"; }
-py() { python3 -c "import json,sys; d=json.load(sys.stdin); $1"; }
+py() { python3 -S -c "import json,sys; d=json.load(sys.stdin); $1"; }
 root_net() { ip -o addr; ip route; ip -o link | sed 's/ qlen.*//'; ip rule; }
 root_net > "$T/net.before" 2>&1
 cleanup() { "$MLSH" --norc lab down >/dev/null 2>&1; }

@@ -11,7 +11,7 @@ m() { "$MLSH" --norc --lab "$@"; }
 cleanup() { "$MLSH" --norc lab down >/dev/null 2>&1; }
 trap cleanup EXIT
 mkdir -p "$HOME/.ssh" && ssh-keygen -q -t ed25519 -N "" -f "$HOME/.ssh/id_ed25519"
-attr() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['resources'][sys.argv[2]]['attrs'][sys.argv[3]])" \
+attr() { python3 -S -c "import json,sys; print(json.load(open(sys.argv[1]))['resources'][sys.argv[2]]['attrs'][sys.argv[3]])" \
 	"$XDG_STATE_HOME/mlsh/labn.json" "$1" "$2"; }
 
 t_ok 'vpc up; efs up; node dl1 up in the lab' '
@@ -34,7 +34,7 @@ t_ok '/efs belongs to ubuntu and is shared with the file system' '
 # 5 s ran out at a load of 14 ("Connection timed out during banner exchange").
 t_ok 'the metrics collector is installed with the node'\''s settings' '
 	retry nssh "test -x /usr/local/bin/mlsh-metrics" &&
-	nssh "grep -qx MLSH_NODE=dl1-1 /etc/mlsh/metrics.env && /usr/local/bin/mlsh-metrics --print" | python3 -c "import json,sys; n={x[\"MetricName\"] for x in json.load(sys.stdin)}; assert \"mem_used_percent\" in n, n"'
+	nssh "grep -qx MLSH_NODE=dl1-1 /etc/mlsh/metrics.env && /usr/local/bin/mlsh-metrics --print" | python3 -S -c "import json,sys; n={x[\"MetricName\"] for x in json.load(sys.stdin)}; assert \"mem_used_percent\" in n, n"'
 t_ok 'no HPU or GPU tool in the lab: the CPU setup' '! nssh "test -e /etc/profile.d/mlsh-accel.sh"'
 # Before t_done: it removes $T, where the lab keeps what lab down needs.
 t_ok 'lab down leaves no namespace of this lab' '

@@ -37,14 +37,14 @@ type_line() {
 		sleep 0.2
 	done
 }
-rid() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['resources'][sys.argv[2]]['id'])" \
+rid() { python3 -S -c "import json,sys; print(json.load(open(sys.argv[1]))['resources'][sys.argv[2]]['id'])" \
 	"$XDG_STATE_HOME/mlsh/$1.json" "$2"; }
 
 t_ok 'the lab comes up' 'm lab up >"$T/lab.log" 2>&1 || { tail -3 "$T/lab.log"; false; }'
 # On a busy machine the lab's moto takes more than mlsh's 10 s to answer its
 # first EC2 request: warm it up, bounded, before the session (as train.t).
 for _ in $(seq 1 10); do m -c "api ec2 DescribeAvailabilityZones" >/dev/null 2>&1 && break; sleep 2; done
-ctrl=$(m --json lab status | python3 -c 'import json,sys; print([r["id"] for r in json.load(sys.stdin) if r["component"] == "control-plane"][0])')
+ctrl=$(m --json lab status | python3 -S -c 'import json,sys; print([r["id"] for r in json.load(sys.stdin) if r["component"] == "control-plane"][0])')
 
 # The session, typed at the prompt (100 lines tall: nothing scrolls away).
 tm new-session -d -s "$S" -x 160 -y 100 \

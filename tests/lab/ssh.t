@@ -33,7 +33,7 @@ t_ok 'cp: a 50 MB round trip through the jump host' '
 t_ok 'cp resumes a partial copy' '
 	m -c "ssh dl1-1 '"'"'truncate -s 20000000 /efs/f50'"'"'" &&
 	out=$(m --json -c "cp $T/f50 dl1-1:/efs/f50") &&
-	python3 -c "import json,sys; d=json.loads(sys.argv[1]); assert d[\"resumed_from\"]==20000000 and d[\"bytes\"]==30000000, d" "$out" &&
+	python3 -S -c "import json,sys; d=json.loads(sys.argv[1]); assert d[\"resumed_from\"]==20000000 and d[\"bytes\"]==30000000, d" "$out" &&
 	m -c "cp dl1-1:/efs/f50 $T/f50.again" >/dev/null && cmp "$T/f50" "$T/f50.again"'
 t_ok 'cp -r copies a directory' '
 	mkdir -p "$T/d/sub" && echo a > "$T/d/a" && echo b > "$T/d/sub/b" &&
@@ -47,7 +47,7 @@ echo one > "$T/f1" && mkdir -p "$T/ldir"
 t_ok 'cp into an existing remote directory, with or without the slash' '
 	m -c "ssh dl1-1 '"'"'mkdir -p /efs/code'"'"'" &&
 	out=$(m --json -c "cp $T/f1 dl1-1:/efs/code/") &&
-	python3 -c "import json,sys; d=json.loads(sys.argv[1]); assert d[\"to\"]==\"dl1-1:/efs/code/f1\", d" "$out" &&
+	python3 -S -c "import json,sys; d=json.loads(sys.argv[1]); assert d[\"to\"]==\"dl1-1:/efs/code/f1\", d" "$out" &&
 	m -c "ssh dl1-1 '"'"'rm /efs/code/f1'"'"'; cp $T/f1 dl1-1:/efs/code" >/dev/null &&
 	[ "$(m -c "ssh dl1-1 '"'"'cat /efs/code/f1'"'"'")" = one ]'
 t_ok 'cp -r into an existing remote directory puts the tree under it' '
@@ -66,7 +66,7 @@ t_ok 'cp errors name the node, never its private address' '
 # ("Network is unreachable"): ssh waits as for a refused connection. The
 # lab's client namespace loses its route to the jump host until mlsh says
 # it waits, then gets it back.
-jip=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["resources"]["jump"]["attrs"]["public_ip"])' \
+jip=$(python3 -S -c 'import json,sys; print(json.load(open(sys.argv[1]))["resources"]["jump"]["attrs"]["public_ip"])' \
 	"$XDG_STATE_HOME/mlsh/ssht.json")
 ip -n "$MLSH_LAB_NAME-client" route del "$jip/32"
 "$MLSH" --norc --lab -c "ssh jump hostname" >"$T/retry.out" 2>"$T/retry.err" &
@@ -79,7 +79,7 @@ t_ok 'and connects once the route is there' '[ $rrc -eq 0 ] && grep -q "^ip-10-"
 # A jump host that drops SYNs while it boots (connect timeout; the client's
 # address is in its --allow, so no security-group hint): waited for too.
 # A table of the test's own in the jump host's namespace drops port 22.
-jns="$MLSH_LAB_NAME-$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["resources"]["jump"]["id"])' \
+jns="$MLSH_LAB_NAME-$(python3 -S -c 'import json,sys; print(json.load(open(sys.argv[1]))["resources"]["jump"]["id"])' \
 	"$XDG_STATE_HOME/mlsh/ssht.json")"
 printf 'table inet mlshtestdrop {\n\tchain input { type filter hook input priority -50; tcp dport 22 drop; }\n}\n' |
 	ip netns exec "$jns" nft -f -
@@ -98,7 +98,7 @@ t_ok 'the wait is bounded: a route that never comes fails with one line' '
 
 # A tunnel to a server on the private node, 20 connections at once.
 m -c "ssh dl1-1 'cd /tmp; nohup python3 -m http.server 8080 >/tmp/http.log 2>&1 </dev/null &'"
-port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+port=$(python3 -S -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
 "$MLSH" --norc --lab -c "tunnel dl1-1 $port:8080" >"$T/tunnel.out" 2>&1 &
 srv=$!		# mlsh itself, so the kill below reaches it
 t_ok 'a tunnel carries HTTP to the node, 20 connections at once' '
@@ -112,7 +112,7 @@ kill -TERM "$srv"; wait "$srv" 2>/dev/null; srv=
 # server on its port 3000 plays it.
 m -c "grafana up --yes" >/dev/null 2>&1
 m -c "ssh grafana 'cd /tmp; nohup python3 -m http.server 3000 >/tmp/h.log 2>&1 </dev/null &'"
-gport=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+gport=$(python3 -S -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
 "$MLSH" --norc --lab -c "grafana open --port $gport" >"$T/grafana.out" 2>&1 &
 srv=$!
 t_ok 'grafana open tunnels to Grafana port 3000 and prints the URL' '
@@ -122,7 +122,7 @@ t_ok 'grafana open tunnels to Grafana port 3000 and prints the URL' '
 kill -TERM "$srv"; wait "$srv" 2>/dev/null; srv=
 
 kh="$XDG_STATE_HOME/mlsh/known_hosts"
-rid() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["resources"][sys.argv[2]]["id"])' \
+rid() { python3 -S -c 'import json,sys; print(json.load(open(sys.argv[1]))["resources"][sys.argv[2]]["id"])' \
 	"$XDG_STATE_HOME/mlsh/ssht.json" "$1"; }
 t_ok 'host keys are pinned under instance ids, with the address as second name' '
 	id=$(rid dl1-1) && jid=$(rid jump) && grep -q "^$id,10\.[0-9.]* ssh-ed25519 " "$kh" && grep -q "^$jid," "$kh" &&
@@ -204,7 +204,7 @@ t_ok 'the upload stopped well short of the file size' '
 pace off
 t_ok 'the same cp resumes it' '
 	out=$(m --json -c "cp $T/big dl1-1:/efs/big") &&
-	python3 -c "import json,sys; d=json.loads(sys.argv[1]); assert d[\"resumed_from\"]>0 and d[\"resumed_from\"]+d[\"bytes\"]==200000000, d" "$out" &&
+	python3 -S -c "import json,sys; d=json.loads(sys.argv[1]); assert d[\"resumed_from\"]>0 and d[\"resumed_from\"]+d[\"bytes\"]==200000000, d" "$out" &&
 	[ "$(m -c "ssh dl1-1 '"'"'sha256sum < /efs/big'"'"'")" = "$(sha256sum < "$T/big")" ]'
 pace on
 tmux send-keys -t "$S" C-l "cp dl1-1:/efs/big big.down" Enter

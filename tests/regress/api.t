@@ -5,7 +5,7 @@
 export AWS_ACCESS_KEY_ID=AKIDMLSHTEST AWS_SECRET_ACCESS_KEY=mlsh-secret-never-printed AWS_REGION=us-east-1
 m() { "$MLSH" --endpoint-url "$MOTO_URL" "$@"; }
 awscli() { aws --endpoint-url "$MOTO_URL" --region us-east-1 --output json "$@"; }
-jq_py() { python3 -c "import json,sys; d=json.load(sys.stdin); $1"; }
+jq_py() { python3 -S -c "import json,sys; d=json.load(sys.stdin); $1"; }
 
 t_out 'sts GetCallerIdentity prints the account' '123456789012' \
 	'm -c "api sts GetCallerIdentity" | awk "\$1==\"Account\"{print \$2}"'

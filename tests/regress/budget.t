@@ -16,7 +16,7 @@ U=$MOTO_URL
 W=tbudget
 m() { "$MLSH" --norc --endpoint-url "$U" -w "$W" "$@"; }
 at() { local o=$1; shift; MLSH_TEST_CLOCK_OFFSET=$o m "$@"; }
-py() { python3 -c "import json,sys; d=json.load(sys.stdin); $1"; }
+py() { python3 -S -c "import json,sys; d=json.load(sys.stdin); $1"; }
 instances() { # running or pending instances of the workspace, by boto3
 	python3 - "$U" "$W" <<'EOF'
 import sys, boto3
@@ -62,7 +62,7 @@ t_ok 'the network comes up' '
 	m -c "vpc up --allow 203.0.113.7/32 --types dl1.24xlarge" >"$T/up.out" 2>&1 || { cat "$T/up.out"; false; }'
 t_ok 'set budget 20: kept in the workspace state, shown by vars' '
 	m -c "set budget 20" 2>"$T/set.err" && grep -q "^budget: workspace .tbudget.: \$20.00, \$0.0[0-9] spent so far$" "$T/set.err" &&
-	python3 -c "import json,sys; assert json.load(open(sys.argv[1]))[\"budget\"][\"usd\"] == 20" "$XDG_STATE_HOME/mlsh/$W.json" &&
+	python3 -S -c "import json,sys; assert json.load(open(sys.argv[1]))[\"budget\"][\"usd\"] == 20" "$XDG_STATE_HOME/mlsh/$W.json" &&
 	m --json -c vars | py "assert {x[\"name\"]: x[\"value\"] for x in d}[\"budget\"] == \"20\", d" ||
 	{ cat "$T/set.err"; false; }'
 t_ok 'another workspace has no budget' 'm -w other --json -c cost | py "assert d[\"budget\"] is None, d"'

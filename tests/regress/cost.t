@@ -17,8 +17,8 @@ W=tcost
 m() { "$MLSH" --norc --endpoint-url "$U" -w "$W" "$@"; }
 at() { local o=$1; shift; MLSH_TEST_CLOCK_OFFSET=$o m "$@"; }
 awscli() { aws --endpoint-url "$U" --region us-east-1 --output json "$@"; }
-py() { python3 -c "import json,sys; d=json.load(sys.stdin); $1"; }
-sid() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['resources'][sys.argv[2]]['id'])" \
+py() { python3 -S -c "import json,sys; d=json.load(sys.stdin); $1"; }
+sid() { python3 -S -c "import json,sys; print(json.load(open(sys.argv[1]))['resources'][sys.argv[2]]['id'])" \
 	"$XDG_STATE_HOME/mlsh/$W.json" "$1"; }
 # A cost --json row by role: R["dl1-1"], R["dl1-1/ebs"].
 rows='R={x["role"]: x for x in d["resources"] + d["removed"]}'

@@ -75,7 +75,7 @@ mkdir -p "$HOME/.ssh" && ssh-keygen -q -t ed25519 -N '' -f "$HOME/.ssh/id_ed2551
 # clean-up of earlier runs; the last test takes both down.
 A=hsave$$ B=hsrep$$
 m() { "$MLSH" --norc --endpoint-url "$MOTO_URL" "$@"; }
-sgof() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['resources'][sys.argv[2]]['id'])" "$XDG_STATE_HOME/mlsh/$1.json" "$2"; }
+sgof() { python3 -S -c "import json,sys; print(json.load(open(sys.argv[1]))['resources'][sys.argv[2]]['id'])" "$XDG_STATE_HOME/mlsh/$1.json" "$2"; }
 # The 8080 rule on a workspace's sg-jump: 1 when there, 0 when not.
 rule() {
 	python3 - "$(sgof "$1" sg-jump)" <<'PY'

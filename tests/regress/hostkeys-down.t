@@ -11,7 +11,7 @@ export MLSH_CHECKIP_URL=http://127.0.0.1:9/no-checkip-in-tests
 m() { "$MLSH" --endpoint-url "$MOTO_URL" "$@"; }
 mkdir -p "$HOME/.ssh" && ssh-keygen -q -t ed25519 -N '' -f "$HOME/.ssh/id_ed25519"
 KH=$XDG_STATE_HOME/mlsh/known_hosts
-jump_id() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["resources"]["jump"]["id"])' \
+jump_id() { python3 -S -c 'import json,sys; print(json.load(open(sys.argv[1]))["resources"]["jump"]["id"])' \
 	"$XDG_STATE_HOME/mlsh/$1.json"; }
 k() { ssh-keygen -q -t ed25519 -N '' -f "$T/$1" && cut -d' ' -f1,2 "$T/$1.pub"; }
 

@@ -68,7 +68,7 @@ return t
 LUA
 deep() { DEPTH=$1 DL="$T/deep.lua" "$MLSH" --norc --json -c "lua 'return dofile(os.getenv(\"DL\"))'"; }
 t_ok 'a table nested 999 deep prints whole' '
-	deep 999 | python3 -c "import json,sys; sys.setrecursionlimit(5000); d=json.load(sys.stdin); n=0
+	deep 999 | python3 -S -c "import json,sys; sys.setrecursionlimit(5000); d=json.load(sys.stdin); n=0
 while isinstance(d, dict): d=d[\"a\"]; n+=1
 assert (n, d) == (999, \"bottom\"), (n, d)"'
 t_err 'a table nested deeper than 1000 levels: one line' 'lua: result: table nested deeper than 1000 levels' 1 'deep 1001'

@@ -29,8 +29,8 @@ t_ok 'a typo of a region suggests the region' '
 	out=$("$MLSH" --norc -c "region eu-wset-1" 2>&1); [ $? -eq 1 ] &&
 	grep -q "^region: unknown region .eu-wset-1. (did you mean eu-west-1?); known: " <<<"$out"'
 t_out 'a known region is taken; --force takes a newer one' 'eu-west-1 ap-southeast-9' '
-	a=$("$MLSH" --norc --json -c "region eu-west-1" | python3 -c "import json,sys; print(json.load(sys.stdin)[\"region\"])") &&
-	b=$("$MLSH" --norc --json -c "region --force ap-southeast-9" | python3 -c "import json,sys; print(json.load(sys.stdin)[\"region\"])") &&
+	a=$("$MLSH" --norc --json -c "region eu-west-1" | python3 -S -c "import json,sys; print(json.load(sys.stdin)[\"region\"])") &&
+	b=$("$MLSH" --norc --json -c "region --force ap-southeast-9" | python3 -S -c "import json,sys; print(json.load(sys.stdin)[\"region\"])") &&
 	echo "$a $b"'
 t_ok 'an empty node ls says so (and --json stays an empty list)' '
 	out=$(m -c "node ls" 2>&1) && [ "$out" = "node: no nodes in workspace '"'"'$WS'"'"' (node KIND up starts one)" ] &&
@@ -49,7 +49,7 @@ t_ok 'the holder made the network and holds the workspace' '
 t_ok 'status, cost, workspace, node ls and ssh-config work beside it, reading what it wrote' '
 	m -c status >"$T/st.out" 2>&1 && grep -q "^jump " "$T/st.out" && grep -q "^nat " "$T/st.out" &&
 	m -c cost >"$T/cost.out" 2>&1 && grep -q "^total " "$T/cost.out" &&
-	m --json -c workspace | python3 -c "import json,sys; d=json.load(sys.stdin); assert d[\"resources\"] > 10, d" &&
+	m --json -c workspace | python3 -S -c "import json,sys; d=json.load(sys.stdin); assert d[\"resources\"] > 10, d" &&
 	m -c "node ls" 2>&1 | grep -q "no nodes in workspace" &&
 	m -c "vpc status; efs status" >/dev/null 2>&1 &&
 	m -c "ssh-config" 2>&1 | grep -q "^Host mlsh-$WS-jump" || { cat "$T/st.out" "$T/cost.out"; false; }'

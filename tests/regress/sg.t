@@ -109,7 +109,7 @@ t_ok 'the rendered user-data is POSIX sh and has the lock wait, the retries and 
 	grep -q ">/dev/console" "$T/ud.sh" &&
 	{ ! command -v shellcheck >/dev/null || shellcheck -s sh -S warning "$T/ud.sh"; }'
 t_ok 'grafana status reports what the console says (moto: no marker yet)' '
-	m --json -c "grafana status" | python3 -c "import json,sys; d=json.load(sys.stdin); assert d[\"grafana\"].startswith(\"unknown\"), d"'
+	m --json -c "grafana status" | python3 -S -c "import json,sys; d=json.load(sys.stdin); assert d[\"grafana\"].startswith(\"unknown\"), d"'
 
 t_ok 'cost --json: public IPv4 (jump host, Elastic IP), root volumes, NAT data as a note' '
 	m --json -c cost | python3 -c "

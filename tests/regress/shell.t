@@ -50,11 +50,11 @@ t_ok 'a line of a million words' '
 
 # Structured results.
 t_ok '--json output parses back' '
-	"$MLSH" --json -c help | python3 -c "import json,sys; d=json.load(sys.stdin); assert any(c[\"command\"]==\"workspace\" for c in d)"'
+	"$MLSH" --json -c help | python3 -S -c "import json,sys; d=json.load(sys.stdin); assert any(c[\"command\"]==\"workspace\" for c in d)"'
 t_ok 'per-call --json' '
-	"$MLSH" -c "workspace demo; workspace --json" | tail -n +7 | python3 -c "import json,sys; d=json.load(sys.stdin); assert d[\"workspace\"]==\"demo\", d"'
+	"$MLSH" -c "workspace demo; workspace --json" | tail -n +7 | python3 -S -c "import json,sys; d=json.load(sys.stdin); assert d[\"workspace\"]==\"demo\", d"'
 t_ok 'help CMD --json describes the options' '
-	"$MLSH" -c "help history --json" | python3 -c "import json,sys; d=json.load(sys.stdin); assert d[\"subcommands\"][0][\"name\"]==\"save\""'
+	"$MLSH" -c "help history --json" | python3 -S -c "import json,sys; d=json.load(sys.stdin); assert d[\"subcommands\"][0][\"name\"]==\"save\""'
 t_ok 'CMD -h is the same help' '[ "$("$MLSH" -c "history -h")" = "$("$MLSH" -c "help history")" ]'
 t_ok 'no colour when not a terminal' '! "$MLSH" -c help | grep -q $'"'"'\033'"'"''
 t_out 'vars shows variables and settings' 'trace errexit budget x' '"$MLSH" -c "set trace on; set x 1; vars" | awk "NR>1{printf \"%s \", \$1}" | sed "s/ $//"'
@@ -75,8 +75,8 @@ t_err 'a bare word that is nothing' \
 	2 '"$MLSH" --norc nothing'
 
 # Region and profile.
-t_out 'region from the environment' 'us-west-2' 'AWS_REGION=us-west-2 "$MLSH" -c "region --json" | python3 -c "import json,sys; print(json.load(sys.stdin)[\"region\"])"'
-t_out '--region wins' 'eu-west-1' 'AWS_REGION=us-west-2 "$MLSH" --region eu-west-1 -c "echo x" >/dev/null; AWS_REGION=us-west-2 "$MLSH" --region eu-west-1 -c "region --json" | python3 -c "import json,sys; print(json.load(sys.stdin)[\"region\"])"'
+t_out 'region from the environment' 'us-west-2' 'AWS_REGION=us-west-2 "$MLSH" -c "region --json" | python3 -S -c "import json,sys; print(json.load(sys.stdin)[\"region\"])"'
+t_out '--region wins' 'eu-west-1' 'AWS_REGION=us-west-2 "$MLSH" --region eu-west-1 -c "echo x" >/dev/null; AWS_REGION=us-west-2 "$MLSH" --region eu-west-1 -c "region --json" | python3 -S -c "import json,sys; print(json.load(sys.stdin)[\"region\"])"'
 t_err 'a bad region name' "region: 'moon' is not a region name (like us-east-1) (usage: region [--force] [REGION])" 2 '"$MLSH" -c "region moon"'
 t_ok 'profile from the config file, and an unknown one refused' '
 	mkdir -p ~/.aws && printf "[profile dev]\nregion = ap-south-1\n" > ~/.aws/config &&

@@ -10,7 +10,7 @@ export AWS_ACCESS_KEY_ID=AKIDMLSHTEST AWS_SECRET_ACCESS_KEY=mlsh-secret-never-pr
 WS=tcrash
 m() { "$MLSH" --endpoint-url "$MOTO_URL" -w "$WS" "$@"; }
 awscli() { aws --endpoint-url "$MOTO_URL" --region us-east-1 --output json "$@"; }
-py() { python3 -c "import json,sys; d=json.load(sys.stdin); $1"; }
+py() { python3 -S -c "import json,sys; d=json.load(sys.stdin); $1"; }
 . "$TESTS_DIR/regress/stack-lib.sh"
 mkdir -p "$HOME/.ssh" && ssh-keygen -q -t ed25519 -N '' -f "$HOME/.ssh/id_ed25519"
 ws_clean tcrash tint tefs tdv
@@ -67,7 +67,7 @@ t_ok 'kill -9 after CreateMountTarget went through; the re-run adopts it: one fi
 	kill -9 "$pid"; wait "$pid" 2>/dev/null; script ""
 	grep -q "\"pending\"" "$XDG_STATE_HOME/mlsh/tefs.json" &&
 	me "$MOTO_URL" "efs up" >/dev/null 2>&1 &&
-	fs=$(python3 -c "import json;print(json.load(open(\"$XDG_STATE_HOME/mlsh/tefs.json\"))[\"resources\"][\"efs\"][\"id\"])") &&
+	fs=$(python3 -S -c "import json;print(json.load(open(\"$XDG_STATE_HOME/mlsh/tefs.json\"))[\"resources\"][\"efs\"][\"id\"])") &&
 	[ "$(counts tefs | sed "s/.*efs=//")" = 1 ] &&
 	awscli efs describe-mount-targets --file-system-id "$fs" | py "assert len(d[\"MountTargets\"])==1, d" &&
 	me "$MOTO_URL" "down --force" >/dev/null 2>&1 && [ "$(counts tefs)" = "vpc=0 subnet=0 igw=0 rt=0 eip=0 nat=0 sg=0 key=0 instance=0 efs=0" ]'
@@ -88,7 +88,7 @@ t_ok 'Ctrl-C during vpc up stops promptly with a resumable state' '
 	kill -9 "$pid" 2>/dev/null; wait "$pid"; rc=$?
 	script ""
 	[ "$rc" -eq 1 ] && grep -q "^vpc: interrupted (.*); the state is saved, run the command again to resume" "$T/int.err" &&
-	python3 -c "import json; json.load(open(\"$XDG_STATE_HOME/mlsh/tint.json\"))" && grep -q "\"pending\"" "$XDG_STATE_HOME/mlsh/tint.json"'
+	python3 -S -c "import json; json.load(open(\"$XDG_STATE_HOME/mlsh/tint.json\"))" && grep -q "\"pending\"" "$XDG_STATE_HOME/mlsh/tint.json"'
 t_ok 'after Ctrl-C, the re-run finishes and down cleans up' '
 	"$MLSH" --endpoint-url "$MOTO_URL" -w tint -c "vpc up --allow 203.0.113.7/32 --types dl1.24xlarge" >/dev/null 2>&1 &&
 	[ "$(counts tint)" = "vpc=1 subnet=2 igw=1 rt=2 eip=1 nat=1 sg=5 key=1 instance=1 efs=0" ] &&
@@ -99,7 +99,7 @@ t_ok 'after Ctrl-C, the re-run finishes and down cleans up' '
 t_ok 'down retries DependencyViolation, then names what is still in use; a second down finishes' '
 	mt() { "$MLSH" --endpoint-url "$MOTO_URL" -w tdv "$@"; }
 	mt -c "vpc up --allow 203.0.113.7/32 --types dl1.24xlarge" >/dev/null 2>&1 &&
-	vpc=$(python3 -c "import json;print(json.load(open(\"$XDG_STATE_HOME/mlsh/tdv.json\"))[\"resources\"][\"vpc\"][\"id\"])") &&
+	vpc=$(python3 -S -c "import json;print(json.load(open(\"$XDG_STATE_HOME/mlsh/tdv.json\"))[\"resources\"][\"vpc\"][\"id\"])") &&
 	sn=$(awscli ec2 create-subnet --vpc-id "$vpc" --cidr-block 10.0.9.0/24 | py "print(d[\"Subnet\"][\"SubnetId\"])") &&
 	out=$(MLSH_DEPENDENCY_TIMEOUT=2 mt -c "down --force" 2>&1); rc=$?
 	awscli ec2 delete-subnet --subnet-id "$sn" &&

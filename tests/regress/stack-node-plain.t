@@ -8,7 +8,7 @@
 export AWS_ACCESS_KEY_ID=AKIDMLSHTEST AWS_SECRET_ACCESS_KEY=mlsh-secret AWS_REGION=us-east-1
 m() { "$MLSH" --endpoint-url "$MOTO_URL" "$@"; }
 awscli() { aws --endpoint-url "$MOTO_URL" --region us-east-1 --output json "$@"; }
-py() { python3 -c "import json,sys; d=json.load(sys.stdin); $1"; }
+py() { python3 -S -c "import json,sys; d=json.load(sys.stdin); $1"; }
 mkdir -p "$HOME/.ssh" && ssh-keygen -q -t ed25519 -N '' -f "$HOME/.ssh/id_ed25519"
 W=plainnode
 DLAMI=ami-dca37ea5	# moto's built-in "Deep Learning AMI Ubuntu Linux - 2.4_Oct2017"

@@ -8,7 +8,7 @@ export AWS_ACCESS_KEY_ID=AKIDMLSHTEST AWS_SECRET_ACCESS_KEY=mlsh-secret-never-pr
 WS=tvpc
 m() { "$MLSH" --endpoint-url "$MOTO_URL" -w "$WS" "$@"; }
 awscli() { aws --endpoint-url "$MOTO_URL" --region us-east-1 --output json "$@"; }
-py() { python3 -c "import json,sys; d=json.load(sys.stdin); $1"; }
+py() { python3 -S -c "import json,sys; d=json.load(sys.stdin); $1"; }
 F="Name=tag:mlsh:workspace,Values=$WS"
 mkdir -p "$HOME/.ssh" && ssh-keygen -q -t ed25519 -N '' -f "$HOME/.ssh/id_ed25519"
 ws_clean "$WS"
@@ -38,7 +38,7 @@ t_ok 'vpc up creates the network, shows the price first' '
 	grep -q "starting NAT gateway \$0.045/h, Elastic IP \$0.005/h, jump host (t3.nano) \$0.0052/h, its public IPv4 \$0.005/h, its root volume (8 GB) \$0.001096/h: total \$0.0613/h" "$T/up.err" &&
 	[ "$(counts)" = "vpc=1 subnet=2 igw=1 rt=2 eip=1 nat=1 sg=5 key=1 instance=1 efs=0" ]'
 
-sid() { python3 -c "import json;print(json.load(open('$STATE'))['resources']['$1']['id'])"; }
+sid() { python3 -S -c "import json;print(json.load(open('$STATE'))['resources']['$1']['id'])"; }
 t_ok 'both subnets in one AZ (the one offering dl1.24xlarge), inside the VPC CIDR' '
 	awscli ec2 describe-subnets --filters "$F" | py "
 azs={s[\"AvailabilityZone\"] for s in d[\"Subnets\"]}; assert azs=={\"us-east-1a\"}, azs
@@ -79,7 +79,7 @@ t_ok 'the internet gateway is attached to the VPC' '
 	awscli ec2 describe-internet-gateways --internet-gateway-ids "$(sid igw)" | py "
 assert d[\"InternetGateways\"][0][\"Attachments\"][0][\"VpcId\"]==\"$(sid vpc)\""'
 t_ok 'every resource has Name=<ws>-<role> and the workspace tag' '
-	python3 -c "import json;[print(k, v[\"id\"]) for k, v in json.load(open(\"$STATE\"))[\"resources\"].items()]" > "$T/roles" &&
+	python3 -S -c "import json;[print(k, v[\"id\"]) for k, v in json.load(open(\"$STATE\"))[\"resources\"].items()]" > "$T/roles" &&
 	[ $(wc -l <"$T/roles") -eq 15 ] &&
 	awscli ec2 describe-tags --filters "Name=key,Values=Name" > "$T/tags" &&
 	awscli ec2 describe-key-pairs --key-names "$WS-key" | py "

@@ -31,7 +31,7 @@ for i, p in enumerate(pairs):
 json.dump({"schema": 1, "workspace": "mixed", "resources": res}, open(sys.argv[1], "w"))
 PY
 chmod 600 "$S/mixed.json"
-roles() { python3 -c 'import json,sys; print(" ".join(r["role"].replace(" ", "_") for r in json.load(sys.stdin)))'; }
+roles() { python3 -S -c 'import json,sys; print(" ".join(r["role"].replace(" ", "_") for r in json.load(sys.stdin)))'; }
 
 t_out 'status: delete order reversed, then role name reversed; unknown and missing types at 90' \
 	'vpc untyped mystery notebook-role notebook-profile key sg-nodes sg-jump igw rt-public subnet-b subnet-a notebook-lc eip-nat efs efs-mt-a nat notebook jump dl1-1 dl1-1_spot_request' \

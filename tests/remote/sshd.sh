@@ -11,7 +11,7 @@
 SSHD=/usr/sbin/sshd
 
 free_port() {
-	python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'
+	python3 -S -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'
 }
 
 sshd_setup() {
@@ -69,7 +69,7 @@ sshd_start() {
 	$SSHD -D -e -f "$SD/sshd_$n.conf" >>"$SD/sshd_$n.log" 2>&1 &
 	eval "PID_$n=$!"
 	for _ in $(seq 1 100); do
-		if python3 -c "import socket,sys;s=socket.socket();s.settimeout(0.2);sys.exit(s.connect_ex(('127.0.0.1',$port)))" 2>/dev/null; then
+		if python3 -S -c "import socket,sys;s=socket.socket();s.settimeout(0.2);sys.exit(s.connect_ex(('127.0.0.1',$port)))" 2>/dev/null; then
 			return 0
 		fi
 		sleep 0.05

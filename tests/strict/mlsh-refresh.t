@@ -12,7 +12,7 @@ strict_start
 W=sr$$
 STATE="$XDG_STATE_HOME/mlsh/$W.json"
 N=4
-rec() { python3 -c "import json;print(json.load(open('$STATE'))['resources']['$1']['id'])"; }
+rec() { python3 -S -c "import json;print(json.load(open('$STATE'))['resources']['$1']['id'])"; }
 # calls ACTION: how many the proxy saw since the last strict_reset.
 calls() { strict_log | awk -v a="$1" '$3 == a' | wc -l; }
 
@@ -47,7 +47,7 @@ t_ok "a terminated node and a deleted group are gone; the rest refreshed as befo
 	grep -q "^p3-2 .*gone (forgotten)" "$T/st2.out" && grep -q "^sg-grafana .*gone (forgotten)" "$T/st2.out" &&
 	[ "$(grep -c "gone" "$T/st2.out")" = 2 ] && [ "$(grep "^sg-" "$T/st2.out" | grep -v gone | grep -c available)" = 4 ] &&
 	[ "$(calls DescribeInstances)" = 2 ] &&
-	python3 -c "import json,sys;r=json.load(open(\"$STATE\"))[\"resources\"];sys.exit(\"p3-2\" in r or \"sg-grafana\" in r)" ||
+	python3 -S -c "import json,sys;r=json.load(open(\"$STATE\"))[\"resources\"];sys.exit(\"p3-2\" in r or \"sg-grafana\" in r)" ||
 	{ cat "$T/st2.out" "$T/st2.err"; strict_log; false; }'
 
 t_ok 'down leaves nothing' '

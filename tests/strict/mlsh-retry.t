@@ -28,7 +28,7 @@ t_ok 'node up: the new instance profile is refused 3 times, retried with progres
 	{ cat "$T/node.err"; strict_log | grep RunInstances; counts $W; false; }'
 
 t_ok 'the retried RunInstances carried one ClientToken (the journal kept it)' '
-	python3 -c "import json,sys; r=json.load(open(sys.argv[1]))[\"resources\"][\"dl1-1\"]; assert r[\"status\"]==\"created\" and r[\"token\"].startswith(\"mlsh-$W-dl1-1-\"), r" \
+	python3 -S -c "import json,sys; r=json.load(open(sys.argv[1]))[\"resources\"][\"dl1-1\"]; assert r[\"status\"]==\"created\" and r[\"token\"].startswith(\"mlsh-$W-dl1-1-\"), r" \
 	    "$XDG_STATE_HOME/mlsh/$W.json" &&
 	[ "$(strict_log | grep -c "RunInstances 200")" = 1 ]'
 
