@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# metrics NODE against moto: data put with the AWS CLI as a node's
+# mlsh-metrics would (namespace mlsh, dimensions Workspace and Node, disk per
+# path) and AWS/EC2 CPUUtilization of its instance come back from
+# GetMetricData with the same values (--json), and are drawn one panel per
+# series; a node without metrics is one line; bad --since values are one
+# line each. The node is a made-up instance record in the state file.
+. "$TESTS_DIR/lib.sh"
+export AWS_ACCESS_KEY_ID=AKIDMLSHTEST AWS_SECRET_ACCESS_KEY=mlsh-secret AWS_REGION=us-east-1
+
+t_moto || { t_done; exit 1; }
+U=$MOTO_URL
+W=tmet
+m() { "$MLSH" --norc --endpoint-url "$U" -w "$W" "$@"; }
+awscli() { aws --endpoint-url "$U" --region us-east-1 --output json "$@"; }
+py() { python3 -c "import json,sys; d=json.load(sys.stdin); $1"; }
+
+mkdir -p "$XDG_STATE_HOME/mlsh"
+printf '{"schema":1,"workspace":"%s","resources":{"jump":{"type":"instance","id":"i-0jump","attrs":{"public_ip":"203.0.113.9","state":"running"}},"dl1-1":{"type":"instance","id":"i-0abc","attrs":{"private_ip":"10.0.1.5","state":"running","instance_type":"dl1.24xlarge"}},"dl1-2":{"type":"instance","id":"i-0def","attrs":{"private_ip":"10.0.1.6","state":"running","instance_type":"dl1.24xlarge"}}}}\n' \
+	"$W" >"$XDG_STATE_HOME/mlsh/$W.json"
+
+# Five minutes of data, a point per minute, ending two minutes ago.
+NOW=$(date -u +%s)
+ts() { date -u -d "@$(( (NOW / 60 - $1) * 60 ))" +%Y-%m-%dT%H:%M:%SZ; }
+dims='{"Name":"Workspace","Value":"'$W'"},{"Name":"Node","Value":"dl1-1"}'
+data=""
+for i in 1 2 3 4 5; do
+	t=$(ts $((7 - i)))
+	data="$data${data:+,}{\"MetricName\":\"cpu_used_percent\",\"Value\":$((i * 10)),\"Unit\":\"Percent\",\"Timestamp\":\"$t\",\"Dimensions\":[$dims]}"
+	data="$data,{\"MetricName\":\"disk_used_percent\",\"Value\":4$i,\"Unit\":\"Percent\",\"Timestamp\":\"$t\",\"Dimensions\":[$dims,{\"Name\":\"path\",\"Value\":\"/efs\"}]}"
+	data="$data,{\"MetricName\":\"hpu_memory_used\",\"Value\":${i}000,\"Unit\":\"Megabytes\",\"Timestamp\":\"$t\",\"Dimensions\":[$dims,{\"Name\":\"index\",\"Value\":\"3\"}]}"
+done
+t_ok 'put-metric-data: a node'\''s metrics, as mlsh-metrics sends them' '
+	awscli cloudwatch put-metric-data --namespace mlsh --metric-data "[$data]" &&
+	awscli cloudwatch put-metric-data --namespace AWS/EC2 --metric-data \
+	    "[{\"MetricName\":\"CPUUtilization\",\"Value\":77.5,\"Unit\":\"Percent\",\"Timestamp\":\"$(ts 3)\",\"Dimensions\":[{\"Name\":\"InstanceId\",\"Value\":\"i-0abc\"}]}]"'
+
+m --json -c "metrics dl1-1" >"$T/m.json" 2>"$T/m.err"
+t_ok 'metrics --json: every series with the values put, in time order' '
+	py "
+assert d[\"node\"] == \"dl1-1\" and d[\"instance_id\"] == \"i-0abc\" and d[\"workspace\"] == \"$W\", d
+assert d[\"since_seconds\"] == 3600 and d[\"period_seconds\"] % 60 == 0 and d[\"period_seconds\"] >= 60, d
+S = {(x[\"metric\"], x[\"dimensions\"].get(\"path\", x[\"dimensions\"].get(\"index\"))): x for x in d[\"metrics\"]}
+assert sorted(S) == [(\"CPUUtilization\", None), (\"cpu_used_percent\", None), (\"disk_used_percent\", \"/efs\"),
+                     (\"hpu_memory_used\", \"3\")], sorted(S)
+c = S[(\"cpu_used_percent\", None)]
+assert c[\"values\"] == [10, 20, 30, 40, 50] and c[\"unit\"] == \"%\", c
+assert c[\"min\"] == 10 and c[\"max\"] == 50 and c[\"last\"] == 50, c
+assert c[\"timestamps\"] == sorted(c[\"timestamps\"]) and len(c[\"timestamps\"]) == 5, c
+assert c[\"dimensions\"] == {\"Workspace\": \"$W\", \"Node\": \"dl1-1\"}, c
+assert S[(\"disk_used_percent\", \"/efs\")][\"values\"] == [41, 42, 43, 44, 45]
+h = S[(\"hpu_memory_used\", \"3\")]; assert h[\"values\"] == [1000, 2000, 3000, 4000, 5000] and h[\"unit\"] == \"MB\", h
+e = S[(\"CPUUtilization\", None)]; assert e[\"values\"] == [77.5] and e[\"namespace\"] == \"AWS/EC2\", e
+" <"$T/m.json"' || cat "$T/m.json" "$T/m.err"
+t_ok 'the timestamps are the minutes the data was put at' '
+	py "
+c = [x for x in d[\"metrics\"] if x[\"metric\"] == \"cpu_used_percent\"][0]
+assert c[\"timestamps\"] == [\"$(ts 6)\", \"$(ts 5)\", \"$(ts 4)\", \"$(ts 3)\", \"$(ts 2)\"], c[\"timestamps\"]
+" <"$T/m.json"'
+
+COLUMNS=100 m -c "metrics dl1-1" >"$T/m.txt" 2>&1
+t_ok 'the panels: one per series, with unit, min, max and last' '
+	grep -q "^dl1-1 (i-0abc) · last 1h · a point per [0-9]*s" "$T/m.txt" &&
+	grep -q "cpu_used_percent  %  min 10  max 50  last 50" "$T/m.txt" &&
+	grep -q "disk_used_percent path=/efs  %  min 41  max 45  last 45" "$T/m.txt" &&
+	grep -q "hpu_memory_used index=3  MB  min 1000  max 5000  last 5000" "$T/m.txt" &&
+	grep -q "CPUUtilization (AWS/EC2)  %  min 77.5  max 77.5  last 77.5" "$T/m.txt" &&
+	grep -q "minutes to [0-9][0-9]:[0-9][0-9] UTC" "$T/m.txt" &&
+	[ "$(grep -c "┤" "$T/m.txt")" -ge 8 ] && ! grep -q "[^ -~]\[" "$T/m.txt"' || cat "$T/m.txt"
+t_ok 'a panel fits the width' '
+	python3 -c "
+import sys
+w = max(len(l.rstrip(chr(10))) for l in open(sys.argv[1], encoding=\"utf-8\"))
+assert w <= 100, w" "$T/m.txt"'
+
+t_err 'a node without metrics: one line' \
+	"metrics: no CloudWatch metrics for dl1-2 in the last 1h (namespace mlsh, dimensions Workspace=$W Node=dl1-2; the node sends them every minute once its mlsh-metrics timer runs)" 1 \
+	'm -c "metrics dl1-2"'
+t_ok 'the same with --json: an empty list' '
+	m --json -c "metrics dl1-2" | py "assert d[\"metrics\"] == [] and d[\"instance_id\"] == \"i-0def\", d"'
+t_ok 'an older window: a coarser period, the data still there' '
+	m --json -c "metrics dl1-1 --since 30d" | py "
+assert d[\"period_seconds\"] % 300 == 0 and d[\"since_seconds\"] == 30 * 86400, d
+c = [x for x in d[\"metrics\"] if x[\"metric\"] == \"cpu_used_percent\"][0]
+assert len(c[\"values\"]) >= 1 and abs(sum(c[\"values\"]) / len(c[\"values\"]) - 30) < 1e-9, c"'
+
+t_err 'no such node' "metrics: no node 'dl9-9' in workspace '$W' (nodes: dl1-1, dl1-2)" 1 'm -c "metrics dl9-9"'
+forms='give a number with s, m, h or d (30m, 1h, 2h30m, 90s)'
+t_err '--since 0' "metrics: --since: bad duration '0': $forms" 1 'm -c "metrics dl1-1 --since 0"'
+t_err '--since -1h' "metrics: --since: bad duration '-1h': $forms" 1 'm -c "metrics dl1-1 --since -1h"'
+t_err '--since abc' "metrics: --since: bad duration 'abc': $forms" 1 'm -c "metrics dl1-1 --since abc"'
+t_err '--since 1m: below 5m' "metrics: --since: duration '1m' is out of range: 5m to 455d" 1 \
+	'm -c "metrics dl1-1 --since 1m"'
+t_err '--since 500d: more than CloudWatch keeps' "metrics: --since: duration '500d' is out of range: 5m to 455d" 1 \
+	'm -c "metrics dl1-1 --since 500d"'
+t_err 'no node given' "metrics: missing argument (usage: metrics [--since DURATION] NODE)" 2 'm -c "metrics"'
+t_done
