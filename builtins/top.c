@@ -4,15 +4,18 @@
  * once: one thread per node, each with an SSH session of its own (its own
  * jump connection and node connection, kept from tick to tick; an
  * rmt_session is not thread-safe, so none is shared), so 10 nodes take one
- * round trip's time. Each sample is bounded (connect and exec together,
- * rmt_session_limit); the tick waits for every node up to that bound and a
- * node that has not answered by then is shown as "no answer" without
- * holding the others: its thread finishes on its own (the bound ends it),
- * its connection is dropped and it is asked afresh at a later tick. The
- * same sample gives the node's live train run (its first and last
- * progress lines: fraction done and ETA as `train status` computes them)
- * and its autostop watchdog's state (`mlsh-autostop show`: the countdown
- * while idle), else the setting its record keeps. CPU % comes from /proc/stat deltas between
+ * round trip's time. Each sample is bounded (connecting, when needed, to
+ * 8 s; the exec to 4 s: rmt_session_limit); the tick waits for every node
+ * up to that bound (4 s once a node has answered before) and a node that
+ * has not answered by then is shown as "no answer" without holding the
+ * others: its thread finishes on its own (the bound ends it), a failed
+ * connection is dropped and the node asked afresh at a later tick. When
+ * top ends, a thread still out is left to finish and free its own worker
+ * (W_ORPHAN), so leaving never waits for a silent node. The same sample
+ * gives the node's live train run (its first and last progress lines:
+ * fraction done and ETA as `train status` computes them) and its autostop
+ * watchdog's state (`mlsh-autostop show`: the countdown while idle), else
+ * the setting its record keeps. CPU % comes from /proc/stat deltas between
  * ticks (the first tick reads twice a moment apart). The live view is
  * plain ANSI (alternate screen, clear + home each tick, no curses) with the
  * terminal in raw mode, restored on every way out; `top --once` prints one
@@ -35,22 +38,31 @@
 #include "stack/progress.h"
 
 #define HIST 30			/* CPU samples in the sparkline */
-#define BOUND_MS 4000		/* per node and tick: connect + exec */
+#define BOUND_MS 4000		/* per node and tick: the sampler's exec */
+#define CONNECT_MS 8000		/* connecting (jump and node), when needed */
 #define GRACE_MS 500		/* past the bound, before "no answer" */
 
-/* One node's sampler thread. Between ticks (busy 0) everything here is
- * the main thread's; while busy, the thread's, except done. */
+/* One node's sampler thread. Between samples (busy 0) everything here is
+ * the main thread's; while busy, the thread's, except the atomics. A
+ * thread still out when top ends is left to finish on its own: whichever
+ * of the two sets its bit in state second (W_DONE by the thread, W_ORPHAN
+ * by top) frees the worker, so neither waits for the other. */
+#define W_DONE		1
+#define W_ORPHAN	2
 struct top_worker {
 	pthread_t th;
 	int busy;		/* a thread was started and not joined */
-	atomic_int done;	/* it has finished */
-	const atomic_int *quit;
+	int contacted;		/* connected once: later ticks are short */
+	atomic_int state;	/* W_DONE, W_ORPHAN */
+	atomic_int quit;	/* cancel the exec */
+	atomic_int connecting;	/* still connecting (for the message) */
 	struct rmt_session *s;	/* its own session, kept across ticks */
 	char *ip, *command;
 	struct buf out;
 	int over, ok;
 	char *error;
 };
+static void worker_release(struct top_worker *);
 
 struct top_node {
 	char *name, *state;
@@ -63,7 +75,7 @@ struct top_node {
 	double prev_total, prev_idle, cpu_pct;
 	double hist[HIST];
 	size_t nhist;
-	struct top_worker w;
+	struct top_worker *w;
 };
 
 struct top_run {
@@ -72,7 +84,6 @@ struct top_run {
 	size_t n;
 	int live;		/* reading keys from the terminal */
 	int quit;
-	atomic_int aquit;	/* quit, for the sampler threads */
 	char *pattern;		/* train_pattern */
 };
 
@@ -88,15 +99,7 @@ static void
 nodes_free(struct top_run *r)
 {
 	for (size_t i = 0; i < r->n; i++) {
-		struct top_worker *w = &r->v[i].w;
-		if (w->busy)	/* bounded by rmt_session_limit */
-			pthread_join(w->th, NULL);
-		if (w->s != NULL)
-			rmt_session_free(w->s);
-		free(w->ip);
-		free(w->command);
-		free(w->error);
-		buf_release(&w->out);
+		worker_release(r->v[i].w);
 		free(r->v[i].name);
 		free(r->v[i].state);
 		free(r->v[i].autostop_rec);
@@ -131,7 +134,8 @@ nodes_load(struct top_run *r)
 		t->name = xstrdup(names.v[i]);
 		t->state = xstrdup(st ? st : "-");
 		t->autostop_rec = as ? xstrdup(as) : NULL;
-		buf_init(&t->w.out);
+		t->w = xcalloc(1, sizeof *t->w);
+		buf_init(&t->w->out);
 		t->usd_h = stack_rec_hourly(stackcmd_prices(r->ctx), rec);
 		t->prev_total = t->prev_idle = t->cpu_pct = -1;
 	}
@@ -153,8 +157,8 @@ keys_quit(struct top_run *r)
 	    read(0, &c, 1) == 1)
 		if (c == 'q' || c == 'Q' || c == 3)
 			r->quit = 1;
-	if (r->quit)
-		atomic_store(&r->aquit, 1);
+	for (size_t i = 0; r->quit && i < r->n; i++)
+		atomic_store(&r->v[i].w->quit, 1);
 	return r->quit;
 }
 
@@ -176,7 +180,19 @@ collect_out(void *arg, const char *d, size_t n)
 static int
 worker_cancel(void *arg)
 {
-	return atomic_load(((struct top_worker *)arg)->quit);
+	return atomic_load(&((struct top_worker *)arg)->quit);
+}
+
+static void
+worker_free(struct top_worker *w)
+{
+	if (w->s != NULL)
+		rmt_session_free(w->s);
+	free(w->ip);
+	free(w->command);
+	free(w->error);
+	buf_release(&w->out);
+	free(w);
 }
 
 /* Connect and run the sampler within the bound. */
@@ -188,9 +204,14 @@ worker_main(void *arg)
 	struct rmt_status st;
 	char *cause = NULL;
 
-	rmt_session_limit(w->s, BOUND_MS);
+	/* Connecting (only when not connected: a live connection answers
+	 * at once) gets its own, longer bound; a loaded machine's handshakes
+	 * must not keep a node from ever answering. */
+	rmt_session_limit(w->s, CONNECT_MS);
 	if (rmt_connect(w->s, w->ip, &cause) != 0)
 		goto out;
+	atomic_store(&w->connecting, 0);
+	rmt_session_limit(w->s, BOUND_MS);
 	ex.command = w->command;
 	ex.on_stdout = collect_out;
 	ex.arg = w;
@@ -211,8 +232,27 @@ out:
 	if (!w->ok)	/* a hung connection: start afresh next time */
 		rmt_disconnect(w->s, w->ip);
 	w->error = cause;
-	atomic_store(&w->done, 1);
+	if (atomic_fetch_or(&w->state, W_DONE) & W_ORPHAN)
+		worker_free(w);		/* top has ended */
 	return NULL;
+}
+
+/* At the end: free the worker, or leave it to its thread (see W_ORPHAN). */
+static void
+worker_release(struct top_worker *w)
+{
+	if (w == NULL)
+		return;
+	if (!w->busy) {
+		worker_free(w);
+		return;
+	}
+	atomic_store(&w->quit, 1);
+	if (atomic_fetch_or(&w->state, W_ORPHAN) & W_DONE) {
+		pthread_join(w->th, NULL);
+		worker_free(w);
+	} else
+		pthread_detach(w->th);
 }
 
 /* ---- the main thread's side -------------------------------------------- */
@@ -247,7 +287,7 @@ hist_push(struct top_node *t, double pct)
 static int
 node_start(struct top_run *r, struct top_node *t, int first)
 {
-	struct top_worker *w = &t->w;
+	struct top_worker *w = t->w;
 	char *ip = NULL;
 
 	if (target_resolve(r->ctx, t->name, &ip) != 0) {
@@ -269,8 +309,8 @@ node_start(struct top_run *r, struct top_node *t, int first)
 	w->command = top_sampler(first, t->name, r->pattern);
 	w->out.len = 0;
 	w->over = w->ok = 0;
-	w->quit = &r->aquit;
-	atomic_store(&w->done, 0);
+	atomic_store(&w->state, 0);
+	atomic_store(&w->connecting, 1);
 	if ((errno = pthread_create(&w->th, NULL, worker_main, w)) != 0) {
 		t->error = xasprintf("cannot start a sampler: %s",
 		    strerror(errno));
@@ -284,12 +324,14 @@ node_start(struct top_run *r, struct top_node *t, int first)
 static void
 node_take(struct top_node *t)
 {
-	struct top_worker *w = &t->w;
+	struct top_worker *w = t->w;
 	char *cause = NULL;
 	double pct = -1;
 
 	pthread_join(w->th, NULL);
 	w->busy = 0;
+	if (w->ok)
+		w->contacted = 1;
 	if (!w->ok) {
 		t->error = w->error ? w->error : xstrdup("failed");
 		w->error = NULL;
@@ -314,7 +356,8 @@ static int
 any_busy(const struct top_run *r)
 {
 	for (size_t i = 0; i < r->n; i++)
-		if (r->v[i].w.busy && !atomic_load(&r->v[i].w.done))
+		if (r->v[i].w->busy && !(atomic_load(&r->v[i].w->state) &
+		    W_DONE))
 			return 1;
 	return 0;
 }
@@ -326,6 +369,7 @@ sample_all(struct top_run *r, int first)
 {
 	struct pollfd p = { .fd = 0, .events = POLLIN };
 	double deadline;
+	int wait_ms = BOUND_MS;
 
 	for (size_t i = 0; i < r->n; i++) {
 		struct top_node *t = &r->v[i];
@@ -333,22 +377,26 @@ sample_all(struct top_run *r, int first)
 		t->error = NULL;
 		t->answered = 0;
 		t->sampled = strcmp(t->state, "running") == 0;
-		if (t->sampled && !t->w.busy && node_start(r, t, first ||
-		    t->prev_total < 0) != 0)
+		if (!t->sampled || t->w->busy)
+			continue;
+		if (node_start(r, t, first || t->prev_total < 0) != 0)
 			hist_push(t, -1);
+		else if (!t->w->contacted)	/* first contact: connect too */
+			wait_ms = CONNECT_MS + BOUND_MS;
 	}
-	deadline = now_ms() + BOUND_MS + GRACE_MS;
+	deadline = now_ms() + wait_ms + GRACE_MS;
 	while (any_busy(r) && !keys_quit(r) && now_ms() < deadline)
 		(void)poll(r->live ? &p : NULL, r->live ? 1 : 0, 50);
 	for (size_t i = 0; i < r->n; i++) {
 		struct top_node *t = &r->v[i];
-		if (!t->w.busy || t->error != NULL)
+		if (!t->w->busy || t->error != NULL)
 			continue;
-		if (atomic_load(&t->w.done))
+		if (atomic_load(&t->w->state) & W_DONE)
 			node_take(t);
 		else {
 			t->error = xasprintf("timed out: no answer within "
-			    "%d s", BOUND_MS / 1000);
+			    "%d s%s", wait_ms / 1000, atomic_load(
+			    &t->w->connecting) ? " (connecting)" : "");
 			hist_push(t, -1);
 		}
 	}
@@ -814,8 +862,9 @@ const struct mlsh_cmd cmd_top_entry = {
 	.help = "Samples every node of the workspace (as 'node ls' lists them) "
 	    "at once: one thread and SSH session per node (its own jump "
 	    "connection, kept between ticks), one short exec per node per "
-	    "tick, each bounded to 4 s; a node that has not answered by then "
-	    "shows 'no answer' while the others' figures still arrive. CPU % "
+	    "tick, bounded to 4 s (connecting, when needed, to 8 s more); a "
+	    "node that has not answered by then shows 'no answer' while the "
+	    "others' figures still arrive. CPU % "
 	    "is from /proc/stat between ticks, with a sparkline of the last "
 	    "samples; accelerators from hl-smi or nvidia-smi when on the "
 	    "node's PATH ($HOME/.local/bin first); RUN is the node's newest "

@@ -129,7 +129,7 @@ ID2=$(rec dl1-2 '["id"]')
 STOPPED=$(for p in $(ip netns pids "$MLSH_LAB_NAME-$ID2" 2>/dev/null); do ps -o pid=,args= -p "$p"; done |
 	awk '/sshd: .*\[listener\]/ { print $1; exit }')
 t_ok 'dl1-2'\''s sshd found and frozen' '[ -n "$STOPPED" ] && kill -STOP "$STOPPED"'
-timeout 120 "$MLSH" --norc --lab --json -c "top --once" >"$T/top3.json" 2>"$T/top3.err"
+timeout 60 "$MLSH" --norc --lab --json -c "top --once" >"$T/top3.json" 2>"$T/top3.err"
 t_ok 'a node that does not answer is reported, the other still shows' '
 	py "
 a, b = d
@@ -139,7 +139,7 @@ assert b[\"node\"] == \"dl1-2\" and b[\"answered\"] is False and b[\"error\"] an
 assert b[\"cpu_percent\"] is None and b[\"accel\"] == [] and b[\"usd_per_hour\"] > 0, b
 " <"$T/top3.json"' || cat "$T/top3.json" "$T/top3.err"
 t_ok 'the text table says "no answer" for it and why below' '
-	timeout 120 "$MLSH" --norc --lab -c "top --once" >"$T/top4.txt" 2>&1 &&
+	timeout 60 "$MLSH" --norc --lab -c "top --once" >"$T/top4.txt" 2>&1 &&
 	grep -q "^dl1-1  *running  *[0-9]*%" "$T/top4.txt" && grep -q "^dl1-2  *running  *no answer" "$T/top4.txt" &&
 	grep -q "^dl1-2: .*timed out" "$T/top4.txt"' || cat "$T/top4.txt"
 kill -CONT "$STOPPED" 2>/dev/null; STOPPED=""
