@@ -5,6 +5,9 @@
 # GetMetricData with the same values (--json), and are drawn one panel per
 # series; a node without metrics is one line; bad --since values are one
 # line each. The node is a made-up instance record in the state file.
+# moto answers GetMetricData in one page, so a small fake CloudWatch on
+# loopback (query protocol, XML) gives two pages joined by NextToken, out of
+# time order, and a throttled answer once.
 . "$TESTS_DIR/lib.sh"
 export AWS_ACCESS_KEY_ID=AKIDMLSHTEST AWS_SECRET_ACCESS_KEY=mlsh-secret AWS_REGION=us-east-1
 
@@ -84,7 +87,80 @@ assert d[\"period_seconds\"] % 300 == 0 and d[\"since_seconds\"] == 30 * 86400, 
 c = [x for x in d[\"metrics\"] if x[\"metric\"] == \"cpu_used_percent\"][0]
 assert len(c[\"values\"]) >= 1 and abs(sum(c[\"values\"]) / len(c[\"values\"]) - 30) < 1e-9, c"'
 
-t_err 'no such node' "metrics: no node 'dl9-9' in workspace '$W' (nodes: dl1-1, dl1-2)" 1 'm -c "metrics dl9-9"'
+# The fake CloudWatch: ListMetrics gives one metric; GetMetricData gives the
+# later points first with NextToken p2, then the earlier ones; the first
+# call is throttled (retried inside). Every request body goes to its log.
+cat >"$T/fakecw.py" <<'PY'
+import http.server, sys, urllib.parse
+log = open(sys.argv[2], "a")
+calls = {"n": 0}
+def member(ts, vs):
+    t = "".join("<member>%s</member>" % x for x in ts)
+    v = "".join("<member>%s</member>" % x for x in vs)
+    return ("<MetricDataResults><member><Id>m0</Id><Label>cpu</Label><Timestamps>%s</Timestamps>"
+            "<Values>%s</Values><StatusCode>PartialData</StatusCode></member></MetricDataResults>" % (t, v))
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+        q = urllib.parse.parse_qs(body)
+        log.write(body + "\n"); log.flush()
+        act = q["Action"][0]
+        if act == "ListMetrics":
+            r = ("<ListMetricsResult><Metrics><member><Namespace>mlsh</Namespace><MetricName>cpu_used_percent</MetricName>"
+                 "<Dimensions><member><Name>Workspace</Name><Value>tmet</Value></member>"
+                 "<member><Name>Node</Name><Value>dl1-9</Value></member></Dimensions></member></Metrics></ListMetricsResult>")
+        elif "NextToken" not in q:
+            calls["n"] += 1
+            if calls["n"] == 1:
+                return self.send(400, "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>"
+                                 "<Message>Rate exceeded</Message></Error><RequestId>x</RequestId></ErrorResponse>")
+            r = ("<GetMetricDataResult>" + member(["2026-12-02T10:03:00Z", "2026-12-02T10:04:00Z"], ["3", "4.5"]) +
+                 "<NextToken>p2</NextToken></GetMetricDataResult>")
+        else:
+            r = "<GetMetricDataResult>" + member(["2026-12-02T10:01:00Z", "2026-12-02T10:02:00Z"], ["1", "2"]) + "</GetMetricDataResult>"
+        self.send(200, "<%sResponse>%s<ResponseMetadata><RequestId>r1</RequestId></ResponseMetadata></%sResponse>" % (act, r, act))
+    def send(self, code, text):
+        b = text.encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "text/xml")
+        self.send_header("Content-Length", str(len(b)))
+        self.end_headers()
+        self.wfile.write(b)
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PY
+FP=$(t_free_port)
+t_bg fakecw "curl -s -o /dev/null -X POST -d Action=ListMetrics http://127.0.0.1:$FP/" python3 "$T/fakecw.py" "$FP" "$T/fakecw.req" ||
+	{ t_done; exit 1; }
+python3 - "$XDG_STATE_HOME/mlsh/$W.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["resources"]["dl1-9"] = {"type": "instance", "attrs": {"state": "running"}}
+json.dump(d, open(sys.argv[1], "w"))
+PY
+: >"$T/fakecw.req"
+"$MLSH" --norc --endpoint-url "http://127.0.0.1:$FP" -w "$W" --json -c "metrics dl1-9" >"$T/fake.json" 2>"$T/fake.err"
+t_ok 'two GetMetricData pages (NextToken), a throttled try retried: one series in time order' '
+	py "
+assert d[\"instance_id\"] is None, d
+(c,) = d[\"metrics\"]
+assert c[\"values\"] == [1, 2, 3, 4.5], c
+assert c[\"timestamps\"] == [\"2026-12-02T10:0%d:00Z\" % i for i in (1, 2, 3, 4)], c
+" <"$T/fake.json"' || cat "$T/fake.json" "$T/fake.err"
+t_ok 'the second page was asked with the first one'\''s NextToken, the same queries' '
+	python3 - "$T/fakecw.req" <<'\''PY'\''
+import sys, urllib.parse
+reqs = [urllib.parse.parse_qs(l.strip()) for l in open(sys.argv[1]) if "GetMetricData" in l]
+assert len(reqs) == 3, reqs
+assert "NextToken" not in reqs[0] and "NextToken" not in reqs[1] and reqs[2]["NextToken"] == ["p2"], reqs
+for r in reqs:
+    assert r["MetricDataQueries.member.1.MetricStat.Metric.MetricName"] == ["cpu_used_percent"], r
+    assert r["MetricDataQueries.member.1.MetricStat.Stat"] == ["Average"], r
+    assert r["ScanBy"] == ["TimestampAscending"] and int(r["MetricDataQueries.member.1.MetricStat.Period"][0]) % 60 == 0, r
+PY'
+
+t_err 'no such node' "metrics: no node 'dl9-9' in workspace '$W' (nodes: dl1-1, dl1-2, dl1-9)" 1 'm -c "metrics dl9-9"'
 forms='give a number with s, m, h or d (30m, 1h, 2h30m, 90s)'
 t_err '--since 0' "metrics: --since: bad duration '0': $forms" 1 'm -c "metrics dl1-1 --since 0"'
 t_err '--since -1h' "metrics: --since: bad duration '-1h': $forms" 1 'm -c "metrics dl1-1 --since -1h"'
