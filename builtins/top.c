@@ -41,6 +41,21 @@
 #define BOUND_MS 4000		/* per node and tick: the sampler's exec */
 #define CONNECT_MS 8000		/* connecting (jump and node), when needed */
 #define GRACE_MS 500		/* past the bound, before "no answer" */
+/* New connections started at once: each session has its own jump
+ * connection, and sshd drops unauthenticated connections at random past
+ * its MaxStartups (default 10:30:100, sshd_config(5)); more nodes connect
+ * over the next ticks. */
+#define MAX_FRESH 8
+
+/* MAX_FRESH, or fewer for the tests (MLSH_TOP_MAX_FRESH). */
+static int
+max_fresh(void)
+{
+	const char *e = getenv("MLSH_TOP_MAX_FRESH");
+
+	return e != NULL && atoi(e) >= 1 && atoi(e) < MAX_FRESH ? atoi(e) :
+	    MAX_FRESH;
+}
 
 /* One node's sampler thread. Between samples (busy 0) everything here is
  * the main thread's; while busy, the thread's, except the atomics. A
@@ -69,6 +84,7 @@ struct top_node {
 	char *autostop_rec;	/* the record's setting (seconds, "off"), or NULL */
 	double usd_h;
 	int sampled;		/* a sample was asked for (running node) */
+	int waiting;		/* not asked: MAX_FRESH were connecting */
 	int answered;
 	char *error;
 	struct top_sample s;
@@ -363,23 +379,32 @@ any_busy(const struct top_run *r)
 }
 
 /* One tick: every running node's sampler at once, then each answer as it
- * is, within the bound; a node still out is "no answer" this tick. */
-static void
-sample_all(struct top_run *r, int first)
+ * is, within the bound; a node still out is "no answer" this tick.
+ * again: only the nodes left waiting by the last call (--once). */
+static int
+sample_all(struct top_run *r, int first, int again)
 {
 	struct pollfd p = { .fd = 0, .events = POLLIN };
 	double deadline;
-	int wait_ms = BOUND_MS;
+	int wait_ms = BOUND_MS, fresh = 0, waiting = 0;
 
 	for (size_t i = 0; i < r->n; i++) {
 		struct top_node *t = &r->v[i];
+		if (again && !t->waiting)
+			continue;
 		free(t->error);
 		t->error = NULL;
-		t->answered = 0;
+		t->answered = t->waiting = 0;
 		t->sampled = strcmp(t->state, "running") == 0;
 		if (!t->sampled || t->w->busy)
 			continue;
-		if (node_start(r, t, first || t->prev_total < 0) != 0)
+		if (!t->w->contacted && fresh++ >= max_fresh()) {
+			t->error = xasprintf("waiting to connect (%d new "
+			    "connections at a time)", max_fresh());
+			t->waiting = 1;
+			if (!again)
+				hist_push(t, -1);
+		} else if (node_start(r, t, first || t->prev_total < 0) != 0)
 			hist_push(t, -1);
 		else if (!t->w->contacted)	/* first contact: connect too */
 			wait_ms = CONNECT_MS + BOUND_MS;
@@ -400,6 +425,19 @@ sample_all(struct top_run *r, int first)
 			hist_push(t, -1);
 		}
 	}
+	for (size_t i = 0; i < r->n; i++)
+		waiting += r->v[i].waiting;
+	return waiting;
+}
+
+/* Every node once: more rounds while some wait for their turn to
+ * connect (MAX_FRESH at a time), each round bounded. */
+static void
+sample_once(struct top_run *r)
+{
+	for (size_t k = 0; sample_all(r, 1, k > 0) > 0 && k <= r->n &&
+	    !keys_quit(r); k++)
+		;
 }
 
 /* The newest live run's progress: fraction done and ETA (as train status
@@ -753,7 +791,7 @@ live_loop(struct top_run *r, int interval)
 {
 	draw(r, interval, " · sampling …");
 	for (int first = 1; !keys_quit(r); first = 0) {
-		sample_all(r, first);
+		sample_all(r, first, 0);
 		if (keys_quit(r))
 			break;
 		draw(r, interval, "");
@@ -833,12 +871,12 @@ top_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 		    "starts one)\n", ctx->workspace);
 	else if (a->json) {
 		cJSON *arr = cJSON_CreateArray();
-		sample_all(&r, 1);
+		sample_once(&r);
 		for (size_t i = 0; i < r.n; i++)
 			cJSON_AddItemToArray(arr, node_json(&r, &r.v[i]));
 		*result = arr;
 	} else if (cmd_opt_bool(a, "once")) {
-		sample_all(&r, 1);
+		sample_once(&r);
 		print_once(&r);
 	} else
 		rc = top_live(&r, (int)cmd_opt_num(a, "interval"));

@@ -50,6 +50,10 @@ for n in d:
     assert isinstance(n[\"usd_per_hour\"], (int, float)) and n[\"usd_per_hour\"] > 0, n
     assert n[\"accel\"] == [], n
 " <"$T/top.json"' || { cat "$T/top.json" "$T/top.err"; }
+t_ok 'one new connection at a time (MLSH_TOP_MAX_FRESH=1): --once still samples both, in two rounds' '
+	MLSH_TOP_MAX_FRESH=1 m --json -c "top --once" 2>"$T/fresh.err" |
+	py "assert [(n[\"node\"], n[\"answered\"], n[\"error\"]) for n in d] == [(\"dl1-1\", True, None), (\"dl1-2\", True, None)], d"' ||
+	cat "$T/fresh.err"
 t_ok '/efs is mounted: its percent is there, a number' '
 	py "assert all(isinstance(n[\"efs_percent\"], int) and 0 <= n[\"efs_percent\"] <= 100 for n in d), d" <"$T/top.json"'
 

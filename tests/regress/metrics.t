@@ -160,6 +160,13 @@ for r in reqs:
     assert r["ScanBy"] == ["TimestampAscending"] and int(r["MetricDataQueries.member.1.MetricStat.Period"][0]) % 60 == 0, r
 PY'
 
+# The period: at most one point per panel column (the width less the
+# axis), whole minutes, 5 minutes past 15 days, an hour past 63 days.
+period() { COLUMNS=80 m --json -c "metrics dl1-1 --since $1" | py "print(d[\"period_seconds\"])"; }
+t_ok 'the period from --since and the width: 1h 60 s, 1d 1260 s, 30d 37200 s, 100d 126000 s' '
+	[ "$(period 1h)" = 60 ] && [ "$(period 1d)" = 1260 ] && [ "$(period 30d)" = 37200 ] &&
+	[ "$(period 100d)" = 126000 ]'
+
 t_err 'no such node' "metrics: no node 'dl9-9' in workspace '$W' (nodes: dl1-1, dl1-2, dl1-9)" 1 'm -c "metrics dl9-9"'
 forms='give a number with s, m, h or d (30m, 1h, 2h30m, 90s)'
 t_err '--since 0' "metrics: --since: bad duration '0': $forms" 1 'm -c "metrics dl1-1 --since 0"'
