@@ -537,6 +537,29 @@ expect_console_keys(struct mlsh_ctx *ctx, struct rmt_session *s,
 	strlist_release(&fps);
 }
 
+struct rmt_session *
+target_session_own(struct mlsh_ctx *ctx, const char *node, const char *name)
+{
+	const struct rmt_config *cfg = target_config_connect(ctx);
+	struct rmt_config c;
+	struct rmt_session *s;
+	const char *alias, *user;
+
+	if (cfg == NULL)
+		return NULL;
+	c = *cfg;
+	c.passphrase = NULL;	/* no prompt from another thread */
+	s = rmt_session_new(&c);
+	target_node_login(ctx, node, &alias, &user);
+	if (alias != NULL)
+		rmt_hostkey_alias(s, node, 22, alias);
+	if (user != NULL)
+		rmt_node_user(s, node, user);
+	rmt_label_node(s, node, name);
+	expect_console_keys(ctx, s, name, node);
+	return s;
+}
+
 /* A connect failure that a host still coming up gives. */
 static int
 not_up_yet(const char *cause)

@@ -44,6 +44,16 @@ int target_resolve(struct mlsh_ctx *, const char *name, char **node);
 void target_node_login(struct mlsh_ctx *, const char *ip, const char **alias,
     const char **user);
 
+/* A session of its own for node (an address target_resolve gave) named
+ * name, for a caller that uses it from another thread (top samples every
+ * node at once): its own jump connection, the node's pinned-key alias,
+ * login user and label, and on first contact the fingerprints its console
+ * output published (what target_connect prepares), without connecting.
+ * No passphrase prompt: an encrypted key must be in the agent. Free with
+ * rmt_session_free. NULL after cmd_error. */
+struct rmt_session *target_session_own(struct mlsh_ctx *, const char *node,
+    const char *name);
+
 /* Connect to node (NULL: the jump host) now, waiting while its sshd is not
  * up yet (a host that just started refuses connections, has no route yet
  * or drops them for a while: refused, unreachable, no route, timed out),

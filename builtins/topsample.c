@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lib/util.h"
+#include "stack/progress.h"
 #include "builtins/topsample.h"
 
 #define LINE_MAX_LEN 256
@@ -30,11 +31,39 @@
 	"--format=csv,noheader,nounits; fi; } 2>/dev/null | head -n 17 | " \
 	"awk -F', *' 'NF==3{print \"accel=\" $1 \",\" $2 \",\" $3}'"
 
-const char *
-top_sampler(int first)
+/* The node's clock, its autostop watchdog's setting and last check, and
+ * its live runs (train.c's layout: started, node, pid, no exit yet) with
+ * their first progress line and the last one of the log's tail. */
+#define SAMPLER_MORE \
+	"; echo now=$(date +%s); A=/usr/local/bin/mlsh-autostop; " \
+	"[ -x $A ] && $A show 2>/dev/null | awk -F= '$1==\"idle\"||" \
+	"$1==\"state\"||$1==\"idle_since\"{print \"as_\" $0}'; " \
+	"for d in /efs/runs/*/ /efs/runs/*/rank-*/ \"$HOME\"/runs/*/ " \
+	"\"$HOME\"/runs/*/rank-*/; do " \
+	"[ -e \"${d}started\" ] && [ ! -e \"${d}exit\" ] || continue; " \
+	"[ \"$(cat \"${d}node\" 2>/dev/null)\" = \"$me\" ] || continue; " \
+	"p=$(cat \"${d}pid\" 2>/dev/null); " \
+	"[ -n \"$p\" ] && kill -0 \"$p\" 2>/dev/null || continue; " \
+	"n=${d%/}; case ${n##*/} in rank-*) n=${n%/*};; esac; " \
+	"echo \"run=$(cat \"${d}started\") ${n##*/}\"; " \
+	"echo \"run_first=$(grep -E -m1 -e \"$pat\" \"${d}log\" 2>/dev/null | " \
+	"head -n 1 | cut -c1-200 | tr -d '\\r')\"; " \
+	"echo \"run_last=$(tail -c 65536 \"${d}log\" 2>/dev/null | " \
+	"grep -E -e \"$pat\" | tail -n 1 | cut -c1-200 | tr -d '\\r')\"; " \
+	"done | head -n 12"
+
+char *
+top_sampler(int first, const char *node, const char *pattern)
 {
-	return first ? SAMPLER_HEAD "c cpu0; sleep 0.3; " SAMPLER_TAIL :
-	    SAMPLER_HEAD SAMPLER_TAIL;
+	char *me = str_sh_quote(node), *pat = str_sh_quote(pattern != NULL &&
+	    *pattern ? pattern : PROGRESS_DEFAULT_PATTERN), *s;
+
+	s = xasprintf("me=%s; pat=%s; %s", me, pat, first ?
+	    SAMPLER_HEAD "c cpu0; sleep 0.3; " SAMPLER_TAIL SAMPLER_MORE :
+	    SAMPLER_HEAD SAMPLER_TAIL SAMPLER_MORE);
+	free(me);
+	free(pat);
+	return s;
 }
 
 /* A plain decimal (digits, optionally one '.' and digits) up to NUM_MAX;
@@ -83,9 +112,82 @@ nums(const char *s, const char *e, char sep, int na, double *v, int want)
 	return 0;
 }
 
-enum { K_CPU0, K_CPU, K_MT, K_MA, K_DISK, K_EFS, K_ACCEL, K_N };
+enum { K_CPU0, K_CPU, K_MT, K_MA, K_DISK, K_EFS, K_ACCEL, K_NOW, K_RUN,
+	K_RFIRST, K_RLAST, K_ASIDLE, K_ASSTATE, K_ASSINCE, K_N };
 static const char *const keys[K_N] = { "cpu0", "cpu", "mem_total_kb",
-	"mem_avail_kb", "disk_pct", "efs_pct", "accel" };
+	"mem_avail_kb", "disk_pct", "efs_pct", "accel", "now", "run",
+	"run_first", "run_last", "as_idle", "as_state", "as_idle_since" };
+/* Keys that may come more than once. */
+#define K_REPEATS ((1u << K_ACCEL) | (1u << K_RUN) | (1u << K_RFIRST) | \
+	(1u << K_RLAST))
+
+/* A word of [a-z] (state) or a run name ([A-Za-z0-9._-]) into out. */
+static int
+word(const char *v, const char *e, int name, char *out, size_t len)
+{
+	size_t n = (size_t)(e - v);
+
+	if (n == 0 || n >= len)
+		return -1;
+	for (const char *p = v; p < e; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (name && ((*p >= 'A' &&
+		    *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '.' ||
+		    *p == '_' || *p == '-'))))
+			return -1;
+	memcpy(out, v, n);
+	out[n] = '\0';
+	return 0;
+}
+
+/* run=STARTED NAME, and the progress lines of the last run given. */
+static int
+take_run(struct top_sample *t, int k, const char *v, const char *e)
+{
+	struct top_runinfo *r;
+	const char *sp;
+	size_t n = (size_t)(e - v);
+
+	if (k == K_RUN) {
+		if (t->nruns == TOP_MAX_RUNS) {
+			t->runs_dropped++;	/* the sampler sends no more */
+			return 0;
+		}
+		r = &t->runs[t->nruns];
+		memset(r, 0, sizeof *r);
+		if ((sp = memchr(v, ' ', n)) == NULL ||
+		    num(v, sp, 0, &r->started) != 0 ||
+		    word(sp + 1, e, 1, r->name, sizeof r->name) != 0)
+			return -1;
+		t->nruns++;
+		return 0;
+	}
+	if (t->runs_dropped > 0)
+		return 0;		/* a dropped run's */
+	if (t->nruns == 0)
+		return -1;
+	r = &t->runs[t->nruns - 1];
+	if (n >= TOP_LINE)
+		n = TOP_LINE - 1;
+	memcpy(k == K_RFIRST ? r->first : r->last, v, n);
+	(k == K_RFIRST ? r->first : r->last)[n] = '\0';
+	return 0;
+}
+
+/* The watchdog's keys. */
+static int
+take_autostop(struct top_sample *t, int k, const char *v, const char *e)
+{
+	if (k == K_ASSTATE)
+		return v == e ? 0 : word(v, e, 0, t->as_state,
+		    sizeof t->as_state);
+	if (k == K_ASIDLE && e - v == 3 && memcmp(v, "off", 3) == 0) {
+		t->as_idle = 0;
+		return 0;
+	}
+	if (k == K_ASSINCE && v == e)
+		return 0;		/* not idle now */
+	return num(v, e, 0, k == K_ASIDLE ? &t->as_idle : &t->as_idle_since);
+}
 
 /* One key's value into the sample. */
 static int
@@ -112,6 +214,12 @@ take(struct top_sample *t, int k, const char *v, const char *e)
 			return -1;
 		*(k == K_DISK ? &t->disk_pct : &t->efs_pct) = x[0];
 		return 0;
+	case K_NOW:
+		return num(v, e, 0, &t->now);
+	case K_RUN: case K_RFIRST: case K_RLAST:
+		return take_run(t, k, v, e);
+	case K_ASIDLE: case K_ASSTATE: case K_ASSINCE:
+		return take_autostop(t, k, v, e);
 	default:
 		if (t->naccel >= TOP_MAX_ACCEL)
 			return -2;
@@ -131,6 +239,7 @@ sample_init(struct top_sample *t)
 	memset(t, 0, sizeof *t);
 	t->cpu0_total = t->cpu0_idle = t->cpu_total = t->cpu_idle = -1;
 	t->mem_total_kb = t->mem_avail_kb = t->disk_pct = t->efs_pct = -1;
+	t->now = t->as_idle = t->as_idle_since = -1;
 }
 
 /* The message for a bad line: its key, sanitised and cut short. */
@@ -180,7 +289,7 @@ top_parse(const char *text, size_t len, struct top_sample *t, char **cause)
 				break;
 		if (k < K_N) {
 			int r;
-			if (k != K_ACCEL && (seen & (1u << k)))
+			if (!(K_REPEATS & (1u << k)) && (seen & (1u << k)))
 				return bad_line(cause, "key twice", p, n);
 			seen |= 1u << k;
 			if ((r = take(t, k, eq + 1, le)) == -2)

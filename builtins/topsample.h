@@ -11,6 +11,15 @@
  *   accel=UTIL,USED,TOTAL  one line per card (percent, MiB, MiB), from
  *                        hl-smi or nvidia-smi when one is on PATH
  *                        ($HOME/.local/bin is searched first)
+ *   now=EPOCH            the node's clock
+ *   run=STARTED NAME     a live train run of this node (builtins/train.c's
+ *                        run directories: /efs/runs, ~/runs, rank-K of a
+ *                        multi-node run), at most TOP_MAX_RUNS, each
+ *                        followed by run_first=LINE and run_last=LINE: its
+ *                        first and last progress lines (train_pattern)
+ *   as_idle=SECS|off  as_state=WORD  as_idle_since=EPOCH
+ *                        the autostop watchdog's setting and last check
+ *                        (`mlsh-autostop show`), when the node has one
  * Everything in the answer is untrusted: lines and the whole answer are
  * bounded, numbers are plain decimals in range, a key seen twice or a
  * malformed value rejects the sample, unknown keys are skipped. */
@@ -21,6 +30,15 @@
 
 #define TOP_MAX_ACCEL 16	/* cards kept per node (more are an error) */
 #define TOP_MAX_OUTPUT 8192	/* bytes of sampler output accepted */
+#define TOP_MAX_RUNS 4		/* live runs kept per node */
+#define TOP_LINE 232		/* a progress line kept, bytes */
+
+struct top_runinfo {
+	char name[64];			/* [A-Za-z0-9._-] */
+	double started;			/* node clock */
+	char first[TOP_LINE], last[TOP_LINE];	/* "" when none; raw bytes:
+						 * sanitise to show */
+};
 
 struct top_accel {
 	double util_pct, mem_used_mb, mem_total_mb;
@@ -34,11 +52,19 @@ struct top_sample {
 	double disk_pct, efs_pct;
 	size_t naccel;
 	struct top_accel accel[TOP_MAX_ACCEL];
+	double now;			/* node clock */
+	size_t nruns, runs_dropped;
+	struct top_runinfo runs[TOP_MAX_RUNS];
+	double as_idle;			/* seconds; 0 off; -1 no watchdog */
+	char as_state[16];		/* "idle", "busy" …; "" unknown */
+	double as_idle_since;
 };
 
-/* The command line; first: read /proc/stat twice a moment apart, so the
- * first tick has a CPU figure without waiting for the second. */
-const char *top_sampler(int first);
+/* The command line (allocated); first: read /proc/stat twice a moment
+ * apart, so the first tick has a CPU figure without waiting for the
+ * second. node: the node's name (its runs are those whose node file says
+ * so); pattern: the progress lines' ERE (NULL: the default). */
+char *top_sampler(int first, const char *node, const char *pattern);
 
 /* Parse the sampler's output (len bytes, need not be NUL-terminated).
  * 0, or -1 with *cause (allocated, printable). */

@@ -50,6 +50,10 @@ for n in d:
     assert isinstance(n[\"usd_per_hour\"], (int, float)) and n[\"usd_per_hour\"] > 0, n
     assert n[\"accel\"] == [], n
 " <"$T/top.json"' || { cat "$T/top.json" "$T/top.err"; }
+t_ok 'one new connection at a time (MLSH_TOP_MAX_FRESH=1): --once still samples both, in two rounds' '
+	MLSH_TOP_MAX_FRESH=1 m --json -c "top --once" 2>"$T/fresh.err" |
+	py "assert [(n[\"node\"], n[\"answered\"], n[\"error\"]) for n in d] == [(\"dl1-1\", True, None), (\"dl1-2\", True, None)], d"' ||
+	cat "$T/fresh.err"
 t_ok '/efs is mounted: its percent is there, a number' '
 	py "assert all(isinstance(n[\"efs_percent\"], int) and 0 <= n[\"efs_percent\"] <= 100 for n in d), d" <"$T/top.json"'
 
@@ -65,6 +69,45 @@ assert n[\"accel\"] == [{\"index\": 0, \"util_percent\": 37, \"mem_used_mb\": 10
 t_ok 'the text table shows both nodes and the cards' '
 	m -c "top --once" >"$T/top.txt" 2>&1 && grep -q "^NODE  *STATE  *CPU" "$T/top.txt" &&
 	grep -q "^dl1-1 .*37% 1/16G 5% 0/16G" "$T/top.txt" && grep -q "^dl1-2  *running" "$T/top.txt"' || cat "$T/top.txt"
+
+# A run on each node: two progress lines with their own times, then a
+# long sleep (the run stays alive). dl1-1: 5% then 25% in 40 s, ETA 150 s;
+# dl1-2: 5% then 75% in 140 s, ETA 50 s.
+prog() { # FILE LAST_TIME EPOCH STEP
+	printf '#!/bin/sh\necho "[2026-01-01 00:00:00] [0/2][0/10] Loss_D: 1.0 Loss_G: 2.0"\n' >"$1"
+	printf 'echo "[2026-01-01 %s] [%s/2][%s/10] Loss_D: 0.5 Loss_G: 1.5"\nexec sleep 900\n' "$2" "$3" "$4" >>"$1"
+}
+prog "$T/p1.sh" 00:00:40 0 4
+prog "$T/p2.sh" 00:02:20 1 4
+t_ok 'a train run on each node' '
+	m -c "cp $T/p1.sh dl1-1:p1.sh" >"$T/run.log" 2>&1 && m -c "cp $T/p2.sh dl1-2:p2.sh" >>"$T/run.log" 2>&1 &&
+	m -c "train run --node dl1-1 --name r1 -- sh p1.sh" >>"$T/run.log" 2>&1 &&
+	m -c "train run --node dl1-2 --name r2 -- sh p2.sh" >>"$T/run.log" 2>&1' || cat "$T/run.log"
+has_progress() { m --json -c "train status r2" 2>/dev/null | py "d = d[0] if isinstance(d, list) else d; assert d[\"progress\"][\"fraction\"] == 0.75" 2>/dev/null; }
+wait_for 150 has_progress
+m --json -c "top --once" >"$T/top5.json" 2>"$T/top5.err"
+t_ok 'top --once --json: each node'\''s run with its progress and ETA' '
+	py "
+a, b = d
+assert a[\"run\"][\"name\"] == \"r1\" and a[\"run\"][\"epoch\"] == 0 and a[\"run\"][\"epochs\"] == 2, a
+assert a[\"run\"][\"fraction\"] == 0.25 and a[\"run\"][\"eta_seconds\"] == 150, a
+assert a[\"run\"][\"last\"] == \"Loss_D: 0.5 Loss_G: 1.5\" and a[\"run\"][\"elapsed_seconds\"] >= 0, a
+assert b[\"run\"][\"name\"] == \"r2\" and b[\"run\"][\"fraction\"] == 0.75 and b[\"run\"][\"eta_seconds\"] == 50, b
+" <"$T/top5.json"' || cat "$T/top5.json" "$T/top5.err"
+t_ok 'and each node'\''s autostop from its watchdog: the setting, a countdown only while idle' '
+	py "
+for n in d:
+    s = n[\"autostop\"]
+    assert s[\"source\"] == \"watchdog\" and s[\"setting_seconds\"] > 0, n
+    if s[\"state\"] == \"idle\":	# its last check came before the run
+        assert 0 <= s[\"stops_in_seconds\"] <= s[\"setting_seconds\"], n
+    else:
+        assert s[\"state\"] in (\"busy\", None) and s[\"stops_in_seconds\"] is None, n
+" <"$T/top5.json"' || cat "$T/top5.json"
+t_ok 'the text table: RUN and AUTOSTOP columns' '
+	m -c "top --once" >"$T/top5.txt" 2>&1 && grep -q "^NODE .* RUN  *AUTOSTOP  *\$/H" "$T/top5.txt" &&
+	grep -q "^dl1-1 .* r1 25% ETA 2m30s " "$T/top5.txt" && grep -q "^dl1-2 .* r2 75% ETA 50s " "$T/top5.txt"' ||
+	cat "$T/top5.txt"
 
 # The live view in tmux (own socket), then q.
 tmux -L "$TS" new-session -d -s top -x 160 -y 30 \
@@ -90,16 +133,17 @@ ID2=$(rec dl1-2 '["id"]')
 STOPPED=$(for p in $(ip netns pids "$MLSH_LAB_NAME-$ID2" 2>/dev/null); do ps -o pid=,args= -p "$p"; done |
 	awk '/sshd: .*\[listener\]/ { print $1; exit }')
 t_ok 'dl1-2'\''s sshd found and frozen' '[ -n "$STOPPED" ] && kill -STOP "$STOPPED"'
-timeout 120 "$MLSH" --norc --lab --json -c "top --once" >"$T/top3.json" 2>"$T/top3.err"
+timeout 60 "$MLSH" --norc --lab --json -c "top --once" >"$T/top3.json" 2>"$T/top3.err"
 t_ok 'a node that does not answer is reported, the other still shows' '
 	py "
 a, b = d
 assert a[\"node\"] == \"dl1-1\" and a[\"answered\"] is True and a[\"cpu_percent\"] is not None, a
-assert b[\"node\"] == \"dl1-2\" and b[\"answered\"] is False and b[\"error\"], b
+assert a[\"run\"][\"name\"] == \"r1\" and a[\"run\"][\"fraction\"] == 0.25, a
+assert b[\"node\"] == \"dl1-2\" and b[\"answered\"] is False and b[\"error\"] and b[\"run\"] is None, b
 assert b[\"cpu_percent\"] is None and b[\"accel\"] == [] and b[\"usd_per_hour\"] > 0, b
 " <"$T/top3.json"' || cat "$T/top3.json" "$T/top3.err"
 t_ok 'the text table says "no answer" for it and why below' '
-	timeout 120 "$MLSH" --norc --lab -c "top --once" >"$T/top4.txt" 2>&1 &&
+	timeout 60 "$MLSH" --norc --lab -c "top --once" >"$T/top4.txt" 2>&1 &&
 	grep -q "^dl1-1  *running  *[0-9]*%" "$T/top4.txt" && grep -q "^dl1-2  *running  *no answer" "$T/top4.txt" &&
 	grep -q "^dl1-2: .*timed out" "$T/top4.txt"' || cat "$T/top4.txt"
 kill -CONT "$STOPPED" 2>/dev/null; STOPPED=""

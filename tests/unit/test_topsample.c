@@ -149,8 +149,53 @@ test_cells(void)
 	s = top_accel_cell(&t);
 	T_EQ_STR(s, "8× ▁█▅▅▅▅▅▅ 50% 2/768G");
 	free(s);
-	T_OK(strstr(top_sampler(1), "cpu0") != NULL);
-	T_OK(strstr(top_sampler(0), "cpu0") == NULL);
+	s = top_sampler(1, "dl1-1", NULL);
+	T_OK(strstr(s, "cpu0") != NULL && strncmp(s, "me='dl1-1'; pat=", 16) == 0);
+	free(s);
+	s = top_sampler(0, "it's", "x");
+	T_OK(strstr(s, "cpu0") == NULL && strncmp(s, "me='it'\\''s'; pat='x'; ", 22) == 0);
+	free(s);
+}
+
+/* The node's clock, its live runs and its autostop watchdog. */
+static void
+test_runs_autostop(void)
+{
+	struct top_sample t;
+	char *cause;
+
+	T_EQ_INT(parse("cpu=5 1\nnow=1700000100\nas_idle=600\nas_state=idle\n"
+	    "as_idle_since=1700000000\nrun=1700000000 r1\n"
+	    "run_first=[0/4][0/10] Loss_D: 1\nrun_last=[1/4][4/10] a=b\n"
+	    "run=1700000050 job.2\nrun_first=\nrun_last=\n", &t, &cause), 0);
+	T_OK(t.now == 1700000100 && t.as_idle == 600 && t.as_idle_since ==
+	    1700000000);
+	T_EQ_STR(t.as_state, "idle");
+	T_EQ_INT(t.nruns, 2);
+	T_EQ_STR(t.runs[0].name, "r1");
+	T_OK(t.runs[0].started == 1700000000);
+	T_EQ_STR(t.runs[0].first, "[0/4][0/10] Loss_D: 1");
+	T_EQ_STR(t.runs[0].last, "[1/4][4/10] a=b");
+	T_EQ_STR(t.runs[1].name, "job.2");
+	T_EQ_STR(t.runs[1].last, "");
+	/* off, a busy node (no idle_since), no watchdog at all. */
+	T_EQ_INT(parse("cpu=5 1\nas_idle=off\nas_state=busy\nas_idle_since=\n",
+	    &t, &cause), 0);
+	T_OK(t.as_idle == 0 && t.as_idle_since == -1);
+	T_EQ_INT(parse("cpu=5 1\n", &t, &cause), 0);
+	T_OK(t.as_idle == -1 && t.now == -1 && t.nruns == 0 && !t.as_state[0]);
+	/* Hostile: a name with a slash or a blank, a line before its run,
+	 * a state that is not a word, the clock twice. */
+	T_EQ_STR(why("cpu=5 1\nrun=1 ../x\n"), "sampler: bad value: 'run=1 ../x'");
+	T_EQ_STR(why("cpu=5 1\nrun=1 a b\n"), "sampler: bad value: 'run=1 a b'");
+	T_EQ_STR(why("cpu=5 1\nrun_last=x\n"), "sampler: bad value: 'run_last=x'");
+	T_EQ_STR(why("cpu=5 1\nas_state=Idle;\n"), "sampler: bad value: 'as_state=Idle;'");
+	T_EQ_STR(why("cpu=5 1\nnow=1\nnow=2\n"), "sampler: key twice: 'now=2'");
+	/* More runs than kept: the rest are skipped, lines and all. */
+	T_EQ_INT(parse("cpu=5 1\nrun=1 a\nrun=2 b\nrun=3 c\nrun=4 d\n"
+	    "run=5 e\nrun_last=x\n", &t, &cause), 0);
+	T_EQ_INT(t.nruns, TOP_MAX_RUNS);
+	T_EQ_STR(t.runs[3].last, "");
 }
 
 int
@@ -160,5 +205,6 @@ main(void)
 	T_RUN(test_hostile);
 	T_RUN(test_cpu);
 	T_RUN(test_cells);
+	T_RUN(test_runs_autostop);
 	T_DONE();
 }
