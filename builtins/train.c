@@ -729,13 +729,25 @@ start_options(void *job)
 	return 0;
 }
 
+/* A node just made by `node up` may not run its sshd yet: wait for it as
+ * ssh and cp do (30 s, "waiting for sshd"), and check its host key against
+ * the console's, before anything is started there. */
+static int
+node_reach(struct mlsh_ctx *ctx, const char *name, const char *ip)
+{
+	struct rmt_session *s = target_session(ctx);
+
+	return s == NULL || target_connect(ctx, s, ip, name, 30) != 0 ? 1 : 0;
+}
+
 static int
 start_node(void *job)
 {
 	struct train_start *t = job;
 
 	if (pick_nodes(t->ctx, t->a, 1, &t->nodes) != 0 ||
-	    target_resolve(t->ctx, t->nodes.v[0], &t->ip) != 0)
+	    target_resolve(t->ctx, t->nodes.v[0], &t->ip) != 0 ||
+	    node_reach(t->ctx, t->nodes.v[0], t->ip) != 0)
 		return 1;
 	return 0;
 }
@@ -2592,6 +2604,8 @@ multi_nodes(void *job)
 		if (target_resolve(ctx, m->t.nodes.v[i], &ip) != 0)
 			return 1;
 		strlist_take(&m->ips, ip);
+		if (node_reach(ctx, m->t.nodes.v[i], ip) != 0)
+			return 1;
 	}
 	return 0;
 }

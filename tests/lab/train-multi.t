@@ -116,11 +116,12 @@ t_ok 'torch.distributed: all_reduce and a DDP step agree on both nodes' '
 # naming rank 1, and rank 0's wrapper stops rank 0 (no mlsh involved).
 t_ok 'rank 1 exits 3: the run failed, status names it, rank 0 was stopped' '
 	m -c "train run --nodes 2 --name fail -- '"'"'[ \$MLSH_NODE_RANK = 1 ] && exit 3; sleep 6001'"'"'" >/dev/null &&
-	wait_for 150 ended fail && out=$(m --json -c "train status fail") &&
+	{ wait_for 600 ended fail || { m --json -c "train status fail"; false; }; } && out=$(m --json -c "train status fail") &&
 	py "assert d[\"state\"]==\"failed\" and d[\"failure\"]==\"rank 1 on dl1-2 exited 3\" and d[\"exit\"]==3, d; s=[(r[\"rank\"],r[\"state\"]) for r in d[\"ranks\"]]; assert s==[(0,\"killed\"),(1,\"exited 3\")], s" <<<"$out" &&
 	p0=$(py "print(d[\"ranks\"][0][\"pid\"])" <<<"$out") && ! kill -0 "$p0" 2>/dev/null &&
 	m -c "train status fail" | grep -q "^failure  *rank 1 on dl1-2 exited 3$" &&
-	m -c "train logs fail" | grep -q "^train: stopping rank 0 on dl1-1: rank 1 on dl1-2 exited 3$"'
+	m -c "train logs fail" | grep -q "^train: stopping rank 0 on dl1-1: rank 1 on dl1-2 exited 3$" ||
+	{ echo "status: ${out:-}"; m -c "train logs fail" | tail -5; false; }'
 
 # train stop: every rank, and nothing of the run left on either node.
 none_left() { # NODE: no process of the stop run seen from NODE
@@ -156,6 +157,7 @@ t_ok 'a node not running: one line before anything starts' '
 # ~/runs with its rank's directory only, and the run reads the same.
 t_ok 'without /efs: each node keeps its rank in ~/runs; the run reads the same' '
 	m -w local -c "vpc up --allow 198.18.0.2/32 --yes; node dl1 up --count 2 --yes" >"$T/local.log" 2>&1 &&
+	wait_for 150 m -w local -c "ssh dl1-1 true" 2>/dev/null &&
 	wait_for 150 m -w local -c "ssh dl1-2 true" 2>/dev/null &&
 	m -w local --json -c "train run --nodes 2 --name loc -- '"'"'echo rank \$MLSH_NODE_RANK of \$MLSH_NUM_NODES'"'"'" >"$T/loc.json" &&
 	py "assert d[\"dir\"]==\"/home/ubuntu/runs/loc\", d" <"$T/loc.json" &&
