@@ -34,6 +34,7 @@
 
 #include "lab/lab.h"
 #include "lab/lab_int.h"
+#include "lib/gzip.h"
 
 #define HOST_RUN "/run/mlshlab"
 /* What an instance role would hand out: moto accepts any key, and on-node
@@ -766,10 +767,21 @@ host_files(const char *state, const struct host *h,
 		return -1;
 
 	if (s->user_data != NULL && s->user_data_len > 0) {
+		/* Compressed user-data is uncompressed first, as cloud-init
+		 * does ("Gzip compressed content"). */
+		char *plain = NULL;
+		size_t plen = 0;
+		if (gzip_is(s->user_data, s->user_data_len) &&
+		    gzip_unpack(s->user_data, s->user_data_len, 1 << 20,
+		    &plain, &plen) != 0) {
+			*cause = xstrdup("user-data: not valid gzip");
+			return -1;
+		}
 		path = xasprintf("%s/sys/user-data", h->dir);
-		rc = lab_write_file(path, s->user_data, s->user_data_len, 0700,
-		    cause);
+		rc = lab_write_file(path, plain ? plain : s->user_data,
+		    plain ? plen : s->user_data_len, 0700, cause);
 		free(path);
+		free(plain);
 	}
 	return rc;
 }
