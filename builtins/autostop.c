@@ -395,7 +395,7 @@ autostop_take_text(cJSON *row)
 	else if (strcmp(set, "off") == 0)
 		t = xstrdup("autostop off");
 	else if (state == NULL)
-		t = xasprintf("%s, not read yet (status --refresh)", set);
+		t = xasprintf("%s, not read yet", set);
 	else if (strcmp(state, "busy") == 0)
 		t = xasprintf("busy (%s)", why == NULL ? "?" :
 		    str_startswith(why, "train ") ? why + 6 : why);

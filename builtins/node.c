@@ -1143,7 +1143,7 @@ node_user_data(struct stack *st, const char *path, const char *node,
 		return NULL;
 	}
 	node_efs(st, &id, &dns, &ip);
-	vars = xcalloc(nextra + 11, sizeof *vars);
+	vars = xcalloc(nextra + 12, sizeof *vars);
 	for (size_t i = 0; i < nextra; i++)
 		vars[n++] = extra[i];	/* first match wins: extra overrides */
 	vars[n++] = (struct userdata_var){ "WORKSPACE", st->ws };
@@ -1157,6 +1157,8 @@ node_user_data(struct stack *st, const char *path, const char *node,
 	    userdata_file("scripts/userdata/metrics.sh") };
 	vars[n++] = (struct userdata_var){ "AUTOSTOP_SH",
 	    userdata_file("scripts/userdata/autostop.sh") };
+	vars[n++] = (struct userdata_var){ "NOTEBOOK_AUTOSTOP",
+	    userdata_file("scripts/notebook-autostop.py") };
 	out = userdata_render(tmpl, vars, n, &cause);
 	free(vars);
 	if (out == NULL) {

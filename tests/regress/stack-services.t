@@ -26,6 +26,16 @@ t_ok 'its OnStart mounts EFS and exports GPU and memory stats' '
 	sh -n "$T/onstart.sh" && grep -q "mount -t nfs4 -o \"\$NFS_OPTS\"" "$T/onstart.sh" &&
 	grep -q "^EFS_IP='"'"'$(rec $W mount-target private_ip)'"'"'$" "$T/onstart.sh" &&
 	grep -q "nvidia-smi" "$T/onstart.sh" && grep -q "mem_used_percent" "$T/onstart.sh"'
+t_ok 'its OnStart installs the idle-kernel autostop: 60m by default, cron every minute, the checker compiles' '
+	grep -q "^AUTOSTOP='"'"'3600'"'"'$" "$T/onstart.sh" &&
+	grep -q "/usr/local/bin/mlsh-notebook-autostop tick" "$T/onstart.sh" &&
+	sed -n "/<<.NBAUTOSTOP.$/,/^NBAUTOSTOP$/p" "$T/onstart.sh" | sed "1d;\$d" >"$T/nbas.py" &&
+	grep -q "stop-notebook-instance" "$T/nbas.py" && grep -q "/api/sessions" "$T/nbas.py" &&
+	python3 -c "import ast,sys; ast.parse(open(sys.argv[1]).read())" "$T/nbas.py" &&
+	m --json -c status | py "r={x[\"role\"]:x for x in d}[\"notebook\"]; assert r[\"autostop\"]==\"1h\", r"'
+t_ok 'notebook up --autostop: bad durations are one-line errors' '
+	bad=0; for v in 0 -5m 1y abc; do out=$(m -c "notebook up --autostop=$v --dry-run" 2>&1); [ $? -ne 0 ] &&
+	    [ "$(printf "%s\n" "$out" | wc -l)" = 1 ] && grep -qF -- "'"'"'$v'"'"'" <<<"$out" || bad=1; done; [ $bad = 0 ]'
 t_ok 'the notebook role trusts SageMaker' '
 	awscli iam get-role --role-name mlsh-$W-notebook | grep -q sagemaker.amazonaws.com &&
 	awscli iam list-attached-role-policies --role-name mlsh-$W-notebook | grep -q AmazonSageMakerFullAccess'
