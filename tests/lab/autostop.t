@@ -103,6 +103,15 @@ t_ok 'an open interactive SSH session keeps dl1-2 up with autostop 4s; closed, d
 	m -c "node dl1-2 autostop 4s" >/dev/null && wait_for 90 in_ssh && t2=$(date +%s) &&
 	wait_for 120 checked_ge dl1-2 $((t2 + 8)) && in_ssh && is_state dl1-2 running &&
 	kill $sp && wait_for 120 is_state dl1-2 stopped; rc=$?; kill $sp 2>/dev/null; [ $rc = 0 ]'
+# --autostop-down: the shim asks, the reconciler reads the instance's
+# InstanceInitiatedShutdownBehavior and terminates it.
+iid_state() { m --json -c "api ec2 DescribeInstances InstanceId.1=$1" 2>/dev/null |
+	py 'print(d["Reservations"][0]["Instances"][0]["State"]["Name"])'; }
+is_iid() { [ "$(iid_state "$1")" = "$2" ]; }
+t_ok 'node up --autostop-down: idle, dl1-3 terminates itself (TerminateInstances, not Stop)' '
+	m -c "node dl1 up --count 3 --autostop 8s --autostop-down --yes" >"$T/up3.log" 2>&1 &&
+	id3=$(m --json -c "node dl1-3 status" | py "print(d[\"id\"])") && nocpu dl1-3 &&
+	wait_for 180 is_iid "$id3" terminated || { tail -3 "$T/up3.log"; iid_state "$id3"; false; }'
 t_ok 'lab down leaves no namespace of this lab' '
 	"$MLSH" --norc lab down >/dev/null 2>&1 && ! ip netns list | grep -q "^$MLSH_LAB_NAME-"'
 t_done
