@@ -42,6 +42,21 @@ t_ok 'idle: idle_seconds and stops_in_seconds from the record, "idle 2m, termina
 	r=$(row dl1-1 "r[\"idle_seconds\"], r[\"stops_in_seconds\"], r[\"checked_seconds_ago\"]") &&
 	set -- $r && [ "$1" -ge 160 ] && [ "$1" -le 200 ] && [ "$2" -le 1640 ] && [ "$2" -ge 1600 ] && [ "$3" -ge 100 ] &&
 	m -w $W -c status 2>/dev/null | grep -Eq "^dl1-1 .*idle 2m[0-9]*s?, terminates in 2[0-9]m"'
+# On a terminal: the prompt's nearest stop, and leaving names the autostop.
+command -v tmux >/dev/null || { echo "not ok - tmux is installed"; exit 1; }
+S="mlsh-asprompt$$"
+export TMUX_TMPDIR="$T"
+t_on_exit 'tmux -L "$S" kill-server 2>/dev/null'
+t_ok 'the prompt shows the nearest stop (stop 27m); leaving lists dl1 with "autostop 30m (terminates)"' '
+	m -w $W -c "node dl1-2 down --force" >/dev/null 2>&1 &&
+	tmux -L "$S" new-session -d -s main -x 120 -y 20 \
+	    "env HOME=$HOME XDG_STATE_HOME=$XDG_STATE_HOME TERM=xterm AWS_ACCESS_KEY_ID=$AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=$AWS_SECRET_ACCESS_KEY AWS_REGION=us-east-1 $MLSH --norc --endpoint-url $U -w $W; echo exited \$?; sleep 600" &&
+	t_wait 30 "tmux -L $S capture-pane -p -t main | grep -Eq \"^mlsh $W@.* stop 2[67]m>\"" &&
+	tmux -L "$S" send-keys -t main exit Enter &&
+	t_wait 30 "tmux -L $S capture-pane -p -t main | grep -q \"^exited 0\"" &&
+	tmux -L "$S" capture-pane -p -t main | grep -Eq "^  dl1 +×1 .*autostop 30m \(terminates\)$" ||
+	{ tmux -L "$S" capture-pane -p -t main; false; }'
+tmux -L "$S" kill-server 2>/dev/null
 t_ok 'busy: "busy (run r3)", no stop time; autostop off: "autostop off"' '
 	edit autostop_state=busy "autostop_reason=train run r3" &&
 	m -w $W -c status 2>/dev/null | grep -Eq "^dl1-1 .*busy \(run r3\)" &&
