@@ -1,7 +1,7 @@
 /* node: training machines of the workspace, by kind.
  *
  *	node dl1 up [--count N] [--type T] [--ami AMI] [--spot] [--disk GB]
- *	    [--autostop DURATION|off]
+ *	    [--autostop DURATION|off] [--autostop-down]
  *	node dl1-1 autostop [DURATION|off]	(builtins/autostop.c)
  *	node dl1-1 stop|start|down|status
  *	node ls
