@@ -14,9 +14,9 @@
 VERSION  := 0.1.0
 PREFIX   ?= /usr/local
 CC       ?= cc
-PKGS     := libedit libcurl openssl libcjson libssh2 lua5.4 expat zlib
+PKGS     := libedit libcurl openssl libcjson libssh2 lua5.4 expat
 DEB_PKGS := build-essential pkg-config libedit-dev libcurl4-openssl-dev libssl-dev libcjson-dev \
-            libssh2-1-dev liblua5.4-dev libexpat1-dev zlib1g-dev tmux clang openssh-server iproute2 nftables openssh-client sudo python3-numpy shellcheck \
+            libssh2-1-dev liblua5.4-dev libexpat1-dev tmux clang openssh-server iproute2 nftables openssh-client sudo python3-numpy shellcheck \
             python3-torch python3-torchvision
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)

@@ -146,19 +146,14 @@ test_strip_and_gzip(void)
 {
 	char s[] = "#!/bin/sh\n# a comment\n\t# indented\nx=1 # kept\n"
 	    "# shellcheck disable=SC2086\n#!/bin/sh in a heredoc\ny=2\n";
-	char *gz, *back;
-	size_t glen, blen;
+	char *gz;
+	size_t glen;
 
 	T_EQ_STR(userdata_strip_comments(s), "#!/bin/sh\nx=1 # kept\n"
 	    "# shellcheck disable=SC2086\n#!/bin/sh in a heredoc\ny=2\n");
 	T_OK(gzip_pack(s, strlen(s), &gz, &glen) == 0);
 	T_OK(gzip_is(gz, glen) && !gzip_is(s, strlen(s)));
-	T_OK(gzip_unpack(gz, glen, 4096, &back, &blen) == 0);
-	T_OK(blen == strlen(s) && memcmp(back, s, blen) == 0);
-	free(back);
-	T_OK(gzip_unpack(gz, glen, 4, &back, &blen) != 0);	/* over max */
-	T_OK(gzip_unpack("xx", 2, 64, &back, &blen) != 0);
-	free(gz);
+	free(gz);	/* round trips through gzip -dc: test_gzip.c */
 }
 
 int
