@@ -63,6 +63,7 @@ $(B)/%.o: %.c
 EMBED := scripts/userdata/node.sh scripts/userdata/metrics.sh \
          scripts/userdata/autostop.sh \
          scripts/userdata/grafana.sh scripts/notebook-onstart.sh \
+         scripts/notebook-autostop.py \
          scripts/grafana-dashboard.json
 $(B)/gen/embedded.inc: $(EMBED) scripts/embed.sh
 	@mkdir -p $(dir $@)

@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 #include "builtins/tunnel.h"
 #include "lab/lab.h"
+#include "builtins/autostop.h"
 #include "builtins/node.h"
 #include "builtins/stackcmd.h"
 #include "stack/iam.h"
@@ -49,12 +50,16 @@ grafana_up(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	const char *profile = NULL;
 	struct stack st;
 	struct node_launch l;
-	struct userdata_var vars[2] = { { "DASHBOARD", NULL },
-	    { "ADMIN_PASSWORD", NULL } };
+	struct userdata_var vars[3] = { { "DASHBOARD", NULL },
+	    { "ADMIN_PASSWORD", NULL }, { "AUTOSTOP", NULL } };
+	char autostop[24];
 	char *ami = NULL, *ud = NULL, *dj = NULL;
 	cJSON *d;
 	int rc = 1;
 
+	if (autostop_option(ctx, a, autostop, sizeof autostop) != 0)
+		return 1;
+	vars[2].value = autostop;
 	if (stack_open(ctx, a, &st) != 0)
 		return 1;
 	if (stack_id(&st, GRAFANA_ROLE) != NULL) {
@@ -95,7 +100,7 @@ grafana_up(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	if ((vars[1].value = grafana_password(&st, 1)) == NULL)
 		goto out;
 	if ((ud = node_user_data(&st, "scripts/userdata/grafana.sh",
-	    GRAFANA_ROLE, vars, 2)) == NULL)
+	    GRAFANA_ROLE, vars, 3)) == NULL)
 		goto out;
 	memset(&l, 0, sizeof l);
 	l.role = GRAFANA_ROLE;
@@ -107,6 +112,9 @@ grafana_up(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 	l.sg_role = "sg-grafana";
 	if (node_launch_many(&st, &l, 1) != 0)
 		goto out;
+	/* What leaving the shell and status show (autostop.h). */
+	stack_set_attr(&st, GRAFANA_ROLE, "autostop", autostop);
+	stack_save(&st);
 	*result = stack_result(&st);
 	rc = 0;
 out:
@@ -379,6 +387,9 @@ static const struct mlsh_opt up_opts[] = {
 	    "instance type (default t3.small)" },
 	{ "ami", 0, OPT_STRING, NULL, "AMI",
 	    "image id instead of the newest Ubuntu LTS" },
+	{ "autostop", 0, OPT_STRING, NULL, "DURATION",
+	    "stop Grafana once idle this long: no SSH session, no tunnel in "
+	    "use, low CPU (default 60m; 30m, 2h, off)" },
 	OPT_DRY_RUN("print the plan, change nothing"),
 	OPT_YES("do not ask before starting"),
 	OPT_OVER_BUDGET,
@@ -445,7 +456,11 @@ static const struct mlsh_cmd grafana_subcmds[] = {
 	    .help = "An Ubuntu instance (t3.small) whose user-data installs "
 	    "Grafana with a CloudWatch data source (through its instance role, "
 	    "CloudWatchReadOnlyAccess) and the training dashboard (CPU, "
-	    "memory, GPU/HPU, disk per node). Idempotent.",
+	    "memory, GPU/HPU, disk per node). Idempotent. Its user-data "
+	    "installs the same idle watchdog as a node's: with no SSH "
+	    "session, no connection to :3000 (a `grafana open` tunnel in "
+	    "use) and CPU below 10 % for --autostop (default 60m), it stops "
+	    "itself; `status --refresh` shows when.",
 	    .opts = up_opts, .min_args = 0, .max_args = 0,
 	    .complete = grafana_complete, .exec = grafana_up },
 	{ .name = "down", .summary = "terminate Grafana and remove its role",

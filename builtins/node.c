@@ -1,7 +1,7 @@
 /* node: training machines of the workspace, by kind.
  *
  *	node dl1 up [--count N] [--type T] [--ami AMI] [--spot] [--disk GB]
- *	    [--autostop DURATION|off]
+ *	    [--autostop DURATION|off] [--autostop-down]
  *	node dl1-1 autostop [DURATION|off]	(builtins/autostop.c)
  *	node dl1-1 stop|start|down|status
  *	node ls
@@ -22,6 +22,8 @@
 #include <unistd.h>
 #include <lauxlib.h>
 #include <lua.h>
+#include "builtins/autostop.h"
+#include "lib/gzip.h"
 #include "builtins/node.h"
 #include "builtins/stage.h"
 #include "stack/iam.h"
@@ -90,7 +92,7 @@ struct node_up {
 	const struct node_kind *k;
 	const char *itype;
 	long long count, disk;
-	int spot;
+	int spot, down;		/* --spot, --autostop-down */
 	char autostop[24];	/* seconds, or "off" (user-data's @AUTOSTOP@) */
 	struct stack st;
 	int st_open;
@@ -180,21 +182,16 @@ up_kind(void *job)
 	}
 	u->itype = cmd_opt(a, "type") ? cmd_opt(a, "type") : u->k->type;
 	u->disk = cmd_opt_int(a, "disk", u->k->disk);
-	{
-		const char *as = cmd_opt(a, "autostop");
-		long secs = AUTOSTOP_DEFAULT_S;
-		char *cause = NULL;
-
-		if (as != NULL && autostop_parse(as, &secs, &cause) != 0) {
-			cmd_error(u->ctx, "--autostop: %s", cause);
-			free(cause);
-			return 1;
-		}
-		if (secs == 0)
-			snprintf(u->autostop, sizeof u->autostop, "off");
-		else
-			snprintf(u->autostop, sizeof u->autostop, "%ld", secs);
-	}
+	u->down = cmd_opt_bool(a, "autostop-down");
+	if (autostop_option(u->ctx, a, u->autostop, sizeof u->autostop) != 0)
+		return 1;
+	if (u->down && strcmp(u->autostop, "off") == 0)
+		return cmd_error(u->ctx, "--autostop-down with --autostop off: "
+		    "nothing would ever shut the node down");
+	if (u->down && u->spot)
+		return cmd_error(u->ctx, "--autostop-down and --spot: a "
+		    "persistent spot request would start the node again; "
+		    "choose one");
 	if (u->disk < NODE_DISK_MIN || u->disk > NODE_DISK_MAX)
 		/* The kind's own, from node_kinds in ~/.mlshrc (the parser
 		 * checked --disk). */
@@ -349,6 +346,7 @@ up_user_data(void *job)
 		l->user_data = u->uds[i];
 		l->disk_gb = (int)u->disk;
 		l->spot = u->spot;
+		l->shutdown_terminates = u->down;
 	}
 	return 0;
 }
@@ -374,6 +372,9 @@ up_record(void *job)
 		if (u->spot)
 			stack_set_attr(&u->st, name, "spot", "true");
 		stack_set_attr(&u->st, name, "autostop", u->autostop);
+		if (u->down)
+			stack_set_attr(&u->st, name, "autostop_action",
+			    "terminate");
 	}
 	stack_save(&u->st);
 	*u->result = stack_result(&u->st);
@@ -920,12 +921,35 @@ root_device(struct stack *st, const char *ami)
 	return r != NULL ? r : xstrdup("/dev/sda1");
 }
 
+/* The user-data as RunInstances takes it (base64, in *b64 when not NULL)
+ * and the bytes EC2 counts against its 16 KB: the script, or gzip of it
+ * when the script is over (cloud-init uncompresses gzip user-data, "Gzip
+ * compressed content", cloud-init docs; so does the lab). */
+static size_t
+user_data_wire(const char *text, char **b64)
+{
+	size_t len = strlen(text), glen;
+	char *gz;
+
+	if (len > USERDATA_MAX && gzip_pack(text, len, &gz, &glen) == 0) {
+		if (b64 != NULL)
+			*b64 = base64_encode(gz, glen);
+		free(gz);
+		return glen;
+	}
+	if (b64 != NULL)
+		*b64 = base64_encode(text, len);
+	return len;
+}
+
 static cJSON *
 launch_params(struct stack *st, const struct node_launch *l,
     const char *root, const char *subnet, const char *sg, const char *key)
 {
 	cJSON *p = cJSON_CreateObject(), *nis, *ni, *sgs, *md, *bdm, *b, *ebs;
-	char *ud = base64_encode(l->user_data, strlen(l->user_data));
+	char *ud;
+
+	(void)user_data_wire(l->user_data, &ud);
 
 	(void)st;
 	cJSON_AddStringToObject(p, "ImageId", l->ami);
@@ -975,10 +999,12 @@ launch_params(struct stack *st, const struct node_launch *l,
 		    "stop");
 	}
 	/* A shutdown on the node (autostop's) stops it: the disk and /efs
-	 * stay. "Change the instance initiated shutdown behavior", EC2 User
-	 * Guide (terminating-instances.html#Using_ChangingInstanceInitiated
-	 * ShutdownBehavior). */
-	cJSON_AddStringToObject(p, "InstanceInitiatedShutdownBehavior", "stop");
+	 * stay; with --autostop-down it terminates it (the root volume goes
+	 * too, DeleteOnTermination). "Change the instance initiated shutdown
+	 * behavior", EC2 User Guide (terminating-instances.html#Using_Changing
+	 * InstanceInitiatedShutdownBehavior). */
+	cJSON_AddStringToObject(p, "InstanceInitiatedShutdownBehavior",
+	    l->shutdown_terminates ? "terminate" : "stop");
 	cJSON_AddStringToObject(p, "UserData", ud);
 	free(ud);
 	return p;
@@ -1005,10 +1031,11 @@ node_launch_many(struct stack *st, const struct node_launch *ls, size_t n)
 	sums = xcalloc(n, sizeof *sums);
 	roles = xcalloc(n, sizeof *roles);
 	for (size_t i = 0; i < n; i++) {
-		if (strlen(ls[i].user_data) > USERDATA_MAX) {
-			cmd_error(st->ctx, "user-data for %s is %zu bytes; EC2 "
-			    "takes at most %d", ls[i].role,
-			    strlen(ls[i].user_data), USERDATA_MAX);
+		if (user_data_wire(ls[i].user_data, NULL) > USERDATA_MAX) {
+			cmd_error(st->ctx, "user-data for %s is %zu bytes (%zu "
+			    "compressed); EC2 takes at most %d", ls[i].role,
+			    strlen(ls[i].user_data), user_data_wire(
+			    ls[i].user_data, NULL), USERDATA_MAX);
 			goto out;
 		}
 		sums[i] = xasprintf("%s %s in %s, no public IP, IMDSv2, "
@@ -1116,7 +1143,7 @@ node_user_data(struct stack *st, const char *path, const char *node,
 		return NULL;
 	}
 	node_efs(st, &id, &dns, &ip);
-	vars = xcalloc(nextra + 11, sizeof *vars);
+	vars = xcalloc(nextra + 12, sizeof *vars);
 	for (size_t i = 0; i < nextra; i++)
 		vars[n++] = extra[i];	/* first match wins: extra overrides */
 	vars[n++] = (struct userdata_var){ "WORKSPACE", st->ws };
@@ -1130,12 +1157,16 @@ node_user_data(struct stack *st, const char *path, const char *node,
 	    userdata_file("scripts/userdata/metrics.sh") };
 	vars[n++] = (struct userdata_var){ "AUTOSTOP_SH",
 	    userdata_file("scripts/userdata/autostop.sh") };
+	vars[n++] = (struct userdata_var){ "NOTEBOOK_AUTOSTOP",
+	    userdata_file("scripts/notebook-autostop.py") };
 	out = userdata_render(tmpl, vars, n, &cause);
 	free(vars);
 	if (out == NULL) {
 		cmd_error(st->ctx, "%s: %s", path, cause);
 		free(cause);
-	}
+	} else if (strlen(out) > USERDATA_MAX)
+		/* The comments are for the reviewed files in scripts/. */
+		userdata_strip_comments(out);
 	return out;
 }
 
@@ -1563,6 +1594,9 @@ static const struct mlsh_opt up_opts[] = {
 	    NODE_DISK_MAX, 0),
 	{ "autostop", 0, OPT_STRING, NULL, "DURATION",
 	    "stop the node once idle this long (default 60m; 30m, 2h, off)" },
+	{ "autostop-down", 0, OPT_BOOL, NULL, NULL,
+	    "when idle, terminate the node instead of stopping it (its root "
+	    "volume goes; /efs stays)" },
 	{ "include-deprecated", 0, OPT_BOOL, NULL, NULL,
 	    "let a deprecated image be chosen (the last one supporting the "
 	    "type)" },

@@ -16,6 +16,8 @@ struct node_launch {
 	int spot;			/* persistent spot, stops on interruption */
 	const char *sg_role;		/* security group role; NULL: "sg-nodes"
 					 * (the first launch's counts for all) */
+	int shutdown_terminates;	/* a shutdown on the machine terminates
+					 * it (--autostop-down); 0: stops it */
 };
 
 /* RunInstances for every launch that is not recorded yet (in parallel, one

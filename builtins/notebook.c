@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include "builtins/autostop.h"
 #include "builtins/node.h"
 #include "builtins/stage.h"
 #include "builtins/stackcmd.h"
@@ -92,6 +93,7 @@ struct nb_up {
 	int st_open;
 	char *name, *lc;		/* the instance's and the config's names */
 	const char *subnet, *sg, *role_arn;
+	char autostop[24];	/* seconds, or "off" (OnStart's @AUTOSTOP@) */
 };
 
 static int nbu_options(void *), nbu_stack(void *), nbu_network(void *),
@@ -136,7 +138,8 @@ nbu_options(void *job)
 	u->itype = cmd_opt(a, "type") ? cmd_opt(a, "type") : NB_TYPE;
 	u->repo = cmd_opt(a, "repo") ? cmd_opt(a, "repo") : NB_REPO;
 	u->vol = cmd_opt_num(a, "volume");
-	return 0;
+	return autostop_option(u->ctx, a, u->autostop, sizeof u->autostop)
+	    != 0;
 }
 
 static int
@@ -239,8 +242,10 @@ nbu_lifecycle(void *job)
 	    "DescribeNotebookInstanceLifecycleConfig",
 	    "NotebookInstanceLifecycleConfigName", u->lc)) != 0)
 		return stack_id(&u->st, NB_LC_ROLE) == NULL;	/* r < 0 */
+	struct userdata_var as = { "AUTOSTOP", u->autostop };
+
 	if ((script = node_user_data(&u->st, "scripts/notebook-onstart.sh",
-	    u->name, NULL, 0)) == NULL)
+	    u->name, &as, 1)) == NULL)
 		return 1;
 	b64 = base64_encode(script, strlen(script));
 	free(script);
@@ -302,8 +307,12 @@ nbu_instance(void *job)
 		limit_hint(&u->st, u->itype);
 		return 1;
 	}
-	if (!c.skipped)
+	if (!c.skipped) {
 		nb_keep(&u->st, NB_ROLE, "notebook", u->name, u->itype);
+		/* What leaving the shell and status show (autostop.h). */
+		stack_set_attr(&u->st, NB_ROLE, "autostop", u->autostop);
+		stack_save(&u->st);
+	}
 	return 0;
 }
 
@@ -701,6 +710,9 @@ static const struct mlsh_opt up_opts[] = {
 	    NB_VOLUME),
 	{ "skip-quota-check", 0, OPT_BOOL, NULL, NULL,
 	    "do not read the SageMaker notebook quota (Service Quotas) first" },
+	{ "autostop", 0, OPT_STRING, NULL, "DURATION",
+	    "stop the notebook once its Jupyter kernels are idle this long "
+	    "(default 60m; 30m, 2h, off)" },
 	OPT_DRY_RUN("print the plan, change nothing"),
 	OPT_YES("do not ask before starting"),
 	OPT_OVER_BUDGET,
@@ -742,7 +754,12 @@ static const struct mlsh_cmd nb_subcmds[] = {
 	    "memory stats to CloudWatch, and the notebook instance: private "
 	    "subnet, the nodes' security group, direct internet access "
 	    "disabled, IMDSv2, the model repository as default code "
-	    "repository. Waits until InService. Idempotent.",
+	    "repository. Waits until InService. Idempotent. The OnStart "
+	    "also installs mlsh-notebook-autostop (cron, every minute): when "
+	    "no Jupyter kernel has been busy or active for --autostop "
+	    "(default 60m), it stops the instance with its own role "
+	    "(StopNotebookInstance), the pattern of AWS's auto-stop-idle "
+	    "lifecycle sample.",
 	    .opts = up_opts, .min_args = 0, .max_args = 0,
 	    .complete = nb_complete, .exec = nb_up },
 	{ .name = "stop", .summary = "stop the notebook (its volume stays)",

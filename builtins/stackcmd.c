@@ -316,8 +316,8 @@ stackcmd_prices(struct mlsh_ctx *ctx)
 /* The workspace's state root without waiting for anyone: the open state
  * (a snapshot read again when another mlsh wrote since), else the file read
  * without locking into *owned (the caller deletes it). NULL when none. */
-static const cJSON *
-state_peek(struct mlsh_ctx *ctx, cJSON **owned)
+const cJSON *
+stackcmd_state_peek(struct mlsh_ctx *ctx, cJSON **owned)
 {
 	char *p, *cause = NULL, *text;
 
@@ -343,7 +343,7 @@ double
 stackcmd_hourly_rate(struct mlsh_ctx *ctx)
 {
 	cJSON *owned;
-	const cJSON *root = state_peek(ctx, &owned);
+	const cJSON *root = stackcmd_state_peek(ctx, &owned);
 	double sum = root ? stack_hourly_rate(stackcmd_prices(ctx), root) : 0;
 
 	cJSON_Delete(owned);
@@ -354,7 +354,7 @@ cJSON *
 stackcmd_budget(struct mlsh_ctx *ctx)
 {
 	cJSON *owned, *b;
-	const cJSON *root = state_peek(ctx, &owned);
+	const cJSON *root = stackcmd_state_peek(ctx, &owned);
 
 	b = root ? stack_budget_json(stackcmd_prices(ctx), root, stack_now()) :
 	    NULL;
@@ -395,8 +395,10 @@ running_kind(const cJSON *rec, const char *role)
 /* Fold one record's autostop attribute ("3600", "off", or none) into its
  * kind's: the same for all, or "mixed". */
 static void
-autostop_note(char *acc, size_t n, const char *v, int first)
+autostop_note(char *acc, size_t n, const cJSON *rec, int first)
 {
+	const char *v = stack_attr(rec, "autostop");
+	const char *act = stack_attr(rec, "autostop_action");
 	char d[24];
 	char *end;
 	long secs;
@@ -405,9 +407,12 @@ autostop_note(char *acc, size_t n, const char *v, int first)
 		d[0] = '\0';
 	else if (strcmp(v, "off") == 0)
 		snprintf(d, sizeof d, "off");
-	else if ((secs = strtol(v, &end, 10)) > 0 && *end == '\0')
-		duration_format(secs, d, sizeof d);
-	else
+	else if ((secs = strtol(v, &end, 10)) > 0 && *end == '\0') {
+		duration_format(secs, d, sizeof d - 14);
+		/* --autostop-down: the shutdown terminates it */
+		if (act != NULL && strcmp(act, "terminate") == 0)
+			strcat(d, " (terminates)");
+	} else
 		d[0] = '\0';
 	if (first)
 		snprintf(acc, n, "%s", d);
@@ -424,7 +429,7 @@ stackcmd_running(struct mlsh_ctx *ctx)
 	int count[64] = { 0 };
 	char stop[64][24];	/* the kind's autostop: "60m", "off", "mixed" */
 	cJSON *owned;
-	const cJSON *root = state_peek(ctx, &owned), *rec;
+	const cJSON *root = stackcmd_state_peek(ctx, &owned), *rec;
 	struct buf b;
 
 	strlist_init(&kinds);
@@ -447,8 +452,7 @@ stackcmd_running(struct mlsh_ctx *ctx)
 		rate[i] += h;
 		if (count[i]++ == 0)
 			stop[i][0] = '\0';
-		autostop_note(stop[i], sizeof stop[i], stack_attr(rec,
-		    "autostop"), count[i] == 1);
+		autostop_note(stop[i], sizeof stop[i], rec, count[i] == 1);
 	}
 	cJSON_Delete(owned);
 	if (!(total > 0)) {

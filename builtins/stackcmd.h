@@ -36,6 +36,11 @@ int stackcmd_confirm_delete(struct stack *, const struct strlist *roles,
  * one command). */
 const struct stack_prices *stackcmd_prices(struct mlsh_ctx *);
 
+/* The workspace's state root without waiting for anyone (the open state,
+ * else the file read without locking into *owned, which the caller
+ * deletes); NULL when none. Never touches the network. */
+const cJSON *stackcmd_state_peek(struct mlsh_ctx *, cJSON **owned);
+
 /* The workspace's running $/h for the prompt: the open state, else the file
  * read without locking (the prompt never waits for another mlsh). */
 double stackcmd_hourly_rate(struct mlsh_ctx *);

@@ -7,7 +7,9 @@
 #include <string.h>
 #include <time.h>
 #include "lib/state.h"
+#include "builtins/autostop.h"
 #include "builtins/stackcmd.h"
+#include "builtins/target.h"
 
 static char *
 age_text(double seconds)
@@ -97,6 +99,10 @@ status_people(cJSON *rows)
 			cJSON_AddStringToObject(o, "accrued", s);
 			free(s);
 			cJSON_Delete(v);
+		}
+		if ((s = autostop_take_text(o)) != NULL) {
+			cJSON_AddStringToObject(o, "autostop", s);
+			free(s);
 		}
 		if ((v = cJSON_GetObjectItemCaseSensitive(o, "drift")) != NULL) {
 			cJSON_DetachItemViaPointer(o, v);
@@ -270,6 +276,61 @@ refresh_rows(struct stack *st, const struct strlist *roles, cJSON *rows)
 	return drift;
 }
 
+/* Each running machine's autostop watchdog, read over the session's kept
+ * SSH connection (one short exec each, bounded, one after the other) into
+ * its record. Only here: plain `status` and the prompt read no network, and
+ * --refresh is where status already asks the world. An emulator's made-up
+ * addresses are not read (target_emulated). */
+#define WATCHDOG_BOUND_MS 5000
+static void
+read_watchdogs(struct stack *st)
+{
+	struct mlsh_ctx *ctx = st->ctx;
+	const cJSON *rec;
+	struct strlist roles;
+
+	if (target_emulated(ctx))
+		return;
+	strlist_init(&roles);
+	cJSON_ArrayForEach(rec, st->resources)
+		if (stack_attr(rec, "autostop") != NULL &&
+		    stack_attr(rec, "state") != NULL &&
+		    strcmp(stack_attr(rec, "state"), "running") == 0)
+			strlist_add(&roles, rec->string);
+	for (size_t i = 0; i < roles.n && !mlsh_interrupted; i++) {
+		char *text = NULL;
+		if (autostop_read(ctx, roles.v[i], NULL, WATCHDOG_BOUND_MS,
+		    &text) == 0)
+			autostop_observe(st, roles.v[i], text,
+			    (long)time(NULL));
+		else {
+			fflush(stdout);
+			fprintf(stderr, "status: %s's autostop not read: %s\n",
+			    roles.v[i], ctx->error ? ctx->error : "failed");
+			free(ctx->error);
+			ctx->error = NULL;
+		}
+		free(text);
+	}
+	strlist_release(&roles);
+}
+
+/* The autostop columns of every row whose record has a setting. */
+static void
+autostop_rows(struct stack *st, cJSON *rows)
+{
+	cJSON *o;
+	long now = (long)time(NULL);
+
+	cJSON_ArrayForEach(o, rows) {
+		const cJSON *role = cJSON_GetObjectItemCaseSensitive(o, "role");
+		const cJSON *rec = cJSON_IsString(role) ? stack_rec(st,
+		    role->valuestring) : NULL;
+		if (rec != NULL)
+			autostop_fields(rec, now, o);
+	}
+}
+
 static int
 status_refresh(struct stack *st, cJSON **result)
 {
@@ -287,6 +348,7 @@ status_refresh(struct stack *st, cJSON **result)
 		return 1;
 	}
 	strlist_release(&roles);
+	read_watchdogs(st);
 	if (list_all(st, found) != 0) {
 		cJSON_Delete(rows);
 		cJSON_Delete(found);
@@ -364,6 +426,8 @@ status_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 			    "resources\n", st.ws);
 		}
 	}
+	if (rc == 0 && cJSON_IsArray(*result))
+		autostop_rows(&st, *result);
 	/* --json and Lua get the data; the prompt a table of text. */
 	if (rc == 0 && !shell_wants_data(ctx, a->json) &&
 	    cJSON_IsArray(*result))
@@ -376,7 +440,8 @@ status_exec(struct mlsh_ctx *ctx, struct cmd_args *a, cJSON **result)
 
 static const struct mlsh_opt status_opts[] = {
 	{ "refresh", 'r', OPT_BOOL, NULL, NULL,
-	    "ask AWS and report drift (gone, changed, unknown but tagged)" },
+	    "ask AWS and report drift (gone, changed, unknown but tagged); "
+	    "read the machines' autostop watchdogs" },
 	{ "recover", 0, OPT_BOOL, NULL, NULL,
 	    "rebuild the state from the mlsh:workspace tags" },
 	{ NULL, 0, 0, NULL, NULL, NULL }
@@ -387,10 +452,14 @@ const struct mlsh_cmd cmd_status_entry = {
 	.aliases = (const char *const[]){ "st", NULL },
 	.summary = "every resource of the workspace, its state and cost",
 	.help = "Columns: role, id, state, type, private and public IP, $/h, "
-	    "age and accrued cost (at today's rate since creation). Without "
-	    "flags it reads the state only; --refresh asks AWS. --json: "
-	    "usd_per_hour, age_seconds and accrued_usd as numbers, null "
-	    "where unknown or none.",
+	    "age and accrued cost (at today's rate since creation), and for "
+	    "machines with an idle watchdog their autostop (\"idle 12m, stops "
+	    "in 48m\", \"busy (run r3)\", \"autostop off\"). Without "
+	    "flags it reads the state only (the autostop as last read, counted "
+	    "on to now); --refresh asks AWS, and each running machine's "
+	    "watchdog over SSH (5 s at most each). --json: usd_per_hour, "
+	    "age_seconds, accrued_usd, idle_seconds and stops_in_seconds as "
+	    "numbers, null where unknown or none.",
 	.opts = status_opts,
 	.min_args = 0,
 	.max_args = 0,

@@ -384,6 +384,13 @@ url_is_loopback(const char *url)
  * the internet, never ours. Connecting there is refused; the lab makes
  * them real.
  */
+int
+target_emulated(struct mlsh_ctx *ctx)
+{
+	return !ctx->lab && url_is_loopback(ctx->endpoint_url != NULL ?
+	    ctx->endpoint_url : getenv("AWS_ENDPOINT_URL"));
+}
+
 const struct rmt_config *
 target_config_connect(struct mlsh_ctx *ctx)
 {

@@ -32,6 +32,10 @@ const struct rmt_config *target_config(struct mlsh_ctx *);
  * NULL after cmd_error also when the endpoint is an emulator on this
  * machine outside the lab, whose made-up addresses are not ours to reach. */
 const struct rmt_config *target_config_connect(struct mlsh_ctx *);
+/* Whether the endpoint is an emulator on this machine outside the lab (its
+ * addresses are not real hosts): what target_config_connect refuses, asked
+ * before anything is read or sent. */
+int target_emulated(struct mlsh_ctx *);
 
 /* Resolve a target name to remote/'s node string: *node is NULL for the
  * jump host, else the node's private IP (allocated). -1 after cmd_error

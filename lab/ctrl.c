@@ -866,9 +866,38 @@ apply_fw(const char *state, const struct lab_want *want, char **rules,
 	}
 }
 
+/* What EC2 does to an instance that shuts itself down: its
+ * InstanceInitiatedShutdownBehavior, "stop" (the default) or "terminate"
+ * (EC2 User Guide, "Change the instance initiated shutdown behavior").
+ * Asked per request (DescribeInstances does not carry it). */
+static const char *
+shutdown_action(struct aws_client *c, const char *id)
+{
+	cJSON *p = cJSON_CreateObject(), *r = NULL;
+	const cJSON *v;
+	struct aws_error err;
+	const char *action = "StopInstances";
+
+	memset(&err, 0, sizeof err);
+	cJSON_AddStringToObject(p, "InstanceId", id);
+	cJSON_AddStringToObject(p, "Attribute",
+	    "instanceInitiatedShutdownBehavior");
+	if (aws_call(c, "ec2", "DescribeInstanceAttribute", p, &r, &err) == 0) {
+		v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(
+		    r, "instanceInitiatedShutdownBehavior"), "value");
+		if (cJSON_IsString(v) && strcmp(v->valuestring, "terminate") == 0)
+			action = "TerminateInstances";
+	}
+	aws_error_release(&err);
+	cJSON_Delete(p);
+	cJSON_Delete(r);
+	return action;
+}
+
 /* A running host that asked to power off (host.c's shutdown shim) is
- * stopped as EC2 stops an instance whose InstanceInitiatedShutdownBehavior
- * is stop; moto's stopped state then stops the host (lab_apply). */
+ * stopped, or terminated, as EC2 treats an instance by its
+ * InstanceInitiatedShutdownBehavior; moto's new state then stops or
+ * removes the host (lab_apply). */
 static void
 power_requests(const char *state, struct aws_client *c,
     const struct lab_want *want, size_t n, FILE *log)
@@ -886,14 +915,16 @@ power_requests(const char *state, struct aws_client *c,
 			free(req);
 			continue;
 		}
+		const char *action = shutdown_action(c, id);
 		memset(&err, 0, sizeof err);
 		p = cJSON_CreateObject();
 		cJSON_AddStringToObject(p, "InstanceId.1", id);
-		if (aws_call(c, "ec2", "StopInstances", p, &r, &err) == 0) {
-			lab_logf(log, "%s: %s: stopping the instance", id, what);
+		if (aws_call(c, "ec2", action, p, &r, &err) == 0) {
+			lab_logf(log, "%s: %s: %s the instance", id, what,
+			    action[0] == 'S' ? "stopping" : "terminating");
 			unlink(req);
 		} else
-			lab_logf(log, "%s: StopInstances: %s", id,
+			lab_logf(log, "%s: %s: %s", id, action,
 			    err.message ? err.message : "failed");
 		aws_error_release(&err);
 		cJSON_Delete(p);

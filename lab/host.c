@@ -34,6 +34,7 @@
 
 #include "lab/lab.h"
 #include "lab/lab_int.h"
+#include "lib/gzip.h"
 
 #define HOST_RUN "/run/mlshlab"
 /* What an instance role would hand out: moto accepts any key, and on-node
@@ -71,6 +72,8 @@ static int host_mkns(const char *state, const struct host *h,
 static int host_sshd_start(const char *state, const struct host *h,
     char **cause);
 static int host_userdata_start(const char *state, const struct host *h,
+    char **cause);
+static int userdata_gunzip(const char *state, const struct host *h,
     char **cause);
 static void host_kill(const char *state, const struct host *h);
 static int host_open_ns(const char *state, const struct host *h, int fds[3],
@@ -759,9 +762,13 @@ host_files(const char *state, const struct host *h,
 		return -1;
 
 	if (s->user_data != NULL && s->user_data_len > 0) {
-		path = xasprintf("%s/sys/user-data", h->dir);
-		rc = lab_write_file(path, s->user_data, s->user_data_len, 0700,
-		    cause);
+		/* Compressed user-data is kept as it came; the host's own gzip
+		 * uncompresses it before it runs (host_userdata_start). */
+		int gz = gzip_is(s->user_data, s->user_data_len);
+
+		path = xasprintf("%s/sys/user-data%s", h->dir, gz ? ".gz" : "");
+		rc = lab_write_file(path, s->user_data, s->user_data_len,
+		    gz ? 0600 : 0700, cause);
 		free(path);
 	}
 	return rc;
@@ -1280,6 +1287,71 @@ out:
 	return rc;
 }
 
+/* Gzip user-data (sys/user-data.gz) uncompressed into sys/user-data, as
+ * cloud-init does ("Gzip compressed content", cloud-init docs, user-data
+ * formats): by the gzip of the host's /usr, inside the host's namespaces, at
+ * most USERDATA_PLAIN_MAX bytes, each step within 60 s. gzip -t first: a pipe
+ * would hide its exit status. */
+#define USERDATA_PLAIN_MAX (1 << 20)
+static int
+userdata_gunzip(const char *state, const struct host *h, char **cause)
+{
+	char *gzpath = xasprintf("%s/sys/user-data.gz", h->dir);
+	char *plain = xasprintf("%s/sys/user-data", h->dir);
+	char *argv[] = { "/bin/sh", "-c",
+	    "timeout 60 gzip -t \"$1\" 2>/dev/null && "
+	    "timeout 60 gzip -dc \"$1\" 2>/dev/null | head -c $2",
+	    "sh", HOST_SYS "/user-data.gz", NULL, NULL };
+	char cap[32];
+	struct lab_proc p = { .argv = argv, .cwd = "/", .out_fd = -1,
+	    .rc_fd = -1 };
+	int fds[3] = { -1, -1, -1 }, status = 0, rc = -1;
+	struct stat st;
+	char **env = NULL;
+
+	if (access(gzpath, F_OK) != 0) {
+		rc = 0;
+		goto out;
+	}
+	snprintf(cap, sizeof cap, "%d", USERDATA_PLAIN_MAX + 1);
+	argv[5] = cap;
+	p.out_fd = open(plain, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	    O_CLOEXEC, 0700);
+	if (p.out_fd == -1) {
+		*cause = xasprintf("%s: %s", plain, strerror(errno));
+		goto out;
+	}
+	if (host_open_ns(state, h, fds, cause) == -1)
+		goto out;
+	env = host_env(h);
+	p.envp = env;
+	p.netns_fd = fds[0];
+	p.utsns_fd = fds[1];
+	p.mntns_fd = fds[2];
+	if (lab_proc_run(&p, NULL, &status, cause) == -1)
+		goto out;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		*cause = xstrdup("user-data: not valid gzip");
+		goto out;
+	}
+	if (fstat(p.out_fd, &st) == -1 || st.st_size > USERDATA_PLAIN_MAX) {
+		*cause = xasprintf("user-data: over %d bytes uncompressed",
+		    USERDATA_PLAIN_MAX);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc == -1)
+		unlink(plain);
+	if (p.out_fd != -1)
+		close(p.out_fd);
+	close_ns(fds);
+	free_env(env);
+	free(gzpath);
+	free(plain);
+	return rc;
+}
+
 /* The user-data, once: a script with #! runs as it is, other text with
  * /bin/sh; cloud-config is not interpreted (noted in the console log). */
 static int
@@ -1299,6 +1371,8 @@ host_userdata_start(const char *state, const struct host *h, char **cause)
 		rc = 0;
 		goto out;
 	}
+	if (userdata_gunzip(state, h, cause) == -1)
+		goto out;
 	head = file_read(script, NULL, &c);
 	free(c);
 	c = NULL;

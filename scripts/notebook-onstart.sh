@@ -1,8 +1,9 @@
 #!/bin/sh
 # mlsh notebook OnStart (SageMaker lifecycle configuration, runs as root at
 # every start): mount the workspace's EFS at /efs (linked into the Jupyter
-# tree as ~/SageMaker/efs) and export GPU and memory stats to CloudWatch
-# every minute with mlsh-metrics (the same collector nodes use).
+# tree as ~/SageMaker/efs), export GPU and memory stats to CloudWatch
+# every minute with mlsh-metrics (the same collector nodes use), and stop
+# the instance when its kernels are idle (mlsh-notebook-autostop).
 #
 # Placeholders as in scripts/userdata/node.sh. SageMaker stops an OnStart
 # that runs over 5 minutes, so the slow parts run in the background.
@@ -15,6 +16,7 @@ REGION='@REGION@'
 EFS_DNS='@EFS_DNS@'
 EFS_IP='@EFS_IP@'
 NAMESPACE='@NAMESPACE@'
+AUTOSTOP='@AUTOSTOP@'
 NFS_OPTS=nfsvers=4.1,rsize=1048576,wsize=1048576,hard,timeo=600,retrans=2,noresvport
 EFS_DIR=/efs
 NB_HOME=/home/ec2-user/SageMaker
@@ -59,4 +61,14 @@ fi
 # Metrics every minute (notebook instances run cron).
 echo "* * * * * root /usr/local/bin/mlsh-metrics >/dev/null 2>&1" \
     >/etc/cron.d/mlsh-metrics
+# Autostop: idle Jupyter kernels for $AUTOSTOP seconds stop the instance
+# (mlsh-notebook-autostop's header; the settings survive a restart).
+cat >/usr/local/bin/mlsh-notebook-autostop <<'NBAUTOSTOP'
+@@NOTEBOOK_AUTOSTOP@@
+NBAUTOSTOP
+chmod 755 /usr/local/bin/mlsh-notebook-autostop
+printf 'idle=%s\nnode=%s\nregion=%s\n' "${AUTOSTOP:-off}" "$NODE" "$REGION" \
+    >/etc/mlsh/autostop
+echo "* * * * * root /usr/local/bin/mlsh-notebook-autostop tick >>/var/log/mlsh-autostop.log 2>&1" \
+    >/etc/cron.d/mlsh-autostop
 log "done"

@@ -115,3 +115,24 @@ fail:
 	buf_release(&b);
 	return NULL;
 }
+
+char *
+userdata_strip_comments(char *s)
+{
+	char *r = s, *w = s;
+
+	while (*r != '\0') {
+		size_t len = strcspn(r, "\n"), lead = strspn(r, " \t");
+		int nl = r[len] == '\n';
+		if (r[lead] == '#' && r[lead + 1] != '!' &&
+		    strncmp(r + lead, "# shellcheck", 12) != 0) {
+			r += len + nl;
+			continue;
+		}
+		memmove(w, r, len + nl);
+		w += len + nl;
+		r += len + nl;
+	}
+	*w = '\0';
+	return s;
+}

@@ -28,6 +28,11 @@ const char *userdata_file(const char *path);
 char *userdata_render(const char *tmpl, const struct userdata_var *vars,
     size_t n, char **cause);
 
+/* s without its comment lines (blanks, then '#', and not "#!" or
+ * "# shellcheck"), in place: what goes to a machine when the reviewed
+ * scripts with their comments are over EC2's limit. Returns s. */
+char *userdata_strip_comments(char *s);
+
 /* EC2 takes at most 16 KB of user-data (before base64). */
 #define USERDATA_MAX 16384
 

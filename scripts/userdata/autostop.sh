@@ -4,11 +4,18 @@
 #	mlsh-autostop tick	check once (systemd timer or cron, every minute)
 #	mlsh-autostop loop	check forever (no systemd, no cron: the lab)
 #	mlsh-autostop show	the settings and the last check, key=value lines
+#	mlsh-autostop install IDLE NAME [PORTS]	settings (a re-run keeps
+#				them), then a check every minute
+#	mlsh-autostop schedule NAME ARGS	run mlsh-NAME ARGS every minute
+#				(systemd timer, else cron); 1: neither
 #
 # Idle (each check): no live train run of this node, no SSH session on a
-# terminal, CPU < cpu=%, HPUs/GPUs < accel=%. Idle for idle= seconds in a
-# row: shutdown -h now. Settings: /etc/mlsh/autostop (idle=SECS|off, cpu=,
-# accel=, node=); state: /var/lib/mlsh/autostop. Details: builtins/autostop.c.
+# terminal, no TCP connection to a port of ports= (Grafana's :3000 through
+# `grafana open`), CPU < cpu=%, HPUs/GPUs < accel=%. Idle for idle= seconds
+# in a row: shutdown -h now. Settings: /etc/mlsh/autostop (idle=SECS|off,
+# cpu=, accel=, node=, ports=); state: /var/lib/mlsh/autostop (its
+# idle_since and stops_at are what `status` shows). Details:
+# builtins/autostop.c.
 # Tests: MLSH_ROOT prefixes paths, MLSH_PROC replaces /proc.
 PATH=$PATH:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
@@ -21,7 +28,7 @@ STATE=$VAR/autostop
 log() { echo "mlsh-autostop: $*"; }
 have() { command -v "$1" >/dev/null 2>&1; }
 
-idle=off cpu=10 accel=10 node=
+idle=off cpu=10 accel=10 node='' ports=''
 conf_read() {
 	[ -r "$CONF" ] || return 0
 	while IFS='=' read -r k v; do
@@ -30,6 +37,7 @@ conf_read() {
 		cpu) case $v in [0-9]*) cpu=$v;; esac;;
 		accel) case $v in [0-9]*) accel=$v;; esac;;
 		node) node=$v;;
+		ports) case $v in *[!0-9,]*) ;; *) ports=$v;; esac;;
 		esac
 	done <"$CONF"
 	case $idle in off) ;; *[!0-9]*|'') idle=off;; esac
@@ -78,6 +86,21 @@ ssh_session() {
 	return 1
 }
 
+# An established TCP connection to one of ports= (/proc/net/tcp: local
+# address HEXIP:HEXPORT, state 01): prints which.
+port_in_use() {
+	for p in $(echo "$ports" | tr ',' ' '); do
+		h=$(printf ':%04X' "$p")
+		if awk -v h="$h" '$4 == "01" && substr($2, length($2) - 4) == h \
+		    { f = 1 } END { exit !f }' "$PROC/net/tcp" "$PROC/net/tcp6" \
+		    2>/dev/null; then
+			echo "connection to :$p"
+			return 0
+		fi
+	done
+	return 1
+}
+
 # CPU busy percent since the last check; nothing on the first.
 cpu_pct() {
 	# shellcheck disable=SC2046 # the numbers, split
@@ -107,6 +130,7 @@ accel_pct() {
 busy_reason() {
 	if d=$(run_alive); then echo "train run ${d##*/}"; return; fi
 	if s=$(ssh_session); then echo "ssh session (${s% })"; return; fi
+	if s=$(port_in_use); then echo "$s"; return; fi
 	if c=$(cpu_pct) && [ "$c" -ge "$cpu" ]; then echo "cpu ${c}%"; return; fi
 	a=$(accel_pct)
 	if [ -n "$a" ] && [ "$a" -ge "$accel" ]; then echo "accelerator ${a}%"; fi
@@ -145,8 +169,54 @@ tick() {
 	else poweroff; fi
 }
 
+BIN=$ROOT/usr/local/bin
+# Run $BIN/mlsh-NAME ARGS every minute: systemd timer, else cron; 1: neither.
+schedule() {
+	if [ -d "$ROOT/run/systemd/system" ] && have systemctl; then
+		cat >"$ROOT/etc/systemd/system/mlsh-$1.service" <<UNIT
+[Unit]
+Description=mlsh $1
+[Service]
+Type=oneshot
+ExecStart=$BIN/mlsh-$1 $2
+UNIT
+		cat >"$ROOT/etc/systemd/system/mlsh-$1.timer" <<UNIT
+[Unit]
+Description=mlsh $1 every minute
+[Timer]
+OnBootSec=1min
+OnUnitActiveSec=1min
+[Install]
+WantedBy=timers.target
+UNIT
+		systemctl daemon-reload && systemctl enable --now "mlsh-$1.timer" \
+		    >/dev/null 2>&1 && log "$1: systemd timer"
+	elif [ -d "$ROOT/etc/cron.d" ] && { have cron || have crond; }; then
+		echo "* * * * * root $BIN/mlsh-$1 $2 >/dev/null 2>&1" \
+		    >"$ROOT/etc/cron.d/mlsh-$1"
+		log "$1: cron"
+	else
+		return 1
+	fi
+}
+
+install() {
+	mkdir -p "${CONF%/*}"
+	# A re-run keeps a setting changed since (`node NAME autostop`).
+	[ -f "$CONF" ] || printf 'idle=%s\ncpu=10\naccel=10\nnode=%s\nports=%s\n' \
+	    "${1:-off}" "$2" "$3" >"$CONF"
+	schedule autostop tick && return 0
+	pf=${CONF%/*}/autostop.pid
+	[ -f "$pf" ] && kill -0 "$(cat "$pf")" 2>/dev/null && return 0
+	nohup "$BIN/mlsh-autostop" loop >/dev/null 2>&1 &
+	echo $! >"$pf"
+	log "background loop (pid $!)"
+}
+
 case ${1:-tick} in
 tick)	tick;;
+install) install "$2" "$3" "$4";;
+schedule) schedule "$2" "$3";;
 loop)
 	while :; do
 		tick
@@ -165,7 +235,8 @@ show)
 	echo "idle=$idle"
 	echo "cpu=$cpu"
 	echo "accel=$accel"
+	echo "ports=$ports"
 	[ -r "$STATE" ] && cat "$STATE"
 	echo "now=$(date +%s)";;
-*)	echo "usage: mlsh-autostop tick|loop|show" >&2; exit 2;;
+*)	echo "usage: mlsh-autostop tick|loop|show|install|schedule" >&2; exit 2;;
 esac

@@ -103,35 +103,14 @@ elif have nvidia-smi; then
 fi
 log "accelerator: $accel"
 
-# Run $BIN/mlsh-NAME ARGS every minute: systemd timer, else cron; 1: neither.
-schedule() {
-	if [ -d "$ROOT/run/systemd/system" ] && have systemctl; then
-		cat >"$ROOT/etc/systemd/system/mlsh-$1.service" <<UNIT
-[Unit]
-Description=mlsh $1
-[Service]
-Type=oneshot
-ExecStart=$BIN/mlsh-$1 $2
-UNIT
-		cat >"$ROOT/etc/systemd/system/mlsh-$1.timer" <<UNIT
-[Unit]
-Description=mlsh $1 every minute
-[Timer]
-OnBootSec=1min
-OnUnitActiveSec=1min
-[Install]
-WantedBy=timers.target
-UNIT
-		systemctl daemon-reload && systemctl enable --now "mlsh-$1.timer" \
-		    >/dev/null 2>&1 && log "$1: systemd timer"
-	elif [ -d "$ROOT/etc/cron.d" ] && { have cron || have crond; }; then
-		echo "* * * * * root $BIN/mlsh-$1 $2 >/dev/null 2>&1" \
-		    >"$ROOT/etc/cron.d/mlsh-$1"
-		log "$1: cron"
-	else
-		return 1
-	fi
-}
+# ---- autostop: stop the machine when idle (mlsh-autostop's header) ---------
+# Written first: its `schedule` runs mlsh-metrics too.
+cat >"$BIN/mlsh-autostop" <<'AUTOSTOP'
+@@AUTOSTOP_SH@@
+AUTOSTOP
+chmod 755 "$BIN/mlsh-autostop"
+"$BIN/mlsh-autostop" install "${AUTOSTOP:-off}" "$NODE"
+schedule() { "$BIN/mlsh-autostop" schedule "$@"; }
 
 # ---- metrics to CloudWatch --------------------------------------------------
 cat >"$BIN/mlsh-metrics" <<'METRICS'
@@ -191,24 +170,6 @@ if [ "$metrics_args" = "" ] || [ "$accel" = hpu ]; then
 		echo $! >"$ETC/metrics.pid"
 		log "metrics: background loop (pid $!)"
 	fi
-fi
-
-# ---- autostop: stop the machine when idle (mlsh-autostop's header) ---------
-cat >"$BIN/mlsh-autostop" <<'AUTOSTOP'
-@@AUTOSTOP_SH@@
-AUTOSTOP
-chmod 755 "$BIN/mlsh-autostop"
-# A re-run keeps a setting changed since (`node NAME autostop`).
-if ! [ -f "$ETC/autostop" ]; then
-	printf 'idle=%s\ncpu=10\naccel=10\nnode=%s\n' "${AUTOSTOP:-off}" "$NODE" \
-	    >"$ETC/autostop"
-fi
-if schedule autostop tick; then :
-elif ! [ -f "$ETC/autostop.pid" ] ||
-    ! kill -0 "$(cat "$ETC/autostop.pid")" 2>/dev/null; then
-	nohup "$BIN/mlsh-autostop" loop >/dev/null 2>&1 &
-	echo $! >"$ETC/autostop.pid"
-	log "autostop: background loop (pid $!)"
 fi
 
 efs_setup

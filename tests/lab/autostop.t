@@ -57,6 +57,26 @@ t_ok 'still busy and running well past the limit (checks 10 s later)' '
 	wait_for 120 checked_ge dl1-2 $((t0 + 10)) &&
 	[ "$(as dl1-2 state)" = busy ] && [ "$(state dl1-2)" = running ]'
 
+# status: plain status reads the records only; --refresh reads each running
+# node's watchdog (autostop.c) into them.
+after() { [ "$(date +%s)" -ge "$1" ]; }
+sj() { m --json -c "status $1" 2>/dev/null | py "r={x[\"role\"]:x for x in d}[\"$2\"]; print($3)"; }
+t_ok 'status --refresh: dl1-2 with its live run is busy (run busy), no stop time' '
+	[ "$(sj --refresh dl1-2 "r[\"autostop_state\"], r[\"busy_reason\"], r[\"stops_in_seconds\"]")" = "busy train run busy None" ] &&
+	m -c "status" 2>/dev/null | grep -Eq "^dl1-2 .*busy \(run busy\)"'
+t_ok 'dl1-1 idle with autostop 10m: status --refresh shows idle_seconds and a stops-in that decreases' '
+	m -c "node dl1-1 autostop 10m" >/dev/null && wait_for 60 is dl1-1 state idle &&
+	s1=$(sj --refresh dl1-1 "r[\"stops_in_seconds\"]") && [ "$s1" -gt 0 ] && [ "$s1" -le 600 ] &&
+	[ "$(sj "" dl1-1 "r[\"idle_seconds\"] >= 0")" = True ] && t3=$(date +%s) &&
+	wait_for 10 after $((t3 + 2)) &&
+	s2=$(sj --refresh dl1-1 "r[\"stops_in_seconds\"]") && [ "$s2" -lt "$s1" ] &&
+	m -c "status" 2>/dev/null | grep -Eq "^dl1-1 .*idle [0-9]+[ms]*, stops in [0-9]+m" ||
+	{ echo "s1=${s1-} s2=${s2-}"; m -c "status"; false; }'
+t_ok 'plain status (no SSH) counts the stop down from the record' '
+	s3=$(sj "" dl1-1 "r[\"stops_in_seconds\"]") && t4=$(date +%s) &&
+	wait_for 10 after $((t4 + 2)) &&
+	s4=$(sj "" dl1-1 "r[\"stops_in_seconds\"]") && [ "$s4" -lt "$s3" ]'
+
 # dl1-1: nothing running, 4s: it stops itself.
 t_ok 'dl1-1 idle with autostop 4s stops by itself: moto says stopped' '
 	m -c "node dl1-1 autostop 4s" >/dev/null &&
@@ -83,6 +103,15 @@ t_ok 'an open interactive SSH session keeps dl1-2 up with autostop 4s; closed, d
 	m -c "node dl1-2 autostop 4s" >/dev/null && wait_for 90 in_ssh && t2=$(date +%s) &&
 	wait_for 120 checked_ge dl1-2 $((t2 + 8)) && in_ssh && is_state dl1-2 running &&
 	kill $sp && wait_for 120 is_state dl1-2 stopped; rc=$?; kill $sp 2>/dev/null; [ $rc = 0 ]'
+# --autostop-down: the shim asks, the reconciler reads the instance's
+# InstanceInitiatedShutdownBehavior and terminates it.
+iid_state() { m --json -c "api ec2 DescribeInstances InstanceId.1=$1" 2>/dev/null |
+	py 'print(d["Reservations"][0]["Instances"][0]["State"]["Name"])'; }
+is_iid() { [ "$(iid_state "$1")" = "$2" ]; }
+t_ok 'node up --autostop-down: idle, dl1-3 terminates itself (TerminateInstances, not Stop)' '
+	m -c "node dl1 up --count 3 --autostop 8s --autostop-down --yes" >"$T/up3.log" 2>&1 &&
+	id3=$(m --json -c "node dl1-3 status" | py "print(d[\"id\"])") && nocpu dl1-3 &&
+	wait_for 180 is_iid "$id3" terminated || { tail -3 "$T/up3.log"; iid_state "$id3"; false; }'
 t_ok 'lab down leaves no namespace of this lab' '
 	"$MLSH" --norc lab down >/dev/null 2>&1 && ! ip netns list | grep -q "^$MLSH_LAB_NAME-"'
 t_done

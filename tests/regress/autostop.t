@@ -52,6 +52,22 @@ else
 		echo "cpu  1100 0 100 1100 0 0 0 0" >"$P/stat" && tick && [ "$(st state)" = busy ] &&
 		[ "$(st reason)" = "cpu 90%" ] && echo "cpu  1110 0 100 1190 0 0 0 0" >"$P/stat" &&
 		tick && [ "$(st state)" = idle ]'
+	t_ok 'ports=3000 (Grafana): an established connection to :3000 keeps it busy; a listening socket does not' '
+		echo ports=3000 >>"$R/etc/mlsh/autostop" && mkdir -p "$P/net" &&
+		hdr="  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode" &&
+		printf "%s\n   0: 0A00020A:0BB8 0A00010A:D431 01 00000000:00000000 00:00000000 00000000   472        0 1\n" "$hdr" >"$P/net/tcp" &&
+		: >"$P/net/tcp6" && chmod a+r "$P/net/tcp" "$P/net/tcp6" && tick && [ "$(st state)" = busy ] &&
+		[ "$(st reason)" = "connection to :3000" ] &&
+		printf "%s\n   0: 00000000:0BB8 00000000:0000 0A 00000000:00000000 00:00000000 00000000   472        0 1\n" "$hdr" >"$P/net/tcp" &&
+		tick && [ "$(st state)" = idle ]'
+	t_ok 'install IDLE NAME PORTS: the settings (kept on a re-run) and a check every minute (cron here)' '
+		mkdir -p "$sb/r2/etc/cron.d" && chmod -R a+rwX "$sb/r2" && printf "#!/bin/sh\n" >"$sb/bin/cron" && chmod 755 "$sb/bin/cron" &&
+		sandbox env MLSH_ROOT="$sb/r2" sh "$sb/autostop.sh" install 1800 grafana 3000 >/dev/null &&
+		grep -qx "idle=1800" "$sb/r2/etc/mlsh/autostop" && grep -qx "ports=3000" "$sb/r2/etc/mlsh/autostop" &&
+		grep -qx "node=grafana" "$sb/r2/etc/mlsh/autostop" && grep -q "mlsh-autostop tick" "$sb/r2/etc/cron.d/mlsh-autostop" &&
+		sed -i "s/^idle=.*/idle=off/" "$sb/r2/etc/mlsh/autostop" &&
+		sandbox env MLSH_ROOT="$sb/r2" sh "$sb/autostop.sh" install 1800 grafana 3000 >/dev/null &&
+		grep -qx "idle=off" "$sb/r2/etc/mlsh/autostop"; rc=$?; rm -f "$sb/bin/cron"; [ $rc = 0 ]'
 	t_ok 'an HPU above the threshold keeps it busy (hl-smi)' '
 		printf "#!/bin/sh\necho 3\necho 87\n" >"$sb/bin/hl-smi" && chmod 755 "$sb/bin/hl-smi" &&
 		tick && [ "$(st reason)" = "accelerator 87%" ] && rm "$sb/bin/hl-smi"'
@@ -63,6 +79,66 @@ else
 	t_ok 'a broken setting counts as off, not as stop now' '
 		sed -i "s/^idle=.*/idle=soon/" "$R/etc/mlsh/autostop" && tick && [ "$(st state)" = off ]'
 fi
+# --- the notebook's checker (scripts/notebook-autostop.py) ---------------
+# Its idle decision against a fake Jupyter (/api/kernels, /api/sessions as
+# files) served on loopback inside a network namespace of its own (unshare
+# -n: nothing leaves it), the checker as nobody, `aws` a stub that logs.
+nb=$sb/nb
+mkdir -p "$nb/www/api" "$nb/root/etc/mlsh" "$nb/root/var/lib/mlsh" "$nb/root/opt/ml/metadata" "$nb/bin"
+cp "$TESTS_DIR/../scripts/notebook-autostop.py" "$nb/check.py"
+printf '#!/bin/sh\necho "aws $*" >>"$MLSH_ROOT/aws.log"\n' >"$nb/bin/aws"
+printf 'idle=600\nnode=svc-notebook\nregion=us-east-1\n' >"$nb/root/etc/mlsh/autostop"
+echo '{"ResourceName": "svc-notebook"}' >"$nb/root/opt/ml/metadata/resource-metadata.json"
+chmod -R a+rwX "$nb"; chmod 755 "$nb/bin/aws"
+nbcheck() {
+	unshare -n sh -c '
+		ip link set lo up || exit 9
+		cd "$1/www" || exit 9
+		python3 -m http.server --bind 127.0.0.1 8765 >/dev/null 2>&1 & srv=$!
+		n=0
+		until python3 -c "import urllib.request as u; u.urlopen(\"http://127.0.0.1:8765/\", timeout=1)" 2>/dev/null; do
+			n=$((n + 1)); [ $n -ge 100 ] && break; sleep 0.1
+		done
+		setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+		    env MLSH_ROOT="$1/root" MLSH_JUPYTER_URL=http://127.0.0.1:8765 PATH="$1/bin:/usr/bin:/bin" \
+		    timeout 30 python3 "$1/check.py" tick; rc=$?
+		kill $srv; wait $srv 2>/dev/null; exit $rc' sh "$nb" >>"$nb/check.log" 2>&1
+}
+nst() { sed -n "s/^$1=//p" "$nb/root/var/lib/mlsh/autostop"; }
+kernel() { # STATE LAST_ACTIVITY: one kernel, no session
+	echo "[{\"id\": \"k1\", \"name\": \"python3\", \"execution_state\": \"$1\", \"last_activity\": \"$2\"}]" >"$nb/www/api/kernels"
+	echo "[]" >"$nb/www/api/sessions"
+}
+since1() { printf 'state=idle\nidle_since=1\n' >"$nb/root/var/lib/mlsh/autostop"; }
+long_ago=2000-01-01T00:00:00.000000Z
+if ! unshare -n true 2>/dev/null || ! command -v setpriv >/dev/null; then
+	t_skip 'notebook checker sandbox runs: they need unshare -n (root) and setpriv'
+else
+	t_ok 'notebook: an idle kernel, first check: idle from now, no stop' '
+		kernel idle $long_ago && nbcheck && [ "$(nst state)" = idle ] &&
+		[ "$(nst stops_at)" = $(($(nst idle_since) + 600)) ] && [ ! -e "$nb/root/aws.log" ]'
+	t_ok 'notebook: idle kernels past the limit: aws sagemaker stop-notebook-instance with its name and region' '
+		since1 && nbcheck && [ "$(nst state)" = stopping ] &&
+		grep -qx "aws sagemaker stop-notebook-instance --notebook-instance-name svc-notebook --region us-east-1" "$nb/root/aws.log"'
+	rm -f "$nb/root/aws.log"
+	t_ok 'notebook: a busy kernel keeps it up and resets the idle clock' '
+		since1 && kernel busy $long_ago && nbcheck && [ "$(nst state)" = busy ] &&
+		[ "$(nst reason)" = "kernel python3 busy" ] && [ -z "$(nst idle_since)" ] && [ ! -e "$nb/root/aws.log" ]'
+	t_ok 'notebook: a busy kernel of a session (/api/sessions) too' '
+		since1 && kernel idle $long_ago &&
+		echo "[{\"id\": \"s1\", \"kernel\": {\"name\": \"python3\", \"execution_state\": \"busy\"}}]" >"$nb/www/api/sessions" &&
+		nbcheck && [ "$(nst state)" = busy ] && [ ! -e "$nb/root/aws.log" ]'
+	t_ok 'notebook: recent kernel activity counts as not idle yet' '
+		since1 && kernel idle "$(date -u +%Y-%m-%dT%H:%M:%S.000000Z)" && nbcheck && [ "$(nst state)" = idle ] &&
+		[ ! -e "$nb/root/aws.log" ]'
+	t_ok 'notebook: Jupyter not answering never stops it' '
+		since1 && rm -f "$nb/www/api/kernels" "$nb/www/api/sessions" && nbcheck && [ "$(nst state)" = unknown ] &&
+		[ ! -e "$nb/root/aws.log" ]'
+	t_ok 'notebook: idle=off never stops it' '
+		since1 && kernel idle $long_ago && sed -i "s/^idle=.*/idle=off/" "$nb/root/etc/mlsh/autostop" &&
+		nbcheck && [ "$(nst state)" = off ] && [ ! -e "$nb/root/aws.log" ]'
+fi
+
 if command -v shellcheck >/dev/null; then
 	t_ok 'the watchdog passes shellcheck -s sh' 'shellcheck -s sh -S warning "$sb/autostop.sh"'
 else

@@ -26,6 +26,16 @@ t_ok 'its OnStart mounts EFS and exports GPU and memory stats' '
 	sh -n "$T/onstart.sh" && grep -q "mount -t nfs4 -o \"\$NFS_OPTS\"" "$T/onstart.sh" &&
 	grep -q "^EFS_IP='"'"'$(rec $W mount-target private_ip)'"'"'$" "$T/onstart.sh" &&
 	grep -q "nvidia-smi" "$T/onstart.sh" && grep -q "mem_used_percent" "$T/onstart.sh"'
+t_ok 'its OnStart installs the idle-kernel autostop: 60m by default, cron every minute, the checker compiles' '
+	grep -q "^AUTOSTOP='"'"'3600'"'"'$" "$T/onstart.sh" &&
+	grep -q "/usr/local/bin/mlsh-notebook-autostop tick" "$T/onstart.sh" &&
+	sed -n "/<<.NBAUTOSTOP.$/,/^NBAUTOSTOP$/p" "$T/onstart.sh" | sed "1d;\$d" >"$T/nbas.py" &&
+	grep -q "stop-notebook-instance" "$T/nbas.py" && grep -q "/api/sessions" "$T/nbas.py" &&
+	python3 -c "import ast,sys; ast.parse(open(sys.argv[1]).read())" "$T/nbas.py" &&
+	m --json -c status | py "r={x[\"role\"]:x for x in d}[\"notebook\"]; assert r[\"autostop\"]==\"1h\", r"'
+t_ok 'notebook up --autostop: bad durations are one-line errors' '
+	bad=0; for v in 0 -5m 1y abc; do out=$(m -c "notebook up --autostop=$v --dry-run" 2>&1); [ $? -ne 0 ] &&
+	    [ "$(printf "%s\n" "$out" | wc -l)" = 1 ] && grep -qF -- "'"'"'$v'"'"'" <<<"$out" || bad=1; done; [ $bad = 0 ]'
 t_ok 'the notebook role trusts SageMaker' '
 	awscli iam get-role --role-name mlsh-$W-notebook | grep -q sagemaker.amazonaws.com &&
 	awscli iam list-attached-role-policies --role-name mlsh-$W-notebook | grep -q AmazonSageMakerFullAccess'
@@ -49,10 +59,17 @@ assert i[\"ImageId\"]==\"ami-0ubuntujammy0001\"; assert i[\"IamInstanceProfile\"
 	awscli iam list-attached-role-policies --role-name mlsh-$W-grafana | grep -q CloudWatchReadOnlyAccess'
 t_ok 'grafana user-data provisions the CloudWatch data source and the dashboard' '
 	awscli ec2 describe-instance-attribute --instance-id $(rec $W grafana id) --attribute userData |
-	py "sys.stdout.write(base64.b64decode(d[\"UserData\"][\"Value\"]).decode())" >"$T/gud.sh" &&
+	py "b=base64.b64decode(d[\"UserData\"][\"Value\"]); sys.stdout.write((__import__(\"gzip\").decompress(b) if b[:2]==b\"\\x1f\\x8b\" else b).decode())" >"$T/gud.sh" &&
 	sh -n "$T/gud.sh" && grep -q "type: cloudwatch" "$T/gud.sh" && grep -q "authType: default" "$T/gud.sh" &&
 	sed -n "/<<.DASHBOARD.$/,/^DASHBOARD$/p" "$T/gud.sh" | sed "1d;\$d" |
 	py "t=[p[\"title\"] for p in d[\"panels\"]]; assert any(\"CPU\" in x for x in t) and any(\"HPU\" in x for x in t) and any(\"GPU\" in x for x in t) and any(\"Disk\" in x for x in t) and any(\"Memory\" in x for x in t), t"'
+t_ok 'grafana user-data installs the idle watchdog (no SSH, no :3000 connection, 60m by default); status shows it' '
+	grep -q "^AUTOSTOP='"'"'3600'"'"'$" "$T/gud.sh" && grep -q "mlsh-autostop install \"\${AUTOSTOP:-off}\" grafana 3000" "$T/gud.sh" &&
+	grep -q "^port_in_use()" "$T/gud.sh" &&
+	m --json -c status | py "r={x[\"role\"]:x for x in d}[\"grafana\"]; assert r[\"autostop\"]==\"1h\" and r[\"stops_in_seconds\"] is None, r"'
+t_ok 'grafana up --autostop: bad durations are one-line errors' '
+	bad=0; for v in 0 -5m 1y abc; do out=$(m -c "grafana up --autostop=$v --dry-run" 2>&1); [ $? -ne 0 ] &&
+	    [ "$(printf "%s\n" "$out" | wc -l)" = 1 ] && grep -qF -- "'"'"'$v'"'"'" <<<"$out" || bad=1; done; [ $bad = 0 ]'
 t_ok 'grafana status and a second grafana up' '
 	m -c "grafana status" | grep -q "^url *http://10\." && m -c "grafana up" 2>&1 | grep -q "nothing new"'
 t_ok 'grafana down' '

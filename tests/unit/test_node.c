@@ -261,6 +261,7 @@ test_embedded(void)
 		    { "EFS_DNS", "" }, { "EFS_IP", "" }, { "NAMESPACE", "mlsh" },
 		    { "METRICS", "echo m" }, { "DASHBOARD", "{}" },
 		    { "AUTOSTOP", "3600" }, { "AUTOSTOP_SH", "echo a" },
+		    { "NOTEBOOK_AUTOSTOP", "print(1)" },
 		    { "ADMIN_PASSWORD", "0123456789abcdefABCDEF-_" } };
 		for (size_t i = 0; paths[i] != NULL; i++) {
 			char *cause = NULL;
