@@ -55,11 +55,12 @@ trap 'exit 130' INT TERM
 
 # The driver, from the data plane's sources (not build/libmlsh.a: it may be
 # stale or mid-rebuild while the shell's other files change; this tests lab/
-# as it is). ctrl.c is the control plane on top, tested through mlsh (lab.t);
+# as it is). ctrl.c and notebook.c are the control plane on top, tested
+# through mlsh (lab.t, notebook.t);
 # fw.c (security groups as nftables rules) reads cJSON.
 build_driver() {
 	${DRIVER_CC:-cc} -std=c11 -D_GNU_SOURCE -Wall -O1 -g -I"$ROOT" -I"$ROOT/shell" -o "$DRV" \
-		"$here/driver.c" $(ls "$ROOT"/lab/*.c | grep -v '/ctrl\.c$') "$ROOT/lib/util.c" \
+		"$here/driver.c" $(ls "$ROOT"/lab/*.c | grep -v -e '/ctrl\.c$' -e '/notebook\.c$') "$ROOT/lib/util.c" "$ROOT/lib/gzip.c" \
 		$(pkg-config --libs libcjson 2>/dev/null || echo -lcjson) -lm
 }
 t_ok 'driver builds' 'build_driver'
