@@ -116,19 +116,65 @@ fail:
 	return NULL;
 }
 
+/* The here-document a kept line opens (<<WORD, <<-WORD, <<'WORD',
+ * <<"WORD"): its terminator into term, or "" when it opens none. */
+static void
+heredoc_term(const char *line, size_t len, char *term, size_t cap, int *dash)
+{
+	const char *p = line, *end = line + len;
+
+	*term = '\0';
+	while ((p = memmem(p, (size_t)(end - p), "<<", 2)) != NULL) {
+		size_t n = 0;
+
+		p += 2;
+		if (p < end && *p == '<') {	/* <<< is a here-string */
+			p++;
+			continue;
+		}
+		*dash = p < end && *p == '-';
+		if (*dash)
+			p++;
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		if (p < end && (*p == '\'' || *p == '"'))
+			p++;
+		if (p < end && isdigit((unsigned char)*p))
+			continue;	/* $((1 << 4)), not a here-document */
+		while (p + n < end && n + 1 < cap && (isalnum((unsigned char)p[n]) ||
+		    p[n] == '_'))
+			n++;
+		if (n == 0)
+			continue;
+		memcpy(term, p, n);
+		term[n] = '\0';
+		return;
+	}
+}
+
+/* Drop comment lines (keeping #! and shellcheck directives), never inside a
+ * here-document, whose lines are data (a YAML or Markdown file it writes). */
 char *
 userdata_strip_comments(char *s)
 {
-	char *r = s, *w = s;
+	char *r = s, *w = s, term[64] = "";
+	int dash = 0;
 
 	while (*r != '\0') {
 		size_t len = strcspn(r, "\n"), lead = strspn(r, " \t");
 		int nl = r[len] == '\n';
-		if (r[lead] == '#' && r[lead + 1] != '!' &&
+
+		if (*term != '\0') {
+			size_t t = dash ? strspn(r, "\t") : 0;
+			if (len - t == strlen(term) && strncmp(r + t, term,
+			    len - t) == 0)
+				*term = '\0';
+		} else if (r[lead] == '#' && r[lead + 1] != '!' &&
 		    strncmp(r + lead, "# shellcheck", 12) != 0) {
 			r += len + nl;
 			continue;
-		}
+		} else
+			heredoc_term(r, len, term, sizeof term, &dash);
 		memmove(w, r, len + nl);
 		w += len + nl;
 		r += len + nl;

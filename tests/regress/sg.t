@@ -19,7 +19,7 @@ m() { "$MLSH" --norc --endpoint-url "$U" -w "$WS" "$@"; }
 # bpy CODE: python with ec2 (boto3, straight to moto), st (the state file).
 bpy() {
 	python3 -c "
-import base64, json, os, re, stat, boto3
+import base64, gzip, json, os, re, stat, boto3
 ec2 = boto3.client('ec2', endpoint_url='$MOTO_URL', region_name='us-east-1')
 st = json.load(open('$STATE')) if os.path.exists('$STATE') else {'resources': {}}
 def rid(role): return st['resources'][role]['id']
@@ -88,7 +88,8 @@ pw = st[\"grafana\"][\"admin_password\"]
 assert re.fullmatch(r\"[A-Za-z0-9_-]{24}\", pw), pw
 i = ec2.describe_instances(InstanceIds=[rid(\"grafana\")])[\"Reservations\"][0][\"Instances\"][0]
 assert [g[\"GroupId\"] for g in i[\"NetworkInterfaces\"][0][\"Groups\"]] == [rid(\"sg-grafana\")], i[\"NetworkInterfaces\"]
-ud = base64.b64decode(ec2.describe_instance_attribute(InstanceId=rid(\"grafana\"), Attribute=\"userData\")[\"UserData\"][\"Value\"]).decode()
+ud = base64.b64decode(ec2.describe_instance_attribute(InstanceId=rid(\"grafana\"), Attribute=\"userData\")[\"UserData\"][\"Value\"])
+ud = (gzip.decompress(ud) if ud[:2] == b\"\\x1f\\x8b\" else ud).decode()  # over 16 KB: gzipped, as cloud-init takes it
 assert \"ADMIN_PASSWORD=%s\" % repr(pw) in ud, \"password not provisioned\"
 assert \"GF_SECURITY_ADMIN_PASSWORD=%s\" in ud and \"EnvironmentFile=\" in ud and \"reset-admin-password\" in ud
 assert \"admin/admin\" not in ud.replace(\"never Grafana\x27s admin/admin\", \"\")

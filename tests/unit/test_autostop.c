@@ -156,6 +156,20 @@ test_strip_and_gzip(void)
 	free(gz);	/* round trips through gzip -dc: test_gzip.c */
 }
 
+/* A here-document's lines are data: a YAML or Markdown comment stays, up to
+ * its terminator (<<-: after tabs); $((1 << 4)) opens none. */
+static void
+test_strip_heredoc(void)
+{
+	char s[] = "# gone\ncat >f <<YAML\n# kept: data\nYAML\n# gone too\n"
+	    "cat >g <<-'EOF'\n\t# kept\n\tEOF\n# gone 3\nx=$((1 << 4))\n"
+	    "# gone 4\ncat <<\"END\" >h\n# kept\nEND\n";
+
+	T_EQ_STR(userdata_strip_comments(s), "cat >f <<YAML\n# kept: data\n"
+	    "YAML\ncat >g <<-'EOF'\n\t# kept\n\tEOF\nx=$((1 << 4))\n"
+	    "cat <<\"END\" >h\n# kept\nEND\n");
+}
+
 int
 main(void)
 {
@@ -164,5 +178,6 @@ main(void)
 	T_RUN(test_busy_off_unread_stopped);
 	T_RUN(test_next_stop);
 	T_RUN(test_strip_and_gzip);
+	T_RUN(test_strip_heredoc);
 	T_DONE();
 }
