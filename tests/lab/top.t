@@ -28,8 +28,7 @@ t_err '--interval abc' "top: --interval needs an integer, not 'abc' (usage: top 
 	'"$MLSH" --norc -c "top --interval abc"'
 
 
-"$MLSH" --norc lab up >/dev/null 2>&1
-for _ in $(seq 1 10); do m -c "api ec2 DescribeAvailabilityZones" >/dev/null 2>&1 && break; sleep 2; done
+lab_start
 t_ok 'a stack with two nodes: vpc up, efs up, node dl1 up --count 2' '
 	m -c "vpc up --allow 198.18.0.2/32 --yes" >"$T/vpc.log" 2>&1 &&
 	m -c "efs up" >"$T/efs.log" 2>&1 &&

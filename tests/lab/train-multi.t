@@ -21,9 +21,7 @@ ranks_of() { m --json -c "train status $1" 2>/dev/null | py 'print(" ".join(r["s
 # The run and every rank have ended.
 ended() { local s; s=$(ranks_of "$1") && [ -n "$s" ] && case " $s " in *" running "*|*" starting "*) return 1;; esac; }
 
-# The lab's moto builds its EC2 backend slowly on a busy machine: warm it.
-"$MLSH" --norc lab up >/dev/null 2>&1
-for _ in $(seq 1 10); do m -c "api ec2 DescribeAvailabilityZones" >/dev/null 2>&1 && break; sleep 2; done
+lab_start
 t_ok 'a stack with two nodes: vpc up, efs up, node dl1 up --count 2' '
 	m -c "vpc up --allow 198.18.0.2/32 --yes" >"$T/vpc.log" 2>&1 &&
 	m -c "efs up" >"$T/efs.log" 2>&1 &&

@@ -12,8 +12,7 @@ export MLSH_LAB_NAME="mlshtp$$"
 . "$TESTS_DIR/lab/lab-lib.sh"
 t_on_exit '"$MLSH" --norc lab down >/dev/null 2>&1'
 
-"$MLSH" --norc lab up >/dev/null 2>&1
-for _ in $(seq 1 10); do m -c "api ec2 DescribeAvailabilityZones" >/dev/null 2>&1 && break; sleep 2; done
+lab_start
 t_ok 'a node in the lab: vpc up, node dl1 up' '
 	m -c "vpc up --allow 198.18.0.2/32 --yes; node dl1 up --yes" >"$T/up.log" 2>&1 ||
 	{ tail -5 "$T/up.log"; false; }'
